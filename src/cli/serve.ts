@@ -1,0 +1,90 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_DB_PATH, DEFAULT_OPTIONS, OptionError, resolveServerOptions, type ServerOptions } from '../server/config.js';
+import { ZapwireServer } from '../server/server.js';
+import { parseInteger } from './options.js';
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  db: string;
+  legacyPort?: number;
+  threads?: number;
+  sessionsPerThread: number;
+  pollBatch: number;
+  synchronous: string;
+  logLevel: string;
+  pushWindow: number;
+  rateLimit: number;
+  legacyPaceMs: number;
+  commitWindowMs: number;
+}
+
+export function serveCommand(): Command {
+  const d = DEFAULT_OPTIONS;
+  return new Command('serve')
+    .description('run the zapwire server (protocol v1; legacy listener when --legacy-port is given)')
+    .addOption(new Option('--host <address>', 'interface to listen on').env('ZAPWIRE_HOST').default(d.host))
+    .addOption(new Option('--port <n>', 'protocol v1 port (0 picks a free one)').env('ZAPWIRE_PORT').default(d.port).argParser(parseInteger))
+    .addOption(new Option('--db <path>', 'SQLite database file').env('ZAPWIRE_DB').default(DEFAULT_DB_PATH))
+    .addOption(new Option('--legacy-port <n>', 'port of the legacy listener (off unless given; the original used 5000)').env('ZAPWIRE_LEGACY_PORT').argParser(parseInteger))
+    .addOption(new Option('--threads <n>', 'worker threads hosting sessions (default: cores, or 1024 with --sessions-per-thread 1)').env('ZAPWIRE_THREADS').argParser(parseInteger))
+    .addOption(new Option('--sessions-per-thread <n>', 'sessions one thread hosts; 1 = a dedicated thread per client').env('ZAPWIRE_SESSIONS_PER_THREAD').default(d.sessionsPerThread).argParser(parseInteger))
+    .addOption(new Option('--poll-batch <n>', 'most messages one 03 answers with').env('ZAPWIRE_POLL_BATCH').default(d.pollBatch).argParser(parseInteger))
+    .addOption(new Option('--synchronous <mode>', 'SQLite synchronous mode').env('ZAPWIRE_SYNCHRONOUS').choices(['normal', 'full']).default(d.synchronous))
+    .addOption(new Option('--log-level <level>', 'log level').env('ZAPWIRE_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.logLevel))
+    .addOption(new Option('--push-window <n>', 'unacknowledged pushes in flight per session').env('ZAPWIRE_PUSH_WINDOW').default(d.pushWindow).argParser(parseInteger))
+    .addOption(new Option('--rate-limit <n>', '05 frames per second per session (0 = no limit)').env('ZAPWIRE_RATE_LIMIT').default(d.rateLimit).argParser(parseInteger))
+    .addOption(new Option('--legacy-pace-ms <n>', 'pause between two 06 on the legacy listener').env('ZAPWIRE_LEGACY_PACE_MS').default(d.legacyPaceMs).argParser(parseInteger))
+    .addOption(new Option('--commit-window-ms <n>', 'extra wait to gather a larger group commit (0 = every loop turn)').env('ZAPWIRE_COMMIT_WINDOW_MS').default(d.commitWindowMs).argParser(parseInteger))
+    .action(async (flags: ServeFlags) => {
+      let options: Readonly<ServerOptions>;
+      try {
+        options = resolveServerOptions({
+          host: flags.host,
+          port: flags.port,
+          dbPath: flags.db,
+          legacyPort: flags.legacyPort,
+          threads: flags.threads,
+          sessionsPerThread: flags.sessionsPerThread,
+          pollBatch: flags.pollBatch,
+          synchronous: flags.synchronous as ServerOptions['synchronous'],
+          logLevel: flags.logLevel as ServerOptions['logLevel'],
+          pushWindow: flags.pushWindow,
+          rateLimit: flags.rateLimit,
+          legacyPaceMs: flags.legacyPaceMs,
+          commitWindowMs: flags.commitWindowMs,
+        });
+      } catch (err) {
+        if (err instanceof OptionError) {
+          process.stderr.write(`zapwire serve: ${err.message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      let server: ZapwireServer;
+      try {
+        server = await ZapwireServer.start(options);
+      } catch (err) {
+        process.stderr.write(`zapwire serve: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      }
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          process.stderr.write(`zapwire serve: ${signal} again, exiting now\n`);
+          process.exit(1);
+        }
+        stopping = true;
+        server.logger.info({ signal }, 'signal received');
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            server.logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,160 @@
+import { isKnownCode, type Code } from './codes.js';
+
+/** PROTOCOL.md §Frame: every frame is exactly 256 bytes. */
+export const FRAME_SIZE = 256;
+export const NUMBER_LENGTH = 13;
+export const TS_LENGTH = 10;
+export const DATA_SIZE = 217;
+/** The number that means "nobody": the server, or a client not yet registered. */
+export const NOBODY = '0000000000000';
+
+const OFFSET = { code: 0, src: 2, dst: 15, ts: 28, flag: 38, data: 39 } as const;
+
+export interface Frame {
+  code: Code;
+  /** 13 ASCII digits. */
+  src: string;
+  /** 13 ASCII digits. */
+  dst: string;
+  /** Unix time in seconds. */
+  ts: number;
+  /** true: the sender wants receipts (ASCII `1`). */
+  flag: boolean;
+  /** UTF-8 text without the 0x00 padding. */
+  data: string;
+}
+
+/** Which field of a frame is at fault; stable, for tests and logs. */
+export type FrameField = 'length' | 'code' | 'src' | 'dst' | 'ts' | 'flag' | 'data';
+
+/** A frame that breaks PROTOCOL.md §Frame; the server answers `09 400` and closes. */
+export class FrameError extends Error {
+  readonly code = 'ZAPWIRE_MALFORMED_FRAME';
+  readonly status = 400;
+  constructor(
+    readonly field: FrameField,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+// ignoreBOM: a leading U+FEFF is text the sender wrote, not a mark to swallow.
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** An unpaired UTF-16 surrogate: Buffer.write would silently turn it into U+FFFD. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+function isDigits(buf: Uint8Array, start: number, length: number): boolean {
+  for (let i = start; i < start + length; i++) {
+    const c = buf[i]!;
+    if (c < DIGIT_0 || c > DIGIT_9) return false;
+  }
+  return true;
+}
+
+function ascii(buf: Uint8Array, start: number, length: number): string {
+  let s = '';
+  for (let i = start; i < start + length; i++) s += String.fromCharCode(buf[i]!);
+  return s;
+}
+
+export function isNumber(value: string): boolean {
+  return value.length === NUMBER_LENGTH && /^[0-9]{13}$/.test(value);
+}
+
+/**
+ * Decodes one 256-byte frame. Throws only FrameError, naming the field at fault,
+ * in the order PROTOCOL.md checks them: length, code, numbers, ts, flag, data.
+ */
+export function decodeFrame(buf: Uint8Array): Frame {
+  if (buf.length !== FRAME_SIZE) {
+    throw new FrameError('length', `a frame is ${FRAME_SIZE} bytes, got ${buf.length}`);
+  }
+  if (!isDigits(buf, OFFSET.code, 2)) throw new FrameError('code', 'code is not two digits');
+  const code = ascii(buf, OFFSET.code, 2);
+  if (!isKnownCode(code)) throw new FrameError('code', `unknown code ${code}`);
+  if (!isDigits(buf, OFFSET.src, NUMBER_LENGTH)) throw new FrameError('src', 'src is not 13 digits');
+  if (!isDigits(buf, OFFSET.dst, NUMBER_LENGTH)) throw new FrameError('dst', 'dst is not 13 digits');
+  if (!isDigits(buf, OFFSET.ts, TS_LENGTH)) throw new FrameError('ts', 'ts is not 10 digits');
+  const flagByte = buf[OFFSET.flag];
+  if (flagByte !== 0x30 && flagByte !== 0x31) throw new FrameError('flag', 'flag is not 0 or 1');
+
+  // PROTOCOL.md §Frame: data is right-padded with 0x00 and never contains 0x00.
+  let end = FRAME_SIZE;
+  while (end > OFFSET.data && buf[end - 1] === 0) end--;
+  const dataBytes = buf.subarray(OFFSET.data, end);
+  if (dataBytes.includes(0)) throw new FrameError('data', 'data contains a 0x00 byte before its padding');
+  let data: string;
+  try {
+    data = utf8Strict.decode(dataBytes);
+  } catch {
+    throw new FrameError('data', 'data is not valid UTF-8');
+  }
+  return {
+    code,
+    src: ascii(buf, OFFSET.src, NUMBER_LENGTH),
+    dst: ascii(buf, OFFSET.dst, NUMBER_LENGTH),
+    ts: Number(ascii(buf, OFFSET.ts, TS_LENGTH)),
+    flag: flagByte === 0x31,
+    data,
+  };
+}
+
+export interface FrameInit {
+  code: Code;
+  src?: string;
+  dst?: string;
+  ts?: number;
+  flag?: boolean;
+  data?: string;
+}
+
+function checkNumber(name: 'src' | 'dst', value: string): void {
+  if (!isNumber(value)) throw new FrameError(name, `${name} must be 13 digits, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Encodes a frame into a new 256-byte Buffer. Fields not given are zero (numbers,
+ * ts), `0` (flag) and empty (data), as PROTOCOL.md §Codes says. Refuses text over
+ * 217 bytes or containing 0x00: splitting is the caller's decision (see text.ts).
+ */
+export function encodeFrame(init: FrameInit): Buffer {
+  const buf = Buffer.alloc(FRAME_SIZE);
+  encodeFrameInto(buf, 0, init);
+  return buf;
+}
+
+/** Encodes a frame at `offset` of a larger buffer (batched writes). */
+export function encodeFrameInto(buf: Buffer, offset: number, init: FrameInit): void {
+  const src = init.src ?? NOBODY;
+  const dst = init.dst ?? NOBODY;
+  const ts = init.ts ?? 0;
+  const data = init.data ?? '';
+  if (!isKnownCode(init.code)) throw new FrameError('code', `unknown code ${String(init.code)}`);
+  checkNumber('src', src);
+  checkNumber('dst', dst);
+  if (!Number.isInteger(ts) || ts < 0 || ts > 9_999_999_999) {
+    throw new FrameError('ts', `ts must be an integer from 0 to 9999999999, got ${ts}`);
+  }
+  if (data.includes('\0')) throw new FrameError('data', 'data must not contain 0x00');
+  if (LONE_SURROGATE.test(data)) throw new FrameError('data', 'data must be well-formed Unicode (lone surrogate)');
+  const length = Buffer.byteLength(data, 'utf8');
+  if (length > DATA_SIZE) throw new FrameError('data', `data is ${length} bytes, at most ${DATA_SIZE}`);
+  buf.write(init.code, offset + OFFSET.code, 'latin1');
+  buf.write(src, offset + OFFSET.src, 'latin1');
+  buf.write(dst, offset + OFFSET.dst, 'latin1');
+  buf.write(String(ts).padStart(TS_LENGTH, '0'), offset + OFFSET.ts, 'latin1');
+  buf[offset + OFFSET.flag] = init.flag ? 0x31 : 0x30;
+  buf.fill(0, offset + OFFSET.data, offset + FRAME_SIZE);
+  buf.write(data, offset + OFFSET.data, 'utf8');
+}
+
+/** Reads a frame's code without decoding the rest (routing on the main thread). */
+export function peekCode(buf: Uint8Array): string {
+  return ascii(buf, OFFSET.code, 2);
+}

@@ -1,0 +1,6 @@
+export * from './codes.js';
+export * from './status.js';
+export * from './frame.js';
+export * from './frame-splitter.js';
+export * from './text.js';
+export * from './legacy.js';

@@ -1,0 +1,18 @@
+/** Error statuses carried by a `09` frame (PROTOCOL.md §Codes). */
+export const Status = {
+  Malformed: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  Replaced: 409,
+  TooLarge: 413,
+  TooMany: 429,
+  Unavailable: 503,
+} as const;
+
+export type Status = (typeof Status)[keyof typeof Status];
+
+/** PROTOCOL.md: only 400, 401 and 409 also close the connection. */
+export function statusClosesConnection(status: number): boolean {
+  return status === Status.Malformed || status === Status.Unauthorized || status === Status.Replaced;
+}

@@ -1,0 +1,150 @@
+import type { PendingMessage, Store } from '../../store/store.js';
+import { toWireMessage } from '../render.js';
+import type { WireMessage } from '../thread-messages.js';
+
+/** Where a live push session is: the host thread and the session id. */
+export interface PushTarget {
+  hostId: number;
+  sid: number;
+}
+
+export type PushSink = (target: PushTarget, messages: WireMessage[]) => void;
+
+/**
+ * Routing of pushes: which number has a live push session where, and what it
+ * may be sent now. Behind this interface so that routing between nodes
+ * (Redis pub/sub to the node holding the session) can replace LocalRouter
+ * without touching sessions (DESIGN.md §More than one machine).
+ */
+export interface PushRouter {
+  /** A push session opened; returns the older session it replaces (PROTOCOL.md §Sessions: 409). */
+  attach(number: string, target: PushTarget, credit: number): PushTarget | undefined;
+  detach(sid: number): void;
+  /** Drops every session of a host that went away. */
+  detachHost(hostId: number): void;
+  /** Rows were committed: push those whose recipient is live and has credit. */
+  committed(rows: readonly PendingMessage[]): void;
+  /** The session acknowledged pushes (or drained): it may be sent `credit` more. */
+  grant(sid: number, credit: number): void;
+  /** Sends stored backlog to sessions that are behind and have credit. Call inside the store's transaction. */
+  catchUp(): void;
+  /** Some session is behind and has credit: catchUp has more to send. */
+  readonly hasBacklog: boolean;
+  /** Every live session, for closing them all when the store fails. */
+  targets(): PushTarget[];
+  readonly size: number;
+}
+
+interface Route extends PushTarget {
+  number: string;
+  credit: number;
+  /** Highest row id pushed on this session: the store is read from here on. */
+  lastId: number;
+  /** Rows may be stored that this session has not been sent yet. */
+  behind: boolean;
+}
+
+/**
+ * Credit-based push for the sessions of this node. A session gets at most
+ * `credit` unacknowledged pushes; while it has none left (slow reader, socket
+ * not draining) new rows just stay pending and are read back from the store in
+ * id order when credit returns, so memory stays bounded and order is kept.
+ */
+export class LocalRouter implements PushRouter {
+  private readonly byNumber = new Map<string, Route>();
+  private readonly bySid = new Map<number, Route>();
+  private readonly behind = new Set<Route>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly sink: PushSink,
+    private readonly readBatch = 256,
+  ) {}
+
+  get size(): number {
+    return this.byNumber.size;
+  }
+
+  get hasBacklog(): boolean {
+    for (const route of this.behind) if (route.credit > 0) return true;
+    return false;
+  }
+
+  targets(): PushTarget[] {
+    return [...this.bySid.values()].map(({ hostId, sid }) => ({ hostId, sid }));
+  }
+
+  attach(number: string, target: PushTarget, credit: number): PushTarget | undefined {
+    const previous = this.byNumber.get(number);
+    if (previous) this.remove(previous);
+    // A new session starts from the oldest pending row (PROTOCOL.md §Sessions:
+    // every pending message right after the 04 answer).
+    const route: Route = { ...target, number, credit, lastId: 0, behind: true };
+    this.byNumber.set(number, route);
+    this.bySid.set(target.sid, route);
+    this.behind.add(route);
+    return previous ? { hostId: previous.hostId, sid: previous.sid } : undefined;
+  }
+
+  detach(sid: number): void {
+    const route = this.bySid.get(sid);
+    if (route) this.remove(route);
+  }
+
+  detachHost(hostId: number): void {
+    for (const route of [...this.bySid.values()]) if (route.hostId === hostId) this.remove(route);
+  }
+
+  committed(rows: readonly PendingMessage[]): void {
+    let batch: { route: Route; messages: WireMessage[] } | undefined;
+    for (const row of rows) {
+      const route = this.byNumber.get(row.recipient);
+      if (!route || row.id <= route.lastId) continue;
+      if (route.behind || route.credit === 0) {
+        route.behind = true;
+        this.behind.add(route);
+        continue;
+      }
+      route.credit--;
+      route.lastId = row.id;
+      if (batch && batch.route !== route) {
+        this.sink(batch.route, batch.messages);
+        batch = undefined;
+      }
+      batch ??= { route, messages: [] };
+      batch.messages.push(toWireMessage(row));
+    }
+    if (batch) this.sink(batch.route, batch.messages);
+  }
+
+  grant(sid: number, credit: number): void {
+    const route = this.bySid.get(sid);
+    if (!route || credit <= 0) return;
+    route.credit += credit;
+  }
+
+  catchUp(): void {
+    for (const route of this.behind) {
+      if (route.credit === 0) continue;
+      const limit = Math.min(route.credit, this.readBatch);
+      const rows = this.store.pendingFor(route.number, route.lastId, limit);
+      if (rows.length > 0) {
+        route.credit -= rows.length;
+        route.lastId = rows[rows.length - 1]!.id;
+        this.sink(route, rows.map(toWireMessage));
+      }
+      // Fewer rows than asked for means the session has caught up; rows stored
+      // from now on are pushed as they commit.
+      if (rows.length < limit) {
+        route.behind = false;
+        this.behind.delete(route);
+      }
+    }
+  }
+
+  private remove(route: Route): void {
+    this.byNumber.delete(route.number);
+    this.bySid.delete(route.sid);
+    this.behind.delete(route);
+  }
+}

@@ -1,0 +1,113 @@
+import { availableParallelism } from 'node:os';
+
+export type SynchronousMode = 'normal' | 'full';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Everything `zapwire serve` can be told; see README §Options. */
+export interface ServerOptions {
+  /** Interface of the protocol v1 listener. */
+  host: string;
+  /** Port of the protocol v1 listener; 0 picks a free one. */
+  port: number;
+  /** SQLite file (its folder is created), or ':memory:'. */
+  dbPath: string;
+  /** Port of the legacy listener; undefined keeps it off, 0 picks a free one. */
+  legacyPort: number | undefined;
+  /** Worker threads that host sessions (at most). */
+  threads: number;
+  /** Sessions one thread hosts; 1 gives every client a dedicated thread. */
+  sessionsPerThread: number;
+  /** Most `06` frames one `03` answers with. */
+  pollBatch: number;
+  synchronous: SynchronousMode;
+  logLevel: LogLevel;
+  /** Unacknowledged pushes a session may have in flight before pushing waits for its `08`. */
+  pushWindow: number;
+  /** `05` frames a session may send per second (token bucket, burst of twice that); 0 turns it off. */
+  rateLimit: number;
+  /** Pause between two `06` written on the legacy listener, in ms (PROTOCOL.md §Legacy listener). */
+  legacyPaceMs: number;
+  /** Extra time the store thread waits to gather a larger group commit, in ms; 0 commits every loop turn. */
+  commitWindowMs: number;
+}
+
+export const DEFAULT_PORT = 5050;
+export const DEFAULT_DB_PATH = './data/zapwire.db';
+
+export function defaultThreads(sessionsPerThread: number): number {
+  // One dedicated thread per client needs hundreds of threads; pooled sessions
+  // want one thread per core (MEASUREMENTS.md: a Worker costs ~7.5 MB).
+  return sessionsPerThread === 1 ? 1024 : availableParallelism();
+}
+
+export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads'>> = Object.freeze({
+  host: '127.0.0.1',
+  port: DEFAULT_PORT,
+  dbPath: DEFAULT_DB_PATH,
+  legacyPort: undefined,
+  sessionsPerThread: 10_000,
+  pollBatch: 100,
+  synchronous: 'normal',
+  logLevel: 'info',
+  pushWindow: 512,
+  rateLimit: 5_000,
+  legacyPaceMs: 30,
+  commitWindowMs: 0,
+});
+
+/** An option that cannot be used, with a message that names it. */
+export class OptionError extends Error {
+  readonly code = 'ZAPWIRE_BAD_OPTION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new OptionError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks every option once, fills in defaults and freezes the result, so that
+ * nothing downstream has to re-validate (piscina's habit).
+ */
+export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readonly<ServerOptions> {
+  const known = new Set<string>([...Object.keys(DEFAULT_OPTIONS), 'threads']);
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) throw new OptionError(`unknown option ${key}`);
+  }
+  const merged = { ...DEFAULT_OPTIONS, ...stripUndefined(input) } as Partial<ServerOptions> & typeof DEFAULT_OPTIONS;
+  if (typeof merged.host !== 'string' || merged.host.length === 0) throw new OptionError('host must be a non-empty string');
+  integer('port', merged.port, 0, 65_535);
+  if (typeof merged.dbPath !== 'string' || merged.dbPath.length === 0) throw new OptionError('dbPath must be a non-empty path');
+  if (merged.legacyPort !== undefined) integer('legacyPort', merged.legacyPort, 0, 65_535);
+  integer('sessionsPerThread', merged.sessionsPerThread, 1, 1_000_000);
+  const threads = merged.threads ?? defaultThreads(merged.sessionsPerThread);
+  integer('threads', threads, 1, 4_096);
+  integer('pollBatch', merged.pollBatch, 1, 10_000);
+  if (merged.synchronous !== 'normal' && merged.synchronous !== 'full') {
+    throw new OptionError(`synchronous must be normal or full, got ${JSON.stringify(merged.synchronous)}`);
+  }
+  if (!LOG_LEVELS.includes(merged.logLevel)) {
+    throw new OptionError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(merged.logLevel)}`);
+  }
+  integer('pushWindow', merged.pushWindow, 1, 1_000_000);
+  integer('rateLimit', merged.rateLimit, 0, 10_000_000);
+  integer('legacyPaceMs', merged.legacyPaceMs, 0, 10_000);
+  integer('commitWindowMs', merged.commitWindowMs, 0, 1_000);
+  return Object.freeze({ ...merged, threads } as ServerOptions);
+}
+
+function stripUndefined<T extends object>(input: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}

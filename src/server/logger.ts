@@ -1,0 +1,26 @@
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { LogLevel } from './config.js';
+
+/** Paths never written to logs: tokens and credentials (README §Logs). */
+export const REDACTED_PATHS = ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization'];
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Human-readable lines; defaults to whether stdout is a terminal. */
+  pretty?: boolean;
+  /** Where JSON lines go (tests pass a sink); defaults to stdout. */
+  destination?: NodeJS.WritableStream;
+}
+
+/**
+ * The one root logger of a thread. Made at the edge of the program and passed
+ * down; sessions log through `child()` loggers (pino's habit).
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const base = { level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  if (options.destination) return pino(base, options.destination);
+  const wantPretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  if (wantPretty) return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+  return pino(base, pino.destination({ fd: 1, sync: false }));
+}

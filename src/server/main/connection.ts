@@ -1,0 +1,83 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { FrameSplitter } from '../../protocol/frame-splitter.js';
+import { FRAME_SIZE } from '../../protocol/frame.js';
+import { asBuffer } from '../batched-port.js';
+import type { HostHandle } from './host-pool.js';
+
+/** Output queued in the socket beyond which the session stops getting pushes and the socket stops being read. */
+export const WRITE_HIGH_WATER = 64 * 1024;
+/** How long a connection we closed may take to flush before it is destroyed. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * The main thread's side of one version 1 connection: cuts the stream into
+ * frames for the session's host, and is the one writer of the socket. When the
+ * socket stops draining it stops reading from it and tells the session, which
+ * stops pushing (its messages stay pending), so a client that never reads
+ * costs bounded memory.
+ */
+export class Connection {
+  private readonly splitter = new FrameSplitter();
+  private paused = false;
+  private ending = false;
+  private stopped = false;
+
+  constructor(
+    readonly sid: number,
+    readonly socket: Socket,
+    readonly host: HostHandle,
+    private readonly log: Logger,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => log.debug({ err: err.message }, 'socket error'));
+  }
+
+  private onData(chunk: Buffer): void {
+    const whole = Math.floor((this.splitter.buffered + chunk.length) / FRAME_SIZE);
+    if (whole === 0) {
+      this.splitter.push(chunk, () => {});
+      return;
+    }
+    // One exact-size copy per read, handed to the host as one message.
+    const bytes = new Uint8Array(whole * FRAME_SIZE);
+    let offset = 0;
+    this.splitter.push(chunk, (frame) => {
+      bytes.set(frame, offset);
+      offset += FRAME_SIZE;
+    });
+    this.host.inbound.send({ t: 'frames', sid: this.sid, bytes });
+  }
+
+  write(bytes: Uint8Array, close: boolean): void {
+    if (this.ending || this.socket.destroyed) return;
+    this.socket.write(asBuffer(bytes));
+    if (close) {
+      this.ending = true;
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+      return;
+    }
+    if (!this.paused && this.socket.writableLength > WRITE_HIGH_WATER) {
+      this.paused = true;
+      this.socket.pause();
+      this.host.inbound.send({ t: 'writable', sid: this.sid, writable: false });
+      this.log.debug({ queued: this.socket.writableLength }, 'socket not draining: pushes paused');
+    }
+  }
+
+  private onDrain(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.stopped) this.socket.resume();
+    this.host.inbound.send({ t: 'writable', sid: this.sid, writable: true });
+  }
+
+  /** Stops reading: shutdown lets what was read finish, and reads nothing new. */
+  stopReading(): void {
+    this.stopped = true;
+    this.socket.pause();
+  }
+}

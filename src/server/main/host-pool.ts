@@ -1,0 +1,153 @@
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { Logger } from 'pino';
+import { BatchedPort } from '../batched-port.js';
+import type { ServerOptions } from '../config.js';
+import type { BrokerControl, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
+import { workerFile } from '../worker-files.js';
+
+/** The main thread's side of one session host. */
+export interface HostHandle {
+  readonly id: number;
+  readonly inbound: BatchedPort<HostInbound>;
+  sessions: number;
+  retiring: boolean;
+  drained: Promise<void>;
+}
+
+export type OutboundHandler = (host: HostHandle, message: HostOutbound) => void;
+
+/**
+ * Assigns connections to session hosts running as long-lived piscina tasks.
+ * Pooled (sessionsPerThread > 1): one host per thread, started up front, each
+ * taking up to sessionsPerThread sessions. Thread per client
+ * (sessionsPerThread = 1): a host is started for each connection and retired
+ * when it closes, so the thread returns to piscina's idle pool for the next.
+ * When no host can take a connection, `acquire` says so at once: the caller
+ * answers `09 503` instead of leaving the client waiting in a queue.
+ */
+export class HostPool {
+  private readonly piscina: Piscina;
+  private readonly hosts = new Map<number, HostHandle & { port: MessagePort; finished: Promise<unknown> }>();
+  private nextHostId = 1; // 0 is the main thread's own broker channel
+  private readonly dedicated: boolean;
+  private stopping = false;
+
+  constructor(
+    private readonly options: Readonly<ServerOptions>,
+    private readonly broker: Worker,
+    private readonly onOutbound: OutboundHandler,
+    private readonly onHostGone: (hostId: number) => void,
+    private readonly logger: Logger,
+  ) {
+    this.dedicated = options.sessionsPerThread === 1;
+    this.piscina = new Piscina({
+      filename: workerFile('./session/session-host-worker.js'),
+      minThreads: this.dedicated ? Math.min(2, options.threads) : options.threads,
+      maxThreads: options.threads,
+      // One long-lived task per thread: the task is the host.
+      concurrentTasksPerWorker: 1,
+      // MEASUREMENTS.md: with atomics 'sync' an idle worker blocks in
+      // Atomics.wait and freezes the ports a long-lived task listens on.
+      atomics: 'disabled',
+      idleTimeout: 30_000,
+    });
+    this.piscina.on('error', (err: unknown) => this.logger.error({ err }, 'session host thread error'));
+  }
+
+  /** Pooled mode starts every host now, so the first clients pay no thread start. */
+  start(): void {
+    if (!this.dedicated) for (let i = 0; i < this.options.threads; i++) this.spawn();
+  }
+
+  get capacity(): number {
+    return this.options.threads * this.options.sessionsPerThread;
+  }
+
+  get threadCount(): number {
+    return this.piscina.threads.length;
+  }
+
+  /** A host with room for one more session, or undefined when all are full. */
+  acquire(): HostHandle | undefined {
+    let best: HostHandle | undefined;
+    for (const host of this.hosts.values()) {
+      if (host.retiring || host.sessions >= this.options.sessionsPerThread) continue;
+      if (!best || host.sessions < best.sessions) best = host;
+    }
+    if (!best && this.hosts.size < this.options.threads) best = this.spawn();
+    if (best) best.sessions++;
+    return best;
+  }
+
+  release(host: HostHandle): void {
+    host.sessions--;
+    if (this.dedicated && host.sessions === 0 && !host.retiring) {
+      host.retiring = true;
+      host.inbound.send({ t: 'retire' });
+    }
+  }
+
+  /** Every host finishes what is under way, tells its sessions 503, and ends. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const drained: Promise<void>[] = [];
+    for (const host of this.hosts.values()) {
+      host.inbound.send({ t: 'shutdown' });
+      drained.push(host.drained);
+    }
+    await Promise.race([Promise.all(drained), delay(timeoutMs)]);
+  }
+
+  async destroy(): Promise<void> {
+    for (const host of this.hosts.values()) host.port.close();
+    await this.piscina.destroy();
+  }
+
+  private spawn(): HostHandle {
+    const id = this.nextHostId++;
+    const toMain = new MessageChannel();
+    const toBroker = new MessageChannel();
+    this.broker.postMessage({ t: 'attach', hostId: id, port: toBroker.port1 } satisfies BrokerControl, [toBroker.port1]);
+    let markDrained!: () => void;
+    const drained = new Promise<void>((resolve) => (markDrained = resolve));
+    const task: HostTask = {
+      hostId: id,
+      mainPort: toMain.port2,
+      brokerPort: toBroker.port2,
+      options: { rateLimit: this.options.rateLimit, pollBatch: this.options.pollBatch, logLevel: this.options.logLevel },
+    };
+    const finished = this.piscina.run(task, { transferList: [toMain.port2, toBroker.port2] }).then(
+      () => this.forget(id),
+      (err: unknown) => {
+        this.logger.error({ err, host: id }, 'session host failed');
+        this.forget(id);
+      },
+    );
+    const host = { id, inbound: new BatchedPort<HostInbound>(toMain.port1), sessions: 0, retiring: false, drained, port: toMain.port1, finished };
+    toMain.port1.on('message', (batch: HostOutbound[]) => {
+      for (const message of batch) {
+        if (message.t === 'drained') markDrained();
+        else this.onOutbound(host, message);
+      }
+    });
+    this.hosts.set(id, host);
+    return host;
+  }
+
+  private forget(id: number): void {
+    const host = this.hosts.get(id);
+    if (!host) return;
+    this.hosts.delete(id);
+    host.port.close();
+    this.broker.postMessage({ t: 'detach', hostId: id } satisfies BrokerControl);
+    if (host.sessions > 0) this.onHostGone(id);
+    // A pooled host that died is replaced, after a pause so a host that cannot
+    // start does not spin.
+    if (!this.dedicated && !host.retiring && !this.stopping) setTimeout(() => !this.stopping && this.spawn(), 1_000).unref();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

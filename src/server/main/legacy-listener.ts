@@ -1,0 +1,138 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import {
+  legacyDeliver,
+  legacyRegistered,
+  legacyValidity,
+  LEGACY_NONE_PENDING,
+  parseLegacyRequest,
+  type LegacyRequest,
+} from '../../protocol/legacy.js';
+import type { BrokerClient } from '../broker-client.js';
+import type { ServerOptions } from '../config.js';
+import { toLegacyMessage } from '../render.js';
+import type { LegacyRow } from '../thread-messages.js';
+
+/** A variable-length request (05, 10) is complete when the client stops writing for this long, or ends. */
+const QUIET_MS = 50;
+/** Nothing the original client sends comes near this; more is not a request. */
+const MAX_REQUEST_BYTES = 64 * 1024;
+const IDLE_TIMEOUT_MS = 10_000;
+
+/**
+ * The original protocol, for unmodified old clients (PROTOCOL.md §Legacy
+ * listener): one request per connection, no token, against the same store.
+ * It is stateless per request, so it runs here on the main thread and asks the
+ * broker for everything; it never runs SQL itself.
+ */
+export class LegacyListener {
+  readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly broker: BrokerClient,
+    private readonly options: Pick<ServerOptions, 'pollBatch' | 'legacyPaceMs'>,
+    private readonly logger: Logger,
+  ) {
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  async closeAll(timeoutMs: number): Promise<void> {
+    const closing = [...this.sockets].map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))));
+    const timer = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, timeoutMs);
+    await Promise.all(closing);
+    clearTimeout(timer);
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', (err) => this.logger.debug({ err: err.message }, 'legacy socket error'));
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+
+    let received = Buffer.alloc(0);
+    let handled = false;
+    let quiet: NodeJS.Timeout | undefined;
+    const attempt = (ended: boolean) => {
+      if (handled) return;
+      clearTimeout(quiet);
+      const parsed = parseLegacyRequest(received, ended);
+      if (parsed.kind === 'incomplete') {
+        quiet = setTimeout(() => attempt(true), QUIET_MS);
+        return;
+      }
+      handled = true;
+      if (parsed.kind === 'invalid') {
+        this.logger.warn({ reason: parsed.reason, bytes: received.length }, 'legacy request refused');
+        socket.end();
+        return;
+      }
+      this.handle(socket, parsed);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (handled) return;
+      received = Buffer.concat([received, chunk]);
+      if (received.length > MAX_REQUEST_BYTES) {
+        handled = true;
+        this.logger.warn({ bytes: received.length }, 'legacy request too large');
+        socket.destroy();
+        return;
+      }
+      attempt(false);
+    });
+    socket.on('end', () => attempt(true));
+  }
+
+  private handle(socket: Socket, request: LegacyRequest): void {
+    const log = this.logger.child({ code: request.kind });
+    switch (request.kind) {
+      case 'register':
+        this.broker.ask({ op: 'legacyRegister' }, (result) => {
+          if (result.ok && result.value.kind === 'registered') {
+            log.info({ number: result.value.number }, 'legacy user registered');
+            socket.end(legacyRegistered(result.value.number));
+          } else socket.end();
+        });
+        return;
+      case 'validate':
+        this.broker.ask({ op: 'validate', number: request.number, usersOnly: true }, (result) => {
+          if (result.ok && result.value.kind === 'validity') socket.end(legacyValidity(result.value.valid));
+          else socket.end();
+        });
+        return;
+      case 'send':
+        this.broker.ask({ op: 'legacySend', src: request.src, dst: request.dst, ts: request.ts, text: request.text }, () => socket.end());
+        return;
+      case 'createGroup':
+        this.broker.ask({ op: 'legacyCreateGroup', ts: request.ts, members: request.members }, () => socket.end());
+        return;
+      case 'poll':
+        this.broker.ask({ op: 'legacyFetch', number: request.number, limit: this.options.pollBatch }, (result) => {
+          const rows = result.ok && result.value.kind === 'legacyRows' ? result.value.rows : [];
+          if (rows.length === 0) socket.end(LEGACY_NONE_PENDING);
+          else this.deliver(socket, request.number, rows, 0);
+        });
+        return;
+    }
+  }
+
+  /**
+   * Each `06` on its own and paced (PROTOCOL.md §Legacy listener: the original
+   * client reads each with a single recv), deleted once written.
+   */
+  private deliver(socket: Socket, number: string, rows: readonly LegacyRow[], index: number): void {
+    if (index >= rows.length || socket.destroyed) {
+      socket.end();
+      return;
+    }
+    const row = rows[index]!;
+    socket.write(legacyDeliver(toLegacyMessage(row)), (err) => {
+      if (err) return;
+      this.broker.ask({ op: 'legacyDelivered', number, id: row.id }, () => {
+        setTimeout(() => this.deliver(socket, number, rows, index + 1), index + 1 < rows.length ? this.options.legacyPaceMs : 0);
+      });
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import { truncateUtf8 } from '../protocol/text.js';
+import { MessageKind, type PendingMessage } from '../store/store.js';
+import type { LegacyRow, WireMessage } from './thread-messages.js';
+
+/** PROTOCOL.md §Delivery guarantees: the text of a group's creation notice in version 1. */
+export const GROUP_CREATED_TEXT = 'grupo criado';
+
+export function tsText(ts: number): string {
+  return String(ts).padStart(10, '0');
+}
+
+/** The receipt text the server makes when a message is acknowledged (PROTOCOL.md §Receipts). */
+export function receivedText(ts: number): string {
+  return `recebida ${tsText(ts)}`;
+}
+
+/** PROTOCOL.md §Receipts: `lida <ts>`, sent by a client once the person has seen a message. */
+export const READ_RECEIPT = /^lida (\d{10})$/;
+
+/** A pending row as a version 1 `06` carries it. */
+export function toWireMessage(row: PendingMessage): WireMessage {
+  const dst = row.group ?? row.recipient;
+  switch (row.kind) {
+    case MessageKind.GroupCreated:
+      return { id: row.id, src: row.sender, dst, ts: row.ts, flag: false, data: GROUP_CREATED_TEXT };
+    case MessageKind.Receipt:
+      return { id: row.id, src: row.sender, dst, ts: row.ts, flag: false, data: row.body };
+    default:
+      // Legacy clients may have sent more than a frame holds (PROTOCOL.md §Legacy
+      // listener: cut to 217 bytes at a character boundary).
+      return { id: row.id, src: row.sender, dst, ts: row.ts, flag: row.wantsReceipt, data: truncateUtf8(row.body) };
+  }
+}
+
+export function toLegacyRow(row: PendingMessage): LegacyRow {
+  return { id: row.id, kind: row.kind, sender: row.sender, recipient: row.recipient, group: row.group, ts: row.ts, body: row.body };
+}
+
+/**
+ * A pending row as the original protocol shows it (PROTOCOL.md §Legacy
+ * listener): a group's messages come from the group with the sender's number
+ * appended to the text; receipts read `recebida`; a creation notice is the
+ * member list.
+ */
+export function toLegacyMessage(row: LegacyRow): { src: string; dst: string; ts: number; text: string } {
+  if (row.kind === MessageKind.GroupCreated) {
+    return { src: row.group ?? row.sender, dst: row.recipient, ts: row.ts, text: row.body };
+  }
+  const text = row.kind === MessageKind.Receipt ? 'recebida' : row.body;
+  if (row.group !== null) return { src: row.group, dst: row.recipient, ts: row.ts, text: text + row.sender };
+  return { src: row.sender, dst: row.recipient, ts: row.ts, text };
+}

@@ -1,0 +1,26 @@
+import { MalformedRequestError } from '../../../errors.js';
+import { Code } from '../../../protocol/codes.js';
+import { encodeFrame, NUMBER_LENGTH, type Frame } from '../../../protocol/frame.js';
+import type { Session } from '../session.js';
+
+export const MAX_GROUP_MEMBERS = 16;
+
+/** PROTOCOL.md §Delivery guarantees: 1 to 16 whole 13-digit numbers, otherwise 400. */
+export function parseMembers(data: string): string[] {
+  if (data.length === 0 || data.length % NUMBER_LENGTH !== 0 || !/^[0-9]+$/.test(data)) {
+    throw new MalformedRequestError('10 data must be whole 13-digit numbers');
+  }
+  const members: string[] = [];
+  for (let i = 0; i < data.length; i += NUMBER_LENGTH) members.push(data.slice(i, i + NUMBER_LENGTH));
+  if (members.length > MAX_GROUP_MEMBERS) throw new MalformedRequestError(`at most ${MAX_GROUP_MEMBERS} members`);
+  return members;
+}
+
+/** `10` create group -> `11` with the group's number; every member must be a registered user (404). */
+export function handleCreateGroup(session: Session, frame: Frame): void {
+  const members = parseMembers(frame.data);
+  session.ask(frame, { op: 'createGroup', src: frame.src, ts: frame.ts, members }, (value, slot) => {
+    if (value.kind !== 'groupCreated') return;
+    slot.frames.push(encodeFrame({ code: Code.GroupCreated, dst: value.group }));
+  });
+}

@@ -1,0 +1,22 @@
+import { MalformedRequestError } from '../../../errors.js';
+import { Code } from '../../../protocol/codes.js';
+import { encodeFrame, type Frame } from '../../../protocol/frame.js';
+import type { Session } from '../session.js';
+
+/**
+ * `04` open session: `src` is the number, `data` its token, `flag` 1 push / 0
+ * poll. Frames after it wait until the broker has checked the token, because
+ * whether they are allowed depends on the answer.
+ */
+export function handleOpenSession(session: Session, frame: Frame): void {
+  if (session.state === 'open') throw new MalformedRequestError('a session is already open on this connection');
+  session.ask(frame, { op: 'open', sid: session.sid, number: frame.src, token: frame.data, push: frame.flag }, (value, slot) => {
+    if (value.kind !== 'opened') return;
+    session.state = 'open';
+    session.number = frame.src;
+    session.push = frame.flag;
+    session.log = session.log.child({ number: frame.src });
+    session.log.info({ push: frame.flag }, 'session opened');
+    slot.frames.push(encodeFrame({ code: Code.OpenSession, data: 'ok' }));
+  }, true);
+}

@@ -1,0 +1,16 @@
+import { Code } from '../../../protocol/codes.js';
+import { encodeFrame, type Frame } from '../../../protocol/frame.js';
+import type { Session } from '../session.js';
+
+/**
+ * `03` poll: the oldest pending messages not yet acknowledged, at most a batch,
+ * then one `03` with their count (PROTOCOL.md §Sessions). Polling again before
+ * acknowledging sends the same messages again, since they are still pending.
+ */
+export function handlePoll(session: Session, frame: Frame): void {
+  session.ask(frame, { op: 'poll', number: session.number, limit: session.options.pollBatch }, (value, slot) => {
+    if (value.kind !== 'polled') return;
+    slot.deliveries.push(...value.messages);
+    slot.frames.push(encodeFrame({ code: Code.Poll, data: String(value.messages.length) }));
+  });
+}

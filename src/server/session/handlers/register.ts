@@ -1,0 +1,17 @@
+import { TooLargeError } from '../../../errors.js';
+import { Code } from '../../../protocol/codes.js';
+import { encodeFrame, type Frame } from '../../../protocol/frame.js';
+import type { Session } from '../session.js';
+
+/** PROTOCOL.md §Codes: a display name is at most 64 bytes. */
+export const MAX_NAME_BYTES = 64;
+
+/** `01` register -> `02` with the new number and its secret token. */
+export function handleRegister(session: Session, frame: Frame): void {
+  if (Buffer.byteLength(frame.data, 'utf8') > MAX_NAME_BYTES) throw new TooLargeError(`display name over ${MAX_NAME_BYTES} bytes`);
+  session.ask(frame, { op: 'register', name: frame.data }, (value, slot) => {
+    if (value.kind !== 'registered') return;
+    slot.frames.push(encodeFrame({ code: Code.Registered, dst: value.number, data: value.token }));
+    session.log.info({ number: value.number }, 'registered');
+  });
+}

@@ -1,0 +1,157 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { Status } from '../../protocol/status.js';
+import { asBuffer, BatchedPort, packBytes } from '../batched-port.js';
+import { BrokerClient, type AskRequest, type Result, type TellRequest } from '../broker-client.js';
+import type { BrokerEvent, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
+import { Session, type SessionHostPort } from './session.js';
+
+/**
+ * Hosts the session handlers of one worker thread: one `Session` per
+ * connection the main thread assigned here (many, or exactly one in
+ * thread-per-client mode). It routes frames in, requests to the broker, and
+ * answers and pushes out, batching each direction per event-loop turn.
+ */
+export class SessionHost implements SessionHostPort {
+  readonly finished: Promise<void>;
+  private readonly sessions = new Map<number, Session>();
+  private readonly broker: BrokerClient;
+  private readonly toMain: BatchedPort<HostOutbound>;
+  private readonly output = new Map<number, { chunks: Buffer[]; close: boolean }>();
+  private outputScheduled = false;
+  private shuttingDown = false;
+  private done = false;
+  private resolveFinished!: () => void;
+  private readonly mainPort: MessagePort;
+  private readonly brokerPort: MessagePort;
+
+  constructor(
+    private readonly task: HostTask,
+    private readonly logger: Logger,
+  ) {
+    this.mainPort = task.mainPort;
+    this.brokerPort = task.brokerPort;
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.broker = new BrokerClient(this.brokerPort, (event) => this.onBroker(event), () => {
+      if (this.shuttingDown) this.finishShutdownWhenIdle();
+    });
+    this.toMain = new BatchedPort(this.mainPort);
+    this.mainPort.on('message', (batch: HostInbound[]) => {
+      for (const message of batch) this.onMain(message);
+    });
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  request(request: AskRequest, onReply: (result: Result) => void): void {
+    this.broker.ask(request, onReply);
+  }
+
+  notify(request: TellRequest): void {
+    this.broker.tell(request);
+  }
+
+  write(sid: number, frame: Buffer, close: boolean): void {
+    if (!this.sessions.has(sid)) return;
+    let entry = this.output.get(sid);
+    if (!entry) {
+      entry = { chunks: [], close: false };
+      this.output.set(sid, entry);
+    }
+    entry.chunks.push(frame);
+    entry.close ||= close;
+    if (!this.outputScheduled) {
+      this.outputScheduled = true;
+      setImmediate(this.flushOutput);
+    }
+  }
+
+  /** One `write` per connection per turn, all in one postMessage to the main thread. */
+  private readonly flushOutput = (): void => {
+    this.outputScheduled = false;
+    for (const [sid, { chunks, close }] of this.output) {
+      this.toMain.send({ t: 'write', sid, bytes: packBytes(chunks), close });
+    }
+    this.output.clear();
+    this.toMain.flush();
+  };
+
+  private onMain(message: HostInbound): void {
+    switch (message.t) {
+      case 'open': {
+        const log = this.logger.child({ sid: message.sid, remote: message.remote });
+        this.sessions.set(message.sid, new Session(message.sid, this, this.task.options, log));
+        log.debug('connection assigned');
+        return;
+      }
+      case 'frames':
+        if (!this.shuttingDown) this.sessions.get(message.sid)?.receive(asBuffer(message.bytes));
+        return;
+      case 'writable': {
+        const session = this.sessions.get(message.sid);
+        if (!session) return;
+        session.writable = message.writable;
+        if (message.writable && session.heldCredit > 0) {
+          this.notify({ op: 'ack', sid: session.sid, number: session.number, ids: [], credit: session.heldCredit });
+          session.heldCredit = 0;
+        }
+        return;
+      }
+      case 'closed': {
+        const session = this.sessions.get(message.sid);
+        if (!session) return;
+        this.sessions.delete(message.sid);
+        this.output.delete(message.sid);
+        // Unacknowledged 06 rows stay pending: the next session or poll gets them again.
+        if (session.push && session.state !== 'anonymous') this.notify({ op: 'close', sid: message.sid });
+        session.state = 'closed';
+        session.log.debug({ sent: session.sent, acked: session.acked }, 'connection closed');
+        return;
+      }
+      case 'shutdown':
+        this.shuttingDown = true;
+        this.finishShutdownWhenIdle();
+        return;
+      case 'retire':
+        this.end();
+        return;
+    }
+  }
+
+  private onBroker(event: BrokerEvent): void {
+    switch (event.t) {
+      case 'reply':
+        return; // BrokerClient answers these
+      case 'push':
+        this.sessions.get(event.sid)?.deliver(event.messages);
+        return;
+      case 'kick':
+        this.sessions.get(event.sid)?.end(event.status, event.reason);
+        return;
+    }
+  }
+
+  /** Shutdown: once every answer under way has come back, tell each session 503 and end. */
+  private finishShutdownWhenIdle(): void {
+    if (this.done || this.broker.outstanding > 0) return;
+    for (const session of this.sessions.values()) session.end(Status.Unavailable, 'server shutting down');
+    this.flushOutput();
+    this.toMain.send({ t: 'drained' });
+    this.end();
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.broker.flush();
+    this.toMain.flush();
+    // Closing the ports lets the piscina task finish and its thread be reused.
+    setImmediate(() => {
+      this.mainPort.close();
+      this.brokerPort.close();
+      this.resolveFinished();
+    });
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Every message that crosses a thread boundary, in one place (STYLE.md habit 11).
+ *
+ * Threads: main (sockets, the socket writer), session hosts (protocol work of
+ * each session, on piscina workers) and the broker (the one SQLite writer and
+ * the push router). Each port carries arrays: one postMessage per event-loop
+ * turn, whatever the number of messages (MEASUREMENTS.md: batching is ~7x).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { LogLevel, ServerOptions } from './config.js';
+
+// ---- main <-> session host -------------------------------------------------
+
+export type HostInbound =
+  /** A new connection, hosted from now on by this host. */
+  | { t: 'open'; sid: number; remote: string }
+  /** Whole 256-byte frames read from the connection, concatenated. */
+  | { t: 'frames'; sid: number; bytes: Uint8Array }
+  /** The socket can take more (true) or is not draining (false). */
+  | { t: 'writable'; sid: number; writable: boolean }
+  | { t: 'closed'; sid: number }
+  /** Finish what is under way, send `09 503` to every session, then end. */
+  | { t: 'shutdown' }
+  /** No sessions left and none will come: end the task (thread-per-client mode). */
+  | { t: 'retire' };
+
+export type HostOutbound =
+  /** Frames to write to the connection, concatenated; `close` ends it after them. */
+  | { t: 'write'; sid: number; bytes: Uint8Array; close?: boolean }
+  | { t: 'stats'; framesIn: Record<string, number>; framesOut: Record<string, number> }
+  /** Answer to `shutdown`: every session was told and closed. */
+  | { t: 'drained' };
+
+export interface HostTask {
+  hostId: number;
+  mainPort: MessagePort;
+  brokerPort: MessagePort;
+  options: HostOptions;
+}
+
+export type HostOptions = Pick<ServerOptions, 'rateLimit' | 'pollBatch' | 'logLevel'>;
+
+// ---- session host / main <-> broker ---------------------------------------
+
+/** A message as a version 1 `06` carries it, plus the row id its `08` will acknowledge. */
+export interface WireMessage {
+  id: number;
+  src: string;
+  dst: string;
+  ts: number;
+  flag: boolean;
+  data: string;
+}
+
+/** A pending row as the legacy listener needs it (it renders the original format itself). */
+export interface LegacyRow {
+  id: number;
+  kind: number;
+  sender: string;
+  recipient: string;
+  group: string | null;
+  ts: number;
+  body: string;
+}
+
+export type BrokerRequest =
+  | { op: 'register'; rid: number; name: string }
+  | { op: 'open'; rid: number; sid: number; number: string; token: string; push: boolean }
+  | { op: 'close'; sid: number }
+  | { op: 'send'; rid: number; src: string; dst: string; ts: number; flag: boolean; text: string }
+  /** Rows acknowledged by an `08`, and how much push credit to give back. */
+  | { op: 'ack'; sid: number; number: string; ids: number[]; credit: number }
+  | { op: 'poll'; rid: number; number: string; limit: number }
+  | { op: 'createGroup'; rid: number; src: string; ts: number; members: string[] }
+  | { op: 'validate'; rid: number; number: string; usersOnly?: boolean }
+  // Legacy listener (PROTOCOL.md §Legacy listener): trusts src, no token.
+  | { op: 'legacyRegister'; rid: number }
+  | { op: 'legacySend'; rid: number; src: string; dst: string; ts: number; text: string }
+  | { op: 'legacyCreateGroup'; rid: number; ts: number; members: string[] }
+  | { op: 'legacyFetch'; rid: number; number: string; limit: number }
+  | { op: 'legacyDelivered'; rid: number; number: string; id: number };
+
+export type ReplyValue =
+  | { kind: 'registered'; number: string; token: string }
+  | { kind: 'opened' }
+  | { kind: 'stored'; id: number }
+  | { kind: 'polled'; messages: WireMessage[] }
+  | { kind: 'groupCreated'; group: string }
+  | { kind: 'validity'; valid: boolean }
+  | { kind: 'legacyRows'; rows: LegacyRow[] }
+  | { kind: 'done' };
+
+export type BrokerEvent =
+  | { t: 'reply'; rid: number; ok: true; value: ReplyValue }
+  | { t: 'reply'; rid: number; ok: false; status: number; reason: string }
+  /** New messages for a push session, in order; they use up its credit. */
+  | { t: 'push'; sid: number; messages: WireMessage[] }
+  /** End a session with this status: 409 when a newer push session replaced it (PROTOCOL.md §Sessions), 503 when the store failed. */
+  | { t: 'kick'; sid: number; status: number; reason: string };
+
+// ---- main <-> broker (control) ---------------------------------------------
+
+export interface BrokerWorkerData {
+  dbPath: string;
+  synchronous: ServerOptions['synchronous'];
+  pushWindow: number;
+  commitWindowMs: number;
+  logLevel: LogLevel;
+}
+
+export type BrokerControl =
+  | { t: 'attach'; hostId: number; port: MessagePort }
+  | { t: 'detach'; hostId: number }
+  | { t: 'stats'; rid: number }
+  | { t: 'shutdown' };
+
+export interface BrokerStats {
+  statements: number;
+  commits: number;
+  messagesStored: number;
+  messagesDelivered: number;
+  routes: number;
+}
+
+export type BrokerControlEvent =
+  | { t: 'ready' }
+  | { t: 'failed'; message: string }
+  | { t: 'stats'; rid: number; stats: BrokerStats }
+  | { t: 'closed' };

@@ -1,0 +1,353 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import Database from 'better-sqlite3';
+import { BUSY_TIMEOUT_MS, prepareDatabase, type Synchronous } from './schema.js';
+import type {
+  MessageKind,
+  NewMessage,
+  NumberKind,
+  PendingMessage,
+  Store,
+  StoreCounters,
+  UserRecord,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  /** File of the database; its folder is created if missing. `:memory:` for a private in-memory one. */
+  path: string;
+  /** `normal` by default; see schema.ts for what each one promises. */
+  synchronous?: Synchronous;
+}
+
+const NOBODY = '0000000000000';
+const NUMBER_SPACE = 10 ** 13;
+// A collision needs ~10^6 numbers in use to be one in ten million likely; a
+// run of them means the generator is broken, not that the space is full.
+const MAX_NUMBER_ATTEMPTS = 100;
+
+/** PROTOCOL §Codes `02`: 13 random digits, unique across users and groups. */
+function randomNumber(): string {
+  return String(crypto.randomInt(1, NUMBER_SPACE)).padStart(13, '0');
+}
+
+interface PendingRow {
+  id: number;
+  message_id: number;
+  recipient: string;
+  sender: string;
+  group_number: string | null;
+  ts: number;
+  wants_receipt: number;
+  kind: number;
+  body: string;
+}
+
+interface UserRow {
+  number: string;
+  name: string;
+  token_hash: Buffer | null;
+}
+
+const PENDING_COLUMNS =
+  'id, message_id, recipient, sender, group_number, ts, wants_receipt, kind, body';
+
+function toPending(row: PendingRow): PendingMessage {
+  return {
+    id: row.id,
+    messageId: row.message_id,
+    recipient: row.recipient,
+    sender: row.sender,
+    group: row.group_number,
+    ts: row.ts,
+    wantsReceipt: row.wants_receipt !== 0,
+    kind: row.kind as MessageKind,
+    body: row.body,
+  };
+}
+
+function checkOptions(options: SqliteStoreOptions): Required<SqliteStoreOptions> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('options must be an object with a path');
+  }
+  if (typeof options.path !== 'string' || options.path === '') {
+    throw new TypeError('options.path must be a non-empty string (a file, or ":memory:")');
+  }
+  const synchronous = options.synchronous ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    throw new TypeError(`options.synchronous must be 'normal' or 'full', got ${String(synchronous)}`);
+  }
+  return { path: options.path, synchronous };
+}
+
+/** Every statement the store runs, prepared once when it opens. */
+function prepareStatements(db: Database.Database) {
+  return {
+    numberKind: db
+      .prepare<[string, string], NumberKind>(
+        `SELECT 'user' FROM users WHERE number = ?
+         UNION ALL SELECT 'group' FROM "groups" WHERE number = ? LIMIT 1`,
+      )
+      .pluck(),
+    insertUser: db.prepare<[string, string, Buffer | null, number]>(
+      'INSERT INTO users (number, name, token_hash, created_at) VALUES (?, ?, ?, ?)',
+    ),
+    getUser: db.prepare<[string], UserRow>(
+      'SELECT number, name, token_hash FROM users WHERE number = ?',
+    ),
+    insertGroup: db.prepare<[string, string, number]>(
+      'INSERT INTO "groups" (number, creator, created_at) VALUES (?, ?, ?)',
+    ),
+    // One statement for all members: the JSON array's index is the position.
+    insertMembers: db.prepare<[string, string]>(
+      `INSERT INTO group_members (group_number, member, position)
+       SELECT ?, value, key FROM json_each(?)`,
+    ),
+    groupMembers: db
+      .prepare<[string], string>(
+        'SELECT member FROM group_members WHERE group_number = ? ORDER BY position',
+      )
+      .pluck(),
+    isMember: db
+      .prepare<[string, string], number>(
+        'SELECT 1 FROM group_members WHERE group_number = ? AND member = ?',
+      )
+      .pluck(),
+    insertPending: db.prepare<
+      [number, string, string, string | null, number, number, number, string, number]
+    >(
+      `INSERT INTO pending
+         (message_id, recipient, sender, group_number, ts, wants_receipt, kind, body, stored_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    setOwnMessageId: db.prepare<[number]>('UPDATE pending SET message_id = id WHERE id = ?'),
+    pendingFor: db.prepare<[string, number, number], PendingRow>(
+      `SELECT ${PENDING_COLUMNS} FROM pending
+       WHERE recipient = ? AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    countPending: db
+      .prepare<[string], number>('SELECT COUNT(*) FROM pending WHERE recipient = ?')
+      .pluck(),
+    // The ids travel as one JSON array, so any number of them is one statement
+    // (no IN-list chunking, no 32766-parameter limit); each is still a
+    // primary-key lookup.
+    deletePending: db.prepare<[string, string], PendingRow>(
+      `DELETE FROM pending
+       WHERE recipient = ? AND id IN (SELECT value FROM json_each(?))
+       RETURNING ${PENDING_COLUMNS}`,
+    ),
+    insertGroupLog: db.prepare<[string, number, string]>(
+      'INSERT INTO group_log (group_number, ts, sender) VALUES (?, ?, ?)',
+    ),
+    groupLogSender: db
+      .prepare<[string, number], string>(
+        `SELECT sender FROM group_log WHERE group_number = ? AND ts = ?
+         ORDER BY id DESC LIMIT 1`,
+      )
+      .pluck(),
+    checkpoint: db.prepare<[]>('PRAGMA wal_checkpoint(TRUNCATE)'),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** The product's store: one better-sqlite3 connection, used by one thread. */
+export class SqliteStore implements Store {
+  static open(options: SqliteStoreOptions): SqliteStore {
+    const { path, synchronous } = checkOptions(options);
+    if (path !== ':memory:' && !path.startsWith('file:')) {
+      fs.mkdirSync(nodePath.dirname(nodePath.resolve(path)), { recursive: true });
+    }
+    const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    try {
+      prepareDatabase(db, { synchronous });
+      return new SqliteStore(db, path);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private readonly db: Database.Database;
+  private readonly file: string;
+  private readonly sql: Statements;
+  private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
+  private statementCount = 0;
+  private commitCount = 0;
+
+  private constructor(db: Database.Database, path: string) {
+    this.db = db;
+    this.file = path;
+    this.sql = prepareStatements(db);
+    this.tx = db.transaction((fn: () => unknown) => fn());
+  }
+
+  get path(): string {
+    return this.file;
+  }
+
+  transaction<T>(fn: () => T): T {
+    // better-sqlite3 turns a nested call into a savepoint; only the outermost
+    // level is a commit, and only it makes anything durable.
+    const outermost = !this.db.inTransaction;
+    const result = this.tx(fn) as T;
+    if (outermost) this.commitCount++;
+    return result;
+  }
+
+  createUser(name: string, tokenHash: Buffer | null): UserRecord {
+    return this.transaction(() => {
+      const number = this.freeNumber();
+      this.run(this.sql.insertUser, number, name, tokenHash, Date.now());
+      return { number, name, tokenHash: tokenHash === null ? null : Buffer.from(tokenHash) };
+    });
+  }
+
+  getUser(number: string): UserRecord | undefined {
+    const row = this.get(this.sql.getUser, number);
+    if (row === undefined) return undefined;
+    return { number: row.number, name: row.name, tokenHash: row.token_hash };
+  }
+
+  numberKind(number: string): NumberKind | undefined {
+    return this.get(this.sql.numberKind, number, number);
+  }
+
+  createGroup(creator: string, members: readonly string[]): string {
+    // PROTOCOL §Delivery guarantees: the creator is always a member, and
+    // listing the creator again or a number twice changes nothing.
+    const unique = [...new Set([creator, ...members])];
+    return this.transaction(() => {
+      const number = this.freeNumber();
+      this.run(this.sql.insertGroup, number, creator, Date.now());
+      this.run(this.sql.insertMembers, number, JSON.stringify(unique));
+      return number;
+    });
+  }
+
+  groupMembers(group: string): string[] {
+    return this.all(this.sql.groupMembers, group);
+  }
+
+  isMember(group: string, number: string): boolean {
+    return this.get(this.sql.isMember, group, number) !== undefined;
+  }
+
+  insertMessage(copies: readonly NewMessage[]): PendingMessage[] {
+    if (copies.length === 0) return [];
+    return this.transaction(() => {
+      const storedAt = Date.now();
+      const rows: PendingMessage[] = [];
+      // The first row's id is only known once it is inserted: it goes in with
+      // a placeholder and is pointed at itself; every later copy goes in with
+      // the id already known.
+      let messageId = 0;
+      copies.forEach((copy, index) => {
+        const { lastInsertRowid } = this.run(
+          this.sql.insertPending,
+          messageId,
+          copy.recipient,
+          copy.sender,
+          copy.group,
+          copy.ts,
+          copy.wantsReceipt ? 1 : 0,
+          copy.kind,
+          copy.body,
+          storedAt,
+        );
+        const id = Number(lastInsertRowid);
+        if (index === 0) {
+          messageId = id;
+          this.run(this.sql.setOwnMessageId, id);
+        }
+        rows.push({
+          id,
+          messageId,
+          recipient: copy.recipient,
+          sender: copy.sender,
+          group: copy.group,
+          ts: copy.ts,
+          wantsReceipt: copy.wantsReceipt,
+          kind: copy.kind,
+          body: copy.body,
+        });
+      });
+      return rows;
+    });
+  }
+
+  pendingFor(recipient: string, afterId: number, limit: number): PendingMessage[] {
+    // A negative LIMIT means "no limit" to SQLite; here it means nothing.
+    if (!(limit > 0)) return [];
+    return this.all(this.sql.pendingFor, recipient, afterId, Math.floor(limit)).map(toPending);
+  }
+
+  countPending(recipient: string): number {
+    return this.get(this.sql.countPending, recipient) ?? 0;
+  }
+
+  deletePending(recipient: string, ids: readonly number[]): PendingMessage[] {
+    const wanted = ids.filter((id) => Number.isSafeInteger(id));
+    if (wanted.length === 0) return [];
+    // One statement is atomic by itself; RETURNING yields exactly the rows this
+    // call removed, so an id acked twice is acted on once.
+    const deleted = this.autocommit(() =>
+      this.all(this.sql.deletePending, recipient, JSON.stringify(wanted)),
+    );
+    return deleted.map(toPending).sort((a, b) => a.id - b.id);
+  }
+
+  recordGroupMessage(group: string, ts: number, sender: string): void {
+    this.autocommit(() => this.run(this.sql.insertGroupLog, group, ts, sender));
+  }
+
+  groupMessageSender(group: string, ts: number): string | undefined {
+    return this.get(this.sql.groupLogSender, group, ts);
+  }
+
+  counters(): StoreCounters {
+    return { statements: this.statementCount, commits: this.commitCount };
+  }
+
+  /** Moves the WAL into the main file and truncates it (for backups and shutdown). */
+  checkpoint(): void {
+    this.run(this.sql.checkpoint);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private freeNumber(): string {
+    for (let attempt = 0; attempt < MAX_NUMBER_ATTEMPTS; attempt++) {
+      const number = randomNumber();
+      // PROTOCOL §Frame: 0000000000000 means "nobody".
+      if (number === NOBODY) continue;
+      if (this.get(this.sql.numberKind, number, number) === undefined) return number;
+    }
+    throw new Error(`no free number found in ${MAX_NUMBER_ATTEMPTS} attempts`);
+  }
+
+  /** Runs a single-statement write; outside a transaction it is a commit of its own. */
+  private autocommit<T>(fn: () => T): T {
+    const outermost = !this.db.inTransaction;
+    const result = fn();
+    if (outermost) this.commitCount++;
+    return result;
+  }
+
+  private run<P extends unknown[]>(stmt: Database.Statement<P>, ...params: P): Database.RunResult {
+    this.statementCount++;
+    return stmt.run(...params);
+  }
+
+  private get<P extends unknown[], R>(stmt: Database.Statement<P, R>, ...params: P): R | undefined {
+    this.statementCount++;
+    return stmt.get(...params);
+  }
+
+  private all<P extends unknown[], R>(stmt: Database.Statement<P, R>, ...params: P): R[] {
+    this.statementCount++;
+    return stmt.all(...params);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The store contract. The broker thread is its only caller; everything it does
+ * between `transaction` begin and end commits together (group commit), so a
+ * `07` sent after `transaction` returns is a promise of durability.
+ *
+ * Implementations: SqliteStore (the product) and MemoryStore (tests, and the
+ * reference the conformance suite in test/unit/store checks both against).
+ * Numbers are 13-digit strings; users and groups share one number space.
+ */
+
+/** What a pending row is: an ordinary message, a group's creation notice, or a server-made receipt. */
+export const MessageKind = {
+  Text: 0,
+  GroupCreated: 1,
+  Receipt: 2,
+} as const;
+export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
+
+export interface NewMessage {
+  /** Who the row is waiting for. */
+  recipient: string;
+  /** Who sent it (for a receipt: the member who received the original). */
+  sender: string;
+  /** The group it was sent to, or null for a direct message. */
+  group: string | null;
+  /** Unix seconds as the sender stamped it. */
+  ts: number;
+  /** The sender wants a `recebida` receipt. */
+  wantsReceipt: boolean;
+  kind: MessageKind;
+  /** Text; for GroupCreated the members' numbers concatenated, for Receipt `recebida <ts>`. */
+  body: string;
+}
+
+export interface PendingMessage extends NewMessage {
+  /** Row id: increasing in storage order, so per-recipient order is id order. */
+  id: number;
+  /** The id the sender's `07` carried (the first row of a group fan-out). */
+  messageId: number;
+}
+
+export interface UserRecord {
+  number: string;
+  name: string;
+  /** SHA-256 of the secret token; null for users registered on the legacy listener. */
+  tokenHash: Buffer | null;
+}
+
+export type NumberKind = 'user' | 'group';
+
+export interface StoreCounters {
+  /** SQL statements executed since the store was opened (0 for MemoryStore). */
+  statements: number;
+  commits: number;
+}
+
+export interface Store {
+  /** Runs `fn` in one transaction: all of it commits, or none of it does. */
+  transaction<T>(fn: () => T): T;
+
+  /** Registers a user under a new random unique number. */
+  createUser(name: string, tokenHash: Buffer | null): UserRecord;
+  getUser(number: string): UserRecord | undefined;
+  numberKind(number: string): NumberKind | undefined;
+
+  /** Creates a group under a new number; `members` are stored deduplicated, creator included. */
+  createGroup(creator: string, members: readonly string[]): string;
+  /** Members in the order they were added (creator first); empty for an unknown group. */
+  groupMembers(group: string): string[];
+  isMember(group: string, number: string): boolean;
+
+  /**
+   * Stores one message as one row per copy (one copy per recipient); all rows
+   * share `messageId`, the id of the first. Returns the rows in id order.
+   */
+  insertMessage(copies: readonly NewMessage[]): PendingMessage[];
+  /** The recipient's oldest pending rows with id > afterId, in id order. */
+  pendingFor(recipient: string, afterId: number, limit: number): PendingMessage[];
+  countPending(recipient: string): number;
+  /**
+   * Deletes the recipient's rows among `ids` (ids of other recipients are
+   * ignored) and returns the rows actually deleted, so each is acted on once.
+   */
+  deletePending(recipient: string, ids: readonly number[]): PendingMessage[];
+
+  /** Remembers who sent a group message stamped `ts`, so `lida <ts>` can find them. */
+  recordGroupMessage(group: string, ts: number, sender: string): void;
+  /** The most recent sender of a message stamped `ts` in `group`. */
+  groupMessageSender(group: string, ts: number): string | undefined;
+
+  counters(): StoreCounters;
+  close(): void;
+}
