@@ -27,8 +27,9 @@ export function toWireMessage(row: PendingMessage): WireMessage {
       return { id: row.id, src: row.sender, dst, ts: row.ts, flag: false, data: row.body };
     default:
       // Legacy clients may have sent more than a frame holds (PROTOCOL.md §Legacy
-      // listener: cut to 217 bytes at a character boundary).
-      return { id: row.id, src: row.sender, dst, ts: row.ts, flag: row.wantsReceipt, data: truncateUtf8(row.body) };
+      // listener: cut to 217 bytes at a character boundary), or 0x00 bytes,
+      // which a frame's data never contains.
+      return { id: row.id, src: row.sender, dst, ts: row.ts, flag: row.wantsReceipt, data: truncateUtf8(row.body.replaceAll('\0', '')) };
   }
 }
 

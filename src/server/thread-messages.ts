@@ -28,7 +28,7 @@ export type HostOutbound =
   /** Frames to write to the connection, concatenated; `close` ends it after them. */
   | { t: 'write'; sid: number; bytes: Uint8Array; close?: boolean }
   | { t: 'stats'; framesIn: Record<string, number>; framesOut: Record<string, number> }
-  /** Answer to `shutdown`: every session was told and closed. */
+  /** The host has ended (after `shutdown`: every session was told 503; after `retire`). Its last message. */
   | { t: 'drained' };
 
 export interface HostTask {

@@ -117,34 +117,40 @@ export class HostPool {
       brokerPort: toBroker.port2,
       options: { rateLimit: this.options.rateLimit, pollBatch: this.options.pollBatch, logLevel: this.options.logLevel },
     };
+    // The port to main is closed by main when it reads `drained` (the host's
+    // last message), never when the task resolves: that news travels on
+    // piscina's own channel and may overtake the host's last writes.
     const finished = this.piscina.run(task, { transferList: [toMain.port2, toBroker.port2] }).then(
-      () => this.forget(id),
+      () => this.forget(id, false),
       (err: unknown) => {
         this.logger.error({ err, host: id }, 'session host failed');
-        this.forget(id);
+        markDrained();
+        this.forget(id, true);
       },
     );
     const host = { id, inbound: new BatchedPort<HostInbound>(toMain.port1), sessions: 0, retiring: false, drained, port: toMain.port1, finished };
     toMain.port1.on('message', (batch: HostOutbound[]) => {
       for (const message of batch) {
-        if (message.t === 'drained') markDrained();
-        else this.onOutbound(host, message);
+        if (message.t === 'drained') {
+          markDrained();
+          toMain.port1.close();
+        } else this.onOutbound(host, message);
       }
     });
     this.hosts.set(id, host);
     return host;
   }
 
-  private forget(id: number): void {
+  private forget(id: number, failed: boolean): void {
     const host = this.hosts.get(id);
     if (!host) return;
     this.hosts.delete(id);
-    host.port.close();
+    if (failed) host.port.close();
     this.broker.postMessage({ t: 'detach', hostId: id } satisfies BrokerControl);
-    if (host.sessions > 0) this.onHostGone(id);
+    if (failed && host.sessions > 0) this.onHostGone(id);
     // A pooled host that died is replaced, after a pause so a host that cannot
     // start does not spin.
-    if (!this.dedicated && !host.retiring && !this.stopping) setTimeout(() => !this.stopping && this.spawn(), 1_000).unref();
+    if (failed && !this.dedicated && !this.stopping) setTimeout(() => !this.stopping && this.spawn(), 1_000).unref();
   }
 }
 

@@ -138,18 +138,20 @@ export class SessionHost implements SessionHostPort {
     if (this.done || this.broker.outstanding > 0) return;
     for (const session of this.sessions.values()) session.end(Status.Unavailable, 'server shutting down');
     this.flushOutput();
-    this.toMain.send({ t: 'drained' });
     this.end();
   }
 
+  /**
+   * Ends the task. The main port is left for the main thread to close when it
+   * reads `drained`: closing it here could drop that last message in flight.
+   */
   private end(): void {
     if (this.done) return;
     this.done = true;
     this.broker.flush();
+    this.toMain.send({ t: 'drained' });
     this.toMain.flush();
-    // Closing the ports lets the piscina task finish and its thread be reused.
     setImmediate(() => {
-      this.mainPort.close();
       this.brokerPort.close();
       this.resolveFinished();
     });

@@ -1,0 +1,116 @@
+import { connect, type Socket } from 'node:net';
+import { decodeFrame, encodeFrame, FrameSplitter, type Frame, type FrameInit } from '../../src/protocol/index.js';
+
+/**
+ * A bare protocol v1 connection for tests: writes frames, and queues every
+ * frame it reads so a test can await them in order. No SDK logic: tests see
+ * exactly what the server sends.
+ */
+export class WireClient {
+  readonly frames: Frame[] = [];
+  closed = false;
+  private waiters: (() => void)[] = [];
+  private readonly splitter = new FrameSplitter();
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) =>
+      this.splitter.push(chunk, (frame) => {
+        this.frames.push(decodeFrame(Buffer.from(frame)));
+        this.wake();
+      }),
+    );
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  static connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, host);
+      socket.once('connect', () => resolve(new WireClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  send(init: FrameInit): void {
+    this.socket.write(encodeFrame(init));
+  }
+
+  sendRaw(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+
+  /** The next frame read, waiting up to `timeoutMs`. */
+  async next(timeoutMs = 3_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length === 0) {
+      if (this.closed) throw new Error('connection closed while waiting for a frame');
+      if (Date.now() >= deadline) throw new Error(`no frame within ${timeoutMs} ms`);
+      await this.wait(deadline - Date.now());
+    }
+    return this.frames.shift()!;
+  }
+
+  /** Resolves true if no frame arrives within `ms` (and none is queued). */
+  async silentFor(ms: number): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, ms));
+    return this.frames.length === 0;
+  }
+
+  /** Resolves once the server has closed the connection. */
+  async waitClosed(timeoutMs = 3_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() >= deadline) throw new Error(`connection still open after ${timeoutMs} ms`);
+      await this.wait(deadline - Date.now());
+    }
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(1, ms));
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+export interface Identity {
+  number: string;
+  token: string;
+}
+
+/** Registers a new user on a fresh connection and returns its number and token. */
+export async function register(port: number, name = ''): Promise<Identity> {
+  const c = await WireClient.connect(port);
+  c.send({ code: '01', data: name });
+  const answer = await c.next();
+  c.destroy();
+  if (answer.code !== '02') throw new Error(`register answered ${answer.code} ${answer.data}`);
+  return { number: answer.dst, token: answer.data };
+}
+
+/** Connects and opens a session (push by default); throws unless the answer is `04 ok`. */
+export async function openSession(port: number, who: Identity, push = true): Promise<WireClient> {
+  const c = await WireClient.connect(port);
+  c.send({ code: '04', src: who.number, flag: push, data: who.token });
+  const answer = await c.next();
+  if (answer.code !== '04' || answer.data !== 'ok') throw new Error(`open answered ${answer.code} ${answer.data}`);
+  return c;
+}
