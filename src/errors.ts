@@ -63,6 +63,18 @@ export class MalformedRequestError extends ZapwireError {
   }
 }
 
+/**
+ * Client side: the server could not be reached, or the connection ended before
+ * the answer came. A request that was written may or may not have been carried
+ * out (a `05` may be stored even though its `07` never arrived).
+ */
+export class ConnectionError extends ZapwireError {
+  constructor(message = 'connection lost', options: { cause?: unknown } = {}) {
+    super(message, 'ZAPWIRE_CONNECTION', Status.Unavailable);
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}
+
 /** Rebuilds the error class for a status that crossed a thread or the wire. */
 export function errorForStatus(status: number, reason: string): ZapwireError {
   switch (status) {

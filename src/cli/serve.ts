@@ -36,7 +36,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--rate-limit <n>', '05 frames per second per session (0 = no limit)').env('ZAPWIRE_RATE_LIMIT').default(d.rateLimit).argParser(parseInteger))
     .addOption(new Option('--legacy-pace-ms <n>', 'pause between two 06 on the legacy listener').env('ZAPWIRE_LEGACY_PACE_MS').default(d.legacyPaceMs).argParser(parseInteger))
     .addOption(new Option('--commit-window-ms <n>', 'extra wait to gather a larger group commit (0 = every loop turn)').env('ZAPWIRE_COMMIT_WINDOW_MS').default(d.commitWindowMs).argParser(parseInteger))
-    .action(async (flags: ServeFlags) => {
+    .action(async (flags: ServeFlags, command: Command) => {
       let options: Readonly<ServerOptions>;
       try {
         options = resolveServerOptions({
@@ -56,35 +56,59 @@ export function serveCommand(): Command {
         });
       } catch (err) {
         if (err instanceof OptionError) {
-          process.stderr.write(`zapwire serve: ${err.message}\n`);
+          process.stderr.write(`zapwire serve: ${asTyped(command, err)}\n`);
           process.exit(2);
         }
         throw err;
       }
-      let server: ZapwireServer;
+      // The signal handlers go in BEFORE the server starts: start() logs
+      // "zapwire listening on" before it returns, and a supervisor (or a test)
+      // that sends SIGTERM as soon as it reads that line used to hit the
+      // default action (killed by the signal, no 09 503, no clean close). A
+      // signal during start is remembered and acted on once the server is up.
+      let server: ZapwireServer | undefined;
+      let stopping: string | undefined;
+      const shutdown = (running: ZapwireServer, signal: string) => {
+        running.logger.info({ signal }, 'signal received');
+        running.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            running.logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      const stop = (signal: string) => {
+        if (stopping) {
+          process.stderr.write(`zapwire serve: ${signal} again, exiting now\n`);
+          process.exit(1);
+        }
+        stopping = signal;
+        if (server) shutdown(server, signal);
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
       try {
         server = await ZapwireServer.start(options);
       } catch (err) {
         process.stderr.write(`zapwire serve: ${err instanceof Error ? err.message : String(err)}\n`);
         process.exit(1);
       }
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) {
-          process.stderr.write(`zapwire serve: ${signal} again, exiting now\n`);
-          process.exit(1);
-        }
-        stopping = true;
-        server.logger.info({ signal }, 'signal received');
-        server.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            server.logger.error({ err }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      if (stopping) shutdown(server, stopping);
     });
+}
+
+/**
+ * OptionError names the ServerOptions key (`sessionsPerThread must be ...`),
+ * which a command-line user never typed: name the flag instead, or the
+ * environment variable when the value came from there.
+ */
+function asTyped(command: Command, err: OptionError): string {
+  const { option: key, message } = err;
+  if (!message.startsWith(key) || key === '') return message;
+  const attribute = key === 'dbPath' ? 'db' : key;
+  const option = command.options.find((o) => o.attributeName() === attribute);
+  if (!option?.long) return message;
+  const name = command.getOptionValueSource(attribute) === 'env' && option.envVar ? `${option.envVar} (${option.long})` : option.long;
+  return name + message.slice(key.length);
 }

@@ -58,8 +58,11 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads'>> = Object.
 /** An option that cannot be used, with a message that names it. */
 export class OptionError extends Error {
   readonly code = 'ZAPWIRE_BAD_OPTION';
+  /** The ServerOptions key at fault (the message starts with it). */
+  readonly option: string;
   constructor(message: string) {
     super(message);
+    this.option = /^[A-Za-z]+/.exec(message)?.[0] ?? '';
     this.name = 'OptionError';
   }
 }

@@ -73,6 +73,8 @@ export type BrokerRequest =
   | { op: 'poll'; rid: number; number: string; limit: number }
   | { op: 'createGroup'; rid: number; src: string; ts: number; members: string[] }
   | { op: 'validate'; rid: number; number: string; usersOnly?: boolean }
+  /** HTTP send: checks the token, then stores each text as its own message, all in one transaction. */
+  | { op: 'authSend'; rid: number; number: string; token: string; dst: string; ts: number; flag: boolean; texts: string[] }
   // Legacy listener (PROTOCOL.md §Legacy listener): trusts src, no token.
   | { op: 'legacyRegister'; rid: number }
   | { op: 'legacySend'; rid: number; src: string; dst: string; ts: number; text: string }
@@ -84,6 +86,7 @@ export type ReplyValue =
   | { kind: 'registered'; number: string; token: string }
   | { kind: 'opened' }
   | { kind: 'stored'; id: number }
+  | { kind: 'storedMany'; ids: number[] }
   | { kind: 'polled'; messages: WireMessage[] }
   | { kind: 'groupCreated'; group: string }
   | { kind: 'validity'; valid: boolean }

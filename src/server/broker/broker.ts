@@ -164,6 +164,12 @@ export class Broker {
         this.reply(hostId, request.rid, { kind: 'validity', valid });
         return;
       }
+      case 'authSend': {
+        this.verifyToken(request.number, request.token);
+        const ids = request.texts.map((text) => this.send(request.number, request.dst, request.ts, request.flag, text));
+        this.reply(hostId, request.rid, { kind: 'storedMany', ids });
+        return;
+      }
       case 'legacyRegister': {
         const user = this.store.createUser('', null);
         this.reply(hostId, request.rid, { kind: 'registered', number: user.number, token: '' });

@@ -36,6 +36,10 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    // After stopReading, bytes are read and dropped rather than left unread:
+    // a paused socket with bytes buffered never emits 'end' for the peer's
+    // FIN, so it would not close and shutdown would wait for closeAll's timeout.
+    if (this.stopped) return;
     const whole = Math.floor((this.splitter.buffered + chunk.length) / FRAME_SIZE);
     if (whole === 0) {
       this.splitter.push(chunk, () => {});
@@ -71,13 +75,13 @@ export class Connection {
   private onDrain(): void {
     if (!this.paused) return;
     this.paused = false;
-    if (!this.stopped) this.socket.resume();
+    // Also after stopReading: onData drops what comes, and reading is how the peer's FIN is seen.
+    this.socket.resume();
     this.host.inbound.send({ t: 'writable', sid: this.sid, writable: true });
   }
 
-  /** Stops reading: shutdown lets what was read finish, and reads nothing new. */
+  /** Stops reading: shutdown lets what was read finish, and handles nothing new (see onData). */
   stopReading(): void {
     this.stopped = true;
-    this.socket.pause();
   }
 }

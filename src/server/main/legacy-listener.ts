@@ -34,7 +34,12 @@ export class LegacyListener {
     private readonly options: Pick<ServerOptions, 'pollBatch' | 'legacyPaceMs'>,
     private readonly logger: Logger,
   ) {
-    this.server = createServer((socket) => this.accept(socket));
+    // allowHalfOpen: a client that shuts down its writing side after a 05 or a
+    // 10 (as opa_client.py does) must see the close only once the request is
+    // stored (PROTOCOL.md §Legacy listener: stored, no answer, close). With
+    // Node's default, its FIN made the socket end at once, before the broker
+    // had committed anything. Every path below ends or destroys the socket.
+    this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
   async closeAll(timeoutMs: number): Promise<void> {

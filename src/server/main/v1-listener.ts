@@ -7,6 +7,8 @@ import type { HostOutbound } from '../thread-messages.js';
 import { Connection } from './connection.js';
 import type { HostHandle, HostPool } from './host-pool.js';
 
+/** How long a connection refused with 503 may take to close before it is destroyed. */
+const REJECT_GRACE_MS = 5_000;
 const NO_HANDLER = encodeFrame({ code: Code.Error, data: `${Status.Unavailable} no free session handler` });
 
 /**
@@ -65,7 +67,13 @@ export class V1Listener {
       // Never a connection left waiting in a queue: say so and close.
       this.logger.warn({ remote: socket.remoteAddress }, 'no free session handler: 503');
       socket.on('error', () => {});
+      // Read and drop whatever the client sends (it usually sends its first
+      // frame at once): a socket whose input is left unread never sees the
+      // client's FIN behind it, so it would stay open forever and keep
+      // server.close() waiting. The timer bounds a client that never closes.
+      socket.resume();
       socket.end(NO_HANDLER);
+      setTimeout(() => socket.destroy(), REJECT_GRACE_MS).unref();
       return;
     }
     const sid = this.nextSid++;

@@ -12,6 +12,14 @@ export function handleOpenSession(session: Session, frame: Frame): void {
   if (session.state === 'open') throw new MalformedRequestError('a session is already open on this connection');
   session.ask(frame, { op: 'open', sid: session.sid, number: frame.src, token: frame.data, push: frame.flag }, (value, slot) => {
     if (value.kind !== 'opened') return;
+    // The connection closed while the token was being checked. The host did
+    // not tell the broker then (the session was still anonymous), but the
+    // broker has just routed pushes to it: without this, the route would stay
+    // until the next push session of this number replaced it.
+    if (session.state === 'closed') {
+      if (frame.flag) session.host.notify({ op: 'close', sid: session.sid });
+      return;
+    }
     session.state = 'open';
     session.number = frame.src;
     session.push = frame.flag;

@@ -1,0 +1,135 @@
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ZapwireClient } from '../client/zapwire-client.js';
+import type { ZapwireClientOptions } from '../client/client-options.js';
+import type { Delivery } from '../client/deliveries.js';
+import { ConnectionError, ZapwireError } from '../errors.js';
+import { isNumber } from '../protocol/frame.js';
+import { DEFAULT_PORT } from '../server/config.js';
+import { parseInteger } from './options.js';
+import { CliError, defaultConfigDir, PROFILE_NAME, profileExists, readProfile, type Profile } from './profile.js';
+
+/** The options every client command takes. */
+export interface ConnectionFlags {
+  host: string;
+  port: number;
+  profile: string;
+  configDir: string;
+}
+
+function parsePort(value: string): number {
+  const port = parseInteger(value);
+  if (port < 1 || port > 65_535) throw new InvalidArgumentError(`${value} is not a port (1 to 65535).`);
+  return port;
+}
+
+function parseProfileName(value: string): string {
+  if (!PROFILE_NAME.test(value)) throw new InvalidArgumentError('use letters, digits, ".", "_" and "-" (not starting with ".").');
+  return value;
+}
+
+/** Commander parser for a 13-digit number argument. */
+export function parseNumber(value: string): string {
+  if (!isNumber(value)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a 13-digit number.`);
+  return value;
+}
+
+/** A `<name>` argument that must be a 13-digit number. */
+export function numberArgument(name: string, description: string): Argument {
+  return new Argument(name, description).argParser(parseNumber);
+}
+
+/** Adds --host, --port, --profile and --config-dir to a client command. */
+export function withConnectionOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--host <address>', 'server address').env('ZAPWIRE_HOST').default('127.0.0.1', "the profile's, else 127.0.0.1"))
+    .addOption(new Option('--port <n>', 'server port').env('ZAPWIRE_PORT').default(DEFAULT_PORT, `the profile's, else ${DEFAULT_PORT}`).argParser(parsePort))
+    .addOption(new Option('--profile <name>', 'profile to act as').env('ZAPWIRE_PROFILE').default('default').argParser(parseProfileName))
+    .addOption(new Option('--config-dir <dir>', 'folder of the profiles').env('ZAPWIRE_CONFIG_DIR').default(defaultConfigDir()));
+}
+
+/**
+ * Where to connect: --host / --port when given (flag or environment), else
+ * what the profile was registered with, else the defaults.
+ */
+export function target(command: Command, flags: ConnectionFlags, profile?: Profile): { host: string; port: number } {
+  const given = (key: string) => {
+    const source = command.getOptionValueSource(key);
+    return source !== undefined && source !== 'default';
+  };
+  return {
+    host: given('host') || !profile ? flags.host : profile.host,
+    port: given('port') || !profile || profile.port === 0 ? flags.port : profile.port,
+  };
+}
+
+/** The profile named by --profile; a CliError (one line) if it is missing. */
+export function loadProfile(flags: ConnectionFlags): Profile {
+  return readProfile(flags.configDir, flags.profile);
+}
+
+/** The profile if it exists (commands that do not need one, like check). */
+export function maybeProfile(flags: ConnectionFlags): Profile | undefined {
+  return profileExists(flags.configDir, flags.profile) ? readProfile(flags.configDir, flags.profile) : undefined;
+}
+
+/** A client acting as the profile, connecting where `target` says. */
+export function clientFor(command: Command, flags: ConnectionFlags, profile: Profile, options: ZapwireClientOptions = {}): ZapwireClient {
+  return new ZapwireClient({ ...target(command, flags, profile), identity: { number: profile.number, token: profile.token }, ...options });
+}
+
+/** One line for the user: the status and reason of a `09`, else the message. Never a stack trace. */
+export function describeError(err: unknown): string {
+  if (err instanceof ConnectionError || err instanceof CliError) return err.message;
+  if (err instanceof ZapwireError) return err.status > 0 ? `${err.status} ${err.message}` : err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/**
+ * Runs a client command: its exit code (0 unless it says otherwise), or one
+ * line on stderr and 1 when it fails. Usage errors (CommanderError) go back to
+ * main, which exits 2.
+ */
+export async function runClient(name: string, body: () => Promise<number | void>): Promise<void> {
+  let code: number;
+  try {
+    code = (await body()) ?? 0;
+  } catch (err) {
+    if (err instanceof CommanderError) throw err;
+    process.stderr.write(`zapwire ${name}: ${describeError(err)}\n`);
+    code = 1;
+  }
+  process.exit(code);
+}
+
+function clock(ts: number): string {
+  const d = new Date(ts * 1000);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/**
+ * A delivery as one line: `[HH:MM:SS] <sender> -> <chat>: text` (the chat is
+ * this user for a direct message, else the group); receipts as `✓✓`.
+ */
+export function formatDelivery(delivery: Delivery, self: string): string {
+  switch (delivery.type) {
+    case 'message': {
+      const to = delivery.chat.kind === 'group' ? delivery.chat.number : self;
+      return `[${clock(delivery.ts)}] ${delivery.sender} -> ${to}: ${delivery.text}`;
+    }
+    case 'receipt': {
+      const where = delivery.chat.kind === 'group' ? ` in group ${delivery.chat.number}` : '';
+      const what = delivery.kind === 'lida' ? 'read' : 'delivered';
+      return `[${clock(delivery.at)}] ✓✓ ${what}: ${delivery.from} ${delivery.kind} ${String(delivery.ts).padStart(10, '0')}${where}`;
+    }
+    case 'groupCreated':
+      return `[${clock(delivery.ts)}] ${delivery.creator} created group ${delivery.group}`;
+  }
+}
+
+/** Prints deliveries as text lines or JSON lines. */
+export function printer(json: boolean, self: string): (delivery: Delivery) => void {
+  return (delivery) => {
+    process.stdout.write((json ? JSON.stringify(delivery) : formatDelivery(delivery, self)) + '\n');
+  };
+}

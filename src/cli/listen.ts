@@ -1,0 +1,60 @@
+import { Command } from 'commander';
+import type { ZapwireError } from '../errors.js';
+import { clientFor, describeError, loadProfile, printer, runClient, target, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+
+interface ListenFlags extends ConnectionFlags {
+  json?: boolean;
+}
+
+/**
+ * `zapwire listen`: a push session that prints each message as it arrives,
+ * reconnecting when the connection drops, until SIGINT/SIGTERM (exit 0). A
+ * takeover by another push session of the same number ends it (exit 1).
+ */
+export function listenCommand(): Command {
+  return withConnectionOptions(new Command('listen'))
+    .description('print messages and receipts as they arrive, until Ctrl-C')
+    .option('--json', 'one JSON object per line')
+    .action((flags: ListenFlags, command: Command) =>
+      runClient('listen', async () => {
+        const profile = loadProfile(flags);
+        const client = clientFor(command, flags, profile);
+        const print = printer(flags.json ?? false, profile.number);
+        client.on('message', print);
+        client.on('receipt', print);
+        client.on('groupCreated', print);
+        const note = (line: string) => process.stderr.write(`zapwire listen: ${line}\n`);
+        client.on('disconnect', ({ error, reconnectInMs }) => {
+          if (reconnectInMs !== undefined) note(`${describeError(error)}; reconnecting in ${reconnectInMs} ms`);
+        });
+        client.on('reconnect', () => note('reconnected'));
+        // Reported by 'close' below, which ends the command.
+        client.on('error', () => {});
+
+        let stopping = false;
+        const ended = new Promise<number>((resolve) => {
+          const stop = () => {
+            stopping = true;
+            void client.close().then(() => resolve(0));
+          };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          client.on('close', ({ error }: { error: ZapwireError | undefined }) => {
+            if (error) {
+              note(describeError(error));
+              resolve(1);
+            }
+          });
+        });
+        try {
+          await client.connect({ mode: 'push' });
+        } catch (err) {
+          if (stopping) return 0; // Ctrl-C while connecting
+          throw err;
+        }
+        const { host, port } = target(command, flags, profile);
+        note(`listening as ${profile.number} on ${host}:${port} (Ctrl-C to stop)`);
+        return ended;
+      }),
+    );
+}

@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { clientFor, loadProfile, printer, runClient, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+
+interface PollFlags extends ConnectionFlags {
+  json?: boolean;
+}
+
+/** Most `03` round trips one `zapwire poll` makes (each brings at most a server batch). */
+const MAX_ROUNDS = 1_000;
+
+/** `zapwire poll`: one poll session; prints what is pending, acknowledges it, exits 0. */
+export function pollCommand(): Command {
+  return withConnectionOptions(new Command('poll'))
+    .description('fetch and print pending messages once (a poll session), acknowledging them')
+    .option('--json', 'one JSON object per line')
+    .action((flags: PollFlags, command: Command) =>
+      runClient('poll', async () => {
+        const profile = loadProfile(flags);
+        const client = clientFor(command, flags, profile, { reconnect: false });
+        const print = printer(flags.json ?? false, profile.number);
+        await client.connect({ mode: 'poll' });
+        try {
+          // One answer holds at most a batch: ask again until nothing is left.
+          for (let round = 0; round < MAX_ROUNDS; round++) {
+            const deliveries = await client.poll();
+            for (const delivery of deliveries) print(delivery);
+            if (deliveries.length === 0) break;
+          }
+        } finally {
+          await client.close();
+        }
+      }),
+    );
+}

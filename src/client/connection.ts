@@ -1,0 +1,295 @@
+import { connect, type Socket } from 'node:net';
+import { ConnectionError, MalformedRequestError, type ZapwireError } from '../errors.js';
+import { Code } from '../protocol/codes.js';
+import { FrameSplitter } from '../protocol/frame-splitter.js';
+import { decodeFrame, encodeFrame, FrameError, NOBODY, type Frame, type FrameInit } from '../protocol/frame.js';
+import { AnswerQueue, lostError } from './answer-queue.js';
+
+export interface ConnectionSettings {
+  host: string;
+  port: number;
+  /** Give up connecting after this long, in ms; 0 waits for the operating system. */
+  connectTimeoutMs: number;
+  /** A request unanswered this long ends the connection, in ms; 0 waits forever. */
+  requestTimeoutMs: number;
+  /** Longest wait before acknowledging received `06` frames, in ms. */
+  ackDelayMs: number;
+  /** Acknowledge at once when this many `06` frames are unacknowledged. */
+  ackEvery: number;
+}
+
+export interface ConnectionHooks {
+  /**
+   * A `06` was read. It counts as received (for the cumulative `08`) only once
+   * this returns: what it does synchronously is done before the server may
+   * delete the message.
+   */
+  delivery(frame: Frame): void;
+  /** The socket is gone, once. `error` is undefined only after `end()`. */
+  closed(error: ZapwireError | undefined): void;
+}
+
+/**
+ * One TCP connection to a protocol v1 server: the codec on the socket, the
+ * FIFO of pending requests, and the count of received `06` frames with its
+ * batched cumulative `08`. It knows nothing of reconnecting or of events: the
+ * client decides what a connection is for and what to do when it ends.
+ */
+export class Connection {
+  /** The session's number once `04` is answered `ok`; every frame of the session carries it as `src`. */
+  self = NOBODY;
+  /** The socket is gone. */
+  closed = false;
+  /** Why it ended (undefined after `end()` or while open). */
+  closeError: ZapwireError | undefined;
+  private readonly answers = new AnswerQueue(() => this.self);
+  private readonly splitter = new FrameSplitter();
+  /** `06` frames handled on this connection, and the count the last `08` carried. */
+  private received = 0;
+  private acked = 0;
+  private ackTimer: NodeJS.Timeout | undefined;
+  private readonly requestTimers = new Set<NodeJS.Timeout>();
+  /** While set, `06` frames wait here instead of being delivered. */
+  private held: Frame[] | undefined;
+  private failure: ZapwireError | undefined;
+  private ending = false;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly settings: Readonly<ConnectionSettings>,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.failure ??= new ConnectionError(`connection to ${this.where} lost (${err.code ?? err.message})`, { cause: err });
+    });
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Opens the TCP connection; rejects with a ConnectionError that says why (ECONNREFUSED, timeout...). */
+  static open(settings: Readonly<ConnectionSettings>, hooks: ConnectionHooks): Promise<Connection> {
+    const where = `${settings.host}:${settings.port}`;
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: settings.host, port: settings.port });
+      let timer: NodeJS.Timeout | undefined;
+      const onError = (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(connectError(err, where));
+      };
+      if (settings.connectTimeoutMs > 0) {
+        timer = setTimeout(() => {
+          socket.off('error', onError);
+          socket.on('error', () => {});
+          socket.destroy();
+          reject(new ConnectionError(`cannot connect to ${where}: no answer within ${settings.connectTimeoutMs} ms`));
+        }, settings.connectTimeoutMs);
+      }
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        resolve(new Connection(socket, settings, hooks));
+      });
+    });
+  }
+
+  get where(): string {
+    return `${this.settings.host}:${this.settings.port}`;
+  }
+
+  /** Requests written and not yet answered. */
+  get pending(): number {
+    return this.answers.size;
+  }
+
+  /**
+   * `04`: opens a session as `number`. Resolves on `04 ok`; rejects with the
+   * typed error of the `09` (UnauthorizedError on 401). `self` is set as the
+   * answer is read, before any frame after it.
+   */
+  async openSession(number: string, token: string, push: boolean): Promise<void> {
+    const [answer] = this.requestMany([{ code: Code.OpenSession, src: number, flag: push, data: token }], Code.OpenSession, (frame) => {
+      if (frame.data === 'ok') this.self = number;
+    });
+    const frame = await answer!;
+    if (frame.data !== 'ok') {
+      const error = new ConnectionError(`the server answered 04 with ${JSON.stringify(frame.data)} instead of ok`);
+      this.destroy(error);
+      throw error;
+    }
+  }
+
+  /** Writes one request; resolves with its answer (`answer` code), rejects with the `09`'s typed error. */
+  request(init: FrameInit, answer: Code): Promise<Frame> {
+    return this.requestMany([init], answer)[0]!;
+  }
+
+  /**
+   * Writes several requests in one go (the parts of a long text stay next to
+   * each other on the wire) and returns one promise per request. Nothing is
+   * written if any of them cannot be encoded: all reject with a
+   * MalformedRequestError then.
+   */
+  requestMany(inits: readonly FrameInit[], answer: Code, onAnswer?: (frame: Frame) => void): Promise<Frame>[] {
+    if (this.closed || this.ending || this.failure) {
+      return inits.map(() => Promise.reject(lostError(this.failure, this.where)));
+    }
+    let frames: Buffer[];
+    try {
+      frames = inits.map((init) => encodeFrame(init));
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      return inits.map(() => Promise.reject(new MalformedRequestError(`cannot send: ${err.message}`)));
+    }
+    const promises = frames.map(
+      (_, i) =>
+        new Promise<Frame>((resolve, reject) => {
+          let timer: NodeJS.Timeout | undefined;
+          const settled = () => {
+            if (timer === undefined) return;
+            clearTimeout(timer);
+            this.requestTimers.delete(timer);
+          };
+          this.answers.add({
+            answer,
+            resolve: (frame) => {
+              settled();
+              onAnswer?.(frame);
+              resolve(frame);
+            },
+            reject: (error) => {
+              settled();
+              reject(error);
+            },
+          });
+          const { requestTimeoutMs } = this.settings;
+          if (requestTimeoutMs > 0) {
+            timer = setTimeout(() => {
+              this.destroy(new ConnectionError(`no answer to ${inits[i]!.code} from ${this.where} within ${requestTimeoutMs} ms`));
+            }, requestTimeoutMs);
+            this.requestTimers.add(timer);
+          }
+        }),
+    );
+    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    return promises;
+  }
+
+  /** Holds `06` frames back (not delivered, not counted) until `release`. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const frame of held ?? []) {
+      if (this.closed || this.failure) return;
+      this.deliver(frame);
+    }
+  }
+
+  /** Sends the cumulative `08` now if some `06` frames are not yet acknowledged. */
+  flushAck(): void {
+    if (this.ackTimer !== undefined) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+    }
+    if (this.received <= this.acked || this.self === NOBODY || this.closed || this.failure || !this.socket.writable) return;
+    // PROTOCOL.md §Codes: 08 data is how many 06 this connection has received so far.
+    this.socket.write(encodeFrame({ code: Code.Ack, src: this.self, data: String(this.received) }));
+    this.acked = this.received;
+  }
+
+  /**
+   * Acknowledges what was handled, ends the connection and resolves once it is
+   * closed. Requests still waiting reject with a ConnectionError.
+   */
+  end(): Promise<void> {
+    if (this.closed) return this.closedPromise;
+    this.flushAck();
+    this.ending = true;
+    this.socket.end();
+    // The server closes its side when ours ends; do not wait for ever if it does not.
+    const timer = setTimeout(() => this.socket.destroy(), 2_000);
+    return this.closedPromise.finally(() => clearTimeout(timer));
+  }
+
+  /** Ends the connection at once; `error` says why (the pending requests reject with it, wrapped). */
+  destroy(error: ZapwireError): void {
+    this.failure ??= error;
+    this.socket.destroy();
+  }
+
+  /** Resolves once the socket is closed. */
+  whenClosed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.splitter.push(chunk, (raw) => {
+      if (this.failure || this.closed) return;
+      let frame: Frame;
+      try {
+        frame = decodeFrame(raw);
+      } catch (err) {
+        if (!(err instanceof FrameError)) throw err;
+        this.destroy(new ConnectionError(`malformed frame from ${this.where}: ${err.message}`));
+        return;
+      }
+      const routed = this.answers.route(frame);
+      switch (routed.kind) {
+        case 'delivery':
+          if (this.held) this.held.push(frame);
+          else this.deliver(frame);
+          return;
+        case 'answered':
+          return;
+        case 'connection-error':
+          this.destroy(routed.error);
+          return;
+        case 'unexpected':
+          this.destroy(new ConnectionError(`protocol error from ${this.where}: ${routed.reason}`));
+          return;
+      }
+    });
+  }
+
+  private deliver(frame: Frame): void {
+    try {
+      this.hooks.delivery(frame);
+    } finally {
+      this.received++;
+      if (this.received - this.acked >= this.settings.ackEvery) this.flushAck();
+      else this.ackTimer ??= setTimeout(() => this.flushAck(), this.settings.ackDelayMs);
+    }
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    for (const timer of this.requestTimers) clearTimeout(timer);
+    this.requestTimers.clear();
+    this.held = undefined;
+    const byUs = this.ending && !this.failure;
+    const error = byUs ? undefined : (this.failure ?? new ConnectionError(`connection to ${this.where} lost (closed by the other end)`));
+    this.closeError = error;
+    this.answers.rejectAll(() => (byUs ? new ConnectionError('connection closed before the answer came') : lostError(error, this.where)));
+    this.resolveClosed();
+    this.hooks.closed(error);
+  }
+}
+
+function connectError(err: NodeJS.ErrnoException, where: string): ConnectionError {
+  let reason: string;
+  if (err.code === 'ECONNREFUSED') reason = 'connection refused (ECONNREFUSED)';
+  else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reason = `unknown host (${err.code})`;
+  else reason = err.code ?? err.message;
+  return new ConnectionError(`cannot connect to ${where}: ${reason}`, { cause: err });
+}

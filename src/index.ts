@@ -1,0 +1,10 @@
+/**
+ * The zapwire package: the client SDK, the protocol v1 codec, the error
+ * classes, and the server.
+ */
+export * from './client/index.js';
+export * from './protocol/index.js';
+export * from './errors.js';
+export { ZapwireServer } from './server/server.js';
+export type { ListenAddress, StartOptions } from './server/server.js';
+export type { ServerOptions } from './server/config.js';

@@ -1,0 +1,286 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv, CLI, killAllServers, runCli, type CliRun } from '../../helpers/server-process.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+
+/**
+ * The client commands as users run them: `node dist/src/cli/main.js ...` in
+ * processes of their own, against a server in this process, with profiles in
+ * a temporary --config-dir. Failures are one line on stderr, never a stack
+ * trace; bad usage exits 2, other failures 1.
+ */
+
+let t: TestServer;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), 'zapwire-cli-client-'));
+  env = childEnv({ ZAPWIRE_CONFIG_DIR: join(dir, 'config'), ZAPWIRE_PORT: String(t.port) });
+});
+afterEach(async () => {
+  await killAllServers();
+});
+afterAll(async () => {
+  await t.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const STACK_FRAME = /^\s+at /m;
+const NUMBER_LINE = /^[0-9]{13}\n$/;
+
+function zw(args: string[], extraEnv: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, { env: { ...env, ...extraEnv } });
+}
+
+/** Asserts a failure reported as exactly one line on stderr, with no stack trace. */
+function expectOneLine(result: CliRun, code: number, pattern: RegExp): void {
+  expect(result.code, `stderr: ${result.stderr}`).toBe(code);
+  expect(result.stderr).not.toMatch(STACK_FRAME);
+  const lines = result.stderr.split('\n').filter((l) => l.trim().length > 0);
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+let profiles = 0;
+/** Registers a new profile and returns its name and number. */
+async function registered(): Promise<{ profile: string; number: string }> {
+  const profile = `user${++profiles}`;
+  const result = await zw(['register', '--profile', profile]);
+  expect(result.code, result.stderr).toBe(0);
+  return { profile, number: result.stdout.trim() };
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('register and whoami', () => {
+  it('saves the profile with mode 0600 in a 0700 folder and prints the number', async () => {
+    const configDir = join(dir, 'fresh');
+    const result = await runCli(['register', '--name', 'Alice', '--config-dir', configDir, '--port', String(t.port)], { env: childEnv() });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(NUMBER_LINE);
+    const number = result.stdout.trim();
+
+    const file = join(configDir, 'profiles', 'default.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(configDir, 'profiles')).mode & 0o777).toBe(0o700);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    expect(saved).toEqual({ number, token: expect.any(String), host: '127.0.0.1', port: t.port, name: 'Alice' });
+
+    // Later commands find the server through the profile alone.
+    const whoami = await runCli(['whoami', '--config-dir', configDir], { env: childEnv() });
+    expect(whoami).toMatchObject({ code: 0, stdout: `${number}\n` });
+    const check = await runCli(['check', number, '--config-dir', configDir], { env: childEnv() });
+    expect(check).toMatchObject({ code: 0, stdout: 'valid\n' });
+  });
+
+  it('refuses to overwrite a profile unless --force', async () => {
+    const { profile, number } = await registered();
+    const again = await zw(['register', '--profile', profile]);
+    expectOneLine(again, 1, /already exists.*--force/);
+    expect(again.stdout).toBe('');
+    expect((await zw(['whoami', '--profile', profile])).stdout).toBe(`${number}\n`);
+
+    const forced = await zw(['register', '--profile', profile, '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(NUMBER_LINE);
+    expect(forced.stdout.trim()).not.toBe(number);
+    expect((await zw(['whoami', '--profile', profile])).stdout).toBe(forced.stdout);
+    expect(statSync(join(dir, 'config', 'profiles', `${profile}.json`)).mode & 0o777).toBe(0o600);
+  });
+
+  it('reports a missing profile in one line', async () => {
+    for (const args of [['whoami'], ['send', '1234567890123', 'hi'], ['listen'], ['poll'], ['group', 'create', '1234567890123']]) {
+      const result = await zw([...args, '--profile', 'ghost']);
+      expectOneLine(result, 1, /no profile "ghost".*register/);
+    }
+  });
+
+  it('exits 2 on bad usage', async () => {
+    const { profile } = await registered();
+    for (const args of [
+      ['send', '--profile', profile],
+      ['send', '--profile', profile, '123', 'not a number'],
+      ['send', '--profile', profile, '--port', 'abc', '1234567890123', 'x'],
+      ['group', 'create', '--profile', profile, '12'],
+      ['register', '--profile', '../escape'],
+      ['check'],
+      ['bogus'],
+    ]) {
+      const result = await zw(args);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).not.toMatch(STACK_FRAME);
+    }
+  });
+
+  it('prints help for each command', async () => {
+    for (const args of [['register'], ['send'], ['listen'], ['poll'], ['group', 'create'], ['check'], ['whoami']]) {
+      const result = await zw([...args, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: zapwire /);
+      expect(result.stdout).toMatch(/--config-dir/);
+    }
+  });
+});
+
+describe('send, poll, check, group create', () => {
+  it('sends (exit 0, the id) and fails on an unknown number with one line (exit 1)', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    const ok = await zw(['send', '--profile', alice.profile, bob.number, 'hello bob']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^[0-9]+\n$/);
+    expect(ok.stderr).toBe('');
+
+    const unknown = await zw(['send', '--profile', alice.profile, '9999999999999', 'anyone?']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('zapwire send: 404 unknown destination\n');
+    expect(unknown.stdout).toBe('');
+  });
+
+  it('polls: prints the pending messages, acknowledges them, and a second poll prints nothing', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    expect((await zw(['send', '--profile', alice.profile, bob.number, 'first'])).code).toBe(0);
+    expect((await zw(['send', '--profile', alice.profile, '--no-receipts', bob.number, 'second'])).code).toBe(0);
+
+    const polled = await zw(['poll', '--profile', bob.profile]);
+    expect(polled.code, polled.stderr).toBe(0);
+    const lines = polled.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: first$`));
+    expect(lines[1]).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: second$`));
+
+    const again = await zw(['poll', '--profile', bob.profile]);
+    expect(again).toMatchObject({ code: 0, stdout: '' });
+
+    // Only the first asked for receipts: alice gets exactly one recebida.
+    const receipts = await zw(['poll', '--profile', alice.profile, '--json']);
+    expect(receipts.code, receipts.stderr).toBe(0);
+    const parsed = receipts.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed).toEqual([
+      { type: 'receipt', kind: 'recebida', from: bob.number, chat: { kind: 'user', number: bob.number }, ts: expect.any(Number), at: expect.any(Number) },
+    ]);
+  });
+
+  it('creates a group, prints its number, and checks numbers (valid: exit 0, invalid: exit 1)', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    const carol = await registered();
+    const created = await zw(['group', 'create', '--profile', alice.profile, bob.number, carol.number]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(NUMBER_LINE);
+    const group = created.stdout.trim();
+
+    expect(await zw(['check', group])).toMatchObject({ code: 0, stdout: 'valid\n' });
+    expect(await zw(['check', bob.number])).toMatchObject({ code: 0, stdout: 'valid\n' });
+    expect(await zw(['check', '9999999999999'])).toMatchObject({ code: 1, stdout: 'invalid\n', stderr: '' });
+    expect(await zw(['check', 'abc'])).toMatchObject({ code: 1, stdout: 'invalid\n' });
+
+    const notice = await zw(['poll', '--profile', bob.profile]);
+    expect(notice.stdout).toMatch(new RegExp(`${alice.number} created group ${group}\\n$`));
+
+    const toGroup = await zw(['send', '--profile', carol.profile, group, 'hi group']);
+    expect(toGroup.code, toGroup.stderr).toBe(0);
+    const groupMessage = await zw(['poll', '--profile', bob.profile]);
+    expect(groupMessage.stdout).toMatch(new RegExp(`\\] ${carol.number} -> ${group}: hi group\\n$`));
+
+    const unknownMember = await zw(['group', 'create', '--profile', alice.profile, '9999999999999']);
+    expectOneLine(unknownMember, 1, /^zapwire group create: 404 /);
+  });
+});
+
+describe('listen', () => {
+  it('prints a message sent by another profile as a JSON line, and exits 0 on SIGINT', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    const child = spawn(process.execPath, [CLI, 'listen', '--json', '--profile', bob.profile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await until(() => stderr.includes('listening as'), () => `listen to start; stderr: ${stderr}`);
+      const sent = await zw(['send', '--profile', alice.profile, bob.number, 'live ✓']);
+      expect(sent.code, sent.stderr).toBe(0);
+      await until(() => stdout.includes('\n'), () => `the message; stderr: ${stderr}`);
+      const line = JSON.parse(stdout.split('\n')[0]!) as Record<string, unknown>;
+      expect(line).toEqual({
+        type: 'message',
+        sender: alice.number,
+        chat: { kind: 'user', number: alice.number },
+        ts: expect.any(Number),
+        text: 'live ✓',
+        wantsReceipt: true,
+      });
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(stderr).not.toMatch(STACK_FRAME);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    // listen acknowledged it: nothing left to poll, and alice got her receipt.
+    expect((await zw(['poll', '--profile', bob.profile])).stdout).toBe('');
+    expect((await zw(['poll', '--profile', alice.profile])).stdout).toMatch(/✓✓ delivered: .* recebida /);
+  });
+
+  it('prints text lines and exits 0 on SIGTERM', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    await zw(['send', '--profile', alice.profile, bob.number, 'sent before listening']);
+    const child = spawn(process.execPath, [CLI, 'listen', '--profile', bob.profile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await until(() => stdout.includes('\n'), () => 'the pending message');
+      expect(stdout).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: sent before listening\\n$`));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a server that is down', () => {
+  it('fails with one line and exit 1, no stack trace', async () => {
+    const alice = await registered();
+    const port = String(await closedPort());
+    for (const args of [
+      ['send', '--profile', alice.profile, '--port', port, '1234567890123', 'hi'],
+      ['listen', '--profile', alice.profile, '--port', port],
+      ['poll', '--profile', alice.profile, '--port', port],
+      ['group', 'create', '--profile', alice.profile, '--port', port, '1234567890123'],
+      ['check', '--port', port, '1234567890123'],
+      ['register', '--profile', 'never', '--port', port],
+    ]) {
+      const result = await zw(args);
+      expectOneLine(result, 1, new RegExp(`^zapwire [a-z ]+: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\)$`));
+      expect(result.stdout).toBe('');
+    }
+    // A refused register saves no profile.
+    expect(await zw(['whoami', '--profile', 'never'])).toMatchObject({ code: 1 });
+  });
+});
+
+async function until(check: () => boolean, what: () => string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
