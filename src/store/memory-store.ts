@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type {
   NewMessage,
   NumberKind,
@@ -7,15 +6,8 @@ import type {
   StoreCounters,
   UserRecord,
 } from './store.js';
+import { freeNumber } from './numbers.js';
 
-const NOBODY = '0000000000000';
-const NUMBER_SPACE = 10 ** 13;
-const MAX_NUMBER_ATTEMPTS = 100;
-
-/** PROTOCOL §Codes `02`: 13 random digits, unique across users and groups. */
-function randomNumber(): string {
-  return String(crypto.randomInt(1, NUMBER_SPACE)).padStart(13, '0');
-}
 
 interface State {
   users: Map<string, { name: string; tokenHash: Buffer | null }>;
@@ -205,13 +197,7 @@ export class MemoryStore implements Store {
   }
 
   private freeNumber(): string {
-    for (let attempt = 0; attempt < MAX_NUMBER_ATTEMPTS; attempt++) {
-      const number = randomNumber();
-      // PROTOCOL §Frame: 0000000000000 means "nobody".
-      if (number === NOBODY) continue;
-      if (this.numberKind(number) === undefined) return number;
-    }
-    throw new Error(`no free number found in ${MAX_NUMBER_ATTEMPTS} attempts`);
+    return freeNumber((number) => this.numberKind(number) !== undefined);
   }
 }
 

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,6 +11,7 @@ import type {
   StoreCounters,
   UserRecord,
 } from './store.js';
+import { freeNumber } from './numbers.js';
 
 export interface SqliteStoreOptions {
   /** File of the database; its folder is created if missing. `:memory:` for a private in-memory one. */
@@ -20,16 +20,6 @@ export interface SqliteStoreOptions {
   synchronous?: Synchronous;
 }
 
-const NOBODY = '0000000000000';
-const NUMBER_SPACE = 10 ** 13;
-// A collision needs ~10^6 numbers in use to be one in ten million likely; a
-// run of them means the generator is broken, not that the space is full.
-const MAX_NUMBER_ATTEMPTS = 100;
-
-/** PROTOCOL §Codes `02`: 13 random digits, unique across users and groups. */
-function randomNumber(): string {
-  return String(crypto.randomInt(1, NUMBER_SPACE)).padStart(13, '0');
-}
 
 interface PendingRow {
   id: number;
@@ -319,13 +309,7 @@ export class SqliteStore implements Store {
   }
 
   private freeNumber(): string {
-    for (let attempt = 0; attempt < MAX_NUMBER_ATTEMPTS; attempt++) {
-      const number = randomNumber();
-      // PROTOCOL §Frame: 0000000000000 means "nobody".
-      if (number === NOBODY) continue;
-      if (this.get(this.sql.numberKind, number, number) === undefined) return number;
-    }
-    throw new Error(`no free number found in ${MAX_NUMBER_ATTEMPTS} attempts`);
+    return freeNumber((number) => this.get(this.sql.numberKind, number, number) !== undefined);
   }
 
   /** Runs a single-statement write; outside a transaction it is a commit of its own. */
