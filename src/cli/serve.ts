@@ -8,6 +8,7 @@ interface ServeFlags {
   port: number;
   db: string;
   legacyPort?: number;
+  httpPort?: number;
   threads?: number;
   sessionsPerThread: number;
   pollBatch: number;
@@ -27,6 +28,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--port <n>', 'protocol v1 port (0 picks a free one)').env('ZAPWIRE_PORT').default(d.port).argParser(parseInteger))
     .addOption(new Option('--db <path>', 'SQLite database file').env('ZAPWIRE_DB').default(DEFAULT_DB_PATH))
     .addOption(new Option('--legacy-port <n>', 'port of the legacy listener (off unless given; the original used 5000)').env('ZAPWIRE_LEGACY_PORT').argParser(parseInteger))
+    .addOption(new Option('--http-port <n>', 'port of the HTTP API, /metrics and /healthz (off unless given; 0 picks a free one)').env('ZAPWIRE_HTTP_PORT').argParser(parseInteger))
     .addOption(new Option('--threads <n>', 'worker threads hosting sessions (default: cores, or 1024 with --sessions-per-thread 1)').env('ZAPWIRE_THREADS').argParser(parseInteger))
     .addOption(new Option('--sessions-per-thread <n>', 'sessions one thread hosts; 1 = a dedicated thread per client').env('ZAPWIRE_SESSIONS_PER_THREAD').default(d.sessionsPerThread).argParser(parseInteger))
     .addOption(new Option('--poll-batch <n>', 'most messages one 03 answers with').env('ZAPWIRE_POLL_BATCH').default(d.pollBatch).argParser(parseInteger))
@@ -44,6 +46,7 @@ export function serveCommand(): Command {
           port: flags.port,
           dbPath: flags.db,
           legacyPort: flags.legacyPort,
+          httpPort: flags.httpPort,
           threads: flags.threads,
           sessionsPerThread: flags.sessionsPerThread,
           pollBatch: flags.pollBatch,

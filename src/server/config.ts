@@ -13,6 +13,8 @@ export interface ServerOptions {
   dbPath: string;
   /** Port of the legacy listener; undefined keeps it off, 0 picks a free one. */
   legacyPort: number | undefined;
+  /** Port of the HTTP API (README §HTTP API); undefined keeps it off, 0 picks a free one. */
+  httpPort: number | undefined;
   /** Worker threads that host sessions (at most). */
   threads: number;
   /** Sessions one thread hosts; 1 gives every client a dedicated thread. */
@@ -45,6 +47,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads'>> = Object.
   port: DEFAULT_PORT,
   dbPath: DEFAULT_DB_PATH,
   legacyPort: undefined,
+  httpPort: undefined,
   sessionsPerThread: 10_000,
   pollBatch: 100,
   synchronous: 'normal',
@@ -90,6 +93,7 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
   integer('port', merged.port, 0, 65_535);
   if (typeof merged.dbPath !== 'string' || merged.dbPath.length === 0) throw new OptionError('dbPath must be a non-empty path');
   if (merged.legacyPort !== undefined) integer('legacyPort', merged.legacyPort, 0, 65_535);
+  if (merged.httpPort !== undefined) integer('httpPort', merged.httpPort, 0, 65_535);
   integer('sessionsPerThread', merged.sessionsPerThread, 1, 1_000_000);
   const threads = merged.threads ?? defaultThreads(merged.sessionsPerThread);
   integer('threads', threads, 1, 4_096);

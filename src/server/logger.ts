@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogLevel } from './config.js';
 
@@ -9,8 +9,8 @@ export interface LoggerOptions {
   level: LogLevel;
   /** Human-readable lines; defaults to whether stdout is a terminal. */
   pretty?: boolean;
-  /** Where JSON lines go (tests pass a sink); defaults to stdout. */
-  destination?: NodeJS.WritableStream;
+  /** Where JSON lines go (tests pass a sink, worker threads a LogForwarder); defaults to stdout. */
+  destination?: DestinationStream;
 }
 
 /**
@@ -23,4 +23,15 @@ export function createLogger(options: LoggerOptions): Logger {
   const wantPretty = options.pretty ?? Boolean(process.stdout.isTTY);
   if (wantPretty) return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
   return pino(base, pino.destination({ fd: 1, sync: false }));
+}
+
+/**
+ * Writes JSON lines that came from a worker thread into the destination of
+ * `root` (its sink, stdout, or the pretty printer), so every thread's lines
+ * end up where the root logger's own do.
+ */
+export function writeForwarded(root: Logger, lines: readonly string[]): void {
+  const stream = (root as unknown as Record<symbol, DestinationStream | undefined>)[pino.symbols.streamSym];
+  if (!stream) return;
+  for (const line of lines) stream.write(line);
 }

@@ -22,14 +22,14 @@ export function toWireMessage(row: PendingMessage): WireMessage {
   const dst = row.group ?? row.recipient;
   switch (row.kind) {
     case MessageKind.GroupCreated:
-      return { id: row.id, src: row.sender, dst, ts: row.ts, flag: false, data: GROUP_CREATED_TEXT };
+      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: false, data: GROUP_CREATED_TEXT };
     case MessageKind.Receipt:
-      return { id: row.id, src: row.sender, dst, ts: row.ts, flag: false, data: row.body };
+      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: false, data: row.body };
     default:
       // Legacy clients may have sent more than a frame holds (PROTOCOL.md §Legacy
       // listener: cut to 217 bytes at a character boundary), or 0x00 bytes,
       // which a frame's data never contains.
-      return { id: row.id, src: row.sender, dst, ts: row.ts, flag: row.wantsReceipt, data: truncateUtf8(row.body.replaceAll('\0', '')) };
+      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: row.wantsReceipt, data: truncateUtf8(row.body.replaceAll('\0', '')) };
   }
 }
 

@@ -3,11 +3,13 @@ import type { AddressInfo, Server } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { BrokerClient } from './broker-client.js';
-import { resolveServerOptions, type ServerOptions } from './config.js';
-import { createLogger } from './logger.js';
+import { resolveServerOptions, type LogLevel, type ServerOptions } from './config.js';
+import { HttpListener } from './http/http-listener.js';
+import { createLogger, writeForwarded } from './logger.js';
 import { HostPool } from './main/host-pool.js';
 import { LegacyListener } from './main/legacy-listener.js';
 import { V1Listener } from './main/v1-listener.js';
+import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
 import type { BrokerControl, BrokerControlEvent, BrokerStats, BrokerWorkerData } from './thread-messages.js';
 import { workerFile } from './worker-files.js';
 
@@ -15,6 +17,11 @@ export interface StartOptions extends Partial<ServerOptions> {
   /** A root logger to use instead of one made from logLevel (tests pass a capturing one). */
   logger?: Logger;
 }
+
+/** How long a scrape or a health check waits for a thread's answer. */
+const THREAD_ANSWER_MS = 1_000;
+/** The number /healthz asks the store about: a query that touches the database. */
+const HEALTH_PROBE_NUMBER = '0000000000000';
 
 export interface ListenAddress {
   host: string;
@@ -28,6 +35,8 @@ export interface ListenAddress {
 export class ZapwireServer {
   private closing: Promise<void> | undefined;
   private statsRid = 1;
+  private http: HttpListener | undefined;
+  private readonly metrics: MainMetrics;
 
   private constructor(
     readonly options: Readonly<ServerOptions>,
@@ -37,21 +46,28 @@ export class ZapwireServer {
     private readonly v1: V1Listener,
     private readonly legacy: LegacyListener | undefined,
     private readonly brokerClient: BrokerClient,
-  ) {}
+  ) {
+    this.metrics = new MainMetrics(() => ({ v1: this.v1.size, legacy: this.legacy?.size ?? 0 }));
+  }
 
   static async start(input: StartOptions = {}): Promise<ZapwireServer> {
     const { logger: given, ...rest } = input;
     const options = resolveServerOptions(rest);
     const logger = given ?? createLogger({ level: options.logLevel });
+    // DESIGN.md §Observability: one root logger. Worker threads log at its
+    // level and send their lines here, to be written to its destination.
+    const logLevel = (given ? given.level : options.logLevel) as LogLevel;
+    const forward = (lines: string[]) => writeForwarded(logger, lines);
 
     const workerData: BrokerWorkerData = {
       dbPath: options.dbPath,
       synchronous: options.synchronous,
       pushWindow: options.pushWindow,
       commitWindowMs: options.commitWindowMs,
-      logLevel: options.logLevel,
+      logLevel,
     };
     const broker = new Worker(workerFile('./broker/broker-worker.js'), { workerData });
+    broker.on('message', (event: BrokerControlEvent) => event.t === 'log' && forward(event.lines));
     await waitForBroker(broker);
 
     // The main thread's own channel to the broker (host id 0), for the legacy listener.
@@ -60,7 +76,7 @@ export class ZapwireServer {
     const brokerClient = new BrokerClient(own.port2, () => {});
 
     let v1!: V1Listener;
-    const pool = new HostPool(options, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger);
+    const pool = new HostPool({ ...options, logLevel }, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger, forward);
     v1 = new V1Listener(() => pool, logger.child({ listener: 'v1' }));
     pool.start();
     const legacy = options.legacyPort === undefined ? undefined : new LegacyListener(brokerClient, options, logger.child({ listener: 'legacy' }));
@@ -69,10 +85,24 @@ export class ZapwireServer {
     broker.on('error', (err) => logger.fatal({ err }, 'broker thread failed'));
     await listen(v1.server, options.port, options.host);
     if (legacy) await listen(legacy.server, options.legacyPort!, options.host);
+    if (options.httpPort !== undefined) {
+      const http = new HttpListener({
+        broker: brokerClient,
+        rateLimit: options.rateLimit,
+        logger: logger.child({ listener: 'http' }),
+        metrics: () => server.scrape(),
+        health: () => server.health(),
+        closing: () => server.closing !== undefined,
+        onAnswer: (status) => server.metrics.httpAnswered(status),
+      });
+      server.http = http;
+      await listen(http.server, options.httpPort, options.host);
+    }
     logger.info(
       {
         address: server.address,
         legacy: server.legacyAddress,
+        http: server.httpAddress,
         db: options.dbPath,
         threads: options.threads,
         sessionsPerThread: options.sessionsPerThread,
@@ -91,6 +121,57 @@ export class ZapwireServer {
   get legacyAddress(): ListenAddress | undefined {
     const a = this.legacy?.server.address() as AddressInfo | null | undefined;
     return a ? { host: a.address, port: a.port } : undefined;
+  }
+
+  get httpAddress(): ListenAddress | undefined {
+    const a = this.http?.server.address() as AddressInfo | null | undefined;
+    return a ? { host: a.address, port: a.port } : undefined;
+  }
+
+  /**
+   * Every thread's metrics in Prometheus text (README §Metrics): the main
+   * thread's registry, the broker's and every session host's, summed.
+   */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    const [own, broker, hosts] = await Promise.all([
+      this.metrics.registry.getMetricsAsJSON() as Promise<MetricsJson>,
+      this.brokerMetrics(),
+      this.pool.collectMetrics(THREAD_ANSWER_MS),
+    ]);
+    return expose([own, ...(broker ? [broker] : []), ...hosts.parts]);
+  }
+
+  /** /healthz: the store answers a query and every session host answers, each within a second. */
+  async health(): Promise<{ ok: boolean; checks: Record<string, string> }> {
+    if (this.closing) return { ok: false, checks: { server: 'shutting down' } };
+    const [store, hosts] = await Promise.all([
+      withTimeout(this.brokerClient.askAsync({ op: 'validate', number: HEALTH_PROBE_NUMBER }), THREAD_ANSWER_MS),
+      this.pool.collectMetrics(THREAD_ANSWER_MS),
+    ]);
+    const checks: Record<string, string> = {
+      store: store === undefined ? 'no answer' : store.ok ? 'ok' : `failed: ${store.status} ${store.reason}`,
+      hosts: hosts.missing.length === 0 ? 'ok' : `no answer from host ${hosts.missing.join(', ')}`,
+    };
+    return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
+  }
+
+  private brokerMetrics(): Promise<MetricsJson | undefined> {
+    const rid = this.statsRid++;
+    const answer = new Promise<MetricsJson | undefined>((resolve) => {
+      const onMessage = (event: BrokerControlEvent) => {
+        if (event.t === 'metrics' && event.rid === rid) {
+          this.broker.off('message', onMessage);
+          resolve(event.json);
+        }
+      };
+      this.broker.on('message', onMessage);
+      setTimeout(() => {
+        this.broker.off('message', onMessage);
+        resolve(undefined);
+      }, THREAD_ANSWER_MS).unref();
+    });
+    this.broker.postMessage({ t: 'metrics', rid } satisfies BrokerControl);
+    return answer;
   }
 
   /** Counters from the broker thread (SQL statements, commits, messages). */
@@ -124,7 +205,13 @@ export class ZapwireServer {
 
   private async doClose(): Promise<void> {
     this.logger.info('shutting down');
-    const stopped = [closeServer(this.v1.server)];
+    // HTTP stops accepting first; requests already on a connection get 503 for writes.
+    const stopped = [];
+    if (this.http) {
+      stopped.push(closeServer(this.http.server));
+      this.http.server.closeIdleConnections();
+    }
+    stopped.push(closeServer(this.v1.server));
     if (this.legacy) stopped.push(closeServer(this.legacy.server));
     this.v1.stopReading();
     await this.pool.shutdown(5_000);
@@ -139,6 +226,7 @@ export class ZapwireServer {
     await Promise.race([closed, sleep(5_000)]);
     await this.broker.terminate();
     await this.pool.destroy();
+    this.http?.server.closeAllConnections();
     await Promise.all(stopped);
     this.logger.info('stopped');
     this.logger.flush();
@@ -182,6 +270,10 @@ async function listen(server: Server, port: number, host: string): Promise<void>
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([promise, sleep(ms).then(() => undefined)]);
 }
 
 function sleep(ms: number): Promise<void> {

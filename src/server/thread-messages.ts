@@ -8,6 +8,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { LogLevel, ServerOptions } from './config.js';
+import type { MetricsJson } from './metrics/metrics.js';
 
 // ---- main <-> session host -------------------------------------------------
 
@@ -22,12 +23,17 @@ export type HostInbound =
   /** Finish what is under way, send `09 503` to every session, then end. */
   | { t: 'shutdown' }
   /** No sessions left and none will come: end the task (thread-per-client mode). */
-  | { t: 'retire' };
+  | { t: 'retire' }
+  /** A scrape (or a health check): answer with this host's metrics. */
+  | { t: 'metrics'; rid: number };
 
 export type HostOutbound =
   /** Frames to write to the connection, concatenated; `close` ends it after them. */
   | { t: 'write'; sid: number; bytes: Uint8Array; close?: boolean }
-  | { t: 'stats'; framesIn: Record<string, number>; framesOut: Record<string, number> }
+  /** The answer to `metrics`; `final` (rid 0) is sent once, just before `drained`, by a host that ends. */
+  | { t: 'metrics'; rid: number; json: MetricsJson; final?: boolean }
+  /** Log lines (pino JSON) for the main thread's root logger to write (DESIGN.md §Observability). */
+  | { t: 'log'; lines: string[] }
   /** The host has ended (after `shutdown`: every session was told 503; after `retire`). Its last message. */
   | { t: 'drained' };
 
@@ -45,6 +51,8 @@ export type HostOptions = Pick<ServerOptions, 'rateLimit' | 'pollBatch' | 'logLe
 /** A message as a version 1 `06` carries it, plus the row id its `08` will acknowledge. */
 export interface WireMessage {
   id: number;
+  /** When the row committed (ms since the epoch), for the delivery latency histogram. */
+  storedAt?: number;
   src: string;
   dst: string;
   ts: number;
@@ -115,6 +123,7 @@ export type BrokerControl =
   | { t: 'attach'; hostId: number; port: MessagePort }
   | { t: 'detach'; hostId: number }
   | { t: 'stats'; rid: number }
+  | { t: 'metrics'; rid: number }
   | { t: 'shutdown' };
 
 export interface BrokerStats {
@@ -129,4 +138,7 @@ export type BrokerControlEvent =
   | { t: 'ready' }
   | { t: 'failed'; message: string }
   | { t: 'stats'; rid: number; stats: BrokerStats }
+  | { t: 'metrics'; rid: number; json: MetricsJson }
+  /** Log lines (pino JSON) for the main thread's root logger. */
+  | { t: 'log'; lines: string[] }
   | { t: 'closed' };

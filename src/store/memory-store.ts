@@ -112,6 +112,7 @@ export class MemoryStore implements Store {
     return this.write(() => {
       const state = this.open();
       const messageId = state.nextId;
+      const storedAt = Date.now();
       return copies.map((copy) => {
         const row: PendingMessage = {
           id: state.nextId++,
@@ -123,6 +124,7 @@ export class MemoryStore implements Store {
           wantsReceipt: copy.wantsReceipt,
           kind: copy.kind,
           body: copy.body,
+          storedAt,
         };
         let rows = state.pending.get(row.recipient);
         if (rows === undefined) state.pending.set(row.recipient, (rows = new Map()));
@@ -145,6 +147,12 @@ export class MemoryStore implements Store {
 
   countPending(recipient: string): number {
     return this.open().pending.get(recipient)?.size ?? 0;
+  }
+
+  countAllPending(): number {
+    let total = 0;
+    for (const rows of this.open().pending.values()) total += rows.size;
+    return total;
   }
 
   deletePending(recipient: string, ids: readonly number[]): PendingMessage[] {

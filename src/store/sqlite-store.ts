@@ -31,6 +31,7 @@ interface PendingRow {
   wants_receipt: number;
   kind: number;
   body: string;
+  stored_at: number;
 }
 
 interface UserRow {
@@ -40,7 +41,7 @@ interface UserRow {
 }
 
 const PENDING_COLUMNS =
-  'id, message_id, recipient, sender, group_number, ts, wants_receipt, kind, body';
+  'id, message_id, recipient, sender, group_number, ts, wants_receipt, kind, body, stored_at';
 
 function toPending(row: PendingRow): PendingMessage {
   return {
@@ -53,6 +54,7 @@ function toPending(row: PendingRow): PendingMessage {
     wantsReceipt: row.wants_receipt !== 0,
     kind: row.kind as MessageKind,
     body: row.body,
+    storedAt: row.stored_at,
   };
 }
 
@@ -118,6 +120,7 @@ function prepareStatements(db: Database.Database) {
     countPending: db
       .prepare<[string], number>('SELECT COUNT(*) FROM pending WHERE recipient = ?')
       .pluck(),
+    countAllPending: db.prepare<[], number>('SELECT COUNT(*) FROM pending').pluck(),
     // The ids travel as one JSON array, so any number of them is one statement
     // (no IN-list chunking, no 32766-parameter limit); each is still a
     // primary-key lookup.
@@ -260,6 +263,7 @@ export class SqliteStore implements Store {
           wantsReceipt: copy.wantsReceipt,
           kind: copy.kind,
           body: copy.body,
+          storedAt,
         });
       });
       return rows;
@@ -274,6 +278,10 @@ export class SqliteStore implements Store {
 
   countPending(recipient: string): number {
     return this.get(this.sql.countPending, recipient) ?? 0;
+  }
+
+  countAllPending(): number {
+    return this.get(this.sql.countAllPending) ?? 0;
   }
 
   deletePending(recipient: string, ids: readonly number[]): PendingMessage[] {

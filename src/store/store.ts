@@ -37,6 +37,8 @@ export interface PendingMessage extends NewMessage {
   id: number;
   /** The id the sender's `07` carried (the first row of a group fan-out). */
   messageId: number;
+  /** When the row was stored, ms since the epoch (the `stored_at` column). */
+  storedAt: number;
 }
 
 export interface UserRecord {
@@ -77,6 +79,8 @@ export interface Store {
   /** The recipient's oldest pending rows with id > afterId, in id order. */
   pendingFor(recipient: string, afterId: number, limit: number): PendingMessage[];
   countPending(recipient: string): number;
+  /** Rows in the pending table, all recipients (read once at startup for the pending-rows gauge). */
+  countAllPending(): number;
   /**
    * Deletes the recipient's rows among `ids` (ids of other recipients are
    * ignored) and returns the rows actually deleted, so each is acted on once.

@@ -41,6 +41,8 @@ describe('zapwire serve with bad options', () => {
     { args: ['--sessions-per-thread', '0'], names: /--sessions-per-thread\b/ },
     { args: ['--threads', '0'], names: /--threads\b/ },
     { args: ['--legacy-port', '99999'], names: /--legacy-port\b/ },
+    { args: ['--http-port', '99999'], names: /--http-port\b/ },
+    { args: [], env: { ZAPWIRE_HTTP_PORT: 'x' }, names: /ZAPWIRE_HTTP_PORT/ },
     { args: ['--poll-batch', '1.5'], names: /--poll-batch\b/ },
     { args: ['--log-level', 'loud'], names: /--log-level\b.*loud/ },
     { args: ['--bogus'], names: /unknown option '--bogus'/ },
@@ -89,6 +91,16 @@ describe('zapwire serve configured from the environment', () => {
     // It serves.
     const who = await register(server.port);
     expect(who.number).toMatch(/^[0-9]{13}$/);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('serves the HTTP API with --http-port, and its listening line says where', async () => {
+    const server = await spawnServer(['serve', '--port', '0', '--http-port', '0', '--host', '127.0.0.1', '--db', join(dir, 'http', 'z.db')]);
+    const http = server.listening.http as { host: string; port: number };
+    expect(http.port).toBeGreaterThan(0);
+    const health = await fetch(`http://127.0.0.1:${http.port}/healthz`);
+    expect(health.status).toBe(200);
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
   });

@@ -6,17 +6,22 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteStore } from '../../store/sqlite-store.js';
 import { BatchedPort } from '../batched-port.js';
+import { LogForwarder } from '../log-forwarder.js';
 import { createLogger } from '../logger.js';
+import { BrokerMetrics, type MetricsJson } from '../metrics/metrics.js';
 import type { BrokerControl, BrokerControlEvent, BrokerEvent, BrokerRequest, BrokerWorkerData } from '../thread-messages.js';
 import { Broker } from './broker.js';
 
 const data = workerData as BrokerWorkerData;
 const control = parentPort!;
-const logger = createLogger({ level: data.logLevel }).child({ thread: 'broker' });
+// DESIGN.md §Observability: lines go to the main thread's root logger.
+const forwarder = new LogForwarder();
+const logger = createLogger({ level: data.logLevel, destination: forwarder }).child({ thread: 'broker' });
 
 function post(event: BrokerControlEvent): void {
   control.postMessage(event);
 }
+forwarder.target = (lines) => post({ t: 'log', lines });
 
 let store: SqliteStore;
 try {
@@ -27,7 +32,10 @@ try {
 }
 
 const ports = new Map<number, { port: MessagePort; out: BatchedPort<BrokerEvent> }>();
-const broker = new Broker(store, { pushWindow: data.pushWindow }, (hostId, event) => ports.get(hostId)?.out.send(event), logger);
+const metrics = new BrokerMetrics(() => store.counters());
+// The one COUNT of the pending table; from here on the broker keeps the gauge.
+metrics.pending.set(store.countAllPending());
+const broker = new Broker(store, { pushWindow: data.pushWindow }, (hostId, event) => ports.get(hostId)?.out.send(event), logger, undefined, metrics);
 
 let scheduled = false;
 let closing = false;
@@ -72,6 +80,14 @@ control.on('message', (message: BrokerControl) => {
     case 'stats':
       post({ t: 'stats', rid: message.rid, stats: broker.stats() });
       return;
+    case 'metrics': {
+      const rid = message.rid;
+      metrics.registry.getMetricsAsJSON().then(
+        (json) => post({ t: 'metrics', rid, json: json as MetricsJson }),
+        (err: unknown) => logger.error({ err }, 'cannot collect metrics'),
+      );
+      return;
+    }
     case 'shutdown':
       // Commit what was asked before the shutdown, answer it, then close the file.
       closing = true;
@@ -79,6 +95,7 @@ control.on('message', (message: BrokerControl) => {
       for (const { out } of ports.values()) out.flush();
       store.close();
       logger.debug('store closed');
+      forwarder.flush();
       post({ t: 'closed' });
       for (const { port } of ports.values()) port.close();
       control.close();

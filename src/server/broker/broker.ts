@@ -4,6 +4,7 @@ import { ForbiddenError, NotFoundError, UnauthorizedError, ZapwireError } from '
 import { Status } from '../../protocol/status.js';
 import { MessageKind, type NewMessage, type PendingMessage, type Store } from '../../store/store.js';
 import { READ_RECEIPT, receivedText, toLegacyRow, toWireMessage } from '../render.js';
+import type { BrokerMetrics } from '../metrics/metrics.js';
 import type { BrokerEvent, BrokerRequest, BrokerStats, ReplyValue } from '../thread-messages.js';
 import { LocalRouter, type PushRouter, type PushTarget } from './push-router.js';
 
@@ -46,6 +47,7 @@ export class Broker {
     private readonly emit: BrokerEmit,
     private readonly logger?: Logger,
     router?: PushRouter,
+    private readonly metrics?: BrokerMetrics,
   ) {
     this.router = router ?? new LocalRouter(store, (target, messages) => this.events.push([target.hostId, { t: 'push', sid: target.sid, messages }]));
   }
@@ -68,6 +70,7 @@ export class Broker {
     const batch = this.queue;
     this.queue = [];
     this.events = [];
+    const started = this.metrics && batch.length > 0 ? performance.now() : undefined;
     try {
       this.store.transaction(() => {
         for (const { hostId, request } of batch) this.handle(hostId, request);
@@ -75,6 +78,10 @@ export class Broker {
       });
     } catch (err) {
       this.failBatch(batch, err);
+    }
+    if (started !== undefined) {
+      this.metrics!.commitLatency.observe((performance.now() - started) / 1000);
+      this.metrics!.batchSize.observe(batch.length);
     }
     const events = this.events;
     this.events = [];
@@ -97,6 +104,12 @@ export class Broker {
    */
   private failBatch(batch: readonly { hostId: number; request: BrokerRequest }[], err: unknown): void {
     this.logger?.error({ err }, 'store transaction failed; answering 503');
+    // What the rolled-back transaction counted as pending never was.
+    try {
+      this.metrics?.pending.set(this.store.countAllPending());
+    } catch {
+      // the store is failing; the gauge is corrected by the next good count
+    }
     this.events = [];
     for (const { hostId, request } of batch) {
       if ('rid' in request) this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status: Status.Unavailable, reason: 'store unavailable' }]);
@@ -213,6 +226,8 @@ export class Broker {
     if (copies.length === 0) return [];
     const rows = this.store.insertMessage(copies);
     this.messagesStored += rows.length;
+    this.metrics?.stored.inc(rows.length);
+    this.metrics?.pending.inc(rows.length);
     this.router.committed(rows);
     return rows;
   }
@@ -238,6 +253,7 @@ export class Broker {
       .filter((member) => member !== src)
       .map((recipient) => ({ ...base, recipient, group: dst }));
     this.store.recordGroupMessage(dst, ts, src);
+    this.metrics?.fanOut.observe(copies.length);
     return this.storeCopies(copies)[0]?.messageId ?? 0;
   }
 
@@ -245,7 +261,7 @@ export class Broker {
   private acknowledge(number: string, ids: readonly number[]): void {
     if (ids.length === 0) return;
     const deleted = this.store.deletePending(number, ids);
-    this.messagesDelivered += deleted.length;
+    this.acknowledged(deleted.length);
     // PROTOCOL.md §Receipts: delivered (two checks), made by the server, to the
     // original sender only, and never for a message that did not ask for it.
     const receipts: NewMessage[][] = [];
@@ -253,6 +269,12 @@ export class Broker {
       if (row.kind === MessageKind.Text && row.wantsReceipt) receipts.push([this.receipt(row, row.sender, number)]);
     }
     for (const copies of receipts) this.storeCopies(copies);
+  }
+
+  private acknowledged(rows: number): void {
+    this.messagesDelivered += rows;
+    this.metrics?.acknowledged.inc(rows);
+    this.metrics?.pending.dec(rows);
   }
 
   private receipt(original: PendingMessage, recipient: string, receivedBy: string): NewMessage {
@@ -297,6 +319,7 @@ export class Broker {
       .filter((member) => member !== src)
       .map((recipient) => ({ ...base, recipient, group: dst }));
     this.store.recordGroupMessage(dst, ts, src);
+    this.metrics?.fanOut.observe(copies.length);
     this.storeCopies(copies);
   }
 
@@ -320,7 +343,7 @@ export class Broker {
    */
   private legacyDelivered(number: string, id: number): void {
     const deleted = this.store.deletePending(number, [id]);
-    this.messagesDelivered += deleted.length;
+    this.acknowledged(deleted.length);
     for (const row of deleted) {
       if (row.kind !== MessageKind.Text || !row.wantsReceipt) continue;
       const recipients = row.group === null ? [row.sender] : this.store.groupMembers(row.group).filter((m) => m !== number);

@@ -21,6 +21,8 @@ export interface HttpDependencies {
   health(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   /** True once shutdown has begun: writes get 503. */
   closing(): boolean;
+  /** Told the status of every answer (for the metrics). */
+  onAnswer?: (status: number) => void;
 }
 
 class HttpError extends Error {
@@ -46,6 +48,7 @@ export class HttpListener {
 
   constructor(private readonly deps: HttpDependencies) {
     this.server = createServer((req, res) => {
+      res.once('finish', () => this.deps.onAnswer?.(res.statusCode));
       this.route(req, res).catch((err: unknown) => this.fail(res, err));
     });
     this.server.keepAliveTimeout = 10_000;

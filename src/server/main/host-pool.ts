@@ -3,6 +3,7 @@ import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { BatchedPort } from '../batched-port.js';
 import type { ServerOptions } from '../config.js';
+import { RetiredTotals, type MetricsJson } from '../metrics/metrics.js';
 import type { BrokerControl, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
 import { workerFile } from '../worker-files.js';
 
@@ -16,6 +17,12 @@ export interface HostHandle {
 }
 
 export type OutboundHandler = (host: HostHandle, message: HostOutbound) => void;
+
+/** Every host's metrics, and the hosts that did not answer in time. */
+export interface HostsMetrics {
+  parts: MetricsJson[];
+  missing: number[];
+}
 
 /**
  * Assigns connections to session hosts running as long-lived piscina tasks.
@@ -32,6 +39,13 @@ export class HostPool {
   private nextHostId = 1; // 0 is the main thread's own broker channel
   private readonly dedicated: boolean;
   private stopping = false;
+  private nextRid = 1;
+  private readonly waiting = new Map<number, { hostId: number; resolve: (json: MetricsJson | undefined) => void }>();
+  private readonly retired = new RetiredTotals();
+  /** Retired totals being added; a scrape waits for them. */
+  private retiredPending: Promise<void> = Promise.resolve();
+  /** Hosts whose final totals are in `retired`, until they are forgotten. */
+  private readonly finalSeen = new Set<number>();
 
   constructor(
     private readonly options: Readonly<ServerOptions>,
@@ -39,6 +53,7 @@ export class HostPool {
     private readonly onOutbound: OutboundHandler,
     private readonly onHostGone: (hostId: number) => void,
     private readonly logger: Logger,
+    private readonly onLog: (lines: string[]) => void = () => {},
   ) {
     this.dedicated = options.sessionsPerThread === 1;
     this.piscina = new Piscina({
@@ -99,6 +114,43 @@ export class HostPool {
     await Promise.race([Promise.all(drained), delay(timeoutMs)]);
   }
 
+  /**
+   * Asks every host for its metrics (a scrape, or a health check: a host that
+   * does not answer within `timeoutMs` is listed as missing). Retired hosts'
+   * totals come along as one more part.
+   */
+  async collectMetrics(timeoutMs: number): Promise<HostsMetrics> {
+    const asked = [...this.hosts.values()].filter((host) => !this.finalSeen.has(host.id)).map((host) => {
+      const rid = this.nextRid++;
+      return new Promise<{ id: number; json: MetricsJson | undefined }>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiting.delete(rid);
+          resolve({ id: host.id, json: undefined });
+        }, timeoutMs);
+        timer.unref();
+        this.waiting.set(rid, {
+          hostId: host.id,
+          resolve: (json) => {
+            clearTimeout(timer);
+            resolve({ id: host.id, json });
+          },
+        });
+        host.inbound.send({ t: 'metrics', rid });
+      });
+    });
+    const answers = await Promise.all(asked);
+    await this.retiredPending;
+    const parts: MetricsJson[] = [this.retired.json];
+    const missing: number[] = [];
+    for (const { id, json } of answers) {
+      // A host that retired meanwhile is counted once, in the retired totals.
+      if (this.finalSeen.has(id)) continue;
+      if (json) parts.push(json);
+      else missing.push(id);
+    }
+    return { parts, missing };
+  }
+
   async destroy(): Promise<void> {
     for (const host of this.hosts.values()) host.port.close();
     await this.piscina.destroy();
@@ -134,17 +186,40 @@ export class HostPool {
         if (message.t === 'drained') {
           markDrained();
           toMain.port1.close();
-        } else this.onOutbound(host, message);
+        } else if (message.t === 'metrics') this.onMetrics(id, message);
+        else if (message.t === 'log') this.onLog(message.lines);
+        else this.onOutbound(host, message);
       }
     });
     this.hosts.set(id, host);
     return host;
   }
 
+  private onMetrics(id: number, message: Extract<HostOutbound, { t: 'metrics' }>): void {
+    if (message.final) {
+      this.finalSeen.add(id);
+      // Questions this host will no longer answer: its totals are in `retired`.
+      for (const [rid, entry] of this.waiting) {
+        if (entry.hostId !== id) continue;
+        this.waiting.delete(rid);
+        entry.resolve(undefined);
+      }
+      const json = message.json;
+      this.retiredPending = this.retiredPending.then(() => this.retired.add(json)).catch((err: unknown) => this.logger.error({ err }, 'cannot add retired metrics'));
+      return;
+    }
+    const entry = this.waiting.get(message.rid);
+    this.waiting.delete(message.rid);
+    entry?.resolve(message.json);
+  }
+
   private forget(id: number, failed: boolean): void {
     const host = this.hosts.get(id);
     if (!host) return;
     this.hosts.delete(id);
+    // Wait one scrape's worth before forgetting the host retired: a scrape
+    // under way may still hold its last live answer.
+    setTimeout(() => this.finalSeen.delete(id), 5_000).unref();
     if (failed) host.port.close();
     this.broker.postMessage({ t: 'detach', hostId: id } satisfies BrokerControl);
     if (failed && host.sessions > 0) this.onHostGone(id);

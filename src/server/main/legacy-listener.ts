@@ -42,6 +42,11 @@ export class LegacyListener {
     this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
+  /** Open legacy connections. */
+  get size(): number {
+    return this.sockets.size;
+  }
+
   async closeAll(timeoutMs: number): Promise<void> {
     const closing = [...this.sockets].map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))));
     const timer = setTimeout(() => {

@@ -4,14 +4,26 @@
  * resolves when the host ends, which frees the thread.
  */
 import type { Logger } from 'pino';
+import { LogForwarder } from '../log-forwarder.js';
 import { createLogger } from '../logger.js';
+import { HostMetrics } from '../metrics/metrics.js';
 import type { HostTask } from '../thread-messages.js';
 import { SessionHost } from './session-host.js';
 
+// DESIGN.md §Observability: this thread's log lines go to the main thread's
+// root logger, through whichever host this thread runs now (one at a time).
+const forwarder = new LogForwarder();
 let threadLogger: Logger | undefined;
 
 export default function hostSessions(task: HostTask): Promise<void> {
-  threadLogger ??= createLogger({ level: task.options.logLevel });
-  const host = new SessionHost(task, threadLogger.child({ host: task.hostId }));
+  threadLogger ??= createLogger({ level: task.options.logLevel, destination: forwarder });
+  // A registry per host, not per thread: a retired host's final totals are
+  // kept by the main thread, and the next host on this thread starts from 0.
+  const host = new SessionHost(task, threadLogger.child({ host: task.hostId }), new HostMetrics(`host-${task.hostId}`));
+  forwarder.target = (lines) => host.forwardLog(lines);
+  host.onEnd = () => {
+    forwarder.flush();
+    forwarder.target = undefined;
+  };
   return host.finished;
 }

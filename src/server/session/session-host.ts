@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Status } from '../../protocol/status.js';
 import { asBuffer, BatchedPort, packBytes } from '../batched-port.js';
 import { BrokerClient, type AskRequest, type Result, type TellRequest } from '../broker-client.js';
+import type { HostMetrics, MetricsJson } from '../metrics/metrics.js';
 import type { BrokerEvent, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
 import { Session, type SessionHostPort } from './session.js';
 
@@ -28,6 +29,7 @@ export class SessionHost implements SessionHostPort {
   constructor(
     private readonly task: HostTask,
     private readonly logger: Logger,
+    readonly metrics?: HostMetrics,
   ) {
     this.mainPort = task.mainPort;
     this.brokerPort = task.brokerPort;
@@ -72,7 +74,9 @@ export class SessionHost implements SessionHostPort {
   private readonly flushOutput = (): void => {
     this.outputScheduled = false;
     for (const [sid, { chunks, close }] of this.output) {
-      this.toMain.send({ t: 'write', sid, bytes: packBytes(chunks), close });
+      const bytes = packBytes(chunks);
+      this.metrics?.framesWritten(bytes);
+      this.toMain.send({ t: 'write', sid, bytes, close });
     }
     this.output.clear();
     this.toMain.flush();
@@ -83,10 +87,12 @@ export class SessionHost implements SessionHostPort {
       case 'open': {
         const log = this.logger.child({ sid: message.sid, remote: message.remote });
         this.sessions.set(message.sid, new Session(message.sid, this, this.task.options, log));
+        this.metrics?.session('anonymous', 1);
         log.debug('connection assigned');
         return;
       }
       case 'frames':
+        this.metrics?.framesRead(message.bytes);
         if (!this.shuttingDown) this.sessions.get(message.sid)?.receive(asBuffer(message.bytes));
         return;
       case 'writable': {
@@ -104,6 +110,7 @@ export class SessionHost implements SessionHostPort {
         if (!session) return;
         this.sessions.delete(message.sid);
         this.output.delete(message.sid);
+        this.metrics?.session(session.kind, -1);
         // Unacknowledged 06 rows stay pending: the next session or poll gets them again.
         if (session.push && session.state !== 'anonymous') this.notify({ op: 'close', sid: message.sid });
         session.state = 'closed';
@@ -117,7 +124,27 @@ export class SessionHost implements SessionHostPort {
       case 'retire':
         this.end();
         return;
+      case 'metrics': {
+        const rid = message.rid;
+        this.collect().then(
+          (json) => {
+            this.toMain.send({ t: 'metrics', rid, json });
+            this.toMain.flush();
+          },
+          (err: unknown) => this.logger.error({ err }, 'cannot collect metrics'),
+        );
+        return;
+      }
     }
+  }
+
+  /** Log lines of this thread for the main thread's root logger. */
+  forwardLog(lines: string[]): void {
+    this.toMain.send({ t: 'log', lines });
+  }
+
+  private async collect(): Promise<MetricsJson> {
+    return this.metrics ? ((await this.metrics.registry.getMetricsAsJSON()) as MetricsJson) : [];
   }
 
   private onBroker(event: BrokerEvent): void {
@@ -149,6 +176,17 @@ export class SessionHost implements SessionHostPort {
     if (this.done) return;
     this.done = true;
     this.broker.flush();
+    // The final totals go before `drained`, so the main thread's counters
+    // never go backwards when this host's registry goes away.
+    this.collect().then(
+      (json) => this.finish(json),
+      () => this.finish([]),
+    );
+  }
+
+  private finish(json: MetricsJson): void {
+    this.onEnd?.();
+    this.toMain.send({ t: 'metrics', rid: 0, json, final: true });
     this.toMain.send({ t: 'drained' });
     this.toMain.flush();
     setImmediate(() => {
@@ -156,4 +194,7 @@ export class SessionHost implements SessionHostPort {
       this.resolveFinished();
     });
   }
+
+  /** Called just before the last messages to the main thread (the worker flushes its log lines). */
+  onEnd: (() => void) | undefined;
 }

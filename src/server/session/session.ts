@@ -4,6 +4,7 @@ import { Code, isClientCode } from '../../protocol/codes.js';
 import { decodeFrame, encodeFrame, FrameError, FRAME_SIZE, NOBODY, type Frame, type FrameInit } from '../../protocol/frame.js';
 import { statusClosesConnection, Status } from '../../protocol/status.js';
 import type { AskRequest, Result, TellRequest } from '../broker-client.js';
+import type { HostMetrics } from '../metrics/metrics.js';
 import type { HostOptions, ReplyValue, WireMessage } from '../thread-messages.js';
 import { RateLimiter } from './rate-limiter.js';
 import { HANDLERS } from './handlers/index.js';
@@ -13,6 +14,8 @@ export interface SessionHostPort {
   request(request: AskRequest, onReply: (result: Result) => void): void;
   notify(request: TellRequest): void;
   write(sid: number, frame: Buffer, close: boolean): void;
+  /** The thread's metrics (README §Metrics), when it keeps any. */
+  readonly metrics?: HostMetrics | undefined;
 }
 
 /** An answer waiting for its turn: answers leave in the order their frames came. */
@@ -37,6 +40,8 @@ export class Session {
   state: 'anonymous' | 'open' | 'closed' = 'anonymous';
   number = NOBODY;
   push = false;
+  /** What the sessions gauge counts this connection as. */
+  kind: 'anonymous' | 'push' | 'poll' = 'anonymous';
   /** `06` frames written on this connection, and how many of them the client acknowledged. */
   sent = 0;
   acked = 0;
@@ -161,6 +166,7 @@ export class Session {
 
   private track(message: WireMessage, pushed: boolean): Buffer {
     this.sent++;
+    this.host.metrics?.deliveredOne(message.storedAt);
     this.unacked.push({ id: message.id, pushed });
     return encodeFrame({ code: Code.Deliver, src: message.src, dst: message.dst, ts: message.ts, flag: message.flag, data: message.data });
   }

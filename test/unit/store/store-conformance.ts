@@ -193,8 +193,11 @@ export function describeStoreConformance(
           wantsReceipt: true,
           body: 'olá, 世界 🎉 — "quoted" \\ back',
         });
+        const before = Date.now();
         const [row] = store.insertMessage([direct]);
-        expect(row).toEqual({ ...direct, id: row!.id, messageId: row!.id });
+        expect(row).toEqual({ ...direct, id: row!.id, messageId: row!.id, storedAt: row!.storedAt });
+        expect(row!.storedAt).toBeGreaterThanOrEqual(before);
+        expect(row!.storedAt).toBeLessThanOrEqual(Date.now());
         expect(store.pendingFor(BOB, 0, 10)).toEqual([row]);
         expect(store.pendingFor(BOB, 0, 10)[0]!.group).toBeNull();
       });
@@ -207,7 +210,15 @@ export function describeStoreConformance(
         ];
         for (const copy of copies) store.insertMessage([copy]);
         const found = store.pendingFor(BOB, 0, 10);
-        expect(found.map(({ id: _id, messageId: _m, ...rest }) => rest)).toEqual(copies);
+        expect(found.map(({ id: _id, messageId: _m, storedAt: _s, ...rest }) => rest)).toEqual(copies);
+      });
+
+      it('countAllPending counts every recipient\'s rows, and drops as they are deleted', () => {
+        expect(store.countAllPending()).toBe(0);
+        const rows = store.insertMessage([message({ recipient: BOB }), message({ recipient: CAROL }), message({ recipient: CAROL })]);
+        expect(store.countAllPending()).toBe(3);
+        store.deletePending(CAROL, [rows[1]!.id]);
+        expect(store.countAllPending()).toBe(2);
       });
 
       it('inserting no copies stores nothing and returns nothing', () => {
