@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LogLevel } from './config.js';
 
 /** Paths never written to logs: tokens and credentials (README §Logs). */
@@ -21,7 +22,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const base = { level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   if (options.destination) return pino(base, options.destination);
   const wantPretty = options.pretty ?? Boolean(process.stdout.isTTY);
-  if (wantPretty) return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+  if (wantPretty) return pino(base, loadPretty()({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
   return pino(base, pino.destination({ fd: 1, sync: false }));
 }
 
@@ -34,4 +35,14 @@ export function writeForwarded(root: Logger, lines: readonly string[]): void {
   const stream = (root as unknown as Record<symbol, DestinationStream | undefined>)[pino.symbols.streamSym];
   if (!stream) return;
   for (const line of lines) stream.write(line);
+}
+
+/**
+ * pino-pretty is loaded only where it is used (the main thread, on a
+ * terminal): every worker thread imports this module, and in thread-per-client
+ * mode each of hundreds of threads would otherwise pay for it in memory.
+ */
+function loadPretty(): typeof PinoPretty {
+  const required = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty | { default: typeof PinoPretty };
+  return 'default' in required ? required.default : required;
 }
