@@ -40,8 +40,10 @@ interface UserRow {
   token_hash: Buffer | null;
 }
 
+// message_id 0 stands for "this row's own id" (the first copy of a message),
+// which saves an UPDATE per message: the id is only known after the INSERT.
 const PENDING_COLUMNS =
-  'id, message_id, recipient, sender, group_number, ts, wants_receipt, kind, body, stored_at';
+  'id, IIF(message_id = 0, id, message_id) AS message_id, recipient, sender, group_number, ts, wants_receipt, kind, body, stored_at';
 
 function toPending(row: PendingRow): PendingMessage {
   return {
@@ -112,7 +114,6 @@ function prepareStatements(db: Database.Database) {
          (message_id, recipient, sender, group_number, ts, wants_receipt, kind, body, stored_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    setOwnMessageId: db.prepare<[number]>('UPDATE pending SET message_id = id WHERE id = ?'),
     pendingFor: db.prepare<[string, number, number], PendingRow>(
       `SELECT ${PENDING_COLUMNS} FROM pending
        WHERE recipient = ? AND id > ? ORDER BY id LIMIT ?`,
@@ -188,6 +189,11 @@ export class SqliteStore implements Store {
     return result;
   }
 
+  /** `fn` all or nothing: within the caller's transaction when there is one, else in its own. */
+  private atomically<T>(fn: () => T): T {
+    return this.db.inTransaction ? fn() : this.transaction(fn);
+  }
+
   createUser(name: string, tokenHash: Buffer | null): UserRecord {
     return this.transaction(() => {
       const number = this.freeNumber();
@@ -228,12 +234,13 @@ export class SqliteStore implements Store {
 
   insertMessage(copies: readonly NewMessage[]): PendingMessage[] {
     if (copies.length === 0) return [];
-    return this.transaction(() => {
+    // Inside the broker's group commit already: no savepoint per message (two
+    // statements each) on the hot path.
+    return this.atomically(() => {
       const storedAt = Date.now();
       const rows: PendingMessage[] = [];
-      // The first row's id is only known once it is inserted: it goes in with
-      // a placeholder and is pointed at itself; every later copy goes in with
-      // the id already known.
+      // The first copy goes in with message_id 0 ("my own id", see
+      // PENDING_COLUMNS); every later copy with the id the first one got.
       let messageId = 0;
       copies.forEach((copy, index) => {
         const { lastInsertRowid } = this.run(
@@ -249,10 +256,7 @@ export class SqliteStore implements Store {
           storedAt,
         );
         const id = Number(lastInsertRowid);
-        if (index === 0) {
-          messageId = id;
-          this.run(this.sql.setOwnMessageId, id);
-        }
+        if (index === 0) messageId = id;
         rows.push({
           id,
           messageId,
