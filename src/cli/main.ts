@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { chatCommand } from './chat/chat-command.js';
 import { checkCommand } from './check.js';
 import { groupCommand } from './group.js';
 import { listenCommand } from './listen.js';
@@ -20,6 +21,7 @@ const program = new Command('zapwire')
   .addCommand(groupCommand())
   .addCommand(checkCommand())
   .addCommand(whoamiCommand())
+  .addCommand(chatCommand())
   .showHelpAfterError('(add --help for usage)');
 
 // Bad usage exits 2 (commander's own default is 1), after commander has said

@@ -76,7 +76,9 @@ describe('graceful shutdown: server.close()', () => {
     await t.server.close();
     writing = false;
     servers.splice(servers.indexOf(t), 1);
-    expect(Date.now() - started).toBeLessThan(1_500);
+    // Not a speed check: a close that had to wait for the forced destroy of
+    // sockets that never closed takes at least closeAll's 2,000 ms.
+    expect(Date.now() - started).toBeLessThan(1_900);
     for (const s of sessions) {
       await s.waitClosed();
       expect(s.frames.filter((f) => f.code === '09').map((f) => f.data.slice(0, 3))).toEqual(['503']);

@@ -1,0 +1,142 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { SeenStore } from '../../client/deduplicator.js';
+
+/** A conversation partner: a user (with the nickname given) or a group. */
+export interface Contact {
+  number: string;
+  nickname: string;
+  kind: 'user' | 'group';
+}
+
+/**
+ * Own messages: `sending` (no answer yet), `stored` (07, one check),
+ * `delivered` (recebida, two checks), `read` (lida, blue), `failed`.
+ * Received messages: `unread`, then `read` once shown.
+ */
+export type MessageStatus = 'sending' | 'stored' | 'delivered' | 'read' | 'failed' | 'unread';
+
+export interface StoredMessage {
+  id: number;
+  /** The contact's number, or the group's. */
+  chat: string;
+  direction: 'in' | 'out';
+  sender: string;
+  ts: number;
+  text: string;
+  status: MessageStatus;
+  /** Received messages: the sender asked for receipts (so opening it sends `lida`). */
+  wantsReceipt: boolean;
+}
+
+interface MessageRow {
+  id: number;
+  chat: string;
+  direction: 'in' | 'out';
+  sender: string;
+  ts: number;
+  text: string;
+  status: MessageStatus;
+  wants_receipt: number;
+}
+
+/** `<config-dir>/profiles/<profile>.db`, next to the profile's JSON (the original client kept `<number>.db`). */
+export function chatDbPath(configDir: string, profile: string): string {
+  return join(configDir, 'profiles', `${profile}.db`);
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS contacts (number TEXT PRIMARY KEY, nickname TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('user', 'group')));
+CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, chat TEXT NOT NULL, direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+                                     sender TEXT NOT NULL, ts INTEGER NOT NULL, text TEXT NOT NULL, status TEXT NOT NULL,
+                                     wants_receipt INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS messages_chat_id ON messages (chat, id);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
+`;
+
+/** The chat's local history, contacts and the SDK's dedup keys, in one SQLite file per profile. */
+export class ChatStore {
+  private readonly db: Database.Database;
+
+  /** `path` ':memory:' for tests; a file's folder is created (mode 0700, like the profiles'). */
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  contacts(): Contact[] {
+    return this.db.prepare('SELECT number, nickname, kind FROM contacts ORDER BY rowid').all() as Contact[];
+  }
+
+  contact(number: string): Contact | undefined {
+    return this.db.prepare('SELECT number, nickname, kind FROM contacts WHERE number = ?').get(number) as Contact | undefined;
+  }
+
+  /** Adds a contact, or renames it if it is already there. */
+  saveContact(contact: Contact): void {
+    this.db
+      .prepare('INSERT INTO contacts (number, nickname, kind) VALUES (?, ?, ?) ON CONFLICT (number) DO UPDATE SET nickname = excluded.nickname, kind = excluded.kind')
+      .run(contact.number, contact.nickname, contact.kind);
+  }
+
+  addMessage(message: Omit<StoredMessage, 'id'>): StoredMessage {
+    const info = this.db
+      .prepare('INSERT INTO messages (chat, direction, sender, ts, text, status, wants_receipt) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(message.chat, message.direction, message.sender, message.ts, message.text, message.status, message.wantsReceipt ? 1 : 0);
+    return { ...message, id: Number(info.lastInsertRowid) };
+  }
+
+  /** A chat's messages, oldest first. */
+  messages(chat: string): StoredMessage[] {
+    const rows = this.db.prepare('SELECT * FROM messages WHERE chat = ? ORDER BY id').all(chat) as MessageRow[];
+    return rows.map(fromRow);
+  }
+
+  message(id: number): StoredMessage | undefined {
+    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  setStatus(id: number, status: MessageStatus): void {
+    this.db.prepare('UPDATE messages SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  /** Received messages not yet shown, per chat. */
+  unreadCounts(): Map<string, number> {
+    const rows = this.db.prepare("SELECT chat, COUNT(*) AS n FROM messages WHERE direction = 'in' AND status = 'unread' GROUP BY chat").all() as {
+      chat: string;
+      n: number;
+    }[];
+    return new Map(rows.map((r) => [r.chat, r.n]));
+  }
+
+  /** The SDK's `seen` hook: redeliveries are recognised across restarts. */
+  seenStore(): SeenStore {
+    const has = this.db.prepare('SELECT 1 FROM seen WHERE key = ?');
+    const add = this.db.prepare('INSERT OR IGNORE INTO seen (key) VALUES (?)');
+    return {
+      has: (key) => has.get(key) !== undefined,
+      add: (key) => void add.run(key),
+    };
+  }
+}
+
+function fromRow(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    chat: row.chat,
+    direction: row.direction,
+    sender: row.sender,
+    ts: row.ts,
+    text: row.text,
+    status: row.status,
+    wantsReceipt: row.wants_receipt === 1,
+  };
+}

@@ -1,0 +1,141 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ZapwireClient } from '../../../../src/client/zapwire-client.js';
+import { ChatApp } from '../../../../src/cli/chat/chat-app.js';
+import { ChatState } from '../../../../src/cli/chat/chat-state.js';
+import { ChatStore } from '../../../../src/cli/chat/chat-store.js';
+import type { Key } from '../../../../src/cli/chat/terminal.js';
+
+const SELF = '1000000000001';
+const BOB = '2000000000002';
+const CAROL = '3000000000003';
+const GROUP = '9000000000009';
+
+/** The SDK surface the app uses, recorded. */
+class FakeClient extends EventEmitter {
+  sent: { to: string; text: string; ts: number | undefined }[] = [];
+  read: { chat: string; ts: number }[] = [];
+  groups: string[][] = [];
+  valid = new Set([BOB, CAROL]);
+  async send(to: string, text: string, options: { ts?: number } = {}) {
+    this.sent.push({ to, text, ts: options.ts });
+    return { id: this.sent.length, ids: [this.sent.length], ts: options.ts ?? 0 };
+  }
+  async markRead(m: { chat: { number: string }; ts: number; wantsReceipt: boolean }) {
+    if (m.wantsReceipt) this.read.push({ chat: m.chat.number, ts: m.ts });
+    return 1;
+  }
+  async isValid(n: string) {
+    return this.valid.has(n);
+  }
+  async createGroup(members: string[]) {
+    this.groups.push(members);
+    return GROUP;
+  }
+}
+
+const stores: ChatStore[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+});
+
+function setup() {
+  const store = new ChatStore(':memory:');
+  stores.push(store);
+  const state = new ChatState(store, SELF);
+  const client = new FakeClient();
+  const frames: string[] = [];
+  const quit = vi.fn();
+  const app = new ChatApp(client as unknown as ZapwireClient, state, { cols: 80, rows: 24, write: (f) => frames.push(f) }, 'Alice', quit);
+  const screen = () => (frames.at(-1) ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n');
+  const type = (text: string) => {
+    for (const ch of text) app.key(ch, { name: ch, sequence: ch });
+  };
+  const press = (key: Key, str?: string) => app.key(str, key);
+  const flush = () => new Promise((r) => setTimeout(r, 0));
+  return { app, state, client, quit, screen, type, press, flush };
+}
+
+const ENTER: Key = { name: 'return' };
+
+describe('ChatApp', () => {
+  it('adds a contact after the server says the number is valid, then sends to it', async () => {
+    const { state, client, screen, type, press, flush } = setup();
+    press({ name: 'n', ctrl: true });
+    expect(screen()).toContain('New contact number');
+    type('9999999999999');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('not a zapwire number');
+    press({ name: 'escape' });
+    press({ name: 'n', ctrl: true });
+    type(BOB);
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('Nickname:');
+    type('Bob');
+    press(ENTER);
+    await flush();
+    expect(state.conversations()).toEqual([{ number: BOB, nickname: 'Bob', kind: 'user', unread: 0 }]);
+    expect(state.openChat).toBe(BOB);
+
+    type('olá');
+    press(ENTER);
+    expect(state.messages(BOB)[0]).toMatchObject({ text: 'olá', status: 'sending' });
+    await flush();
+    expect(client.sent).toEqual([{ to: BOB, text: 'olá', ts: state.messages(BOB)[0]!.ts }]);
+    expect(state.messages(BOB)[0]!.status).toBe('stored');
+    client.emit('receipt', { type: 'receipt', kind: 'recebida', from: BOB, chat: { kind: 'user', number: BOB }, ts: client.sent[0]!.ts, at: 1 });
+    expect(state.messages(BOB)[0]!.status).toBe('delivered');
+    expect(screen()).toContain('olá ✓✓');
+  });
+
+  it('sends lida when a conversation is opened, and at once for messages into the open one', async () => {
+    const { state, client, press } = setup();
+    const msg = (ts: number, wantsReceipt = true) => ({ type: 'message', sender: BOB, chat: { kind: 'user', number: BOB }, ts, text: `m${ts}`, wantsReceipt });
+    client.emit('message', msg(1));
+    client.emit('message', msg(2, false));
+    expect(state.conversations()[0]!.unread).toBe(2);
+    expect(client.read).toEqual([]);
+    press(ENTER); // the list has focus: open the selected chat
+    expect(client.read).toEqual([{ chat: BOB, ts: 1 }]);
+    client.emit('message', msg(3));
+    expect(client.read).toEqual([
+      { chat: BOB, ts: 1 },
+      { chat: BOB, ts: 3 },
+    ]);
+    expect(state.conversations()[0]!.unread).toBe(0);
+  });
+
+  it('creates a group from contacts named by nickname', async () => {
+    const { state, client, type, press, screen, flush } = setup();
+    state.addContact(BOB, 'Bob');
+    state.addContact(CAROL, 'Carol');
+    press({ name: 'g', ctrl: true });
+    type('Friends');
+    press(ENTER);
+    type('bob, Carol, nobody');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('no contact "nobody"');
+    for (let i = 0; i < 8; i++) press({ name: 'backspace' });
+    press(ENTER);
+    await flush();
+    expect(client.groups).toEqual([[BOB, CAROL]]);
+    expect(state.contact(GROUP)).toEqual({ number: GROUP, nickname: 'Friends', kind: 'group' });
+    expect(state.openChat).toBe(GROUP);
+  });
+
+  it('moves the selection with ↑/↓, switches panes with Tab, quits on Ctrl-C and Ctrl-Q', () => {
+    const { state, quit, press } = setup();
+    state.addContact(BOB, 'Bob');
+    state.addContact(CAROL, 'Carol');
+    press({ name: 'up' });
+    expect(state.selectedConversation()?.nickname).toBe('Bob');
+    press({ name: 'down' });
+    expect(state.selectedConversation()?.nickname).toBe('Carol');
+    press({ name: 'tab' });
+    press({ name: 'q', ctrl: true });
+    expect(quit).toHaveBeenCalledTimes(1);
+  });
+});
