@@ -6,7 +6,9 @@ import { FRAME_SIZE } from './frame.js';
  * so its memory is bounded whatever the peer sends.
  */
 export class FrameSplitter {
-  private partial: Buffer = Buffer.alloc(FRAME_SIZE);
+  // Allocated on the first partial frame only: most connections never split
+  // a frame, and a server holds tens of thousands of splitters.
+  private partial: Buffer | undefined;
   private partialLength = 0;
 
   /** Bytes held back waiting for the rest of a frame. */
@@ -21,7 +23,7 @@ export class FrameSplitter {
    */
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
     let offset = 0;
-    if (this.partialLength > 0) {
+    if (this.partialLength > 0 && this.partial) {
       const take = Math.min(FRAME_SIZE - this.partialLength, chunk.length);
       chunk.copy(this.partial, this.partialLength, 0, take);
       this.partialLength += take;
@@ -35,6 +37,7 @@ export class FrameSplitter {
       offset += FRAME_SIZE;
     }
     if (offset < chunk.length) {
+      this.partial ??= Buffer.alloc(FRAME_SIZE);
       chunk.copy(this.partial, 0, offset);
       this.partialLength = chunk.length - offset;
     }
