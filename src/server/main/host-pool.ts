@@ -175,7 +175,9 @@ export class HostPool {
     const finished = this.piscina.run(task, { transferList: [toMain.port2, toBroker.port2] }).then(
       () => this.forget(id, false),
       (err: unknown) => {
-        this.logger.error({ err, host: id }, 'session host failed');
+        // During shutdown this is destroy() ending a host that had not drained in time.
+        if (this.stopping) this.logger.warn({ host: id }, 'session host terminated before it drained');
+        else this.logger.error({ err, host: id }, 'session host failed');
         markDrained();
         this.forget(id, true);
       },

@@ -1,0 +1,224 @@
+/**
+ * The parent's handles on its children: the server process and the load
+ * generator processes, each a fork with typed IPC (bench/ipc.ts).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import hdr from 'hdr-histogram-js';
+import type { ServerOptions } from '../src/server/config.js';
+import type { Collected, GeneratorReply, GeneratorRequest, Identity, ServerReply, ServerRequest, ServerSample } from './ipc.js';
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+class Child<Req extends { rid: number }, Rep extends { t: string }> {
+  private rid = 1;
+  private readonly waiting = new Map<number, { resolve: (r: Rep) => void; reject: (e: Error) => void }>();
+  readonly exited: Promise<void>;
+
+  constructor(
+    readonly child: ChildProcess,
+    onOther: (reply: Rep) => void = () => {},
+  ) {
+    child.on('message', (reply: Rep & { rid?: number }) => {
+      const w = reply.rid === undefined ? undefined : this.waiting.get(reply.rid);
+      if (!w) return onOther(reply);
+      this.waiting.delete(reply.rid!);
+      if (reply.t === 'failed') w.reject(new Error((reply as unknown as { message: string }).message));
+      else w.resolve(reply);
+    });
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        for (const w of this.waiting.values()) w.reject(new Error(`child exited (${code ?? signal})`));
+        this.waiting.clear();
+        resolve();
+      }),
+    );
+  }
+
+  request<T extends Rep['t']>(message: DistributiveOmit<Req, 'rid'>, _expect: T): Promise<Extract<Rep, { t: T }>> {
+    const rid = this.rid++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(rid, { resolve: resolve as (r: Rep) => void, reject });
+      this.child.send({ ...message, rid });
+    });
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+export interface ServerHandleOptions extends Partial<ServerOptions> {
+  /** Extra node flags for the server process (e.g. --cpu-prof). */
+  execArgv?: string[];
+}
+
+export class ServerHandle {
+  private constructor(
+    private readonly proc: Child<ServerRequest, ServerReply>,
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  static async start(options: ServerHandleOptions): Promise<ServerHandle> {
+    const { execArgv = [], ...serverOptions } = options;
+    const dir = mkdtempSync(join(tmpdir(), 'zapwire-bench-'));
+    const child = fork(here('./server-process.js'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = new Child<ServerRequest, ServerReply>(child);
+    try {
+      const ready = await proc.request({ t: 'start', options: { rateLimit: 0, dbPath: join(dir, 'bench.db'), ...serverOptions } }, 'ready');
+      return new ServerHandle(proc, ready.port, dir);
+    } catch (err) {
+      proc.kill();
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async sample(): Promise<ServerSample> {
+    return (await this.proc.request({ t: 'sample' }, 'sample')).sample;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.race([this.proc.request({ t: 'stop' }, 'stopped').catch(() => undefined), sleep(15_000)]);
+    await Promise.race([this.proc.exited, sleep(2_000)]);
+    this.proc.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface Progress {
+  received: number;
+  sent: number;
+  stored: number;
+  open: number;
+}
+
+export class Generator {
+  readonly progress: Progress = { received: 0, sent: 0, stored: 0, open: 0 };
+  private readonly proc: Child<GeneratorRequest, GeneratorReply>;
+
+  constructor() {
+    const child = fork(here('./load-generator.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc = new Child<GeneratorRequest, GeneratorReply>(child, (reply) => {
+      if (reply.t === 'progress') Object.assign(this.progress, { received: reply.received, sent: reply.sent, stored: reply.stored, open: reply.open });
+    });
+  }
+
+  async register(port: number, count: number): Promise<Identity[]> {
+    return (await this.proc.request({ t: 'register', port, count }, 'registered')).identities;
+  }
+  open(port: number, kind: 'push' | 'poll' | 'sender', identities: Identity[], concurrency = 200, timeoutMs = 60_000) {
+    return this.proc.request({ t: 'open', port, kind, identities, concurrency, timeoutMs }, 'opened');
+  }
+  async startPolling(intervalMs: number): Promise<void> {
+    await this.proc.request({ t: 'start-polling', intervalMs }, 'done');
+  }
+  async startOriginal(port: number, identities: Identity[], intervalMs: number): Promise<void> {
+    await this.proc.request({ t: 'start-original', port, identities, intervalMs }, 'done');
+  }
+  async stopPolling(): Promise<void> {
+    await this.proc.request({ t: 'stop-polling' }, 'done');
+  }
+  load(targets: string[], durationMs: number, how: { rate?: number; window?: number }) {
+    return this.proc.request({ t: 'load', targets, durationMs, ...how }, 'loaded');
+  }
+  async reset(): Promise<void> {
+    await this.proc.request({ t: 'reset' }, 'done');
+  }
+  async collect(): Promise<Collected> {
+    return (await this.proc.request({ t: 'collect' }, 'collected')).collected;
+  }
+  async close(): Promise<void> {
+    await Promise.race([this.proc.request({ t: 'close' }, 'done').catch(() => undefined), sleep(5_000)]);
+    this.proc.child.disconnect?.();
+    await Promise.race([this.proc.exited, sleep(2_000)]);
+    this.proc.kill();
+  }
+}
+
+/** Registers `count` users, split across generators (pipelined 01 frames). */
+export async function registerMany(gens: Generator[], port: number, count: number): Promise<Identity[]> {
+  const parts = await Promise.all(gens.map((g, i) => g.register(port, Math.floor(count / gens.length) + (i < count % gens.length ? 1 : 0))));
+  return parts.flat();
+}
+
+/** Splits a list into n nearly equal slices. */
+export function split<T>(items: readonly T[], n: number): T[][] {
+  const out: T[][] = Array.from({ length: n }, () => []);
+  items.forEach((item, i) => out[i % n]!.push(item));
+  return out;
+}
+
+/** Generators so that none holds more than ~8,000 sockets (the limit is 20,000 open files per process). */
+export function generatorsFor(sockets: number, min = 1): number {
+  return Math.max(min, Math.ceil(sockets / 8_000));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---- histograms -----------------------------------------------------------------
+
+export interface LatencySummary {
+  count: number;
+  /** milliseconds */
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+  /** [latency ms, fraction <= it] points for CDF charts. */
+  cdf: [number, number][];
+}
+
+const CDF_PERCENTILES = [0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 99, 99.5, 99.9, 99.99, 100];
+
+/** Merges encoded hdr histograms (microseconds) and summarises them in ms. */
+export function summarise(encoded: string[]): LatencySummary {
+  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e, 32, false));
+  const ms = (us: number) => Math.round(us) / 1000;
+  return {
+    count: total.totalCount,
+    p50: ms(total.getValueAtPercentile(50)),
+    p95: ms(total.getValueAtPercentile(95)),
+    p99: ms(total.getValueAtPercentile(99)),
+    max: ms(total.maxValue),
+    mean: Math.round(total.mean) / 1000,
+    cdf: total.totalCount === 0 ? [] : CDF_PERCENTILES.map((p) => [ms(total.getValueAtPercentile(p)), p / 100]),
+  };
+}
+
+/** Server load between two samples: SQL/s, CPU % of one core, RSS. */
+export interface ServerLoad {
+  seconds: number;
+  sqlPerSec: number;
+  commitsPerSec: number;
+  storedPerSec: number;
+  deliveredPerSec: number;
+  cpuPercent: number;
+  rssMB: number;
+  sessions: number;
+}
+
+export function serverLoad(a: ServerSample, b: ServerSample): ServerLoad {
+  const s = (b.at - a.at) / 1000;
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return {
+    seconds: r(s),
+    sqlPerSec: r((b.stats.statements - a.stats.statements) / s),
+    commitsPerSec: r((b.stats.commits - a.stats.commits) / s),
+    storedPerSec: r((b.stats.messagesStored - a.stats.messagesStored) / s),
+    deliveredPerSec: r((b.stats.messagesDelivered - a.stats.messagesDelivered) / s),
+    cpuPercent: r(((b.cpuUser + b.cpuSystem - a.cpuUser - a.cpuSystem) / 1000 / (b.at - a.at)) * 100),
+    rssMB: r(b.rss / 1048576),
+    sessions: b.sessions,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Messages between the benchmark parent (bench/run.ts) and its child
+ * processes (bench/server-process.ts, bench/load-generator.ts), declared in one
+ * place like src/server/thread-messages.ts. Every request carries `rid`; the
+ * child answers with the same `rid`.
+ */
+import type { BrokerStats } from '../src/server/thread-messages.js';
+import type { ServerOptions } from '../src/server/config.js';
+
+export interface Identity {
+  number: string;
+  token: string;
+}
+
+// ---- server process ---------------------------------------------------------
+
+export type ServerRequest =
+  | { t: 'start'; rid: number; options: Partial<ServerOptions> }
+  | { t: 'sample'; rid: number }
+  | { t: 'stop'; rid: number };
+
+/** One reading of the server's counters, taken inside the server's process. */
+export interface ServerSample {
+  /** ms, performance.timeOrigin + performance.now() (comparable across processes). */
+  at: number;
+  stats: BrokerStats;
+  /** process.cpuUsage(), microseconds, all threads of the server process. */
+  cpuUser: number;
+  cpuSystem: number;
+  rss: number;
+  /** Connections the v1 listener holds. */
+  sessions: number;
+}
+
+export type ServerReply =
+  | { t: 'ready'; rid: number; port: number }
+  | { t: 'sample'; rid: number; sample: ServerSample }
+  | { t: 'stopped'; rid: number }
+  | { t: 'failed'; rid: number; message: string };
+
+// ---- load generators ---------------------------------------------------------
+
+/** How a recipient session gets its messages. */
+export type SessionKind = 'push' | 'poll' | 'sender';
+
+export type GeneratorRequest =
+  /** Registers `count` users over TCP (pipelined 01 frames on a few connections). */
+  | { t: 'register'; rid: number; port: number; count: number }
+  /** Opens one long session per identity; `concurrency` connects at a time. */
+  | { t: 'open'; rid: number; port: number; kind: SessionKind; identities: Identity[]; concurrency: number; timeoutMs: number }
+  /** Poll sessions start sending 03 every intervalMs (random phase). */
+  | { t: 'start-polling'; rid: number; intervalMs: number }
+  /** The original model: every intervalMs each identity connects, 04, 03, 08, closes. */
+  | { t: 'start-original'; rid: number; port: number; identities: Identity[]; intervalMs: number }
+  /**
+   * Senders send 05 to `targets` round robin: at `rate` messages/s (this
+   * process's share), or keeping `window` 05 unanswered per sender connection.
+   */
+  | { t: 'load'; rid: number; targets: string[]; durationMs: number; rate?: number; window?: number }
+  /** Stops polling and original-model loops. */
+  | { t: 'stop-polling'; rid: number }
+  /** Zeroes histograms and counters (start of a measurement window). */
+  | { t: 'reset'; rid: number }
+  | { t: 'collect'; rid: number }
+  | { t: 'close'; rid: number };
+
+export interface Collected {
+  /** 06 frames read that were new (not a redelivery). */
+  received: number;
+  duplicates: number;
+  /** 05 written, 07 read, 09 read. */
+  sent: number;
+  stored: number;
+  errors: number;
+  /** hdr histograms (microseconds), encodeIntoCompressedBase64. */
+  latency0506: string;
+  latency0507: string;
+  /** Sockets this process holds. */
+  open: number;
+}
+
+export type GeneratorReply =
+  | { t: 'registered'; rid: number; identities: Identity[] }
+  | { t: 'opened'; rid: number; ok: number; failed: number; elapsedMs: number; connect: string }
+  | { t: 'done'; rid: number }
+  | { t: 'loaded'; rid: number; sent: number; stored: number; elapsedMs: number }
+  | { t: 'collected'; rid: number; collected: Collected }
+  | { t: 'failed'; rid: number; message: string }
+  | { t: 'progress'; received: number; sent: number; stored: number; open: number };

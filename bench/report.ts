@@ -1,0 +1,177 @@
+/** Turns a result file into bench/results/<name>.md with SVG charts and the targets table. */
+import { writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { LatencySummary } from './harness.js';
+import type { http, idleCost, pushVsPoll, saturation, sessionScale, threadModels } from './scenarios.js';
+import { lineChart } from './svg.js';
+
+export interface BenchResult {
+  name: string;
+  mode: string;
+  startedAt: string;
+  finishedAt: string;
+  durationSec: number;
+  commit: string;
+  machine: { cpus: number; cpuModel: string; totalMemGB: number; platform: string; release: string; openFilesLimit: string; loadAvgStart: number[]; loadAvgEnd: number[] };
+  node: string;
+  parameters: unknown;
+  scenarios: {
+    'push-vs-poll'?: Awaited<ReturnType<typeof pushVsPoll>>;
+    idle?: Awaited<ReturnType<typeof idleCost>>;
+    'thread-models'?: Awaited<ReturnType<typeof threadModels>>;
+    saturation?: Awaited<ReturnType<typeof saturation>>;
+    'session-scale'?: Awaited<ReturnType<typeof sessionScale>>;
+    http?: Awaited<ReturnType<typeof http>>;
+  };
+  errors: Record<string, string>;
+  targets: Target[];
+  /** Flat figures for bench/compare.ts. */
+  headline: Record<string, number>;
+}
+
+export interface Target {
+  target: string;
+  figure: string;
+  met: boolean | null;
+}
+
+const lat = (l: LatencySummary) => `${l.p50} / ${l.p95} / ${l.p99} / ${l.max}`;
+
+export function computeTargets(r: BenchResult): { targets: Target[]; headline: Record<string, number> } {
+  const t: Target[] = [];
+  const h: Record<string, number> = {};
+  const s = r.scenarios;
+
+  const sat = s.saturation;
+  const normal = sat?.runs.find((x) => x.synchronous === 'normal');
+  const full = sat?.runs.find((x) => x.synchronous === 'full');
+  if (normal) h['saturation.normal.msgsPerSec'] = normal.best;
+  if (full) h['saturation.full.msgsPerSec'] = full.best;
+  t.push(
+    normal
+      ? { target: 'durable e2e throughput >= 50,000 msgs/s', figure: `${Math.round(normal.best)} msgs/s (NORMAL)${full ? `, ${Math.round(full.best)} (FULL)` : ''}, ${sat!.params.sessions} push sessions`, met: sat!.params.sessions >= 1_000 ? normal.best >= 50_000 : null }
+      : { target: 'durable e2e throughput >= 50,000 msgs/s', figure: 'not measured', met: null },
+  );
+
+  const pvp = s['push-vs-poll'];
+  const push = pvp?.runs.find((x) => x.mode === 'push');
+  const poll1 = pvp?.runs.find((x) => x.mode === 'poll-1s');
+  for (const run of pvp?.runs ?? []) {
+    h[`push-vs-poll.${run.mode}.p50ms`] = run.latency0506.p50;
+    h[`push-vs-poll.${run.mode}.p99ms`] = run.latency0506.p99;
+    h[`push-vs-poll.${run.mode}.sqlPerSec`] = run.server.sqlPerSec;
+    h[`push-vs-poll.${run.mode}.cpuPercent`] = run.server.cpuPercent;
+  }
+  if (push) {
+    const at = `at ${pvp!.params.rate} msgs/s over ${pvp!.params.recipients} sessions`;
+    t.push({ target: 'push latency at 10,000 msgs/s over 1,000 sessions: p50 <= 0.5 ms', figure: `p50 ${push.latency0506.p50} ms ${at}`, met: pvp!.params.rate >= 10_000 && pvp!.params.recipients >= 1_000 ? push.latency0506.p50 <= 0.5 : null });
+    t.push({ target: 'push latency at 10,000 msgs/s over 1,000 sessions: p99 <= 2 ms', figure: `p99 ${push.latency0506.p99} ms ${at}`, met: pvp!.params.rate >= 10_000 && pvp!.params.recipients >= 1_000 ? push.latency0506.p99 <= 2 : null });
+  } else t.push({ target: 'push latency at 10,000 msgs/s over 1,000 sessions', figure: 'not measured', met: null });
+
+  const sc = s['session-scale'];
+  if (sc) {
+    h['session-scale.rssMB'] = sc.rssMB;
+    h['session-scale.rssPerSessionKB'] = sc.rssPerSessionKB;
+    h['session-scale.probe.p50ms'] = sc.probes.latency0506.p50;
+    t.push({ target: '18,000 push sessions with server RSS <= 200 MB', figure: `${sc.rssMB} MB with ${sc.opened} sessions (${sc.rssPerSessionKB} KB/session)`, met: sc.opened >= 18_000 ? sc.rssMB <= 200 : null });
+  } else t.push({ target: '18,000 push sessions with server RSS <= 200 MB', figure: 'not measured', met: null });
+
+  const idle = s.idle;
+  const idlePush = idle?.runs.find((x) => x.mode === 'push');
+  for (const run of idle?.runs ?? []) {
+    h[`idle.${run.mode}.sqlPerSec`] = run.server.sqlPerSec;
+    h[`idle.${run.mode}.cpuPercent`] = run.server.cpuPercent;
+    h[`idle.${run.mode}.rssMB`] = run.server.rssMB;
+  }
+  if (idlePush) {
+    const full10k = idlePush.opened >= 10_000;
+    t.push({ target: '10,000 idle push sessions: 0 SQL statements/s', figure: `${idlePush.server.sqlPerSec} SQL/s with ${idlePush.opened} sessions`, met: full10k ? idlePush.server.sqlPerSec === 0 : null });
+    t.push({ target: '10,000 idle push sessions: < 2% of a core', figure: `${idlePush.server.cpuPercent}% of a core with ${idlePush.opened} sessions`, met: full10k ? idlePush.server.cpuPercent < 2 : null });
+  } else t.push({ target: '10,000 idle push sessions: 0 SQL/s and < 2% of a core', figure: 'not measured', met: null });
+
+  if (push && poll1) {
+    const ratio = poll1.latency0506.p50 / push.latency0506.p50;
+    h['push-vs-poll.ratio.poll1s/push.p50'] = Math.round(ratio);
+    t.push({ target: 'p50(poll every 1 s) / p50(push) >= 500', figure: `${Math.round(ratio)} (${poll1.latency0506.p50} ms / ${push.latency0506.p50} ms)`, met: ratio >= 500 });
+  } else t.push({ target: 'p50(poll every 1 s) / p50(push) >= 500', figure: 'not measured', met: null });
+
+  for (const run of s['thread-models']?.runs ?? []) {
+    h[`thread-models.${run.model}.${run.clients}.rssPerSessionKB`] = run.rssPerSessionKB;
+    h[`thread-models.${run.model}.${run.clients}.connectP50ms`] = run.connect.p50;
+    h[`thread-models.${run.model}.${run.clients}.p50ms`] = run.latency0506.p50;
+  }
+
+  t.push({ target: 'HTTP send >= 20,000 req/s, p99 <= 10 ms', figure: s.http && 'status' in s.http && s.http.status === 'not-run' ? 'not measured (HTTP scenario not implemented yet)' : 'not measured', met: null });
+  return { targets: t, headline: h };
+}
+
+const verdict = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : '**missed**');
+
+/** Writes <jsonPath minus .json>.md and its SVG files next to it; returns the .md path. */
+export function writeReport(r: BenchResult, jsonPath: string): string {
+  const dir = dirname(jsonPath);
+  const stem = basename(jsonPath).replace(/\.json$/, '');
+  const md: string[] = [];
+  const svg = (suffix: string, content: string) => {
+    const file = `${stem}-${suffix}.svg`;
+    writeFileSync(join(dir, file), content);
+    return file;
+  };
+  md.push(`# zapwire benchmark: ${r.name}`, '');
+  md.push(`Mode **${r.mode}**, commit \`${r.commit}\`, ${r.startedAt} (${r.durationSec} s). Node ${r.node}; ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.totalMemGB} GiB, ${r.machine.platform} ${r.machine.release}, open files ${r.machine.openFilesLimit}; load average (1/5/15 min) ${r.machine.loadAvgStart.join(' / ')} at the start, ${r.machine.loadAvgEnd.join(' / ')} at the end (anything above ~2 means other work shared the cores).`, '');
+  md.push('Server and load generators are separate processes on the same machine (they share its cores). Latency is measured by the clients: 05→06 from the sender writing the 05 to the recipient reading the 06; 05→07 from writing the 05 to reading its 07. SQL/s, CPU (% of one core, all threads of the server process) and RSS are read from the server process. Raw data: [`' + basename(jsonPath) + '`](' + basename(jsonPath) + ').', '');
+  md.push('## Targets', '', '| target | figure reached | verdict |', '|---|---|---|');
+  for (const t of r.targets) md.push(`| ${t.target} | ${t.figure} | ${verdict(t.met)} |`);
+  md.push('', '"n/a": not measured at the size the target names (see the figure), or not measured at all.', '');
+  for (const [name, message] of Object.entries(r.errors)) md.push(`> Scenario **${name}** failed: ${message}`, '');
+
+  const s = r.scenarios;
+  const pvp = s['push-vs-poll'];
+  if (pvp) {
+    md.push('## 1. Push vs poll', '', `${pvp.params.rate} msgs/s for ${pvp.params.durationMs / 1000} s from ${pvp.params.senders} senders to ${pvp.params.recipients} recipients, per delivery model; a fresh server per model. Latency in ms (p50 / p95 / p99 / max).`, '');
+    md.push('| model | delivered | dup | 05→06 latency | 05→07 latency | SQL/s | commits/s | server CPU % | RSS MB |', '|---|---|---|---|---|---|---|---|---|');
+    for (const x of pvp.runs) md.push(`| ${x.mode} | ${x.received}/${x.stored} | ${x.duplicates} | ${lat(x.latency0506)} | ${lat(x.latency0507)} | ${x.server.sqlPerSec} | ${x.server.commitsPerSec} | ${x.server.cpuPercent} | ${x.server.rssMB} |`);
+    const file = svg('latency-cdf', lineChart(pvp.runs.map((x) => ({ name: x.mode, points: x.latency0506.cdf })), { title: 'Latency 05→06: push vs poll', xLabel: 'latency (ms, log scale)', yLabel: 'fraction of messages', logX: true }));
+    md.push('', `![latency CDF](${file})`, '');
+  }
+  const idle = s.idle;
+  if (idle) {
+    md.push('## 2. Idle cost', '', `${idle.params.clients} connected clients, no messages, measured over ${idle.params.durationMs / 1000} s after a 2 s settle.`, '');
+    md.push('| model | sessions | open all (ms) | SQL/s | server CPU % | RSS MB | RSS per session KB |', '|---|---|---|---|---|---|---|');
+    for (const x of idle.runs) md.push(`| ${x.mode} | ${x.opened}${x.failed ? ` (${x.failed} failed)` : ''} | ${x.openMs} | ${x.server.sqlPerSec} | ${x.server.cpuPercent} | ${x.server.rssMB} | ${x.rssPerSessionKB} |`);
+    md.push('');
+  }
+  const tm = s['thread-models'];
+  if (tm) {
+    md.push('## 3. Thread models', '', `pooled: default sessions-per-thread (10,000, threads = cores); dedicated: sessions-per-thread 1 (a thread per client). Load: ${tm.params.rate} msgs/s for ${tm.params.durationMs / 1000} s. Connect: TCP connect to \`04 ok\`, 50 at a time.`, '');
+    md.push('| model | clients | connect p50 / p99 (ms) | open all (ms) | RSS before → after (MB) | RSS per session KB | 05→06 latency | server CPU % |', '|---|---|---|---|---|---|---|---|');
+    for (const x of tm.runs) md.push(`| ${x.model} | ${x.opened}/${x.clients} | ${x.connect.p50} / ${x.connect.p99} | ${x.openAllMs} | ${x.rssBeforeMB} → ${x.rssAfterMB} | ${x.rssPerSessionKB} | ${lat(x.latency0506)} | ${x.server.cpuPercent} |`);
+    const models = [...new Set(tm.runs.map((x) => x.model))];
+    const file = svg('memory-threads', lineChart(models.map((m) => ({ name: m, points: tm.runs.filter((x) => x.model === m).map((x) => [x.clients, x.rssAfterMB] as [number, number]) })), { title: 'Server RSS vs sessions, per thread model', xLabel: 'push sessions', yLabel: 'server RSS (MB)' }));
+    md.push('', `![memory per thread model](${file})`, '');
+  }
+  const sat = s.saturation;
+  if (sat) {
+    md.push('## 4. Saturation', '', `${sat.params.sessions} push sessions, ${sat.params.senders} senders each keeping \`window\` 05 unanswered; ${sat.params.stepMs / 1000} s per step; throughput = rows deleted after the recipient's 08 per second (stored, 07, pushed, acknowledged, deleted), read from the server's counters. The sweep stops when two steps in a row fail to beat the best by 3%.`, '');
+    md.push('| sync | window/sender | in flight | e2e msgs/s | stored/s | SQL/s | commits/s | 05→07 latency | 05→06 latency | server CPU % |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const run of sat.runs) for (const x of run.steps) md.push(`| ${run.synchronous} | ${x.window} | ${x.inFlight} | ${Math.round(x.throughput)} | ${Math.round(x.storedPerSec)} | ${x.server.sqlPerSec} | ${x.server.commitsPerSec} | ${lat(x.latency0507)} | ${lat(x.latency0506)} | ${x.server.cpuPercent} |`);
+    for (const run of sat.runs) {
+      const [prev, last] = run.steps.slice(-2);
+      if (prev && last && last.window === sat.params.windows.at(-1) && last.throughput >= prev.throughput * 1.03) {
+        md.push('', `synchronous ${run.synchronous}: the sweep reached its largest window while throughput was still rising; the plateau is beyond it.`);
+      }
+    }
+    const file = svg('throughput-window', lineChart(sat.runs.map((run) => ({ name: `synchronous ${run.synchronous}`, points: run.steps.map((x) => [x.inFlight, x.throughput] as [number, number]) })), { title: 'Durable e2e throughput vs sender window', xLabel: '05 in flight (all senders, log scale)', yLabel: 'msgs/s', logX: true }));
+    md.push('', `![throughput vs window](${file})`, '');
+  }
+  const sc = s['session-scale'];
+  if (sc) {
+    md.push('## 5. Scale of sessions', '', `${sc.params.sessions} push sessions from ${Math.max(1, Math.ceil((sc.params.sessions + 1) / 8000))} generator processes; probe: ${sc.params.probeRate} msgs/s for ${sc.params.probeMs / 1000} s while they are held.`, '');
+    md.push('| sessions held | open all (ms) | connect p50 / p99 (ms) | RSS before → with sessions (MB) | RSS per session KB | probe 05→06 latency | probe 05→07 latency |', '|---|---|---|---|---|---|---|');
+    md.push(`| ${sc.opened}${sc.failed ? ` (${sc.failed} failed)` : ''} | ${sc.openMs} | ${sc.connect.p50} / ${sc.connect.p99} | ${sc.rssBeforeMB} → ${sc.rssMB} | ${sc.rssPerSessionKB} | ${lat(sc.probes.latency0506)} | ${lat(sc.probes.latency0507)} |`, '');
+  }
+  md.push('## 6. HTTP', '', s.http && 'status' in s.http ? `Not measured: ${s.http.reason}.` : 'Not run.', '');
+  const path = join(dir, `${stem}.md`);
+  writeFileSync(path, md.join('\n'));
+  return path;
+}

@@ -1,0 +1,124 @@
+/**
+ * npm run bench [-- --full] [--only a,b] [--out bench/results/x.json]
+ *
+ * Runs the scenarios (quick mode by default), shows live progress on stderr,
+ * writes the result JSON (commit, machine, Node, parameters) and a Markdown
+ * report with SVG charts next to it.
+ */
+import { Command } from 'commander';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Generator } from './harness.js';
+import { computeTargets, writeReport, type BenchResult } from './report.js';
+import { PARAMS, SCENARIOS, type Context, type Mode, type ScenarioName } from './scenarios.js';
+
+const program = new Command('bench')
+  .description('zapwire benchmark: push vs poll, idle cost, thread models, saturation, scale of sessions')
+  .option('--full', 'full mode (longer runs, wider sweeps); quick mode otherwise')
+  .option('--tiny', 'tiny parameters (the smoke test)')
+  .option('--only <names>', `comma-separated scenarios: ${Object.keys(SCENARIOS).join(', ')}`)
+  .option('--out <file>', 'result JSON path (the report goes next to it)')
+  .option('--name <name>', 'a name for this run')
+  .option('--cpu-prof <dir>', 'run the server processes with --cpu-prof into this folder')
+  .parse();
+
+const opts = program.opts<{ full?: boolean; tiny?: boolean; only?: string; out?: string; name?: string; cpuProf?: string }>();
+const mode: Mode = opts.tiny ? 'tiny' : opts.full ? 'full' : 'quick';
+const names = (opts.only ? opts.only.split(',').map((s) => s.trim()) : Object.keys(SCENARIOS)) as ScenarioName[];
+for (const n of names) if (!(n in SCENARIOS)) program.error(`unknown scenario ${n}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+const name = opts.name ?? `${mode}-${cpus().length}cpu`;
+const out = resolve(opts.out ?? join('bench', 'results', `${name}.json`));
+
+// ---- live progress ----------------------------------------------------------------------
+const tty = process.stderr.isTTY === true;
+const t0 = Date.now();
+let phase = 'starting';
+let watched: Generator[] = [];
+let lastLine = 0;
+function line(): string {
+  const p = watched.reduce((a, g) => ({ open: a.open + g.progress.open, sent: a.sent + g.progress.sent, stored: a.stored + g.progress.stored, received: a.received + g.progress.received }), { open: 0, sent: 0, stored: 0, received: 0 });
+  return `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${phase} | sockets ${p.open} | 05 sent ${p.sent} | 07 ${p.stored} | 06 read ${p.received}`;
+}
+const ticker = setInterval(() => {
+  if (tty) process.stderr.write(`\r\x1b[K${line()}`);
+  else if (Date.now() - lastLine >= 5_000) {
+    lastLine = Date.now();
+    process.stderr.write(`${line()}\n`);
+  }
+}, 250);
+const ctx: Context = {
+  params: PARAMS[mode],
+  phase(text) {
+    phase = text;
+    if (!tty) {
+      lastLine = Date.now();
+      process.stderr.write(`${line()}\n`);
+    }
+  },
+  watch(gens) {
+    watched = gens;
+  },
+  serverExecArgv: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.cpuProf)}`] : [],
+};
+
+function commit(): string {
+  // Read .git directly: the benchmark must not depend on a git binary.
+  try {
+    const head = readFileSync('.git/HEAD', 'utf8').trim();
+    if (!head.startsWith('ref: ')) return head;
+    const ref = head.slice(5);
+    if (existsSync(join('.git', ref))) return readFileSync(join('.git', ref), 'utf8').trim();
+    const packed = readFileSync('.git/packed-refs', 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`));
+    return packed?.split(' ')[0] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function openFilesLimit(): string {
+  try {
+    return execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const result: BenchResult = {
+  name,
+  mode,
+  startedAt: new Date().toISOString(),
+  finishedAt: '',
+  durationSec: 0,
+  commit: commit(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMemGB: Math.round(totalmem() / 2 ** 30), platform: platform(), release: release(), openFilesLimit: openFilesLimit(), loadAvgStart: loadavg().map((x) => Math.round(x * 100) / 100), loadAvgEnd: [] },
+  node: process.version,
+  parameters: { mode, scenarios: names, ...PARAMS[mode] },
+  scenarios: {},
+  errors: {},
+  targets: [],
+  headline: {},
+};
+
+for (const n of names) {
+  ctx.phase(n);
+  try {
+    (result.scenarios as Record<string, unknown>)[n] = await SCENARIOS[n](ctx);
+  } catch (err) {
+    result.errors[n] = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`\nscenario ${n} failed: ${result.errors[n]}\n`);
+  }
+}
+clearInterval(ticker);
+if (tty) process.stderr.write('\n');
+result.finishedAt = new Date().toISOString();
+result.durationSec = Math.round((Date.now() - t0) / 1000);
+result.machine.loadAvgEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+Object.assign(result, computeTargets(result));
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+const md = writeReport(result, out);
+process.stderr.write(`wrote ${out}\nwrote ${md}\n`);
+for (const t of result.targets) process.stderr.write(`  ${t.met === null ? 'n/a   ' : t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.figure}\n`);
+process.exit(Object.keys(result.errors).length ? 1 : 0);

@@ -1,0 +1,52 @@
+/**
+ * The server under test, in a process of its own (child_process.fork), so
+ * that its CPU time and RSS are its own. It answers IPC requests: start with
+ * the scenario's options, sample its counters, stop.
+ */
+import { ZapwireServer } from '../src/server/server.js';
+import type { ServerReply, ServerRequest, ServerSample } from './ipc.js';
+
+let server: ZapwireServer | undefined;
+
+function reply(message: ServerReply): void {
+  if (process.connected) process.send!(message, undefined, {}, () => {});
+}
+
+async function sample(): Promise<ServerSample> {
+  const stats = await server!.stats();
+  const cpu = process.cpuUsage();
+  return {
+    at: performance.timeOrigin + performance.now(),
+    stats,
+    cpuUser: cpu.user,
+    cpuSystem: cpu.system,
+    rss: process.memoryUsage.rss(),
+    sessions: server!.sessions,
+  };
+}
+
+process.on('message', (message: ServerRequest) => {
+  void (async () => {
+    try {
+      switch (message.t) {
+        case 'start':
+          server = await ZapwireServer.start({ logLevel: 'error', ...message.options, host: '127.0.0.1', port: 0 });
+          reply({ t: 'ready', rid: message.rid, port: server.address.port });
+          break;
+        case 'sample':
+          reply({ t: 'sample', rid: message.rid, sample: await sample() });
+          break;
+        case 'stop':
+          await server?.close();
+          reply({ t: 'stopped', rid: message.rid });
+          setTimeout(() => process.exit(0), 50);
+          break;
+      }
+    } catch (err) {
+      reply({ t: 'failed', rid: message.rid, message: err instanceof Error ? err.message : String(err) });
+    }
+  })();
+});
+
+// The parent going away must not leave a server behind.
+process.on('disconnect', () => process.exit(0));
