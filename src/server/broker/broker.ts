@@ -247,14 +247,21 @@ export class Broker {
       if (original === undefined) throw new NotFoundError('no group message with that ts');
       return this.storeCopies([{ ...base, recipient: original, group: dst }])[0]!.messageId;
     }
-    // One row per member other than the sender; one message id for the 07.
+    return this.fanOut(dst, base)[0]?.messageId ?? 0;
+  }
+
+  /**
+   * A group message: one row per member other than the sender, one message id
+   * for them all (the 07's), and a note of who sent `ts` for a later `lida`.
+   */
+  private fanOut(group: string, base: Omit<NewMessage, 'recipient' | 'group'>): PendingMessage[] {
     const copies = this.store
-      .groupMembers(dst)
-      .filter((member) => member !== src)
-      .map((recipient) => ({ ...base, recipient, group: dst }));
-    this.store.recordGroupMessage(dst, ts, src);
+      .groupMembers(group)
+      .filter((member) => member !== base.sender)
+      .map((recipient) => ({ ...base, recipient, group }));
+    this.store.recordGroupMessage(group, base.ts, base.sender);
     this.metrics?.fanOut.observe(copies.length);
-    return this.storeCopies(copies)[0]?.messageId ?? 0;
+    return this.storeCopies(copies);
   }
 
   /** PROTOCOL.md §Delivery guarantees: rows go only when the recipient's 08 covers them. */
@@ -314,13 +321,7 @@ export class Broker {
       this.storeCopies([{ ...base, recipient: dst, group: null }]);
       return;
     }
-    const copies = this.store
-      .groupMembers(dst)
-      .filter((member) => member !== src)
-      .map((recipient) => ({ ...base, recipient, group: dst }));
-    this.store.recordGroupMessage(dst, ts, src);
-    this.metrics?.fanOut.observe(copies.length);
-    this.storeCopies(copies);
+    this.fanOut(dst, base);
   }
 
   /**
