@@ -63,6 +63,8 @@ export class ServerHandle {
     private readonly proc: Child<ServerRequest, ServerReply>,
     readonly port: number,
     private readonly dir: string,
+    /** The HTTP API's port, when the server was started with httpPort. */
+    readonly httpPort: number | undefined,
   ) {}
 
   static async start(options: ServerHandleOptions): Promise<ServerHandle> {
@@ -72,7 +74,7 @@ export class ServerHandle {
     const proc = new Child<ServerRequest, ServerReply>(child);
     try {
       const ready = await proc.request({ t: 'start', options: { rateLimit: 0, dbPath: join(dir, 'bench.db'), ...serverOptions } }, 'ready');
-      return new ServerHandle(proc, ready.port, dir);
+      return new ServerHandle(proc, ready.port, dir, ready.httpPort);
     } catch (err) {
       proc.kill();
       rmSync(dir, { recursive: true, force: true });

@@ -33,7 +33,7 @@ export interface ServerSample {
 }
 
 export type ServerReply =
-  | { t: 'ready'; rid: number; port: number }
+  | { t: 'ready'; rid: number; port: number; httpPort?: number }
   | { t: 'sample'; rid: number; sample: ServerSample }
   | { t: 'stopped'; rid: number }
   | { t: 'failed'; rid: number; message: string };

@@ -3,6 +3,7 @@
  * process per configuration, so that runs never share a database or a heap,
  * and returns plain JSON for the result file.
  */
+import autocannon from 'autocannon';
 import type { Identity } from './ipc.js';
 import { Generator, generatorsFor, registerMany, ServerHandle, serverLoad, sleep, split, summarise, type LatencySummary, type ServerHandleOptions, type ServerLoad } from './harness.js';
 
@@ -14,6 +15,7 @@ export interface Params {
   threadModels: { clients: number[]; rate: number; durationMs: number };
   saturation: { sessions: number; senders: number; windows: number[]; stepMs: number; synchronous: ('normal' | 'full')[] };
   sessionScale: { sessions: number; probeRate: number; probeMs: number };
+  http: { recipients: number; senders: number; durationMs: number; connections: number; pipelining: number; drainMs: number };
 }
 
 export const PARAMS: Record<Mode, Params> = {
@@ -23,6 +25,7 @@ export const PARAMS: Record<Mode, Params> = {
     threadModels: { clients: [4], rate: 100, durationMs: 1_000 },
     saturation: { sessions: 4, senders: 2, windows: [1, 8], stepMs: 1_000, synchronous: ['normal'] },
     sessionScale: { sessions: 20, probeRate: 20, probeMs: 1_000 },
+    http: { recipients: 4, senders: 2, durationMs: 1_000, connections: 4, pipelining: 1, drainMs: 3_000 },
   },
   quick: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 4_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'] },
@@ -30,6 +33,7 @@ export const PARAMS: Record<Mode, Params> = {
     threadModels: { clients: [10, 100], rate: 1_000, durationMs: 3_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 64, 256, 1024], stepMs: 3_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 50, probeMs: 4_000 },
+    http: { recipients: 100, senders: 5, durationMs: 5_000, connections: 50, pipelining: 2, drainMs: 10_000 },
   },
   full: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 15_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'] },
@@ -37,6 +41,7 @@ export const PARAMS: Record<Mode, Params> = {
     threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], stepMs: 8_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 100, probeMs: 15_000 },
+    http: { recipients: 1_000, senders: 10, durationMs: 15_000, connections: 100, pipelining: 4, drainMs: 20_000 },
   },
 };
 
@@ -287,18 +292,93 @@ export async function sessionScale(ctx: Context) {
   });
 }
 
-// ---- 6. HTTP (hook) -----------------------------------------------------------------------
+// ---- 6. HTTP ------------------------------------------------------------------------------
 
 /**
- * HOOK for the HTTP scenario (issue: "HTTP send >= 20,000 req/s p99 <= 10 ms").
- * The HTTP API (src/server/http, ServerOptions.httpPort) is being built
- * concurrently; once it can send, drive it with autocannon (a devDependency)
- * against a server started with { httpPort: 0 } and return
- * { reqPerSec, latency } here. Until then this scenario reports that it did not
- * run, and the targets table says "not measured", never a figure.
+ * POST /v1/messages driven by autocannon (in this process) for durationMs,
+ * bodies cycling over senders x recipients; recipients hold push sessions in
+ * a load generator that counts the 06 it reads and acknowledges them. Then
+ * waits (up to drainMs) until every 201 has been pushed.
  */
-export async function http(_ctx: Context) {
-  return { status: 'not-run' as const, reason: 'HTTP API not yet available to the benchmark (hook in bench/scenarios.ts: http())' };
+export async function http(ctx: Context) {
+  const p = ctx.params.http;
+  ctx.phase(`http: setting up (${p.recipients} push sessions)`);
+  return withSetup(ctx, { httpPort: 0 }, generatorsFor(p.recipients), async (server, gens) => {
+    if (server.httpPort === undefined) throw new Error('the server process did not report an HTTP port');
+    const ids = await registerMany(gens, server.port, p.recipients + p.senders);
+    const recipients = ids.slice(0, p.recipients);
+    const senders = ids.slice(p.recipients);
+    const opened = await openAll(gens, server.port, 'push', recipients);
+    await sleep(300);
+    await Promise.all(gens.map((g) => g.reset()));
+    // The 06 text is "<seq> <send time in ms>" like the TCP senders' (the
+    // generator records 05->06 latency from it); the seq is global, so that
+    // it only grows per (sender, recipient) apart from reordering across
+    // autocannon's connections.
+    const auth = senders.map((s) => `Bearer ${s.number}:${s.token}`);
+    let seq = 0;
+    const setupRequest = (req: { headers?: Record<string, string>; body?: string }) => {
+      const n = seq++;
+      const to = recipients[n % recipients.length]!.number;
+      const from = Math.floor(n / recipients.length) % senders.length;
+      const t = performance.timeOrigin + performance.now();
+      req.headers = { 'content-type': 'application/json', authorization: auth[from]! };
+      req.body = JSON.stringify({ to, text: `${n + 1} ${t.toFixed(3)}`, receipts: false });
+      return req;
+    };
+    ctx.phase(`http: autocannon ${p.connections} connections x pipelining ${p.pipelining} for ${p.durationMs / 1000} s`);
+    const s0 = await server.sample();
+    const ac = await autocannon({
+      url: `http://127.0.0.1:${server.httpPort}`,
+      connections: p.connections,
+      pipelining: p.pipelining,
+      duration: p.durationMs / 1000,
+      timeout: 10,
+      requests: [{ method: 'POST', path: '/v1/messages', setupRequest }],
+    });
+    const s1 = await server.sample();
+    const created = ac['2xx'];
+    ctx.phase(`http: waiting for ${created} pushes`);
+    // 06 frames read by the push sessions (new ones plus any the generator took
+    // for redeliveries: with requests reordered across connections, a lower
+    // seq can arrive after a higher one from the same sender).
+    const pushed = async () => (await Promise.all(gens.map((g) => g.collect()))).reduce((a, c) => a + c.received + c.duplicates, 0);
+    const t0 = Date.now();
+    let read = await pushed();
+    while (read < created && Date.now() - t0 < p.drainMs) {
+      await sleep(100);
+      read = await pushed();
+    }
+    const drainMs = Date.now() - t0;
+    await sleep(200); // the last 08s
+    const c = await Promise.all(gens.map((g) => g.collect()));
+    const s2 = await server.sample();
+    const load = serverLoad(s0, s1);
+    const statusCodes: Record<string, number> = {};
+    for (const [code, v] of Object.entries(ac.statusCodeStats ?? {})) statusCodes[code] = v.count;
+    return {
+      params: p,
+      sessions: opened.ok,
+      requests: ac.requests.total,
+      reqPerSec: Math.round((created + ac.non2xx) / ac.duration),
+      created,
+      non2xx: ac.non2xx,
+      errors: ac.errors,
+      timeouts: ac.timeouts,
+      statusCodes,
+      /** autocannon's latency, ms (request written to response read). */
+      latency: { p50: ac.latency.p50, p90: ac.latency.p90, p99: ac.latency.p99, max: ac.latency.max, mean: ac.latency.average },
+      /** Server counters: messages stored during the run, deleted after the recipients' 08 by the end. */
+      stored: s1.stats.messagesStored - s0.stats.messagesStored,
+      deliveredAcked: s2.stats.messagesDelivered - s0.stats.messagesDelivered,
+      /** 06 frames the push sessions read. */
+      pushed: c.reduce((a, x) => a + x.received + x.duplicates, 0),
+      allPushed: read >= created,
+      drainMs,
+      latencyPush: summarise(c.map((x) => x.latency0506)),
+      server: load,
+    };
+  });
 }
 
 export const SCENARIOS = {

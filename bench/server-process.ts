@@ -31,7 +31,7 @@ process.on('message', (message: ServerRequest) => {
       switch (message.t) {
         case 'start':
           server = await ZapwireServer.start({ logLevel: 'error', ...message.options, host: '127.0.0.1', port: 0 });
-          reply({ t: 'ready', rid: message.rid, port: server.address.port });
+          reply({ t: 'ready', rid: message.rid, port: server.address.port, httpPort: server.httpAddress?.port });
           break;
         case 'sample':
           reply({ t: 'sample', rid: message.rid, sample: await sample() });

@@ -30,7 +30,7 @@ function run(file: string, args: string[], timeoutMs: number): Promise<{ code: n
 describe('benchmark harness (tiny parameters)', () => {
   it('writes the result JSON and a Markdown report with charts', { timeout: 40_000 }, async () => {
     const out = join(dir, 'smoke.json');
-    const r = await run(RUN, ['--tiny', '--only', 'push-vs-poll,saturation', '--out', out, '--name', 'smoke'], 35_000);
+    const r = await run(RUN, ['--tiny', '--only', 'push-vs-poll,saturation,http', '--out', out, '--name', 'smoke'], 35_000);
     expect(r.code, r.stderr).toBe(0);
 
     const result = JSON.parse(readFileSync(out, 'utf8'));
@@ -58,8 +58,17 @@ describe('benchmark harness (tiny parameters)', () => {
     expect(sat.runs[0].best).toBeGreaterThan(0);
     expect(result.targets.length).toBeGreaterThan(5);
 
+    const http = result.scenarios.http;
+    expect(http.created).toBeGreaterThan(0);
+    expect(http.non2xx).toBe(0);
+    expect(http.stored).toBeGreaterThanOrEqual(http.created);
+    expect(http.allPushed).toBe(true);
+    expect(http.pushed).toBeGreaterThanOrEqual(http.created);
+    expect(http.latency.p99).toBeGreaterThanOrEqual(http.latency.p50);
+
     const md = readFileSync(join(dir, 'smoke.md'), 'utf8');
     expect(md).toContain('## Targets');
+    expect(md).toContain('## 6. HTTP');
     expect(md).toContain('![latency CDF](smoke-latency-cdf.svg)');
     for (const svg of ['smoke-latency-cdf.svg', 'smoke-throughput-window.svg']) {
       expect(existsSync(join(dir, svg))).toBe(true);
