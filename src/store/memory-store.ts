@@ -114,18 +114,7 @@ export class MemoryStore implements Store {
       const messageId = state.nextId;
       const storedAt = Date.now();
       return copies.map((copy) => {
-        const row: PendingMessage = {
-          id: state.nextId++,
-          messageId,
-          recipient: copy.recipient,
-          sender: copy.sender,
-          group: copy.group,
-          ts: copy.ts,
-          wantsReceipt: copy.wantsReceipt,
-          kind: copy.kind,
-          body: copy.body,
-          storedAt,
-        };
+        const row: PendingMessage = { ...copy, id: state.nextId++, messageId, storedAt };
         let rows = state.pending.get(row.recipient);
         if (rows === undefined) state.pending.set(row.recipient, (rows = new Map()));
         rows.set(row.id, row);

@@ -257,18 +257,7 @@ export class SqliteStore implements Store {
         );
         const id = Number(lastInsertRowid);
         if (index === 0) messageId = id;
-        rows.push({
-          id,
-          messageId,
-          recipient: copy.recipient,
-          sender: copy.sender,
-          group: copy.group,
-          ts: copy.ts,
-          wantsReceipt: copy.wantsReceipt,
-          kind: copy.kind,
-          body: copy.body,
-          storedAt,
-        });
+        rows.push({ ...copy, id, messageId, storedAt });
       });
       return rows;
     });
