@@ -75,14 +75,6 @@ export class HostPool {
     if (!this.dedicated) for (let i = 0; i < this.options.threads; i++) this.spawn();
   }
 
-  get capacity(): number {
-    return this.options.threads * this.options.sessionsPerThread;
-  }
-
-  get threadCount(): number {
-    return this.piscina.threads.length;
-  }
-
   /** A host with room for one more session, or undefined when all are full. */
   acquire(): HostHandle | undefined {
     let best: HostHandle | undefined;

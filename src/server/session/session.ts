@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ReplacedError, ZapwireError, errorForStatus } from '../../errors.js';
+import { ZapwireError } from '../../errors.js';
 import { Code, isClientCode } from '../../protocol/codes.js';
 import { decodeFrame, encodeFrame, FrameError, FRAME_SIZE, NOBODY, type Frame, type FrameInit } from '../../protocol/frame.js';
 import { statusClosesConnection, Status } from '../../protocol/status.js';
@@ -62,11 +62,6 @@ export class Session {
     public log: Logger,
   ) {
     this.limiter = new RateLimiter(options.rateLimit);
-  }
-
-  /** Has answers still waiting for the broker. */
-  get busy(): boolean {
-    return this.slots.length > 0 || this.blocked;
   }
 
   receive(bytes: Buffer): void {
@@ -158,9 +153,8 @@ export class Session {
   end(status: number, reason: string): void {
     if (this.state === 'closed') return;
     this.log.info({ status }, reason);
-    const err = status === Status.Replaced ? new ReplacedError(reason) : errorForStatus(status, reason);
     this.inbox.length = 0;
-    this.host.write(this.sid, errorFrame({ src: NOBODY, dst: this.number, ts: 0 }, err.status, err.message), true);
+    this.host.write(this.sid, errorFrame({ src: NOBODY, dst: this.number, ts: 0 }, status, reason), true);
     this.state = 'closed';
   }
 
