@@ -55,14 +55,16 @@ export class SessionHost implements SessionHostPort {
     this.broker.tell(request);
   }
 
-  write(sid: number, frame: Buffer, close: boolean): void {
+  write(sid: number, frames: Buffer | readonly Buffer[], close: boolean): void {
     if (!this.sessions.has(sid)) return;
     let entry = this.output.get(sid);
     if (!entry) {
       entry = { chunks: [], close: false };
       this.output.set(sid, entry);
     }
-    entry.chunks.push(frame);
+    // Collected as they are; flushOutput copies them once into one message.
+    if (Array.isArray(frames)) entry.chunks.push(...frames);
+    else entry.chunks.push(frames as Buffer);
     entry.close ||= close;
     if (!this.outputScheduled) {
       this.outputScheduled = true;

@@ -13,7 +13,8 @@ import { HANDLERS } from './handlers/index.js';
 export interface SessionHostPort {
   request(request: AskRequest, onReply: (result: Result) => void): void;
   notify(request: TellRequest): void;
-  write(sid: number, frame: Buffer, close: boolean): void;
+  /** Queues frames for the connection; `close` ends it after them. */
+  write(sid: number, frames: Buffer | readonly Buffer[], close: boolean): void;
   /** The thread's metrics (README §Metrics), when it keeps any. */
   readonly metrics?: HostMetrics | undefined;
 }
@@ -146,7 +147,7 @@ export class Session {
   deliver(messages: readonly WireMessage[]): void {
     if (this.state === 'closed') return;
     const frames = messages.map((m) => this.track(m, true));
-    this.host.write(this.sid, frames.length === 1 ? frames[0]! : Buffer.concat(frames), false);
+    this.host.write(this.sid, frames, false);
   }
 
   /** Ends the session from the server's side (409 takeover, 503 shutdown). */
@@ -172,7 +173,7 @@ export class Session {
       // matches the order of the 06 frames on the wire.
       const frames = [...slot.deliveries.map((m) => this.track(m, false)), ...slot.frames];
       if (slot.close) this.state = 'closed';
-      this.host.write(this.sid, frames.length === 1 ? frames[0]! : Buffer.concat(frames), slot.close);
+      this.host.write(this.sid, frames, slot.close);
     }
     if (this.state === 'closed') this.slots.length = 0;
   }
