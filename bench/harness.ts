@@ -53,6 +53,14 @@ class Child<Req extends { rid: number }, Rep extends { t: string }> {
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
+/**
+ * The node flags `npm start` and the `zapwire` command run the server with
+ * (package.json "start", the shebang of src/cli/main.ts): the main thread's
+ * young generation capped as the workers' are (DESIGN.md §Memory). The
+ * server under test runs as users run it.
+ */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 export interface ServerHandleOptions extends Partial<ServerOptions> {
   /** Extra node flags for the server process (e.g. --cpu-prof). */
   execArgv?: string[];
@@ -70,7 +78,7 @@ export class ServerHandle {
   static async start(options: ServerHandleOptions): Promise<ServerHandle> {
     const { execArgv = [], ...serverOptions } = options;
     const dir = mkdtempSync(join(tmpdir(), 'zapwire-bench-'));
-    const child = fork(here('./server-process.js'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(here('./server-process.js'), [], { execArgv: [...SERVER_NODE_FLAGS, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const proc = new Child<ServerRequest, ServerReply>(child);
     try {
       const ready = await proc.request({ t: 'start', options: { rateLimit: 0, dbPath: join(dir, 'bench.db'), ...serverOptions } }, 'ready');

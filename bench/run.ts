@@ -5,7 +5,7 @@
  * writes the result JSON (commit, machine, Node, parameters) and a Markdown
  * report with SVG charts next to it.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
@@ -22,9 +22,15 @@ const program = new Command('bench')
   .option('--out <file>', 'result JSON path (the report goes next to it)')
   .option('--name <name>', 'a name for this run')
   .option('--cpu-prof <dir>', 'run the server processes with --cpu-prof into this folder')
+  .option('--node-flags <flags>', 'extra node flags for the server processes, space-separated (e.g. "--trace-gc")')
+  .option('--threads <n>', 'session host threads of the servers under test (default: the server default, one per core)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
+    return n;
+  })
   .parse();
 
-const opts = program.opts<{ full?: boolean; tiny?: boolean; only?: string; out?: string; name?: string; cpuProf?: string }>();
+const opts = program.opts<{ full?: boolean; tiny?: boolean; only?: string; out?: string; name?: string; cpuProf?: string; threads?: number; nodeFlags?: string }>();
 const mode: Mode = opts.tiny ? 'tiny' : opts.full ? 'full' : 'quick';
 const names = (opts.only ? opts.only.split(',').map((s) => s.trim()) : Object.keys(SCENARIOS)) as ScenarioName[];
 for (const n of names) if (!(n in SCENARIOS)) program.error(`unknown scenario ${n}; known: ${Object.keys(SCENARIOS).join(', ')}`);
@@ -60,7 +66,8 @@ const ctx: Context = {
   watch(gens) {
     watched = gens;
   },
-  serverExecArgv: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.cpuProf)}`] : [],
+  serverOptions: opts.threads === undefined ? {} : { threads: opts.threads },
+  serverExecArgv: [...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.cpuProf)}`] : []), ...(opts.nodeFlags?.split(/\s+/).filter(Boolean) ?? [])],
 };
 
 function commit(): string {
@@ -94,7 +101,7 @@ const result: BenchResult = {
   commit: commit(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMemGB: Math.round(totalmem() / 2 ** 30), platform: platform(), release: release(), openFilesLimit: openFilesLimit(), loadAvgStart: loadavg().map((x) => Math.round(x * 100) / 100), loadAvgEnd: [] },
   node: process.version,
-  parameters: { mode, scenarios: names, ...PARAMS[mode] },
+  parameters: { mode, scenarios: names, server: ctx.serverOptions, ...PARAMS[mode] },
   scenarios: {},
   errors: {},
   targets: [],

@@ -14,7 +14,7 @@ export interface Params {
   idle: { clients: number; durationMs: number };
   threadModels: { clients: number[]; rate: number; durationMs: number };
   saturation: { sessions: number; senders: number; windows: number[]; stepMs: number; synchronous: ('normal' | 'full')[] };
-  sessionScale: { sessions: number; probeRate: number; probeMs: number };
+  sessionScale: { sessions: number; probeRate: number; probeMs: number; settleMs: number };
   http: { recipients: number; senders: number; durationMs: number; connections: number; pipelining: number; drainMs: number };
 }
 
@@ -24,7 +24,7 @@ export const PARAMS: Record<Mode, Params> = {
     idle: { clients: 8, durationMs: 1_000 },
     threadModels: { clients: [4], rate: 100, durationMs: 1_000 },
     saturation: { sessions: 4, senders: 2, windows: [1, 8], stepMs: 1_000, synchronous: ['normal'] },
-    sessionScale: { sessions: 20, probeRate: 20, probeMs: 1_000 },
+    sessionScale: { sessions: 20, probeRate: 20, probeMs: 1_000, settleMs: 200 },
     http: { recipients: 4, senders: 2, durationMs: 1_000, connections: 4, pipelining: 1, drainMs: 3_000 },
   },
   quick: {
@@ -32,7 +32,7 @@ export const PARAMS: Record<Mode, Params> = {
     idle: { clients: 10_000, durationMs: 5_000 },
     threadModels: { clients: [10, 100], rate: 1_000, durationMs: 3_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 64, 256, 1024], stepMs: 3_000, synchronous: ['normal', 'full'] },
-    sessionScale: { sessions: 18_000, probeRate: 50, probeMs: 4_000 },
+    sessionScale: { sessions: 18_000, probeRate: 50, probeMs: 4_000, settleMs: 15_000 },
     http: { recipients: 100, senders: 5, durationMs: 5_000, connections: 50, pipelining: 2, drainMs: 10_000 },
   },
   full: {
@@ -40,7 +40,7 @@ export const PARAMS: Record<Mode, Params> = {
     idle: { clients: 10_000, durationMs: 20_000 },
     threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], stepMs: 8_000, synchronous: ['normal', 'full'] },
-    sessionScale: { sessions: 18_000, probeRate: 100, probeMs: 15_000 },
+    sessionScale: { sessions: 18_000, probeRate: 100, probeMs: 15_000, settleMs: 15_000 },
     http: { recipients: 1_000, senders: 10, durationMs: 15_000, connections: 100, pipelining: 4, drainMs: 20_000 },
   },
 };
@@ -53,11 +53,13 @@ export interface Context {
   watch(gens: Generator[]): void;
   /** Extra node flags for server processes (--cpu-prof). */
   serverExecArgv: string[];
+  /** Server options every scenario's servers start with (--threads); a scenario's own options win. */
+  serverOptions: ServerHandleOptions;
 }
 
 /** A server, generators and identities for one configuration; always torn down. */
 async function withSetup<T>(ctx: Context, options: ServerHandleOptions, generators: number, body: (server: ServerHandle, gens: Generator[]) => Promise<T>): Promise<T> {
-  const server = await ServerHandle.start({ execArgv: ctx.serverExecArgv, ...options });
+  const server = await ServerHandle.start({ execArgv: ctx.serverExecArgv, ...ctx.serverOptions, ...options });
   const gens = Array.from({ length: generators }, () => new Generator());
   ctx.watch(gens);
   try {
@@ -259,11 +261,20 @@ export async function sessionScale(ctx: Context) {
   return withSetup(ctx, {}, generatorsFor(p.sessions + 1), async (server, gens) => {
     const ids = await registerMany(gens, server.port, p.sessions + 1);
     const recipients = ids.slice(0, p.sessions);
-    await sleep(500);
+    const registered = await server.sample();
+    // Registering every number at once is a burst no running server sees
+    // before its sessions open; V8's memory reducer returns its garbage once
+    // the threads have been quiet for a while (~10 s), so the base is read after that.
+    ctx.phase(`session-scale settling after ${p.sessions + 1} registrations`);
+    await sleep(p.settleMs);
     const base = await server.sample();
     ctx.phase(`session-scale opening ${p.sessions} push sessions`);
     const opened = await openAll(gens, server.port, 'push', recipients, 500);
     await sleep(2_000);
+    const justOpened = await server.sample();
+    // Held: the same sessions after the same settling; RSS right after the
+    // opening burst is reported too (rssOpenedMB).
+    await sleep(p.settleMs);
     const held = await server.sample();
     ctx.phase(`session-scale probe messages`);
     // The probe: one sender (first generator), messages to sessions spread over all of them.
@@ -283,7 +294,9 @@ export async function sessionScale(ctx: Context) {
       openMs: opened.elapsedMs,
       connect: opened.connect,
       serverSessions: held.sessions,
+      rssRegisteredMB: Math.round(registered.rss / 104857.6) / 10,
       rssBeforeMB: Math.round(base.rss / 104857.6) / 10,
+      rssOpenedMB: Math.round(justOpened.rss / 104857.6) / 10,
       rssMB: Math.round(held.rss / 104857.6) / 10,
       rssEndMB: Math.round(end.rss / 104857.6) / 10,
       rssPerSessionKB: Math.round((held.rss - base.rss) / Math.max(1, opened.ok) / 102.4) / 10,

@@ -11,7 +11,7 @@ import { LegacyListener } from './main/legacy-listener.js';
 import { V1Listener } from './main/v1-listener.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
 import type { BrokerControl, BrokerControlEvent, BrokerStats, BrokerWorkerData } from './thread-messages.js';
-import { workerFile } from './worker-files.js';
+import { workerFile, workerResourceLimits } from './worker-files.js';
 
 export interface StartOptions extends Partial<ServerOptions> {
   /** A root logger to use instead of one made from logLevel (tests pass a capturing one). */
@@ -66,7 +66,7 @@ export class ZapwireServer {
       commitWindowMs: options.commitWindowMs,
       logLevel,
     };
-    const broker = new Worker(workerFile('./broker/broker-worker.js'), { workerData });
+    const broker = new Worker(workerFile('./broker/broker-worker.js'), { workerData, resourceLimits: workerResourceLimits() });
     broker.on('message', (event: BrokerControlEvent) => event.t === 'log' && forward(event.lines));
     await waitForBroker(broker);
 

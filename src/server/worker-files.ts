@@ -11,3 +11,18 @@ export function workerFile(relativeJs: string): string {
   if (here.endsWith('.ts')) url.pathname = url.pathname.replace(/\/src\//, '/dist/src/');
   return fileURLToPath(url);
 }
+
+/**
+ * V8 limits for zapwire's worker threads. The young generation is capped
+ * (V8 lets each isolate's grow to 3 x 16 MB under a high allocation rate, and
+ * never gives it back while the thread stays busy): a server has one isolate
+ * per thread, and with the default the young generations alone were a third
+ * of the resident memory of a server holding 18,000 sessions (DESIGN.md
+ * §Memory). Overridable for measurement with ZAPWIRE_WORKER_YOUNG_MB.
+ */
+export function workerResourceLimits(): { maxYoungGenerationSizeMb: number } {
+  const fromEnv = Number(process.env.ZAPWIRE_WORKER_YOUNG_MB);
+  return { maxYoungGenerationSizeMb: Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_WORKER_YOUNG_MB };
+}
+
+const DEFAULT_WORKER_YOUNG_MB = 6;

@@ -79,7 +79,9 @@ export class LocalRouter implements PushRouter {
     if (previous) this.remove(previous);
     // A new session starts from the oldest pending row (PROTOCOL.md §Sessions:
     // every pending message right after the 04 answer).
-    const route: Route = { ...target, number, credit, lastId: 0, behind: true };
+    // A literal of fixed shape: spreading `target` (a structured-clone copy)
+    // gave every route shapes of its own, a third of the broker's heap per session.
+    const route: Route = { hostId: target.hostId, sid: target.sid, number, credit, lastId: 0, behind: true };
     this.byNumber.set(number, route);
     this.bySid.set(target.sid, route);
     this.behind.add(route);

@@ -5,7 +5,7 @@ import { BatchedPort } from '../batched-port.js';
 import type { ServerOptions } from '../config.js';
 import { RetiredTotals, type MetricsJson } from '../metrics/metrics.js';
 import type { BrokerControl, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
-import { workerFile } from '../worker-files.js';
+import { workerFile, workerResourceLimits } from '../worker-files.js';
 
 /** The main thread's side of one session host. */
 export interface HostHandle {
@@ -66,6 +66,7 @@ export class HostPool {
       // Atomics.wait and freezes the ports a long-lived task listens on.
       atomics: 'disabled',
       idleTimeout: 30_000,
+      resourceLimits: workerResourceLimits(),
     });
     this.piscina.on('error', (err: unknown) => this.logger.error({ err }, 'session host thread error'));
   }

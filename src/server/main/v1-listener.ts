@@ -5,7 +5,7 @@ import { encodeFrame } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import type { HostOutbound } from '../thread-messages.js';
 import { Connection } from './connection.js';
-import type { HostHandle, HostPool } from './host-pool.js';
+import type { HostPool } from './host-pool.js';
 
 /** How long a connection refused with 503 may take to close before it is destroyed. */
 const REJECT_GRACE_MS = 5_000;
@@ -78,15 +78,14 @@ export class V1Listener {
     }
     const sid = this.nextSid++;
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const connection = new Connection(sid, socket, host, this.logger.child({ sid }));
+    const connection = new Connection(sid, socket, host, this.logger, this.closed);
     this.connections.set(sid, connection);
     host.inbound.send({ t: 'open', sid, remote });
-    socket.once('close', () => this.closed(connection, host));
   }
 
-  private closed(connection: Connection, host: HostHandle): void {
+  private readonly closed = (connection: Connection): void => {
     this.connections.delete(connection.sid);
-    host.inbound.send({ t: 'closed', sid: connection.sid });
-    this.pool().release(host);
-  }
+    connection.host.inbound.send({ t: 'closed', sid: connection.sid });
+    this.pool().release(connection.host);
+  };
 }

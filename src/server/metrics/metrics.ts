@@ -6,6 +6,7 @@
  * §Observability). Per-frame work is a cached child counter's `inc()`.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { FRAME_SIZE } from '../../protocol/frame.js';
 
@@ -15,8 +16,26 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
-/** `zapwire_event_loop_utilization{thread}`: the share of the last interval the thread was busy. */
-function eventLoopUtilization(registry: Registry, thread: string): void {
+/**
+ * What every thread reports of itself: `zapwire_event_loop_utilization{thread}`,
+ * the share of the last interval it was busy, and `zapwire_thread_heap_bytes
+ * {thread,kind}`, its own V8 heap (each worker has an isolate of its own, so
+ * the process-wide RSS alone cannot say which thread holds the memory).
+ */
+function threadGauges(registry: Registry, thread: string): void {
+  new Gauge({
+    name: 'zapwire_thread_heap_bytes',
+    help: 'V8 heap of the thread: used, total (reserved by the isolate), young (new space committed)',
+    labelNames: ['thread', 'kind'],
+    registers: [registry],
+    collect() {
+      const heap = getHeapStatistics();
+      const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+      this.set({ thread, kind: 'used' }, heap.used_heap_size);
+      this.set({ thread, kind: 'total' }, heap.total_heap_size);
+      this.set({ thread, kind: 'young' }, young?.space_size ?? 0);
+    },
+  });
   let last: EventLoopUtilization = performance.eventLoopUtilization();
   new Gauge({
     name: 'zapwire_event_loop_utilization',
@@ -72,7 +91,7 @@ export class HostMetrics {
     for (const kind of ['push', 'poll', 'anonymous']) this.sessions.set({ kind }, 0);
     this.delivered = new Counter({ name: 'zapwire_messages_delivered_total', help: '06 frames written (pushed or polled)', registers });
     this.latency = new Histogram({ name: 'zapwire_delivery_latency_seconds', help: 'From the commit of a row to its 06 leaving the session host', buckets: LATENCY_BUCKETS, registers });
-    eventLoopUtilization(this.registry, thread);
+    threadGauges(this.registry, thread);
   }
 
   /** Counts the frames of concatenated 256-byte frames read from a client. */
@@ -149,7 +168,7 @@ export class BrokerMetrics {
         this.inc(counters().commits);
       },
     });
-    eventLoopUtilization(this.registry, 'broker');
+    threadGauges(this.registry, 'broker');
   }
 }
 
@@ -173,7 +192,7 @@ export class MainMetrics {
       },
     });
     this.httpRequests = new CachedCounter(new Counter({ name: 'zapwire_http_requests_total', help: 'HTTP API answers by status', labelNames: ['status'], registers }), 'status');
-    eventLoopUtilization(this.registry, 'main');
+    threadGauges(this.registry, 'main');
   }
 
   httpAnswered(status: number): void {

@@ -1,3 +1,5 @@
+const monotonicNow = (): number => performance.now();
+
 /** A token bucket: `rate` per second, bursts of up to `burst`. A rate of 0 allows everything. */
 export class RateLimiter {
   private tokens: number;
@@ -6,7 +8,7 @@ export class RateLimiter {
   constructor(
     private readonly rate: number,
     private readonly burst: number = rate * 2,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.tokens = burst;
     this.last = now();

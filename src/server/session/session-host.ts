@@ -87,10 +87,10 @@ export class SessionHost implements SessionHostPort {
   private onMain(message: HostInbound): void {
     switch (message.t) {
       case 'open': {
-        const log = this.logger.child({ sid: message.sid, remote: message.remote });
-        this.sessions.set(message.sid, new Session(message.sid, this, this.task.options, log));
+        const session = new Session(message.sid, this, this.task.options, this.logger, message.remote);
+        this.sessions.set(message.sid, session);
         this.metrics?.session('anonymous', 1);
-        log.debug('connection assigned');
+        if (this.logger.isLevelEnabled('debug')) session.log.debug('connection assigned');
         return;
       }
       case 'frames':
@@ -116,7 +116,7 @@ export class SessionHost implements SessionHostPort {
         // Unacknowledged 06 rows stay pending: the next session or poll gets them again.
         if (session.push && session.state !== 'anonymous') this.notify({ op: 'close', sid: message.sid });
         session.state = 'closed';
-        session.log.debug({ sent: session.sent, acked: session.acked }, 'connection closed');
+        if (this.logger.isLevelEnabled('debug')) session.log.debug({ sent: session.sent, acked: session.acked }, 'connection closed');
         return;
       }
       case 'shutdown':

@@ -53,6 +53,12 @@ describe.each([
     expect(sample(stored, 'zapwire_event_loop_utilization{thread="broker"}')).toBeGreaterThanOrEqual(0);
     expect(stored).toMatch(/^zapwire_event_loop_utilization\{thread="host-\d+"\} /m);
     expect(stored).toMatch(/^zapwire_nodejs_eventloop_lag_seconds /m);
+    // Each thread's own V8 heap, so that memory can be told apart by thread.
+    for (const thread of ['main', 'broker']) {
+      expect(sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="used"}`), thread).toBeGreaterThan(1_000_000);
+      expect(sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="total"}`), thread).toBeGreaterThanOrEqual(sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="used"}`));
+    }
+    expect(stored).toMatch(/^zapwire_thread_heap_bytes\{thread="host-\d+",kind="young"\} [1-9]/m);
 
     ack(b, bob.number, 1);
     await eventually(async () => sample(await scrape(), 'zapwire_messages_acknowledged_total') - sample(before, 'zapwire_messages_acknowledged_total') === 1, 3_000, 'the ack counted');

@@ -20,6 +20,7 @@ import {
   type V1Env,
 } from '../../helpers/v1.js';
 import { WireClient, type Identity } from '../../helpers/wire-client.js';
+import { MAX_UNANSWERED } from '../../../src/server/session/session.js';
 
 /** Writes `bytes` in the given piece sizes, each its own write, yielding to the event loop in between. */
 async function writeInPieces(c: WireClient, bytes: Buffer, sizes: () => number): Promise<void> {
@@ -71,6 +72,21 @@ describe('PROTOCOL §Frame: frames are cut every 256 bytes, however the stream i
     const b = await env.session(bob);
     const got = await receive(b, 60, { ackAs: bob.number });
     expect(got.map((f) => f.data)).toEqual(Array.from({ length: 60 }, (_, i) => `piece ${i} ${'é'.repeat(i)}`));
+  });
+
+  it(`answers 1,000 requests pipelined in one write, in order (more than the ${MAX_UNANSWERED} a session lets wait for the broker at once)`, async () => {
+    const [alice, bob] = await env.users(2);
+    const a = await env.connect();
+    const count = 1_000;
+    const frames = [encodeFrame({ code: '04', src: alice.number, flag: true, data: alice.token })];
+    for (let i = 0; i < count; i++) frames.push(encodeFrame(message(alice.number, bob.number, `pipelined ${i}`, { ts: T0 + i })));
+    a.socket.write(Buffer.concat(frames));
+    expect(await a.next()).toMatchObject({ code: '04', data: 'ok' });
+    const stored = await take(a, count, 20_000);
+    expect(stored.map((f) => [f.code, f.ts])).toEqual(Array.from({ length: count }, (_, i) => ['07', T0 + i]));
+    const b = await env.session(bob);
+    const got = await receive(b, count, { ackAs: bob.number, timeoutMs: 20_000 });
+    expect(got.map((f) => f.data)).toEqual(Array.from({ length: count }, (_, i) => `pipelined ${i}`));
   });
 
   it('answers a frame split across pieces whose cut falls inside a multi-byte character', async () => {

@@ -26,7 +26,6 @@ export function handleOpenSession(session: Session, frame: Frame): void {
     session.host.metrics?.session(session.kind, -1);
     session.kind = frame.flag ? 'push' : 'poll';
     session.host.metrics?.session(session.kind, 1);
-    session.log = session.log.child({ number: frame.src });
     session.log.info({ push: frame.flag }, 'session opened');
     slot.frames.push(encodeFrame({ code: Code.OpenSession, data: 'ok' }));
   }, true);
