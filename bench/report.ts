@@ -103,16 +103,21 @@ export function computeTargets(r: BenchResult): { targets: Target[]; headline: R
 
   const hp = s.http;
   const httpTarget = 'HTTP send >= 20,000 req/s, p99 <= 10 ms, every message stored and pushed';
-  if (hp) {
-    h['http.reqPerSec'] = hp.reqPerSec;
-    h['http.p50ms'] = hp.latency.p50;
-    h['http.p99ms'] = hp.latency.p99;
-    h['http.cpuPercent'] = hp.server.cpuPercent;
-    const complete = hp.non2xx === 0 && hp.errors === 0 && hp.stored >= hp.created && hp.allPushed;
+  if (hp && hp.runs.length > 0) {
+    const complete = (r: (typeof hp.runs)[number]) => r.non2xx === 0 && r.errors === 0 && r.stored >= r.created && r.allPushed;
+    // The level reported: the highest rate with p99 within 10 ms, else the highest rate.
+    const within = hp.runs.filter((r) => r.latency.p99 <= 10 && complete(r));
+    const best = [...(within.length > 0 ? within : hp.runs)].sort((x, y) => y.reqPerSec - x.reqPerSec)[0]!;
+    for (const r of hp.runs) {
+      h[`http.${r.inFlight}.reqPerSec`] = r.reqPerSec;
+      h[`http.${r.inFlight}.p99ms`] = r.latency.p99;
+    }
+    h['http.reqPerSec'] = best.reqPerSec;
+    h['http.p99ms'] = best.latency.p99;
     t.push({
       target: httpTarget,
-      figure: `${hp.reqPerSec} req/s, latency p50 ${hp.latency.p50} / p99 ${hp.latency.p99} / max ${hp.latency.max} ms (${hp.params.connections} connections × pipelining ${hp.params.pipelining}, ${hp.params.durationMs / 1000} s); ${hp.created} × 201, ${hp.non2xx} non-2xx, ${hp.errors} errors; ${hp.stored} stored, ${hp.pushed} pushed to ${hp.sessions} push sessions${hp.allPushed ? '' : ' (not all pushed)'}; server ${hp.server.cpuPercent}% CPU, ${hp.server.rssMB} MB`,
-      met: hp.params.durationMs >= 5_000 ? hp.reqPerSec >= 20_000 && hp.latency.p99 <= 10 && complete : null,
+      figure: `${best.reqPerSec} req/s at p99 ${best.latency.p99} ms (p50 ${best.latency.p50}, ${best.inFlight} in flight: ${best.connections} connections × pipelining ${best.pipelining}, ${hp.params.durationMs / 1000} s; ${best.created} × 201, ${best.non2xx} non-2xx, ${best.stored} stored, ${best.pushed} pushed${best.allPushed ? '' : ' (not all pushed)'}; server ${best.server.cpuPercent}% CPU, autocannon ${best.harnessCpuPercent}%); every level: ${hp.runs.map((r) => `${r.inFlight} in flight ${r.reqPerSec} req/s p99 ${r.latency.p99} ms`).join(', ')}`,
+      met: hp.params.durationMs >= 5_000 ? best.reqPerSec >= 20_000 && best.latency.p99 <= 10 && complete(best) : null,
     });
   } else t.push({ target: httpTarget, figure: 'not measured', met: null });
   return { targets: t, headline: h };
@@ -185,9 +190,12 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   }
   const hp = s.http;
   if (hp) {
-    md.push('## 6. HTTP', '', `autocannon (in the harness process) POSTs /v1/messages for ${hp.params.durationMs / 1000} s over ${hp.params.connections} connections, pipelining ${hp.params.pipelining}, bodies cycling over ${hp.params.senders} senders × ${hp.params.recipients} recipients holding push sessions (a load generator reads and acknowledges the 06). Request latency (ms) is autocannon's; stored is the server's counter over the run; pushed counts the 06 read, waited for up to ${hp.params.drainMs / 1000} s after the run; delivered = rows deleted after the 08. CPU and RSS are the server process's during the run.`, '');
-    md.push('| req/s | latency p50 / p90 / p99 / max | 201 | non-2xx | errors | stored | pushed | delivered (acked) | push drain ms | 06 latency (send → 06) | server CPU % | RSS MB |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
-    md.push(`| ${hp.reqPerSec} | ${hp.latency.p50} / ${hp.latency.p90} / ${hp.latency.p99} / ${hp.latency.max} | ${hp.created} | ${hp.non2xx}${Object.keys(hp.statusCodes).length ? ` (${Object.entries(hp.statusCodes).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | ${hp.errors} | ${hp.stored} | ${hp.pushed}${hp.allPushed ? '' : ' (not all)'} | ${hp.deliveredAcked} | ${hp.drainMs} | ${lat(hp.latencyPush)} | ${hp.server.cpuPercent} | ${hp.server.rssMB} |`, '');
+    md.push('## 6. HTTP', '', `autocannon (in the harness process) POSTs /v1/messages for ${hp.params.durationMs / 1000} s at each concurrency level (connections × pipelining = requests in flight), bodies cycling over ${hp.params.senders} senders × ${hp.params.recipients} recipients holding push sessions (a load generator reads and acknowledges the 06). Request latency (ms) is autocannon's; stored is the server's counter over the level; pushed counts the 06 read, waited for up to ${hp.params.drainMs / 1000} s after it; delivered = rows deleted after the 08. CPU and RSS are the server process's; autocannon's CPU (the harness process) shares the same 2 cores.`, '');
+    md.push('| in flight | req/s | latency p50 / p90 / p99 / max | 201 | non-2xx | errors | stored | pushed | delivered (acked) | push drain ms | 06 latency (send → 06) | server CPU % | autocannon CPU % | RSS MB |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of hp.runs) {
+      md.push(`| ${r.inFlight} (${r.connections} × ${r.pipelining}) | ${r.reqPerSec} | ${r.latency.p50} / ${r.latency.p90} / ${r.latency.p99} / ${r.latency.max} | ${r.created} | ${r.non2xx}${Object.keys(r.statusCodes).length ? ` (${Object.entries(r.statusCodes).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | ${r.errors} | ${r.stored} | ${r.pushed}${r.allPushed ? '' : ' (not all)'} | ${r.deliveredAcked} | ${r.drainMs} | ${lat(r.latencyPush)} | ${r.server.cpuPercent} | ${r.harnessCpuPercent} | ${r.server.rssMB} |`);
+    }
+    md.push('');
   }
   const path = join(dir, `${stem}.md`);
   writeFileSync(path, md.join('\n'));

@@ -15,7 +15,7 @@ export interface Params {
   threadModels: { clients: number[]; rate: number; durationMs: number };
   saturation: { sessions: number; senders: number; windows: number[]; stepMs: number; synchronous: ('normal' | 'full')[] };
   sessionScale: { sessions: number; probeRate: number; probeMs: number; settleMs: number };
-  http: { recipients: number; senders: number; durationMs: number; connections: number; pipelining: number; drainMs: number };
+  http: { recipients: number; senders: number; durationMs: number; levels: { connections: number; pipelining: number }[]; drainMs: number };
 }
 
 export const PARAMS: Record<Mode, Params> = {
@@ -25,7 +25,7 @@ export const PARAMS: Record<Mode, Params> = {
     threadModels: { clients: [4], rate: 100, durationMs: 1_000 },
     saturation: { sessions: 4, senders: 2, windows: [1, 8], stepMs: 1_000, synchronous: ['normal'] },
     sessionScale: { sessions: 20, probeRate: 20, probeMs: 1_000, settleMs: 200 },
-    http: { recipients: 4, senders: 2, durationMs: 1_000, connections: 4, pipelining: 1, drainMs: 3_000 },
+    http: { recipients: 4, senders: 2, durationMs: 1_000, levels: [{ connections: 4, pipelining: 1 }], drainMs: 3_000 },
   },
   quick: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 4_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'] },
@@ -33,7 +33,7 @@ export const PARAMS: Record<Mode, Params> = {
     threadModels: { clients: [10, 100], rate: 1_000, durationMs: 3_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 64, 256, 1024], stepMs: 3_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 50, probeMs: 4_000, settleMs: 15_000 },
-    http: { recipients: 100, senders: 5, durationMs: 5_000, connections: 50, pipelining: 2, drainMs: 10_000 },
+    http: { recipients: 100, senders: 5, durationMs: 5_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }], drainMs: 10_000 },
   },
   full: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 15_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'] },
@@ -41,7 +41,7 @@ export const PARAMS: Record<Mode, Params> = {
     threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], stepMs: 8_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 100, probeMs: 15_000, settleMs: 15_000 },
-    http: { recipients: 1_000, senders: 10, durationMs: 15_000, connections: 100, pipelining: 4, drainMs: 20_000 },
+    http: { recipients: 1_000, senders: 10, durationMs: 15_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }, { connections: 100, pipelining: 4 }], drainMs: 20_000 },
   },
 };
 
@@ -308,10 +308,12 @@ export async function sessionScale(ctx: Context) {
 // ---- 6. HTTP ------------------------------------------------------------------------------
 
 /**
- * POST /v1/messages driven by autocannon (in this process) for durationMs,
+ * POST /v1/messages driven by autocannon (in this process) for durationMs at
+ * each concurrency level (connections x pipelining: requests in flight),
  * bodies cycling over senders x recipients; recipients hold push sessions in
- * a load generator that counts the 06 it reads and acknowledges them. Then
- * waits (up to drainMs) until every 201 has been pushed.
+ * a load generator that counts the 06 it reads and acknowledges them. After
+ * each level it waits (up to drainMs) until every 201 has been pushed. More
+ * in flight buys throughput with latency (Little's law), hence the sweep.
  */
 export async function http(ctx: Context) {
   const p = ctx.params.http;
@@ -323,7 +325,6 @@ export async function http(ctx: Context) {
     const senders = ids.slice(p.recipients);
     const opened = await openAll(gens, server.port, 'push', recipients);
     await sleep(300);
-    await Promise.all(gens.map((g) => g.reset()));
     // The 06 text is "<seq> <send time in ms>" like the TCP senders' (the
     // generator records 05->06 latency from it); the seq is global, so that
     // it only grows per (sender, recipient) apart from reordering across
@@ -339,58 +340,68 @@ export async function http(ctx: Context) {
       req.body = JSON.stringify({ to, text: `${n + 1} ${t.toFixed(3)}`, receipts: false });
       return req;
     };
-    ctx.phase(`http: autocannon ${p.connections} connections x pipelining ${p.pipelining} for ${p.durationMs / 1000} s`);
-    const s0 = await server.sample();
-    const ac = await autocannon({
-      url: `http://127.0.0.1:${server.httpPort}`,
-      connections: p.connections,
-      pipelining: p.pipelining,
-      duration: p.durationMs / 1000,
-      timeout: 10,
-      requests: [{ method: 'POST', path: '/v1/messages', setupRequest }],
-    });
-    const s1 = await server.sample();
-    const created = ac['2xx'];
-    ctx.phase(`http: waiting for ${created} pushes`);
-    // 06 frames read by the push sessions (new ones plus any the generator took
-    // for redeliveries: with requests reordered across connections, a lower
-    // seq can arrive after a higher one from the same sender).
-    const pushed = async () => (await Promise.all(gens.map((g) => g.collect()))).reduce((a, c) => a + c.received + c.duplicates, 0);
-    const t0 = Date.now();
-    let read = await pushed();
-    while (read < created && Date.now() - t0 < p.drainMs) {
-      await sleep(100);
-      read = await pushed();
+    const runs = [];
+    for (const level of p.levels) {
+      await Promise.all(gens.map((g) => g.reset()));
+      ctx.phase(`http: autocannon ${level.connections} connections x pipelining ${level.pipelining} for ${p.durationMs / 1000} s`);
+      const s0 = await server.sample();
+      const cpu0 = process.cpuUsage();
+      const wall0 = performance.now();
+      const ac = await autocannon({
+        url: `http://127.0.0.1:${server.httpPort}`,
+        connections: level.connections,
+        pipelining: level.pipelining,
+        duration: p.durationMs / 1000,
+        timeout: 10,
+        requests: [{ method: 'POST', path: '/v1/messages', setupRequest }],
+      });
+      const cpu = process.cpuUsage(cpu0);
+      const harnessCpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - wall0)) * 1000) / 10;
+      const s1 = await server.sample();
+      const created = ac['2xx'];
+      ctx.phase(`http: waiting for ${created} pushes`);
+      // 06 frames read by the push sessions (new ones plus any the generator took
+      // for redeliveries: with requests reordered across connections, a lower
+      // seq can arrive after a higher one from the same sender).
+      const pushed = async () => (await Promise.all(gens.map((g) => g.collect()))).reduce((a, c) => a + c.received + c.duplicates, 0);
+      const t0 = Date.now();
+      let read = await pushed();
+      while (read < created && Date.now() - t0 < p.drainMs) {
+        await sleep(100);
+        read = await pushed();
+      }
+      const drainMs = Date.now() - t0;
+      await sleep(200); // the last 08s
+      const c = await Promise.all(gens.map((g) => g.collect()));
+      const s2 = await server.sample();
+      const statusCodes: Record<string, number> = {};
+      for (const [code, v] of Object.entries(ac.statusCodeStats ?? {})) statusCodes[code] = v.count;
+      runs.push({
+        ...level,
+        inFlight: level.connections * level.pipelining,
+        requests: ac.requests.total,
+        reqPerSec: Math.round((created + ac.non2xx) / ac.duration),
+        created,
+        non2xx: ac.non2xx,
+        errors: ac.errors,
+        timeouts: ac.timeouts,
+        statusCodes,
+        /** autocannon's latency, ms (request written to response read). */
+        latency: { p50: ac.latency.p50, p90: ac.latency.p90, p99: ac.latency.p99, max: ac.latency.max, mean: ac.latency.average },
+        /** Server counters: messages stored during the run, deleted after the recipients' 08 by the end. */
+        stored: s1.stats.messagesStored - s0.stats.messagesStored,
+        deliveredAcked: s2.stats.messagesDelivered - s0.stats.messagesDelivered,
+        /** 06 frames the push sessions read. */
+        pushed: c.reduce((a, x) => a + x.received + x.duplicates, 0),
+        allPushed: read >= created,
+        drainMs,
+        latencyPush: summarise(c.map((x) => x.latency0506)),
+        server: serverLoad(s0, s1),
+        /** CPU of this process (autocannon and the progress line), % of one core: it shares the cores with the server. */
+        harnessCpuPercent,
+      });
     }
-    const drainMs = Date.now() - t0;
-    await sleep(200); // the last 08s
-    const c = await Promise.all(gens.map((g) => g.collect()));
-    const s2 = await server.sample();
-    const load = serverLoad(s0, s1);
-    const statusCodes: Record<string, number> = {};
-    for (const [code, v] of Object.entries(ac.statusCodeStats ?? {})) statusCodes[code] = v.count;
-    return {
-      params: p,
-      sessions: opened.ok,
-      requests: ac.requests.total,
-      reqPerSec: Math.round((created + ac.non2xx) / ac.duration),
-      created,
-      non2xx: ac.non2xx,
-      errors: ac.errors,
-      timeouts: ac.timeouts,
-      statusCodes,
-      /** autocannon's latency, ms (request written to response read). */
-      latency: { p50: ac.latency.p50, p90: ac.latency.p90, p99: ac.latency.p99, max: ac.latency.max, mean: ac.latency.average },
-      /** Server counters: messages stored during the run, deleted after the recipients' 08 by the end. */
-      stored: s1.stats.messagesStored - s0.stats.messagesStored,
-      deliveredAcked: s2.stats.messagesDelivered - s0.stats.messagesDelivered,
-      /** 06 frames the push sessions read. */
-      pushed: c.reduce((a, x) => a + x.received + x.duplicates, 0),
-      allPushed: read >= created,
-      drainMs,
-      latencyPush: summarise(c.map((x) => x.latency0506)),
-      server: load,
-    };
+    return { params: p, sessions: opened.ok, runs };
   });
 }
 

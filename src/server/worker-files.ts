@@ -14,11 +14,14 @@ export function workerFile(relativeJs: string): string {
 
 /**
  * V8 limits for zapwire's worker threads. The young generation is capped
- * (V8 lets each isolate's grow to 3 x 16 MB under a high allocation rate, and
- * never gives it back while the thread stays busy): a server has one isolate
- * per thread, and with the default the young generations alone were a third
- * of the resident memory of a server holding 18,000 sessions (DESIGN.md
- * §Memory). Overridable for measurement with ZAPWIRE_WORKER_YOUNG_MB.
+ * (V8 lets each isolate's grow to 2 x 16 MB under a high allocation rate, and
+ * rarely gives it back): a server has one isolate per thread, and with the
+ * default the young generations alone were a third of the resident memory of
+ * a server holding 18,000 sessions (DESIGN.md §Memory). `npm start` and the
+ * `zapwire` command also pass --max-semi-space-size=2, which caps the main
+ * thread the same way and, being a process-wide V8 flag, takes precedence
+ * over this limit; this one is for servers embedded without that flag.
+ * Overridable for measurement with ZAPWIRE_WORKER_YOUNG_MB.
  */
 export function workerResourceLimits(): { maxYoungGenerationSizeMb: number } {
   const fromEnv = Number(process.env.ZAPWIRE_WORKER_YOUNG_MB);

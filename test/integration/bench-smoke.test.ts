@@ -58,13 +58,14 @@ describe('benchmark harness (tiny parameters)', () => {
     expect(sat.runs[0].best).toBeGreaterThan(0);
     expect(result.targets.length).toBeGreaterThan(5);
 
-    const http = result.scenarios.http;
+    const http = result.scenarios.http.runs[0];
     expect(http.created).toBeGreaterThan(0);
     expect(http.non2xx).toBe(0);
     expect(http.stored).toBeGreaterThanOrEqual(http.created);
     expect(http.allPushed).toBe(true);
     expect(http.pushed).toBeGreaterThanOrEqual(http.created);
     expect(http.latency.p99).toBeGreaterThanOrEqual(http.latency.p50);
+    expect(http.harnessCpuPercent).toBeGreaterThan(0);
 
     const md = readFileSync(join(dir, 'smoke.md'), 'utf8');
     expect(md).toContain('## Targets');

@@ -55,8 +55,10 @@ export class HttpListener {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
+    // The path only (no query is used): cheaper than a URL object per request.
+    const target = req.url ?? '/';
+    const query = target.indexOf('?');
+    const path = query === -1 ? target : target.slice(0, query);
     if (path === '/v1/messages') return this.only(req, 'POST', () => this.sendMessage(req, res));
     if (path === '/v1/users') return this.only(req, 'POST', () => this.register(req, res));
     if (path.startsWith('/v1/numbers/')) return this.only(req, 'GET', () => this.validate(path.slice('/v1/numbers/'.length), res));
@@ -154,7 +156,7 @@ export class HttpListener {
       req.once('error', reject);
       req.once('end', () => {
         if (size > MAX_BODY_BYTES) return;
-        const text = Buffer.concat(chunks).toString('utf8');
+        const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
         if (text.trim() === '' && optional) return resolve({});
         try {
           const value: unknown = JSON.parse(text);

@@ -33,7 +33,7 @@ export interface AnswerSlot {
  * pipelines thousands of requests is served in order without holding thousands
  * of pending answers (and their broker requests) in memory at once.
  */
-export const MAX_UNANSWERED = 256;
+export const MAX_UNANSWERED = 1024;
 
 /** PROTOCOL.md §Sessions: an anonymous connection may send only 01, 04 and 19. */
 const ANONYMOUS_CODES = new Set<string>([Code.Register, Code.OpenSession, Code.IsValid]);
