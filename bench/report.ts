@@ -154,7 +154,7 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   }
   const idle = s.idle;
   if (idle) {
-    md.push('## 2. Idle cost', '', `${idle.params.clients} connected clients, no messages, measured over ${idle.params.durationMs / 1000} s after a 2 s settle.`, '');
+    md.push('## 2. Idle cost', '', `${idle.params.clients} connected clients, no messages, measured over ${idle.params.durationMs / 1000} s, ${idle.params.settleMs / 1000} s after opening them (and the RSS before them ${idle.params.settleMs / 1000} s after registering them), so that what the bursts of registering and connecting left behind has been collected.`, '');
     md.push('| model | sessions | open all (ms) | SQL/s | server CPU % | RSS MB | RSS per session KB |', '|---|---|---|---|---|---|---|');
     for (const x of idle.runs) md.push(`| ${x.mode} | ${x.opened}${x.failed ? ` (${x.failed} failed)` : ''} | ${x.openMs} | ${x.server.sqlPerSec} | ${x.server.cpuPercent} | ${x.server.rssMB} | ${x.rssPerSessionKB} |`);
     md.push('');

@@ -11,7 +11,7 @@ export type Mode = 'tiny' | 'quick' | 'full';
 
 export interface Params {
   pushVsPoll: { recipients: number; senders: number; rate: number; durationMs: number; modes: string[] };
-  idle: { clients: number; durationMs: number };
+  idle: { clients: number; durationMs: number; settleMs: number };
   threadModels: { clients: number[]; rate: number; durationMs: number };
   saturation: { sessions: number; senders: number; windows: number[]; stepMs: number; synchronous: ('normal' | 'full')[] };
   sessionScale: { sessions: number; probeRate: number; probeMs: number; settleMs: number };
@@ -21,7 +21,7 @@ export interface Params {
 export const PARAMS: Record<Mode, Params> = {
   tiny: {
     pushVsPoll: { recipients: 4, senders: 2, rate: 200, durationMs: 1_000, modes: ['push', 'poll-100ms'] },
-    idle: { clients: 8, durationMs: 1_000 },
+    idle: { clients: 8, durationMs: 1_000, settleMs: 200 },
     threadModels: { clients: [4], rate: 100, durationMs: 1_000 },
     saturation: { sessions: 4, senders: 2, windows: [1, 8], stepMs: 1_000, synchronous: ['normal'] },
     sessionScale: { sessions: 20, probeRate: 20, probeMs: 1_000, settleMs: 200 },
@@ -29,7 +29,7 @@ export const PARAMS: Record<Mode, Params> = {
   },
   quick: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 4_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'] },
-    idle: { clients: 10_000, durationMs: 5_000 },
+    idle: { clients: 10_000, durationMs: 5_000, settleMs: 15_000 },
     threadModels: { clients: [10, 100], rate: 1_000, durationMs: 3_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 64, 256, 1024], stepMs: 3_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 50, probeMs: 4_000, settleMs: 15_000 },
@@ -37,7 +37,7 @@ export const PARAMS: Record<Mode, Params> = {
   },
   full: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 15_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'] },
-    idle: { clients: 10_000, durationMs: 20_000 },
+    idle: { clients: 10_000, durationMs: 20_000, settleMs: 15_000 },
     threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], stepMs: 8_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 100, probeMs: 15_000, settleMs: 15_000 },
@@ -166,11 +166,14 @@ export async function idleCost(ctx: Context) {
     ctx.phase(`idle ${mode} (${p.clients} clients)`);
     const run = await withSetup(ctx, {}, generatorsFor(p.clients), async (server, gens) => {
       const ids = await registerMany(gens, server.port, p.clients);
-      await sleep(500);
+      // As in session-scale: the registration burst's garbage is returned
+      // after the threads have been quiet a while; the idle state is read
+      // once the opening burst has settled the same way.
+      await sleep(p.settleMs);
       const base = await server.sample();
       const opened = await openAll(gens, server.port, mode === 'push' ? 'push' : 'poll', ids, 500);
       if (mode !== 'push') await Promise.all(gens.map((g) => g.startPolling(1_000)));
-      await sleep(2_000);
+      await sleep(p.settleMs);
       const s0 = await server.sample();
       await sleep(p.durationMs);
       const s1 = await server.sample();
