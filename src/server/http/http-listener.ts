@@ -48,7 +48,6 @@ export class HttpListener {
 
   constructor(private readonly deps: HttpDependencies) {
     this.server = createServer((req, res) => {
-      res.once('finish', () => this.deps.onAnswer?.(res.statusCode));
       this.route(req, res).catch((err: unknown) => this.fail(res, err));
     });
     this.server.keepAliveTimeout = 10_000;
@@ -100,7 +99,7 @@ export class HttpListener {
     });
     if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
     if (result.value.kind !== 'storedMany') throw new Error('unexpected broker answer');
-    json(res, 201, { id: result.value.ids[0], ids: result.value.ids });
+    this.json(res, 201, { id: result.value.ids[0], ids: result.value.ids });
   }
 
   private async register(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -113,7 +112,7 @@ export class HttpListener {
     if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
     if (result.value.kind !== 'registered') throw new Error('unexpected broker answer');
     this.deps.logger.info({ number: result.value.number }, 'registered over HTTP');
-    json(res, 201, { number: result.value.number, token: result.value.token });
+    this.json(res, 201, { number: result.value.number, token: result.value.token });
   }
 
   private async validate(number: string, res: ServerResponse): Promise<void> {
@@ -121,18 +120,27 @@ export class HttpListener {
     const result = await this.deps.broker.askAsync({ op: 'validate', number });
     if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
     if (result.value.kind !== 'validity') throw new Error('unexpected broker answer');
-    json(res, 200, { number, valid: result.value.valid });
+    this.json(res, 200, { number, valid: result.value.valid });
   }
 
   private async health(res: ServerResponse): Promise<void> {
     const { ok, checks } = await this.deps.health();
-    json(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
+    this.json(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
   }
 
   private async metrics(res: ServerResponse): Promise<void> {
     const { contentType, body } = await this.deps.metrics();
+    this.deps.onAnswer?.(200);
     res.writeHead(200, { 'content-type': contentType });
     res.end(body);
+  }
+
+  /** Every answer but /metrics' goes through here, and is counted here (no listener per request). */
+  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    this.deps.onAnswer?.(status);
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
   }
 
   /** Reads a JSON object body, refusing (413) one over the limit before reading it whole. */
@@ -191,17 +199,11 @@ export class HttpListener {
       res.destroy();
       return;
     }
-    json(res, e.status, { error: { status: e.status, code: e.code, message: e.message } }, headers);
+    this.json(res, e.status, { error: { status: e.status, code: e.code, message: e.message } }, headers);
   }
 }
 
 /** The stable code of the error class for a status that came back from the broker. */
 function codeFor(status: number): string {
   return errorForStatus(status, '').code;
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }
