@@ -54,9 +54,14 @@ export function computeTargets(r: BenchResult): { targets: Target[]; headline: R
   );
 
   const pvp = s['push-vs-poll'];
-  const push = pvp?.runs.find((x) => x.mode === 'push');
-  const poll1 = pvp?.runs.find((x) => x.mode === 'poll-1s');
-  for (const run of pvp?.runs ?? []) {
+  const atRate = pvp?.runs.filter((x) => x.rate === pvp.params.rate) ?? [];
+  const push = atRate.find((x) => x.mode === 'push');
+  const poll1 = atRate.find((x) => x.mode === 'poll-1s');
+  for (const run of pvp?.runs.filter((x) => x.rate !== pvp.params.rate) ?? []) {
+    h[`push-vs-poll.push@${run.rate}.p50ms`] = run.latency0506.p50;
+    h[`push-vs-poll.push@${run.rate}.p99ms`] = run.latency0506.p99;
+  }
+  for (const run of atRate) {
     h[`push-vs-poll.${run.mode}.p50ms`] = run.latency0506.p50;
     h[`push-vs-poll.${run.mode}.p99ms`] = run.latency0506.p99;
     h[`push-vs-poll.${run.mode}.sqlPerSec`] = run.server.sqlPerSec;
@@ -141,6 +146,9 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   md.push('## Targets', '', '| target | figure reached | verdict |', '|---|---|---|');
   for (const t of r.targets) md.push(`| ${t.target} | ${t.figure} | ${verdict(t.met)} |`);
   md.push('', '"n/a": not measured at the size the target names (see the figure), or not measured at all.', '');
+  if (r.targets.some((t) => t.met === false)) {
+    md.push('What bounds the missed targets on the 2-vCPU reference machine, with the profiles and experiments behind it: [README §What bounds the misses](../../README.md#what-bounds-the-misses).', '');
+  }
   for (const [name, message] of Object.entries(r.errors)) md.push(`> Scenario **${name}** failed: ${message}`, '');
 
   const s = r.scenarios;
@@ -148,9 +156,22 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   if (pvp) {
     md.push('## 1. Push vs poll', '', `${pvp.params.rate} msgs/s for ${pvp.params.durationMs / 1000} s from ${pvp.params.senders} senders to ${pvp.params.recipients} recipients, per delivery model; a fresh server per model. Latency in ms (p50 / p95 / p99 / max).`, '');
     md.push('| model | delivered | dup | 05→06 latency | 05→07 latency | SQL/s | commits/s | server CPU % | RSS MB |', '|---|---|---|---|---|---|---|---|---|');
-    for (const x of pvp.runs) md.push(`| ${x.mode} | ${x.received}/${x.stored} | ${x.duplicates} | ${lat(x.latency0506)} | ${lat(x.latency0507)} | ${x.server.sqlPerSec} | ${x.server.commitsPerSec} | ${x.server.cpuPercent} | ${x.server.rssMB} |`);
-    const file = svg('latency-cdf', lineChart(pvp.runs.map((x) => ({ name: x.mode, points: x.latency0506.cdf })), { title: 'Latency 05→06: push vs poll', xLabel: 'latency (ms, log scale)', yLabel: 'fraction of messages', logX: true }));
+    const atRate = pvp.runs.filter((x) => x.rate === pvp.params.rate);
+    for (const x of atRate) md.push(`| ${x.mode} | ${x.received}/${x.stored} | ${x.duplicates} | ${lat(x.latency0506)} | ${lat(x.latency0507)} | ${x.server.sqlPerSec} | ${x.server.commitsPerSec} | ${x.server.cpuPercent} | ${x.server.rssMB} |`);
+    const file = svg('latency-cdf', lineChart(atRate.map((x) => ({ name: x.mode, points: x.latency0506.cdf })), { title: 'Latency 05→06: push vs poll', xLabel: 'latency (ms, log scale)', yLabel: 'fraction of messages', logX: true }));
     md.push('', `![latency CDF](${file})`, '');
+    const pushes = pvp.runs.filter((x) => x.mode === 'push').sort((a, b) => a.rate - b.rate);
+    if (pushes.length > 1) {
+      md.push('### Push latency vs offered rate', '', `Push alone, the same ${pvp.params.recipients} recipients and ${pvp.params.senders} senders, at each rate: how the 05→06 tail grows with the load on the shared cores (server CPU in the last column).`, '');
+      md.push('| msgs/s | delivered | 05→06 latency | 05→07 latency | SQL/s | commits/s | server CPU % |', '|---|---|---|---|---|---|---|');
+      for (const x of pushes) md.push(`| ${x.rate} | ${x.received}/${x.stored} | ${lat(x.latency0506)} | ${lat(x.latency0507)} | ${x.server.sqlPerSec} | ${x.server.commitsPerSec} | ${x.server.cpuPercent} |`);
+      const rates = svg('push-latency-rate', lineChart([
+        { name: 'p50', points: pushes.map((x) => [x.rate, x.latency0506.p50] as [number, number]) },
+        { name: 'p95', points: pushes.map((x) => [x.rate, x.latency0506.p95] as [number, number]) },
+        { name: 'p99', points: pushes.map((x) => [x.rate, x.latency0506.p99] as [number, number]) },
+      ], { title: 'Push 05→06 latency vs offered rate', xLabel: 'msgs/s', yLabel: 'ms' }));
+      md.push('', `![push latency vs rate](${rates})`, '');
+    }
   }
   const idle = s.idle;
   if (idle) {

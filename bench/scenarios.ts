@@ -10,7 +10,7 @@ import { Generator, generatorsFor, registerMany, ServerHandle, serverLoad, sleep
 export type Mode = 'tiny' | 'quick' | 'full';
 
 export interface Params {
-  pushVsPoll: { recipients: number; senders: number; rate: number; durationMs: number; modes: string[] };
+  pushVsPoll: { recipients: number; senders: number; rate: number; durationMs: number; modes: string[]; pushRates: number[] };
   idle: { clients: number; durationMs: number; settleMs: number };
   threadModels: { clients: number[]; rate: number; durationMs: number };
   saturation: { sessions: number; senders: number; windows: number[]; stepMs: number; synchronous: ('normal' | 'full')[] };
@@ -20,7 +20,7 @@ export interface Params {
 
 export const PARAMS: Record<Mode, Params> = {
   tiny: {
-    pushVsPoll: { recipients: 4, senders: 2, rate: 200, durationMs: 1_000, modes: ['push', 'poll-100ms'] },
+    pushVsPoll: { recipients: 4, senders: 2, rate: 200, durationMs: 1_000, modes: ['push', 'poll-100ms'], pushRates: [100] },
     idle: { clients: 8, durationMs: 1_000, settleMs: 200 },
     threadModels: { clients: [4], rate: 100, durationMs: 1_000 },
     saturation: { sessions: 4, senders: 2, windows: [1, 8], stepMs: 1_000, synchronous: ['normal'] },
@@ -28,7 +28,7 @@ export const PARAMS: Record<Mode, Params> = {
     http: { recipients: 4, senders: 2, durationMs: 1_000, levels: [{ connections: 4, pipelining: 1 }], drainMs: 3_000 },
   },
   quick: {
-    pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 4_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'] },
+    pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 4_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'], pushRates: [1_000, 2_500, 5_000, 15_000] },
     idle: { clients: 10_000, durationMs: 5_000, settleMs: 15_000 },
     threadModels: { clients: [10, 100], rate: 1_000, durationMs: 3_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 64, 256, 1024], stepMs: 3_000, synchronous: ['normal', 'full'] },
@@ -36,7 +36,7 @@ export const PARAMS: Record<Mode, Params> = {
     http: { recipients: 100, senders: 5, durationMs: 5_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }], drainMs: 10_000 },
   },
   full: {
-    pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 15_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'] },
+    pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 15_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'], pushRates: [1_000, 2_500, 5_000, 15_000, 20_000] },
     idle: { clients: 10_000, durationMs: 20_000, settleMs: 15_000 },
     threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], stepMs: 8_000, synchronous: ['normal', 'full'] },
@@ -126,8 +126,10 @@ async function runLoad(server: ServerHandle, gens: Generator[], targets: string[
 export async function pushVsPoll(ctx: Context) {
   const p = ctx.params.pushVsPoll;
   const runs = [];
-  for (const mode of p.modes) {
-    ctx.phase(`push-vs-poll ${mode}`);
+  // The models at the scenario's rate, then push alone at other rates (how its latency grows with load).
+  const plan = [...p.modes.map((mode) => ({ mode, rate: p.rate })), ...p.pushRates.filter((r) => r !== p.rate).map((rate) => ({ mode: 'push', rate }))];
+  for (const { mode, rate } of plan) {
+    ctx.phase(`push-vs-poll ${mode} at ${rate} msgs/s`);
     const intervalMs = mode === 'push' ? 0 : parseInterval(mode);
     const run = await withSetup(ctx, {}, generatorsFor(p.recipients + p.senders), async (server, gens) => {
       const ids = await registerMany(gens, server.port, p.recipients + p.senders);
@@ -142,11 +144,11 @@ export async function pushVsPoll(ctx: Context) {
       }
       await openAll(gens, server.port, 'sender', senders);
       await sleep(Math.min(1_000, intervalMs || 200));
-      const outcome = await runLoad(server, gens, recipients.map((r) => r.number), { rate: p.rate }, p.durationMs, intervalMs + 3_000);
+      const outcome = await runLoad(server, gens, recipients.map((r) => r.number), { rate }, p.durationMs, intervalMs + 3_000);
       await Promise.all(gens.map((g) => g.stopPolling()));
       return outcome;
     });
-    runs.push({ mode, intervalMs, ...run });
+    runs.push({ mode, intervalMs, rate, ...run });
   }
   return { params: p, runs };
 }

@@ -41,7 +41,8 @@ describe('benchmark harness (tiny parameters)', () => {
     expect(result.parameters.pushVsPoll.recipients).toBe(4);
 
     const pvp = result.scenarios['push-vs-poll'];
-    expect(pvp.runs.map((x: { mode: string }) => x.mode)).toEqual(['push', 'poll-100ms']);
+    // The models at the scenario's rate, then push at the other rates of the sweep.
+    expect(pvp.runs.map((x: { mode: string; rate: number }) => `${x.mode}@${x.rate}`)).toEqual(['push@200', 'poll-100ms@200', 'push@100']);
     for (const x of pvp.runs) {
       expect(x.received).toBeGreaterThan(0);
       expect(x.received).toBe(x.stored);
@@ -71,7 +72,7 @@ describe('benchmark harness (tiny parameters)', () => {
     expect(md).toContain('## Targets');
     expect(md).toContain('## 6. HTTP');
     expect(md).toContain('![latency CDF](smoke-latency-cdf.svg)');
-    for (const svg of ['smoke-latency-cdf.svg', 'smoke-throughput-window.svg']) {
+    for (const svg of ['smoke-latency-cdf.svg', 'smoke-throughput-window.svg', 'smoke-push-latency-rate.svg']) {
       expect(existsSync(join(dir, svg))).toBe(true);
       expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     }
