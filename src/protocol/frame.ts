@@ -57,11 +57,20 @@ function isDigits(buf: Uint8Array, start: number, length: number): boolean {
   return true;
 }
 
-function ascii(buf: Uint8Array, start: number, length: number): string {
-  let s = '';
-  for (let i = start; i < start + length; i++) s += String.fromCharCode(buf[i]!);
-  return s;
+/** Bytes known to be ASCII as a string: one native latin1 slice, no string per character. */
+function ascii(buf: Buffer, start: number, length: number): string {
+  return buf.toString('latin1', start, start + length);
 }
+
+/** The value of `length` ASCII digits, without making a string of them. */
+function digitsValue(buf: Uint8Array, start: number, length: number): number {
+  let value = 0;
+  for (let i = start; i < start + length; i++) value = value * 10 + (buf[i]! - DIGIT_0);
+  return value;
+}
+
+/** "00" … "99", so that decoding a code allocates nothing. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
 
 export function isNumber(value: string): boolean {
   return value.length === NUMBER_LENGTH && /^[0-9]{13}$/.test(value);
@@ -71,12 +80,14 @@ export function isNumber(value: string): boolean {
  * Decodes one 256-byte frame. Throws only FrameError, naming the field at fault,
  * in the order PROTOCOL.md checks them: length, code, numbers, ts, flag, data.
  */
-export function decodeFrame(buf: Uint8Array): Frame {
-  if (buf.length !== FRAME_SIZE) {
-    throw new FrameError('length', `a frame is ${FRAME_SIZE} bytes, got ${buf.length}`);
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (bytes.length !== FRAME_SIZE) {
+    throw new FrameError('length', `a frame is ${FRAME_SIZE} bytes, got ${bytes.length}`);
   }
+  // Every server read is a Buffer already; any other Uint8Array gets a view.
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!isDigits(buf, OFFSET.code, 2)) throw new FrameError('code', 'code is not two digits');
-  const code = ascii(buf, OFFSET.code, 2);
+  const code = TWO_DIGITS[digitsValue(buf, OFFSET.code, 2)]!;
   if (!isKnownCode(code)) throw new FrameError('code', `unknown code ${code}`);
   if (!isDigits(buf, OFFSET.src, NUMBER_LENGTH)) throw new FrameError('src', 'src is not 13 digits');
   if (!isDigits(buf, OFFSET.dst, NUMBER_LENGTH)) throw new FrameError('dst', 'dst is not 13 digits');
@@ -87,19 +98,26 @@ export function decodeFrame(buf: Uint8Array): Frame {
   // PROTOCOL.md §Frame: data is right-padded with 0x00 and never contains 0x00.
   let end = FRAME_SIZE;
   while (end > OFFSET.data && buf[end - 1] === 0) end--;
-  const dataBytes = buf.subarray(OFFSET.data, end);
-  if (dataBytes.includes(0)) throw new FrameError('data', 'data contains a 0x00 byte before its padding');
+  let onlyAscii = true;
+  for (let i = OFFSET.data; i < end; i++) {
+    const byte = buf[i]!;
+    if (byte === 0) throw new FrameError('data', 'data contains a 0x00 byte before its padding');
+    if (byte >= 0x80) onlyAscii = false;
+  }
   let data: string;
-  try {
-    data = utf8Strict.decode(dataBytes);
-  } catch {
-    throw new FrameError('data', 'data is not valid UTF-8');
+  if (onlyAscii) data = ascii(buf, OFFSET.data, end - OFFSET.data);
+  else {
+    try {
+      data = utf8Strict.decode(buf.subarray(OFFSET.data, end));
+    } catch {
+      throw new FrameError('data', 'data is not valid UTF-8');
+    }
   }
   return {
     code,
     src: ascii(buf, OFFSET.src, NUMBER_LENGTH),
     dst: ascii(buf, OFFSET.dst, NUMBER_LENGTH),
-    ts: Number(ascii(buf, OFFSET.ts, TS_LENGTH)),
+    ts: digitsValue(buf, OFFSET.ts, TS_LENGTH),
     flag: flagByte === 0x31,
     data,
   };
@@ -122,9 +140,13 @@ function checkNumber(name: 'src' | 'dst', value: string): void {
  * Encodes a frame into a new 256-byte Buffer. Fields not given are zero (numbers,
  * ts), `0` (flag) and empty (data), as PROTOCOL.md §Codes says. Refuses text over
  * 217 bytes or containing 0x00: splitting is the caller's decision (see text.ts).
+ *
+ * The Buffer is a slice of Node's shared pool (`Buffer.allocUnsafe`; every one
+ * of its 256 bytes is written): cheap for the one frame a session answers with,
+ * but copy it before posting it to another thread, or the whole pool slab goes.
  */
 export function encodeFrame(init: FrameInit): Buffer {
-  const buf = Buffer.alloc(FRAME_SIZE);
+  const buf = Buffer.allocUnsafe(FRAME_SIZE);
   encodeFrameInto(buf, 0, init);
   return buf;
 }
@@ -156,5 +178,5 @@ export function encodeFrameInto(buf: Buffer, offset: number, init: FrameInit): v
 
 /** Reads a frame's code without decoding the rest (routing on the main thread). */
 export function peekCode(buf: Uint8Array): string {
-  return ascii(buf, OFFSET.code, 2);
+  return String.fromCharCode(buf[OFFSET.code]!, buf[OFFSET.code + 1]!);
 }
