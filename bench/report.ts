@@ -185,6 +185,7 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
     md.push('## 3. Thread models', '', `pooled: default sessions-per-thread (10,000, threads = cores); dedicated: sessions-per-thread 1 (a thread per client). Load: ${tm.params.rate} msgs/s for ${tm.params.durationMs / 1000} s. Connect: TCP connect to \`04 ok\`, 50 at a time.`, '');
     md.push('| model | clients | connect p50 / p99 (ms) | open all (ms) | RSS before → after (MB) | RSS per session KB | 05→06 latency | server CPU % |', '|---|---|---|---|---|---|---|---|');
     for (const x of tm.runs) md.push(`| ${x.model} | ${x.opened}/${x.clients} | ${x.connect.p50} / ${x.connect.p99} | ${x.openAllMs} | ${x.rssBeforeMB} → ${x.rssAfterMB} | ${x.rssPerSessionKB} | ${lat(x.latency0506)} | ${x.server.cpuPercent} |`);
+    for (const f of tm.failures ?? []) md.push(`| ${f.model} | ${f.clients}: **not completed**: ${f.error} | | | | | | |`);
     const models = [...new Set(tm.runs.map((x) => x.model))];
     const file = svg('memory-threads', lineChart(models.map((m) => ({ name: m, points: tm.runs.filter((x) => x.model === m).map((x) => [x.clients, x.rssAfterMB] as [number, number]) })), { title: 'Server RSS vs sessions, per thread model', xLabel: 'push sessions', yLabel: 'server RSS (MB)' }));
     md.push('', `![memory per thread model](${file})`, '');

@@ -12,7 +12,7 @@ export type Mode = 'tiny' | 'quick' | 'full';
 export interface Params {
   pushVsPoll: { recipients: number; senders: number; rate: number; durationMs: number; modes: string[]; pushRates: number[] };
   idle: { clients: number; durationMs: number; settleMs: number };
-  threadModels: { clients: number[]; rate: number; durationMs: number };
+  threadModels: { clients: number[]; rate: number; durationMs: number; deadlineMs: number };
   saturation: { sessions: number; senders: number; windows: number[]; stepMs: number; synchronous: ('normal' | 'full')[] };
   sessionScale: { sessions: number; probeRate: number; probeMs: number; settleMs: number };
   http: { recipients: number; senders: number; durationMs: number; levels: { connections: number; pipelining: number }[]; drainMs: number };
@@ -22,7 +22,7 @@ export const PARAMS: Record<Mode, Params> = {
   tiny: {
     pushVsPoll: { recipients: 4, senders: 2, rate: 200, durationMs: 1_000, modes: ['push', 'poll-100ms'], pushRates: [100] },
     idle: { clients: 8, durationMs: 1_000, settleMs: 200 },
-    threadModels: { clients: [4], rate: 100, durationMs: 1_000 },
+    threadModels: { clients: [4], rate: 100, durationMs: 1_000, deadlineMs: 60_000 },
     saturation: { sessions: 4, senders: 2, windows: [1, 8], stepMs: 1_000, synchronous: ['normal'] },
     sessionScale: { sessions: 20, probeRate: 20, probeMs: 1_000, settleMs: 200 },
     http: { recipients: 4, senders: 2, durationMs: 1_000, levels: [{ connections: 4, pipelining: 1 }], drainMs: 3_000 },
@@ -30,7 +30,7 @@ export const PARAMS: Record<Mode, Params> = {
   quick: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 4_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'], pushRates: [1_000, 2_500, 5_000, 15_000] },
     idle: { clients: 10_000, durationMs: 5_000, settleMs: 15_000 },
-    threadModels: { clients: [10, 100], rate: 1_000, durationMs: 3_000 },
+    threadModels: { clients: [10, 100], rate: 1_000, durationMs: 3_000, deadlineMs: 180_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 64, 256, 1024], stepMs: 3_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 50, probeMs: 4_000, settleMs: 15_000 },
     http: { recipients: 100, senders: 5, durationMs: 5_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }], drainMs: 10_000 },
@@ -38,7 +38,7 @@ export const PARAMS: Record<Mode, Params> = {
   full: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 15_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'], pushRates: [1_000, 2_500, 5_000, 15_000, 20_000] },
     idle: { clients: 10_000, durationMs: 20_000, settleMs: 15_000 },
-    threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000 },
+    threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000, deadlineMs: 300_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], stepMs: 8_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 100, probeMs: 15_000, settleMs: 15_000 },
     http: { recipients: 1_000, senders: 10, durationMs: 15_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }, { connections: 100, pipelining: 4 }], drainMs: 20_000 },
@@ -57,14 +57,26 @@ export interface Context {
   serverOptions: ServerHandleOptions;
 }
 
-/** A server, generators and identities for one configuration; always torn down. */
-async function withSetup<T>(ctx: Context, options: ServerHandleOptions, generators: number, body: (server: ServerHandle, gens: Generator[]) => Promise<T>): Promise<T> {
+/**
+ * A server, generators and identities for one configuration; always torn
+ * down. With `deadlineMs`, a body still running then is given up on (an
+ * Error naming the deadline) and the processes are stopped all the same.
+ */
+async function withSetup<T>(ctx: Context, options: ServerHandleOptions, generators: number, body: (server: ServerHandle, gens: Generator[]) => Promise<T>, deadlineMs?: number): Promise<T> {
   const server = await ServerHandle.start({ execArgv: ctx.serverExecArgv, ...ctx.serverOptions, ...options });
   const gens = Array.from({ length: generators }, () => new Generator());
   ctx.watch(gens);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await body(server, gens);
+    const work = body(server, gens);
+    if (deadlineMs === undefined) return await work;
+    work.catch(() => {}); // it may still settle after it was given up on
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not finish within ${deadlineMs / 1000} s`)), deadlineMs);
+    });
+    return await Promise.race([work, deadline]);
   } finally {
+    clearTimeout(timer);
     ctx.watch([]);
     await Promise.all(gens.map((g) => g.close()));
     await server.stop();
@@ -192,11 +204,13 @@ export async function idleCost(ctx: Context) {
 export async function threadModels(ctx: Context) {
   const p = ctx.params.threadModels;
   const runs = [];
+  /** Configurations that did not complete (a thread per client, hundreds of clients, on 2 cores). */
+  const failures: { model: string; clients: number; error: string }[] = [];
   for (const model of ['pooled', 'dedicated'] as const) {
     for (const clients of p.clients) {
       ctx.phase(`thread-models ${model} ${clients} clients`);
       const options: ServerHandleOptions = model === 'dedicated' ? { sessionsPerThread: 1 } : {};
-      const run = await withSetup(ctx, options, 1, async (server, gens) => {
+      const step = withSetup(ctx, options, 1, async (server, gens) => {
         const ids = await registerMany(gens, server.port, clients + 2);
         const recipients = ids.slice(0, clients);
         await sleep(300);
@@ -217,11 +231,15 @@ export async function threadModels(ctx: Context) {
           rssPerSessionKB: Math.round((s1.rss - s0.rss) / Math.max(1, opened.ok) / 102.4) / 10,
           ...outcome,
         };
-      });
-      runs.push({ model, sessionsPerThread: model === 'dedicated' ? 1 : 10_000, ...run });
+      }, p.deadlineMs);
+      try {
+        runs.push({ model, sessionsPerThread: model === 'dedicated' ? 1 : 10_000, ...(await step) });
+      } catch (err) {
+        failures.push({ model, clients, error: err instanceof Error ? err.message : String(err) });
+      }
     }
   }
-  return { params: p, runs };
+  return { params: p, runs, failures };
 }
 
 // ---- 4. saturation ---------------------------------------------------------------------
