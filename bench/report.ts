@@ -192,7 +192,7 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   }
   const sat = s.saturation;
   if (sat) {
-    md.push('## 4. Saturation', '', `${sat.params.sessions} push sessions, ${sat.params.senders} senders each keeping \`window\` 05 unanswered; ${sat.params.stepMs / 1000} s per step; throughput = rows deleted after the recipient's 08 per second (stored, 07, pushed, acknowledged, deleted), read from the server's counters. The sweep stops when two steps in a row fail to beat the best by 3%.`, '');
+    md.push('## 4. Saturation', '', `${sat.params.sessions} push sessions, ${sat.params.senders} senders each keeping \`window\` 05 unanswered; ${sat.params.stepMs / 1000} s per step; throughput = rows deleted after the recipient's 08 per second (stored, 07, pushed, acknowledged, deleted), read from the server's counters. The sweep stops when two steps in a row fail to beat the best by 3%, not before a window of 1,024 (throughput flattens between ~100 and ~500 in flight before group commit lifts it again).`, '');
     md.push('| sync | window/sender | in flight | e2e msgs/s | stored/s | SQL/s | commits/s | 05→07 latency | 05→06 latency | server CPU % |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const run of sat.runs) for (const x of run.steps) md.push(`| ${run.synchronous} | ${x.window} | ${x.inFlight} | ${Math.round(x.throughput)} | ${Math.round(x.storedPerSec)} | ${x.server.sqlPerSec} | ${x.server.commitsPerSec} | ${lat(x.latency0507)} | ${lat(x.latency0506)} | ${x.server.cpuPercent} |`);
     for (const run of sat.runs) {

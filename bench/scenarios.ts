@@ -244,6 +244,9 @@ export async function threadModels(ctx: Context) {
 
 // ---- 4. saturation ---------------------------------------------------------------------
 
+/** The saturation sweep never stops before this window (see the sweep). */
+const MIN_WINDOW_TO_STOP = 1_024;
+
 export async function saturation(ctx: Context) {
   const p = ctx.params.saturation;
   const runs = [];
@@ -263,9 +266,12 @@ export async function saturation(ctx: Context) {
         const throughput = o.server.deliveredPerSec;
         out.push({ window, inFlight: window * p.senders, throughput, storedPerSec: o.server.storedPerSec, ...o });
         // The sweep ends once two steps in a row fail to raise the best
-        // throughput by 3% (two, so that one noisy step does not end it).
+        // throughput by 3% (two, so that one noisy step does not end it),
+        // but not before a window of 1,024: between ~100 and ~500 in flight
+        // throughput flattens before group commit grows enough to lift it
+        // again, and a full run once stopped there.
         if (throughput < best * 1.03) {
-          if (++flat >= 2) break;
+          if (++flat >= 2 && window >= MIN_WINDOW_TO_STOP) break;
         } else flat = 0;
         best = Math.max(best, throughput);
       }
