@@ -57,6 +57,11 @@ export interface Context {
   serverOptions: ServerHandleOptions;
 }
 
+/** Bytes as MB, one decimal. */
+const mb = (bytes: number): number => Math.round(bytes / 104857.6) / 10;
+/** Bytes shared by `sessions` as KB each, one decimal. */
+const kbPerSession = (bytes: number, sessions: number): number => Math.round(bytes / Math.max(1, sessions) / 102.4) / 10;
+
 /**
  * A server, generators and identities for one configuration; always torn
  * down. With `deadlineMs`, a body still running then is given up on (an
@@ -192,7 +197,7 @@ export async function idleCost(ctx: Context) {
       await sleep(p.durationMs);
       const s1 = await server.sample();
       await Promise.all(gens.map((g) => g.stopPolling()));
-      return { clients: p.clients, opened: opened.ok, failed: opened.failed, openMs: opened.elapsedMs, server: serverLoad(s0, s1), rssBeforeMB: Math.round(base.rss / 104857.6) / 10, rssPerSessionKB: Math.round((s1.rss - base.rss) / Math.max(1, opened.ok) / 102.4) / 10 };
+      return { clients: p.clients, opened: opened.ok, failed: opened.failed, openMs: opened.elapsedMs, server: serverLoad(s0, s1), rssBeforeMB: mb(base.rss), rssPerSessionKB: kbPerSession(s1.rss - base.rss, opened.ok) };
     });
     runs.push({ mode, ...run });
   }
@@ -226,9 +231,9 @@ export async function threadModels(ctx: Context) {
           failed: opened.failed,
           openAllMs: opened.elapsedMs,
           connect: opened.connect,
-          rssBeforeMB: Math.round(s0.rss / 104857.6) / 10,
-          rssAfterMB: Math.round(s1.rss / 104857.6) / 10,
-          rssPerSessionKB: Math.round((s1.rss - s0.rss) / Math.max(1, opened.ok) / 102.4) / 10,
+          rssBeforeMB: mb(s0.rss),
+          rssAfterMB: mb(s1.rss),
+          rssPerSessionKB: kbPerSession(s1.rss - s0.rss, opened.ok),
           ...outcome,
         };
       }, p.deadlineMs);
@@ -323,12 +328,12 @@ export async function sessionScale(ctx: Context) {
       openMs: opened.elapsedMs,
       connect: opened.connect,
       serverSessions: held.sessions,
-      rssRegisteredMB: Math.round(registered.rss / 104857.6) / 10,
-      rssBeforeMB: Math.round(base.rss / 104857.6) / 10,
-      rssOpenedMB: Math.round(justOpened.rss / 104857.6) / 10,
-      rssMB: Math.round(held.rss / 104857.6) / 10,
-      rssEndMB: Math.round(end.rss / 104857.6) / 10,
-      rssPerSessionKB: Math.round((held.rss - base.rss) / Math.max(1, opened.ok) / 102.4) / 10,
+      rssRegisteredMB: mb(registered.rss),
+      rssBeforeMB: mb(base.rss),
+      rssOpenedMB: mb(justOpened.rss),
+      rssMB: mb(held.rss),
+      rssEndMB: mb(end.rss),
+      rssPerSessionKB: kbPerSession(held.rss - base.rss, opened.ok),
       probes: { sent: loaded.sent, received: c.reduce((a, x) => a + x.received, 0), latency0506: summarise(c.map((x) => x.latency0506)), latency0507: summarise(c.map((x) => x.latency0507)) },
     };
   });
