@@ -285,14 +285,18 @@ async function open(port: number, kind: Role, identities: Identity[], concurrenc
     if (identities.length === 0) return resolve();
     let done = 0;
     const opening = new Set<Conn>();
-    // Bounded in time: sessions not open by then count as failed.
+    // Bounded in time: sessions not open by then, started or not, count as
+    // failed (a connection still waiting for its 04 answer is given up on
+    // here, not left to report later).
     const timer = setTimeout(() => {
-      const notStarted = identities.length - next;
+      failed += identities.length - next + opening.size;
       next = identities.length;
-      failed += notStarted;
-      done += notStarted;
-      if (done === identities.length) resolve();
-      for (const c of opening) c.destroy();
+      for (const c of opening) {
+        c.onOpen = undefined;
+        c.destroy();
+      }
+      opening.clear();
+      resolve();
     }, timeoutMs);
     const start = (): void => {
       const who = identities[next++];

@@ -38,7 +38,7 @@ export const PARAMS: Record<Mode, Params> = {
   full: {
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 15_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'], pushRates: [1_000, 2_500, 5_000, 15_000, 20_000] },
     idle: { clients: 10_000, durationMs: 20_000, settleMs: 15_000 },
-    threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000, deadlineMs: 300_000 },
+    threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000, deadlineMs: 420_000 },
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], stepMs: 8_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 100, probeMs: 15_000, settleMs: 15_000 },
     http: { recipients: 1_000, senders: 10, durationMs: 15_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }, { connections: 100, pipelining: 4 }], drainMs: 20_000 },
@@ -88,10 +88,10 @@ async function withSetup<T>(ctx: Context, options: ServerHandleOptions, generato
   }
 }
 
-async function openAll(gens: Generator[], port: number, kind: 'push' | 'poll' | 'sender', ids: Identity[], concurrency = 200) {
+async function openAll(gens: Generator[], port: number, kind: 'push' | 'poll' | 'sender', ids: Identity[], concurrency = 200, timeoutMs = 60_000) {
   const parts = split(ids, gens.length);
   const t0 = performance.now();
-  const results = await Promise.all(gens.map((g, i) => g.open(port, kind, parts[i]!, concurrency)));
+  const results = await Promise.all(gens.map((g, i) => g.open(port, kind, parts[i]!, concurrency, timeoutMs)));
   return {
     ok: results.reduce((a, r) => a + r.ok, 0),
     failed: results.reduce((a, r) => a + r.failed, 0),
@@ -220,7 +220,9 @@ export async function threadModels(ctx: Context) {
         const recipients = ids.slice(0, clients);
         await sleep(300);
         const s0 = await server.sample();
-        const opened = await openAll(gens, server.port, 'push', recipients, 50);
+        // A thread per client starts slower as threads accumulate (~130 ms each
+        // at 450 on 2 cores): give each client 0.4 s, at least the usual minute.
+        const opened = await openAll(gens, server.port, 'push', recipients, 50, Math.max(60_000, clients * 400));
         await sleep(500);
         const s1 = await server.sample();
         await openAll(gens, server.port, 'sender', ids.slice(clients));
