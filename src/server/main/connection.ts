@@ -25,7 +25,7 @@ function onSocketDrain(this: TaggedSocket): void {
 }
 function onSocketError(this: TaggedSocket, err: Error): void {
   const connection = this[CONNECTION];
-  if (connection.logger.isLevelEnabled('debug')) connection.log.debug({ err: err.message }, 'socket error');
+  connection.debug({ err: err.message }, 'socket error');
 }
 function onSocketClose(this: TaggedSocket): void {
   const connection = this[CONNECTION];
@@ -66,6 +66,11 @@ export class Connection {
     return this.logger.child({ sid: this.sid });
   }
 
+  /** A debug line, without building the child logger when debug is off. */
+  debug(fields: object, message: string): void {
+    if (this.logger.isLevelEnabled('debug')) this.log.debug(fields, message);
+  }
+
   /** @internal socket 'data' */
   onData(chunk: Buffer): void {
     // After stopReading, bytes are read and dropped rather than left unread:
@@ -100,7 +105,7 @@ export class Connection {
       this.paused = true;
       this.socket.pause();
       this.host.inbound.send({ t: 'writable', sid: this.sid, writable: false });
-      if (this.logger.isLevelEnabled('debug')) this.log.debug({ queued: this.socket.writableLength }, 'socket not draining: pushes paused');
+      this.debug({ queued: this.socket.writableLength }, 'socket not draining: pushes paused');
     }
   }
 

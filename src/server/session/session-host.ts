@@ -90,7 +90,7 @@ export class SessionHost implements SessionHostPort {
         const session = new Session(message.sid, this, this.task.options, this.logger, message.remote);
         this.sessions.set(message.sid, session);
         this.metrics?.session('anonymous', 1);
-        if (this.logger.isLevelEnabled('debug')) session.log.debug('connection assigned');
+        session.debug({}, 'connection assigned');
         return;
       }
       case 'frames':
@@ -116,7 +116,7 @@ export class SessionHost implements SessionHostPort {
         // Unacknowledged 06 rows stay pending: the next session or poll gets them again.
         if (session.push && session.state !== 'anonymous') this.notify({ op: 'close', sid: message.sid });
         session.state = 'closed';
-        if (this.logger.isLevelEnabled('debug')) session.log.debug({ sent: session.sent, acked: session.acked }, 'connection closed');
+        session.debug({ sent: session.sent, acked: session.acked }, 'connection closed');
         return;
       }
       case 'shutdown':

@@ -85,6 +85,11 @@ export class Session {
     return this.threadLogger.child(bindings);
   }
 
+  /** A debug line, without building the child logger when debug is off. */
+  debug(fields: object, message: string): void {
+    if (this.threadLogger.isLevelEnabled('debug')) this.log.debug(fields, message);
+  }
+
   receive(bytes: Buffer): void {
     for (let offset = 0; offset + FRAME_SIZE <= bytes.length; offset += FRAME_SIZE) {
       this.inbox.push(bytes.subarray(offset, offset + FRAME_SIZE));
