@@ -18,11 +18,42 @@ interface ServeFlags {
   rateLimit: number;
   legacyPaceMs: number;
   commitWindowMs: number;
+  groupRateLimit: number;
+  maxPendingPerRecipient: number;
+  registerRate: number;
+  registerBurst: number;
+  authFailuresPerMinute: number;
+  maxInflight: number;
+  anonymousTimeoutMs: number;
+  maxConnections?: number;
+  maxConnectionsPerAddress: number;
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
+}
+
+/** The limits of PROTOCOL.md §Limits, as flags (README §Limits): [ServerOptions key, flag, what it bounds]. */
+const LIMIT_FLAGS = [
+  ['groupRateLimit', '--group-rate-limit <n>', '10 (create group) per second per number (0 = no limit)'],
+  ['maxPendingPerRecipient', '--max-pending-per-recipient <n>', 'pending messages one recipient may have; more is refused 429 (0 = no limit)'],
+  ['registerRate', '--register-rate <n>', 'registrations per second per source address (0 = no limit)'],
+  ['registerBurst', '--register-burst <n>', 'registrations in a burst per source address'],
+  ['authFailuresPerMinute', '--auth-failures-per-minute <n>', 'failed authentications per minute per source address; then 429 (0 = no limit)'],
+  ['maxInflight', '--max-inflight <n>', 'frames (or HTTP requests) of one connection waiting for the server before it is not read further'],
+  ['anonymousTimeoutMs', '--anonymous-timeout-ms <n>', 'an anonymous v1 connection idle this long gets 09 408 and is closed (0 = never)'],
+  ['maxConnectionsPerAddress', '--max-connections-per-address <n>', 'open connections from one source address, all listeners (0 = no cap)'],
+  ['httpHeadersTimeoutMs', '--http-headers-timeout-ms <n>', 'HTTP: time for a request\'s headers to arrive'],
+  ['httpRequestTimeoutMs', '--http-request-timeout-ms <n>', 'HTTP: time for a whole request to arrive'],
+  ['httpKeepAliveTimeoutMs', '--http-keep-alive-timeout-ms <n>', 'HTTP: an idle keep-alive connection is closed after this'],
+] as const;
+
+function envName(key: string): string {
+  return 'ZAPWIRE_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
 }
 
 export function serveCommand(): Command {
   const d = DEFAULT_OPTIONS;
-  return new Command('serve')
+  const command = new Command('serve')
     .description('run the zapwire server (protocol v1; legacy listener when --legacy-port is given)')
     .addOption(new Option('--host <address>', 'interface to listen on').env('ZAPWIRE_HOST').default(d.host))
     .addOption(new Option('--port <n>', 'protocol v1 port (0 picks a free one)').env('ZAPWIRE_PORT').default(d.port).argParser(parseInteger))
@@ -35,9 +66,14 @@ export function serveCommand(): Command {
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous mode').env('ZAPWIRE_SYNCHRONOUS').choices(['normal', 'full']).default(d.synchronous))
     .addOption(new Option('--log-level <level>', 'log level').env('ZAPWIRE_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(d.logLevel))
     .addOption(new Option('--push-window <n>', 'unacknowledged pushes in flight per session').env('ZAPWIRE_PUSH_WINDOW').default(d.pushWindow).argParser(parseInteger))
-    .addOption(new Option('--rate-limit <n>', '05 frames per second per session (0 = no limit)').env('ZAPWIRE_RATE_LIMIT').default(d.rateLimit).argParser(parseInteger))
+    .addOption(new Option('--rate-limit <n>', 'messages stored per second per number, all its sessions and HTTP; a group message counts per member (0 = no limit)').env('ZAPWIRE_RATE_LIMIT').default(d.rateLimit).argParser(parseInteger))
     .addOption(new Option('--legacy-pace-ms <n>', 'pause between two 06 on the legacy listener').env('ZAPWIRE_LEGACY_PACE_MS').default(d.legacyPaceMs).argParser(parseInteger))
     .addOption(new Option('--commit-window-ms <n>', 'extra wait to gather a larger group commit (0 = every loop turn)').env('ZAPWIRE_COMMIT_WINDOW_MS').default(d.commitWindowMs).argParser(parseInteger))
+    .addOption(new Option('--max-connections <n>', 'open connections, all listeners (0 = no cap)').env('ZAPWIRE_MAX_CONNECTIONS').default(undefined, 'the open-file limit less a tenth (at least 256)').argParser(parseInteger));
+  for (const [key, flag, description] of LIMIT_FLAGS) {
+    command.addOption(new Option(flag, description).env(envName(key)).default(d[key]).argParser(parseInteger));
+  }
+  return command
     .action(async (flags: ServeFlags, command: Command) => {
       let options: Readonly<ServerOptions>;
       try {
@@ -56,6 +92,8 @@ export function serveCommand(): Command {
           rateLimit: flags.rateLimit,
           legacyPaceMs: flags.legacyPaceMs,
           commitWindowMs: flags.commitWindowMs,
+          maxConnections: flags.maxConnections,
+          ...Object.fromEntries(LIMIT_FLAGS.map(([key]) => [key, flags[key]])),
         });
       } catch (err) {
         if (err instanceof OptionError) {

@@ -4,6 +4,8 @@ export const Status = {
   Unauthorized: 401,
   Forbidden: 403,
   NotFound: 404,
+  /** An anonymous connection stayed idle past the server's time limit (PROTOCOL.md §Limits). */
+  Timeout: 408,
   Replaced: 409,
   TooLarge: 413,
   TooMany: 429,
@@ -12,7 +14,7 @@ export const Status = {
 
 export type Status = (typeof Status)[keyof typeof Status];
 
-/** PROTOCOL.md: only 400, 401 and 409 also close the connection. */
+/** PROTOCOL.md: only 400, 401, 408 and 409 also close the connection. */
 export function statusClosesConnection(status: number): boolean {
-  return status === Status.Malformed || status === Status.Unauthorized || status === Status.Replaced;
+  return status === Status.Malformed || status === Status.Unauthorized || status === Status.Timeout || status === Status.Replaced;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export type SynchronousMode = 'normal' | 'full';
@@ -25,8 +26,44 @@ export interface ServerOptions {
   logLevel: LogLevel;
   /** Unacknowledged pushes a session may have in flight before pushing waits for its `08`. */
   pushWindow: number;
-  /** `05` frames a session may send per second (token bucket, burst of twice that); 0 turns it off. */
+  /**
+   * Rows one number may store per second with `05`, across all its sessions
+   * and the HTTP API (a group message counts once per member it is stored
+   * for); token bucket, bursts of twice that. 0 turns it off.
+   */
   rateLimit: number;
+  /** `10` (create group) one number may send per second, bursts of twice that; 0 turns it off. */
+  groupRateLimit: number;
+  /** Pending rows one recipient may have; a `05` beyond it is refused `429` (all or nothing for a group). 0 turns it off. */
+  maxPendingPerRecipient: number;
+  /** Registrations (`01`, legacy `01`, `POST /v1/users`) one source address may make per second; 0 turns it off. */
+  registerRate: number;
+  /** Registrations one source address may make in a burst. */
+  registerBurst: number;
+  /** Failed authentications (`04`, HTTP bearer token) one source address may make per minute; then refused `429`. 0 turns it off. */
+  authFailuresPerMinute: number;
+  /**
+   * Frames (v1) or requests (HTTP) of one connection that may wait for the
+   * server at once: beyond it the connection is not read until answers go out,
+   * so pipelining costs bounded memory (PROTOCOL.md §Limits).
+   */
+  maxInflight: number;
+  /** An anonymous v1 connection (no `04` yet) idle this long gets `09 408` and is closed, in ms; 0 turns it off. */
+  anonymousTimeoutMs: number;
+  /**
+   * Open connections, every listener together; beyond it a new one is refused
+   * (`09 503` / HTTP `503`). Default: the process's open-file limit less a
+   * reserve (see defaultMaxConnections). 0 turns it off.
+   */
+  maxConnections: number;
+  /** Open connections from one source address, every listener together; 0 turns it off. */
+  maxConnectionsPerAddress: number;
+  /** HTTP: the request's headers must arrive within this many ms. */
+  httpHeadersTimeoutMs: number;
+  /** HTTP: the whole request must arrive within this many ms. */
+  httpRequestTimeoutMs: number;
+  /** HTTP: an idle keep-alive connection is closed after this many ms. */
+  httpKeepAliveTimeoutMs: number;
   /** Pause between two `06` written on the legacy listener, in ms (PROTOCOL.md §Legacy listener). */
   legacyPaceMs: number;
   /** Extra time the store thread waits to gather a larger group commit, in ms; 0 commits every loop turn. */
@@ -42,7 +79,34 @@ export function defaultThreads(sessionsPerThread: number): number {
   return sessionsPerThread === 1 ? 1024 : availableParallelism();
 }
 
-export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads'>> = Object.freeze({
+/**
+ * The process's soft limit on open files (the `ulimit -n` every socket counts
+ * against), read from /proc on Linux; undefined where it cannot be read.
+ */
+export function openFileLimit(): number | undefined {
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    if (!match) return undefined;
+    return match[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The default total connection cap: the open-file limit less a reserve (a
+ * tenth, at least 256) for the database, its WAL, worker threads' handles and
+ * the HTTP listener, so that a flood of sockets is refused by zapwire with a
+ * `503` rather than by the kernel with EMFILE. 10,000 where the limit is unknown.
+ */
+export function defaultMaxConnections(fileLimit: number | undefined = openFileLimit()): number {
+  if (fileLimit === undefined) return 10_000;
+  const reserve = Math.max(256, Math.floor(fileLimit / 10));
+  return Math.min(1_000_000, Math.max(16, fileLimit - reserve));
+}
+
+export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads' | 'maxConnections'>> = Object.freeze({
   host: '127.0.0.1',
   port: DEFAULT_PORT,
   dbPath: DEFAULT_DB_PATH,
@@ -53,7 +117,18 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads'>> = Object.
   synchronous: 'normal',
   logLevel: 'info',
   pushWindow: 512,
-  rateLimit: 5_000,
+  rateLimit: 1_000,
+  groupRateLimit: 5,
+  maxPendingPerRecipient: 10_000,
+  registerRate: 100,
+  registerBurst: 1_000,
+  authFailuresPerMinute: 100,
+  maxInflight: 32,
+  anonymousTimeoutMs: 10_000,
+  maxConnectionsPerAddress: 1_000,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpKeepAliveTimeoutMs: 5_000,
   legacyPaceMs: 30,
   commitWindowMs: 0,
 });
@@ -84,7 +159,7 @@ function integer(name: string, value: unknown, min: number, max: number): number
  * nothing downstream has to re-validate (piscina's habit).
  */
 export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readonly<ServerOptions> {
-  const known = new Set<string>([...Object.keys(DEFAULT_OPTIONS), 'threads']);
+  const known = new Set<string>([...Object.keys(DEFAULT_OPTIONS), 'threads', 'maxConnections']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new OptionError(`unknown option ${key}`);
   }
@@ -106,9 +181,22 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
   }
   integer('pushWindow', merged.pushWindow, 1, 1_000_000);
   integer('rateLimit', merged.rateLimit, 0, 10_000_000);
+  integer('groupRateLimit', merged.groupRateLimit, 0, 1_000_000);
+  integer('maxPendingPerRecipient', merged.maxPendingPerRecipient, 0, 1_000_000_000);
+  integer('registerRate', merged.registerRate, 0, 1_000_000);
+  integer('registerBurst', merged.registerBurst, 1, 10_000_000);
+  integer('authFailuresPerMinute', merged.authFailuresPerMinute, 0, 1_000_000);
+  integer('maxInflight', merged.maxInflight, 1, 1_024);
+  integer('anonymousTimeoutMs', merged.anonymousTimeoutMs, 0, 3_600_000);
+  const maxConnections = merged.maxConnections ?? defaultMaxConnections();
+  integer('maxConnections', maxConnections, 0, 10_000_000);
+  integer('maxConnectionsPerAddress', merged.maxConnectionsPerAddress, 0, 10_000_000);
+  integer('httpHeadersTimeoutMs', merged.httpHeadersTimeoutMs, 1, 3_600_000);
+  integer('httpRequestTimeoutMs', merged.httpRequestTimeoutMs, 1, 3_600_000);
+  integer('httpKeepAliveTimeoutMs', merged.httpKeepAliveTimeoutMs, 1, 3_600_000);
   integer('legacyPaceMs', merged.legacyPaceMs, 0, 10_000);
   integer('commitWindowMs', merged.commitWindowMs, 0, 1_000);
-  return Object.freeze({ ...merged, threads } as ServerOptions);
+  return Object.freeze({ ...merged, threads, maxConnections } as ServerOptions);
 }
 
 function stripUndefined<T extends object>(input: T): Partial<T> {

@@ -10,12 +10,14 @@ import { HostPool } from './main/host-pool.js';
 import { LegacyListener } from './main/legacy-listener.js';
 import { V1Listener } from './main/v1-listener.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
-import type { BrokerControl, BrokerControlEvent, BrokerStats, BrokerWorkerData } from './thread-messages.js';
+import type { BrokerControl, BrokerControlEvent, BrokerStats, BrokerWorkerData, FaultInjection } from './thread-messages.js';
 import { workerFile, workerResourceLimits } from './worker-files.js';
 
 export interface StartOptions extends Partial<ServerOptions> {
   /** A root logger to use instead of one made from logLevel (tests pass a capturing one). */
   logger?: Logger;
+  /** Test-only fault injection (DESIGN.md §Containment); never set in production. */
+  faults?: FaultInjection;
 }
 
 /** How long a scrape or a health check waits for a thread's answer. */
@@ -51,7 +53,7 @@ export class ZapwireServer {
   }
 
   static async start(input: StartOptions = {}): Promise<ZapwireServer> {
-    const { logger: given, ...rest } = input;
+    const { logger: given, faults, ...rest } = input;
     const options = resolveServerOptions(rest);
     const logger = given ?? createLogger({ level: options.logLevel });
     // DESIGN.md §Observability: one root logger. Worker threads log at its
@@ -65,6 +67,15 @@ export class ZapwireServer {
       pushWindow: options.pushWindow,
       commitWindowMs: options.commitWindowMs,
       logLevel,
+      quotas: {
+        rateLimit: options.rateLimit,
+        groupRateLimit: options.groupRateLimit,
+        maxPendingPerRecipient: options.maxPendingPerRecipient,
+        registerRate: options.registerRate,
+        registerBurst: options.registerBurst,
+        authFailuresPerMinute: options.authFailuresPerMinute,
+      },
+      ...(faults ? { faults } : {}),
     };
     const broker = new Worker(workerFile('./broker/broker-worker.js'), { workerData, resourceLimits: workerResourceLimits() });
     broker.on('message', (event: BrokerControlEvent) => event.t === 'log' && forward(event.lines));
@@ -76,7 +87,7 @@ export class ZapwireServer {
     const brokerClient = new BrokerClient(own.port2, () => {});
 
     let v1!: V1Listener;
-    const pool = new HostPool({ ...options, logLevel }, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger, forward);
+    const pool = new HostPool({ ...options, logLevel }, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger, forward, faults);
     v1 = new V1Listener(() => pool, logger.child({ listener: 'v1' }));
     pool.start();
     const legacy = options.legacyPort === undefined ? undefined : new LegacyListener(brokerClient, options, logger.child({ listener: 'legacy' }));

@@ -14,7 +14,8 @@ import type { MetricsJson } from './metrics/metrics.js';
 
 export type HostInbound =
   /** A new connection, hosted from now on by this host. */
-  | { t: 'open'; sid: number; remote: string }
+  /** `remote` is address:port (for logs), `address` the source address alone (for per-address quotas). */
+  | { t: 'open'; sid: number; remote: string; address: string }
   /** Whole 256-byte frames read from the connection, concatenated. */
   | { t: 'frames'; sid: number; bytes: Uint8Array }
   /** The socket can take more (true) or is not draining (false). */
@@ -30,6 +31,12 @@ export type HostInbound =
 export type HostOutbound =
   /** Frames to write to the connection, concatenated; `close` ends it after them. */
   | { t: 'write'; sid: number; bytes: Uint8Array; close?: boolean }
+  /**
+   * Frames of a connection that the host has finished (answered, or needing
+   * no answer): the main thread reads the socket again once fewer than
+   * `maxInflight` of its frames wait (DESIGN.md §Flow control).
+   */
+  | { t: 'credit'; sid: number; frames: number }
   /** The answer to `metrics`; `final` (rid 0) is sent once, just before `drained`, by a host that ends. */
   | { t: 'metrics'; rid: number; json: MetricsJson; final?: boolean }
   /** Log lines (pino JSON) for the main thread's root logger to write (DESIGN.md §Observability). */
@@ -44,7 +51,24 @@ export interface HostTask {
   options: HostOptions;
 }
 
-export type HostOptions = Pick<ServerOptions, 'rateLimit' | 'pollBatch' | 'logLevel'>;
+export type HostOptions = Pick<ServerOptions, 'pollBatch' | 'logLevel' | 'anonymousTimeoutMs'> & { faults?: FaultInjection };
+
+/**
+ * Test-only fault injection (never set by `zapwire serve`): a frame, a
+ * delivery or a broker request whose text is exactly one of these throws an
+ * unexpected Error where it is handled, so tests can prove that a failure
+ * stays with the session or the request that caused it (DESIGN.md §Containment).
+ */
+export interface FaultInjection {
+  /** A session handling a frame whose `data` is this throws. */
+  frameData?: string;
+  /** A session encoding a `06` whose `data` is this throws. */
+  deliveryData?: string;
+  /** The broker storing a message whose text is this throws, after its INSERT. */
+  storeText?: string;
+  /** The broker's commit fails (as with a full disk) while this is true; toggled with the `faults` control message. */
+  failCommits?: boolean;
+}
 
 // ---- session host / main <-> broker ---------------------------------------
 
@@ -71,9 +95,13 @@ export interface LegacyRow {
   body: string;
 }
 
+/*
+ * `remote` is the client's source address (IP only, no port): the broker
+ * keeps the per-address quotas (registrations, failed authentications).
+ */
 export type BrokerRequest =
-  | { op: 'register'; rid: number; name: string }
-  | { op: 'open'; rid: number; sid: number; number: string; token: string; push: boolean }
+  | { op: 'register'; rid: number; name: string; remote: string }
+  | { op: 'open'; rid: number; sid: number; number: string; token: string; push: boolean; remote: string }
   | { op: 'close'; sid: number }
   | { op: 'send'; rid: number; src: string; dst: string; ts: number; flag: boolean; text: string }
   /** Rows acknowledged by an `08`, and how much push credit to give back. */
@@ -82,9 +110,9 @@ export type BrokerRequest =
   | { op: 'createGroup'; rid: number; src: string; ts: number; members: string[] }
   | { op: 'validate'; rid: number; number: string; usersOnly?: boolean }
   /** HTTP send: checks the token, then stores each text as its own message, all in one transaction. */
-  | { op: 'authSend'; rid: number; number: string; token: string; dst: string; ts: number; flag: boolean; texts: string[] }
+  | { op: 'authSend'; rid: number; number: string; token: string; dst: string; ts: number; flag: boolean; texts: string[]; remote: string }
   // Legacy listener (PROTOCOL.md §Legacy listener): trusts src, no token.
-  | { op: 'legacyRegister'; rid: number }
+  | { op: 'legacyRegister'; rid: number; remote: string }
   | { op: 'legacySend'; rid: number; src: string; dst: string; ts: number; text: string }
   | { op: 'legacyCreateGroup'; rid: number; ts: number; members: string[] }
   | { op: 'legacyFetch'; rid: number; number: string; limit: number }
@@ -117,13 +145,25 @@ export interface BrokerWorkerData {
   pushWindow: number;
   commitWindowMs: number;
   logLevel: LogLevel;
+  quotas: BrokerQuotas;
+  faults?: FaultInjection;
 }
+
+/** The limits the broker enforces (PROTOCOL.md §Limits); 0 turns one off. */
+export type BrokerQuotas = Pick<
+  ServerOptions,
+  'rateLimit' | 'groupRateLimit' | 'maxPendingPerRecipient' | 'registerRate' | 'registerBurst' | 'authFailuresPerMinute'
+>;
 
 export type BrokerControl =
   | { t: 'attach'; hostId: number; port: MessagePort }
   | { t: 'detach'; hostId: number }
   | { t: 'stats'; rid: number }
   | { t: 'metrics'; rid: number }
+  /** /healthz: whether the store's last commit succeeded (answered with `health`). */
+  | { t: 'health'; rid: number }
+  /** Test-only: replace the broker's fault injection. */
+  | { t: 'faults'; faults: FaultInjection }
   | { t: 'shutdown' };
 
 export interface BrokerStats {
@@ -139,6 +179,8 @@ export type BrokerControlEvent =
   | { t: 'failed'; message: string }
   | { t: 'stats'; rid: number; stats: BrokerStats }
   | { t: 'metrics'; rid: number; json: MetricsJson }
+  /** `failing`: why the last commit failed, while commits are failing (disk full, I/O error); undefined when healthy. */
+  | { t: 'health'; rid: number; failing: string | undefined }
   /** Log lines (pino JSON) for the main thread's root logger. */
   | { t: 'log'; lines: string[] }
   | { t: 'closed' };

@@ -96,6 +96,7 @@ export class HttpListener {
       ts: Math.floor(Date.now() / 1000),
       flag: receipts,
       texts,
+      remote: req.socket.remoteAddress ?? '',
     });
     if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
     if (result.value.kind !== 'storedMany') throw new Error('unexpected broker answer');
@@ -108,7 +109,7 @@ export class HttpListener {
     if (typeof name !== 'string') throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"name" must be a string');
     if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw new HttpError(413, 'ZAPWIRE_TOO_LARGE', `name over ${MAX_NAME_BYTES} bytes`);
     if (this.deps.closing()) throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
-    const result = await this.deps.broker.askAsync({ op: 'register', name });
+    const result = await this.deps.broker.askAsync({ op: 'register', name, remote: req.socket.remoteAddress ?? '' });
     if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
     if (result.value.kind !== 'registered') throw new Error('unexpected broker answer');
     this.deps.logger.info({ number: result.value.number }, 'registered over HTTP');

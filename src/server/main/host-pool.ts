@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { BatchedPort } from '../batched-port.js';
 import type { ServerOptions } from '../config.js';
 import { RetiredTotals, type MetricsJson } from '../metrics/metrics.js';
-import type { BrokerControl, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
+import type { BrokerControl, FaultInjection, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
 import { workerFile, workerResourceLimits } from '../worker-files.js';
 
 /** The main thread's side of one session host. */
@@ -54,6 +54,7 @@ export class HostPool {
     private readonly onHostGone: (hostId: number) => void,
     private readonly logger: Logger,
     private readonly onLog: (lines: string[]) => void = () => {},
+    private readonly faults?: FaultInjection,
   ) {
     this.dedicated = options.sessionsPerThread === 1;
     this.piscina = new Piscina({
@@ -160,7 +161,7 @@ export class HostPool {
       hostId: id,
       mainPort: toMain.port2,
       brokerPort: toBroker.port2,
-      options: { rateLimit: this.options.rateLimit, pollBatch: this.options.pollBatch, logLevel: this.options.logLevel },
+      options: { pollBatch: this.options.pollBatch, logLevel: this.options.logLevel, anonymousTimeoutMs: this.options.anonymousTimeoutMs, faults: this.faults },
     };
     // The port to main is closed by main when it reads `drained` (the host's
     // last message), never when the task resolves: that news travels on

@@ -99,7 +99,7 @@ export class LegacyListener {
     const log = this.logger.child({ code: request.kind });
     switch (request.kind) {
       case 'register':
-        this.broker.ask({ op: 'legacyRegister' }, (result) => {
+        this.broker.ask({ op: 'legacyRegister', remote: socket.remoteAddress ?? '' }, (result) => {
           if (result.ok && result.value.kind === 'registered') {
             log.info({ number: result.value.number }, 'legacy user registered');
             socket.end(legacyRegistered(result.value.number));

@@ -80,7 +80,7 @@ export class V1Listener {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const connection = new Connection(sid, socket, host, this.logger, this.closed);
     this.connections.set(sid, connection);
-    host.inbound.send({ t: 'open', sid, remote });
+    host.inbound.send({ t: 'open', sid, remote, address: socket.remoteAddress ?? '' });
   }
 
   private readonly closed = (connection: Connection): void => {

@@ -87,7 +87,7 @@ export class SessionHost implements SessionHostPort {
   private onMain(message: HostInbound): void {
     switch (message.t) {
       case 'open': {
-        const session = new Session(message.sid, this, this.task.options, this.logger, message.remote);
+        const session = new Session(message.sid, this, this.task.options, this.logger, message.remote, message.address);
         this.sessions.set(message.sid, session);
         this.metrics?.session('anonymous', 1);
         session.debug({}, 'connection assigned');

@@ -6,7 +6,6 @@ import { statusClosesConnection, Status } from '../../protocol/status.js';
 import type { AskRequest, Result, TellRequest } from '../broker-client.js';
 import type { HostMetrics } from '../metrics/metrics.js';
 import type { HostOptions, ReplyValue, WireMessage } from '../thread-messages.js';
-import { RateLimiter } from './rate-limiter.js';
 import { HANDLERS } from './handlers/index.js';
 
 /** What a session needs from the thread hosting it. */
@@ -59,7 +58,6 @@ export class Session {
   /** Push credit earned by acknowledgements while the socket was not draining. */
   heldCredit = 0;
   writable = true;
-  readonly limiter: RateLimiter;
   private readonly inbox: Buffer[] = [];
   private blocked = false;
   private readonly slots: AnswerSlot[] = [];
@@ -70,9 +68,9 @@ export class Session {
     readonly options: HostOptions,
     private readonly threadLogger: Logger,
     private readonly remote: string,
-  ) {
-    this.limiter = new RateLimiter(options.rateLimit);
-  }
+    /** The client's source address, for the broker's per-address quotas. */
+    readonly address: string,
+  ) {}
 
   /**
    * This session's logger (sid, remote and, once open, number). Built when

@@ -10,7 +10,7 @@ import type { Session } from '../session.js';
  */
 export function handleOpenSession(session: Session, frame: Frame): void {
   if (session.state === 'open') throw new MalformedRequestError('a session is already open on this connection');
-  session.ask(frame, { op: 'open', sid: session.sid, number: frame.src, token: frame.data, push: frame.flag }, (value, slot) => {
+  session.ask(frame, { op: 'open', sid: session.sid, number: frame.src, token: frame.data, push: frame.flag, remote: session.address }, (value, slot) => {
     if (value.kind !== 'opened') return;
     // The connection closed while the token was being checked. The host did
     // not tell the broker then (the session was still anonymous), but the

@@ -1,11 +1,9 @@
-import { RateLimitError } from '../../../errors.js';
 import { Code } from '../../../protocol/codes.js';
 import { encodeFrame, type Frame } from '../../../protocol/frame.js';
 import type { Session } from '../session.js';
 
 /** `05` send -> `07` with the message id, once the broker has committed it. */
 export function handleSend(session: Session, frame: Frame): void {
-  if (!session.limiter.take()) throw new RateLimitError('sending too fast');
   const request = { op: 'send', src: frame.src, dst: frame.dst, ts: frame.ts, flag: frame.flag, text: frame.data } as const;
   session.ask(frame, request, (value, slot) => {
     if (value.kind !== 'stored') return;

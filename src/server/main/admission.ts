@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+
+/** Why a connection was refused. */
+export type Refusal = 'total' | 'address';
+
+/** How often the warn line about refused connections may be written. */
+const WARN_EVERY_MS = 1_000;
+
+/**
+ * The connection caps of PROTOCOL.md §Limits, shared by every listener on the
+ * main thread (v1, legacy, HTTP): at most `maxConnections` open in all and at
+ * most `maxConnectionsPerAddress` from one source address (0 turns either
+ * off). A listener asks `admit` for each accepted socket and calls `release`
+ * exactly once when that socket closes; a refused socket was never counted.
+ * Refusals are logged at warn, at most one line a second with the count since
+ * the last, so a flood cannot turn into a flood of log lines.
+ */
+export class Admission {
+  private open = 0;
+  private readonly byAddress = new Map<string, number>();
+  private refusedSinceWarn = 0;
+  private lastWarn = 0;
+
+  constructor(
+    private readonly maxConnections: number,
+    private readonly maxPerAddress: number,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Open connections counted now, every listener together. */
+  get size(): number {
+    return this.open;
+  }
+
+  /** Counts the connection and returns undefined, or says why it is refused (not counted). */
+  admit(address: string, listener: string): Refusal | undefined {
+    const fromAddress = this.byAddress.get(address) ?? 0;
+    let refusal: Refusal | undefined;
+    if (this.maxConnections > 0 && this.open >= this.maxConnections) refusal = 'total';
+    else if (this.maxPerAddress > 0 && fromAddress >= this.maxPerAddress) refusal = 'address';
+    if (refusal) {
+      this.warn(address, listener, refusal);
+      return refusal;
+    }
+    this.open++;
+    this.byAddress.set(address, fromAddress + 1);
+    return undefined;
+  }
+
+  release(address: string): void {
+    const fromAddress = this.byAddress.get(address);
+    if (fromAddress === undefined) return;
+    this.open--;
+    if (fromAddress <= 1) this.byAddress.delete(address);
+    else this.byAddress.set(address, fromAddress - 1);
+  }
+
+  /** The reason a refused client is given (the `09` data or the HTTP body). */
+  static reason(refusal: Refusal): string {
+    return refusal === 'total' ? 'too many connections (maxConnections)' : 'too many connections from your address (maxConnectionsPerAddress)';
+  }
+
+  private warn(address: string, listener: string, refusal: Refusal): void {
+    this.refusedSinceWarn++;
+    const t = this.now();
+    if (t - this.lastWarn < WARN_EVERY_MS) return;
+    this.logger.warn(
+      { address, listener, refused: this.refusedSinceWarn, open: this.open, maxConnections: this.maxConnections, maxConnectionsPerAddress: this.maxPerAddress },
+      `connection refused: ${Admission.reason(refusal)}`,
+    );
+    this.lastWarn = t;
+    this.refusedSinceWarn = 0;
+  }
+}
