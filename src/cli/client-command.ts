@@ -7,6 +7,7 @@ import { isNumber } from '../protocol/frame.js';
 import { DEFAULT_PORT } from '../server/config.js';
 import { parseInteger } from './options.js';
 import { CliError, defaultConfigDir, PROFILE_NAME, profileExists, readProfile, type Profile } from './profile.js';
+import { terminalJson, terminalText } from './terminal-text.js';
 
 /** The options every client command takes. */
 export interface ConnectionFlags {
@@ -77,8 +78,16 @@ export function clientFor(command: Command, flags: ConnectionFlags, profile: Pro
   return new ZapwireClient({ ...target(command, flags, profile), identity: { number: profile.number, token: profile.token }, ...options });
 }
 
-/** One line for the user: the status and reason of a `09`, else the message. Never a stack trace. */
+/**
+ * One line for the user: the status and reason of a `09`, else the message.
+ * Never a stack trace; a reason is the server's text, so its controls are shown
+ * escaped (terminal-text.ts).
+ */
 export function describeError(err: unknown): string {
+  return terminalText(errorLine(err));
+}
+
+function errorLine(err: unknown): string {
   if (err instanceof ConnectionError || err instanceof CliError) return err.message;
   if (err instanceof ZapwireError) return err.status > 0 ? `${err.status} ${err.message}` : err.message;
   if (err instanceof Error) return err.message;
@@ -109,13 +118,16 @@ function clock(ts: number): string {
 
 /**
  * A delivery as one line: `[HH:MM:SS] <sender> -> <chat>: text` (the chat is
- * this user for a direct message, else the group); receipts as `✓✓`.
+ * this user for a direct message, else the group); receipts as `✓✓`. The text
+ * is the sender's: its controls (line breaks included) are shown escaped, so it
+ * stays on its line and cannot drive the terminal. Numbers and ts are digits
+ * (the frame decoder checks them).
  */
 export function formatDelivery(delivery: Delivery, self: string): string {
   switch (delivery.type) {
     case 'message': {
       const to = delivery.chat.kind === 'group' ? delivery.chat.number : self;
-      return `[${clock(delivery.ts)}] ${delivery.sender} -> ${to}: ${delivery.text}`;
+      return `[${clock(delivery.ts)}] ${delivery.sender} -> ${to}: ${terminalText(delivery.text)}`;
     }
     case 'receipt': {
       const where = delivery.chat.kind === 'group' ? ` in group ${delivery.chat.number}` : '';
@@ -127,9 +139,9 @@ export function formatDelivery(delivery: Delivery, self: string): string {
   }
 }
 
-/** Prints deliveries as text lines or JSON lines. */
+/** Prints deliveries as text lines or JSON lines, neither with a terminal control in it. */
 export function printer(json: boolean, self: string): (delivery: Delivery) => void {
   return (delivery) => {
-    process.stdout.write((json ? JSON.stringify(delivery) : formatDelivery(delivery, self)) + '\n');
+    process.stdout.write((json ? terminalJson(delivery) : formatDelivery(delivery, self)) + '\n');
   };
 }

@@ -92,6 +92,6 @@ export class AnswerQueue {
  */
 export function lostError(cause: ZapwireError | undefined, where: string): ConnectionError {
   if (cause instanceof ConnectionError) return new ConnectionError(cause.message, { cause });
-  if (cause) return new ConnectionError(`connection to ${where} lost: ${cause.status} ${cause.message}`, { cause });
+  if (cause) return new ConnectionError(`connection to ${where} lost: ${cause.status > 0 ? `${cause.status} ` : ''}${cause.message}`, { cause });
   return new ConnectionError(`connection to ${where} lost`);
 }

@@ -21,10 +21,12 @@ export interface ConnectionSettings {
 export interface ConnectionHooks {
   /**
    * A `06` was read. It counts as received (for the cumulative `08`) only once
-   * this returns: what it does synchronously is done before the server may
-   * delete the message.
+   * this returns true: what it does synchronously is done before the server
+   * may delete the message. False: it was not taken, so neither it nor any
+   * `06` after it on this connection is counted or delivered (the count is
+   * cumulative: no later frame can be acknowledged without it).
    */
-  delivery(frame: Frame): void;
+  delivery(frame: Frame): boolean;
   /** The socket is gone, once. `error` is undefined only after `end()`. */
   closed(error: ZapwireError | undefined): void;
 }
@@ -40,7 +42,7 @@ export class Connection {
   self = NOBODY;
   /** The socket is gone. */
   closed = false;
-  /** Why it ended (undefined after `end()` or while open). */
+  /** Why it ended (undefined while open, or after `end()` without a reason). */
   closeError: ZapwireError | undefined;
   private readonly answers = new AnswerQueue(() => this.self);
   private readonly splitter = new FrameSplitter();
@@ -51,8 +53,12 @@ export class Connection {
   private readonly requestTimers = new Set<NodeJS.Timeout>();
   /** While set, `06` frames wait here instead of being delivered. */
   private held: Frame[] | undefined;
+  /** A delivery was not taken: nothing more is delivered or counted here. */
+  private declined = false;
   private failure: ZapwireError | undefined;
   private ending = false;
+  /** Why `end(reason)` ended it. */
+  private endReason: ZapwireError | undefined;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -137,7 +143,7 @@ export class Connection {
    */
   requestMany(inits: readonly FrameInit[], answer: Code, onAnswer?: (frame: Frame) => void): Promise<Frame>[] {
     if (this.closed || this.ending || this.failure) {
-      return inits.map(() => Promise.reject(lostError(this.failure, this.where)));
+      return inits.map(() => Promise.reject(lostError(this.failure ?? this.endReason, this.where)));
     }
     let frames: Buffer[];
     try {
@@ -208,12 +214,14 @@ export class Connection {
 
   /**
    * Acknowledges what was handled, ends the connection and resolves once it is
-   * closed. Requests still waiting reject with a ConnectionError.
+   * closed. Requests still waiting reject with a ConnectionError; `reason`, if
+   * given, is why it ended (for them and for the `closed` hook).
    */
-  end(): Promise<void> {
-    if (this.closed) return this.closedPromise;
+  end(reason?: ZapwireError): Promise<void> {
+    if (this.closed || this.ending) return this.closedPromise;
     this.flushAck();
     this.ending = true;
+    this.endReason = reason;
     this.socket.end();
     // The server closes its side when ours ends; do not wait for ever if it does not.
     const timer = setTimeout(() => this.socket.destroy(), 2_000);
@@ -261,13 +269,17 @@ export class Connection {
   }
 
   private deliver(frame: Frame): void {
-    try {
-      this.hooks.delivery(frame);
-    } finally {
-      this.received++;
-      if (this.received - this.acked >= this.settings.ackEvery) this.flushAck();
-      else this.ackTimer ??= setTimeout(() => this.flushAck(), this.settings.ackDelayMs);
+    // PROTOCOL.md §Codes: the 08 count is cumulative, so a 06 not taken cannot
+    // be skipped. It and everything after it stay unacknowledged, and the
+    // server sends them again in the next session.
+    if (this.declined) return;
+    if (!this.hooks.delivery(frame)) {
+      this.declined = true;
+      return;
     }
+    this.received++;
+    if (this.received - this.acked >= this.settings.ackEvery) this.flushAck();
+    else this.ackTimer ??= setTimeout(() => this.flushAck(), this.settings.ackDelayMs);
   }
 
   private onClose(): void {
@@ -278,9 +290,9 @@ export class Connection {
     this.requestTimers.clear();
     this.held = undefined;
     const byUs = this.ending && !this.failure;
-    const error = byUs ? undefined : (this.failure ?? new ConnectionError(`connection to ${this.where} lost (closed by the other end)`));
+    const error = byUs ? this.endReason : (this.failure ?? new ConnectionError(`connection to ${this.where} lost (closed by the other end)`));
     this.closeError = error;
-    this.answers.rejectAll(() => (byUs ? new ConnectionError('connection closed before the answer came') : lostError(error, this.where)));
+    this.answers.rejectAll(() => (error === undefined ? new ConnectionError('connection closed before the answer came') : lostError(error, this.where)));
     this.resolveClosed();
     this.hooks.closed(error);
   }

@@ -64,13 +64,18 @@ export const DEFAULT_SEEN_CAPACITY = 10_000;
  * §Delivery guarantees: a `06` not acknowledged when a connection ends is sent
  * again in the next session, so the application would see it twice.
  *
+ * Only what the application took (its listeners returned) is remembered: a
+ * frame whose listener threw is not, so when it comes again it is new and is
+ * emitted again.
+ *
  * The server never sends a frame twice on the connection it was written on
- * (pushes move forward; the client acknowledges before it polls again), so a
- * key seen before *on the same connection* is a second, identical message (two
- * "ok" in the same second), not a redelivery, and is let through. A key seen on
- * an earlier connection, or known to the persistent store, is a redelivery.
- * What this cannot tell apart: an identical message sent again in the same
- * second that arrives only after a reconnect.
+ * (pushes move forward; the client acknowledges before it polls again, and
+ * ends the connection when a frame was not taken), so a key taken before *on
+ * the same connection* is a second, identical message (two "ok" in the same
+ * second), not a redelivery, and is let through. A key taken on an earlier
+ * connection, or known to the persistent store, is a redelivery. What this
+ * cannot tell apart: an identical message sent again in the same second that
+ * arrives only after a reconnect.
  */
 export class Deduplicator {
   private readonly recent: LruMap<number>;
@@ -82,14 +87,20 @@ export class Deduplicator {
     this.recent = new LruMap(capacity);
   }
 
-  /** True if the frame with this key, read on connection `generation`, is new; it is then remembered. */
-  admit(key: string, generation: number): boolean {
+  /** True if the frame with this key, read on connection `generation`, was taken before: a redelivery, not to be emitted. */
+  redelivered(key: string, generation: number): boolean {
     const seenOn = this.recent.get(key);
-    const redelivered = seenOn === undefined ? (this.store?.has(key) ?? false) : seenOn !== generation;
-    // Either way the key now belongs to this connection: a later identical frame on it is a new message.
+    if (seenOn === generation) return false;
+    if (seenOn === undefined && !(this.store?.has(key) ?? false)) return false;
+    // Recognised: the key now belongs to this connection, so a later identical frame on it is a new message.
     this.recent.set(key, generation);
-    if (redelivered) return false;
-    if (seenOn === undefined) this.store?.add(key);
     return true;
+  }
+
+  /** The application took the frame with this key on connection `generation`: remember it. */
+  taken(key: string, generation: number): void {
+    const known = this.recent.has(key);
+    this.recent.set(key, generation);
+    if (!known) this.store?.add(key);
   }
 }

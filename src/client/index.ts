@@ -4,6 +4,7 @@ export { DEFAULT_RECONNECT, resolveClientOptions } from './client-options.js';
 export type { Identity, ResolvedClientOptions, ZapwireClientOptions } from './client-options.js';
 export { GROUP_CREATED_TEXT, readReceiptText, toDelivery } from './deliveries.js';
 export type { ChatRef, Delivery, GroupCreated, Message, Receipt } from './deliveries.js';
+export { ListenerError } from './listener-error.js';
 export { DEFAULT_SEEN_CAPACITY, Deduplicator, LruMap, messageKey } from './deduplicator.js';
 export type { SeenStore } from './deduplicator.js';
 export { backoffDelay } from './backoff.js';

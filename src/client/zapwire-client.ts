@@ -8,6 +8,7 @@ import { resolveClientOptions, type Identity, type ResolvedClientOptions, type Z
 import { Connection, type ConnectionSettings } from './connection.js';
 import { readReceiptText, toDelivery, type Delivery, type GroupCreated, type Message, type Receipt } from './deliveries.js';
 import { Deduplicator, messageKey } from './deduplicator.js';
+import { ListenerError } from './listener-error.js';
 
 /** `push`: the server sends messages as they come. `poll`: only when asked (`poll()`); never replaces another session. */
 export type SessionMode = 'push' | 'poll';
@@ -48,7 +49,11 @@ export interface ZapwireClientEvents {
   message: [message: Message];
   receipt: [receipt: Receipt];
   groupCreated: [event: GroupCreated];
-  /** The session was taken over (ReplacedError, 409) or its token refused on reconnect (UnauthorizedError), or a listener threw. */
+  /**
+   * The session was taken over (ReplacedError, 409) or its token refused on
+   * reconnect (UnauthorizedError), or a delivery listener threw (ListenerError:
+   * the delivery and what was thrown; it comes again in the next session).
+   */
   error: [error: Error];
   /** The connection dropped; the client is reconnecting unless `reconnectInMs` is undefined. */
   disconnect: [info: DisconnectInfo];
@@ -70,11 +75,23 @@ function nowSeconds(): number {
  *
  * Attach the `message` / `receipt` / `groupCreated` listeners before
  * `connect()`. A received message is acknowledged to the server (which may
- * then delete it) only after its listeners have run, so what the process has
- * not handled is delivered again; what it has handled but not yet
+ * then delete it) only after its listeners have returned, so what the process
+ * has not handled is delivered again; what it has handled but not yet
  * acknowledged when the connection drops is recognised when it comes again and
- * not emitted twice. Attach an `error` listener: a takeover (409) is reported
- * there, as Node reports errors on emitters.
+ * not emitted twice.
+ *
+ * A listener that throws has not taken the message: it is not acknowledged,
+ * the client emits `error` (a ListenerError) and ends the session, and
+ * reconnects as after a drop (with `reconnect: false` it closes), so the
+ * message comes again in the next session, with everything that came after
+ * it (the `08` is cumulative), less what was taken already (recognised, not
+ * emitted twice). A listener that throws again and again is retried with
+ * growing delays. Other listeners of that message that had run before the
+ * throw run again with it.
+ *
+ * Attach an `error` listener: a takeover (409) is reported there, and without
+ * one it is thrown, as Node does for emitters; a ListenerError without one is
+ * a process warning instead, never a crash.
  */
 export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
   readonly options: Readonly<ResolvedClientOptions>;
@@ -88,10 +105,13 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
   /** Numbers each connection, for telling a redelivery from a second identical message. */
   private generation = 0;
   private attempt = 0;
+  /** Deliveries not taken in a row (listeners threw): the reconnect that brings them again waits longer each time. */
+  private listenerFailures = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly dedup: Deduplicator;
   private pollChain: Promise<unknown> = Promise.resolve();
-  private pollBuffer: Delivery[] | undefined;
+  /** The poll in progress: what its answer brought and was taken, and the listener error that ended it, if any. */
+  private pollBatch: { deliveries: Delivery[]; failure: ListenerError | undefined } | undefined;
   private readonly settings: Readonly<ConnectionSettings>;
 
   constructor(options: ZapwireClientOptions = {}) {
@@ -215,6 +235,8 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
    * `03` (poll sessions): asks for pending messages and resolves with what one
    * answer brings (at most a batch), after emitting each as an event; they are
    * acknowledged as soon as the answer is complete. Polls run one at a time.
+   * Rejects with the ListenerError if a listener threw on one of them (the
+   * session then ends: see the class comment).
    */
   poll(): Promise<Delivery[]> {
     const run = this.pollChain.then(() => this.pollOnce());
@@ -250,7 +272,7 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     this.stateValue = 'closed';
     const conn = this.conn;
     this.conn = undefined;
-    this.pollBuffer = undefined;
+    this.pollBatch = undefined;
     if (conn) await conn.end();
     this.emit('close', { error: undefined });
   }
@@ -273,15 +295,19 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     if (this.mode !== 'poll') throw new Error("poll() needs a poll session: connect({ mode: 'poll' })");
     // Acknowledge first: polling before acknowledging would bring the same messages again.
     conn.flushAck();
-    const buffer: Delivery[] = [];
-    this.pollBuffer = buffer;
+    const batch: NonNullable<typeof this.pollBatch> = { deliveries: [], failure: undefined };
+    this.pollBatch = batch;
     try {
       await conn.request({ code: Code.Poll, src: conn.self }, Code.Poll);
+    } catch (err) {
+      // The session ending after a listener threw may or may not beat the 03 answer: the same error either way.
+      throw batch.failure ?? err;
     } finally {
-      if (this.pollBuffer === buffer) this.pollBuffer = undefined;
+      if (this.pollBatch === batch) this.pollBatch = undefined;
     }
+    if (batch.failure) throw batch.failure;
     conn.flushAck();
-    return buffer;
+    return batch.deliveries;
   }
 
   /** Opens a connection and a session on it; `opening` lets close() abort it. */
@@ -291,7 +317,7 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     const push = this.mode === 'push';
     let conn: Connection | undefined = undefined;
     const opened = await Connection.open(this.settings, {
-      delivery: (frame) => this.onDelivery(frame, generation, identity.number),
+      delivery: (frame) => this.onDelivery(conn!, frame, generation, identity.number),
       closed: (error) => this.onConnectionClosed(conn!, error),
     });
     conn = opened;
@@ -322,10 +348,11 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     if (conn.closed) this.onConnectionClosed(conn, conn.closeError);
   }
 
-  private onDelivery(frame: Frame, generation: number, self: string): void {
-    if (!this.dedup.admit(messageKey(frame), generation)) return;
+  /** A `06`: emitted, unless it is a redelivery of what was taken. True if the application took it (its listeners returned). */
+  private onDelivery(conn: Connection, frame: Frame, generation: number, self: string): boolean {
+    const key = messageKey(frame);
+    if (this.dedup.redelivered(key, generation)) return true;
     const delivery = toDelivery(frame, self);
-    this.pollBuffer?.push(delivery);
     try {
       switch (delivery.type) {
         case 'message':
@@ -339,16 +366,27 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
           break;
       }
     } catch (err) {
-      // A listener threw. The message counts as seen (it reached the
-      // application); the error goes where errors go, and reading goes on.
-      this.reportError(err);
+      // PROTOCOL.md §Delivery guarantees: a 06 not acknowledged when the
+      // connection ends is sent again in the next session. The application did
+      // not take this one: the connection acknowledges what came before it and
+      // nothing from it on, and ends; the client reconnects as after a drop.
+      const error = new ListenerError(delivery, err);
+      if (this.pollBatch) this.pollBatch.failure ??= error;
+      this.listenerFailures++;
+      void conn.end(error);
+      this.reportError(error);
+      return false;
     }
+    this.listenerFailures = 0;
+    this.dedup.taken(key, generation);
+    this.pollBatch?.deliveries.push(delivery);
+    return true;
   }
 
   private onConnectionClosed(conn: Connection, error: ZapwireError | undefined): void {
     if (conn !== this.conn) return;
     this.conn = undefined;
-    this.pollBuffer = undefined;
+    this.pollBatch = undefined;
     if (this.stateValue !== 'open') return;
     const why = error ?? new ConnectionError(`connection to ${conn.where} closed`);
     // PROTOCOL.md §Sessions: a newer push session replaced this one. Coming
@@ -363,7 +401,9 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
   }
 
   private scheduleReconnect(): number {
-    const delay = backoffDelay(this.attempt, this.options.reconnect as Exclude<ResolvedClientOptions['reconnect'], false>);
+    // A listener that throws on the same message every time would otherwise get it back at the first delay for ever.
+    const attempt = Math.max(this.attempt, this.listenerFailures - 1);
+    const delay = backoffDelay(attempt, this.options.reconnect as Exclude<ResolvedClientOptions['reconnect'], false>);
     this.attempt++;
     this.reconnectTimer = setTimeout(() => void this.reconnectNow(), delay);
     return delay;
@@ -401,13 +441,20 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     this.emit('close', { error });
   }
 
-  /** To the `error` listeners; with none, thrown on the next tick, as an emitter would (but not into the reading loop). */
+  /**
+   * To the `error` listeners. With none: a listener's error is a process
+   * warning (the application's own handler failed, and the message will come
+   * again; crashing would only repeat that at every start); any other is
+   * thrown on the next tick, as an emitter would (but not into the reading loop).
+   */
   private reportError(err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
     if (this.listenerCount('error') === 0) {
-      process.nextTick(() => {
-        throw error;
-      });
+      if (error instanceof ListenerError) process.emitWarning(error);
+      else
+        process.nextTick(() => {
+          throw error;
+        });
       return;
     }
     try {
@@ -421,7 +468,7 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
 
   /** A request on a connection of its own, closed afterwards. */
   private async oneShot(ask: (conn: Connection) => Promise<Frame>): Promise<Frame> {
-    const conn = await Connection.open(this.settings, { delivery: () => {}, closed: () => {} });
+    const conn = await Connection.open(this.settings, { delivery: () => true, closed: () => {} });
     try {
       return await ask(conn);
     } finally {

@@ -1,3 +1,4 @@
+import { terminalText } from '../terminal-text.js';
 import type { Conversation } from './chat-state.js';
 import type { MessageStatus, StoredMessage } from './chat-store.js';
 
@@ -53,18 +54,25 @@ function width(text: string): number {
   return [...text].length;
 }
 
-/** Cut or pad plain text to exactly `n` cells. */
+/**
+ * Cut or pad plain text to exactly `n` cells. Controls are shown escaped
+ * (terminal-text.ts) before measuring, so the width is that of what is drawn.
+ */
 export function fit(text: string, n: number): string {
   if (n <= 0) return '';
-  const chars = [...text.replace(/[\x00-\x1f\x7f]/g, ' ')];
+  const chars = [...terminalText(text)];
   if (chars.length > n) return chars.slice(0, Math.max(0, n - 1)).join('') + '…';
   return chars.join('') + ' '.repeat(n - chars.length);
 }
 
-/** Wraps plain text into lines of at most `n` cells, breaking after a space when there is one, else mid-word. */
+/**
+ * Wraps plain text into lines of at most `n` cells, breaking after a space when
+ * there is one, else mid-word. Controls are shown escaped first (a line break
+ * in a message is `\n`, not a line of ours), and the escapes are what is measured.
+ */
 export function wrap(text: string, n: number): string[] {
   if (n <= 0) return [];
-  let rest = [...text.replace(/[\x00-\x1f\x7f]/g, ' ')];
+  let rest = [...terminalText(text)];
   const lines: string[] = [];
   while (rest.length > n) {
     let cut = rest.lastIndexOf(' ', n);
@@ -88,7 +96,7 @@ type Line = { text: string; styled: string };
 function conversationLines(open: NonNullable<View['open']>, w: number): Line[] {
   const lines: Line[] = [];
   for (const m of open.messages) {
-    const who = m.direction === 'out' ? 'you' : open.nameOf(m.sender);
+    const who = m.direction === 'out' ? 'you' : terminalText(open.nameOf(m.sender));
     const head = `${clock(m.ts)} ${who}: `;
     const mark = m.direction === 'out' ? checkmark(m.status) : { text: '', style: '' };
     const markRoom = mark.text ? width(mark.text) + 1 : 0;
@@ -116,7 +124,7 @@ export function render(view: View): string[] {
   const out: string[] = [];
   const status = view.online ? 'online' : 'offline';
   const title = ` zapwire chat · ${view.selfName} (${view.self}) · ${status}`;
-  const notice = view.notice ? ` ${view.notice} ` : '';
+  const notice = view.notice ? ` ${terminalText(view.notice)} ` : '';
   const headerText = fit(title, Math.max(0, cols - width(notice))) + notice;
   out.push(`${INVERSE}${fit(headerText, cols)}${RESET}`);
 
@@ -162,7 +170,7 @@ export function render(view: View): string[] {
   for (let i = 0; i < bodyRows; i++) out.push(`${leftLines[i] ?? ' '.repeat(left)}│${rightLines[i] ?? ''}`);
 
   const inputRoom = Math.max(0, cols - width(view.prompt));
-  const typed = [...view.input];
+  const typed = [...terminalText(view.input)];
   const visibleInput = typed.slice(Math.max(0, typed.length - inputRoom + 1)).join('');
   out.push(fit(`${view.prompt}${visibleInput}`, cols));
   out.push(`${DIM}${fit(FOOTER, cols)}${RESET}`);
@@ -172,7 +180,7 @@ export function render(view: View): string[] {
 /** Where the cursor goes: at the end of the input line (1-based row, column). */
 export function cursorPosition(view: View): { row: number; col: number } {
   const inputRoom = Math.max(0, view.cols - width(view.prompt));
-  const shownInput = Math.min(width(view.input), Math.max(0, inputRoom - 1));
+  const shownInput = Math.min(width(terminalText(view.input)), Math.max(0, inputRoom - 1));
   return { row: Math.max(1, view.rows - 1), col: Math.min(view.cols, width(view.prompt) + shownInput + 1) };
 }
 

@@ -256,6 +256,59 @@ describe('listen', () => {
   });
 });
 
+describe('what the terminal shows', () => {
+  // The reported attack (window title, clear screen, a forged line), with a C1 CSI and bidi controls added.
+  const ATTACK = 'hi\x1b]0;PWNED\x07\x1b[2J\r\n[12:00:00] 1000000000001 -> 2000000000002: forged \x9b2J \u202eevil\u2066 end';
+  const SHOWN = String.raw`hi\x1b]0;PWNED\x07\x1b[2J\r\n[12:00:00] 1000000000001 -> 2000000000002: forged \x9b2J \u202eevil\u2066 end`;
+  /** A terminal control or bidi control anywhere but as the line ends our printer writes. */
+  const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+  function expectOneSafeLine(stdout: string): string {
+    expect(stdout).not.toMatch(CONTROL);
+    expect(stdout.endsWith('\n')).toBe(true);
+    expect(stdout.split('\n')).toHaveLength(2);
+    return stdout.slice(0, -1);
+  }
+
+  it('poll prints a message with its controls escaped, as text and as JSON that parses back to the text', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    expect((await zw(['send', '--profile', alice.profile, bob.number, ATTACK])).code).toBe(0);
+    const text = await zw(['poll', '--profile', bob.profile]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(expectOneSafeLine(text.stdout)).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: `));
+    expect(text.stdout.endsWith(`: ${SHOWN}\n`)).toBe(true);
+
+    expect((await zw(['send', '--profile', alice.profile, bob.number, ATTACK])).code).toBe(0);
+    const json = await zw(['poll', '--profile', bob.profile, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const parsed = JSON.parse(expectOneSafeLine(json.stdout)) as { text: string };
+    expect(parsed.text).toBe(ATTACK);
+  });
+
+  it('listen prints a message with its controls escaped, on one line', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    const child = spawn(process.execPath, [CLI, 'listen', '--profile', bob.profile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await until(() => stderr.includes('listening as'), () => `listen to start; stderr: ${stderr}`);
+      expect((await zw(['send', '--profile', alice.profile, bob.number, ATTACK])).code).toBe(0);
+      await until(() => stdout.endsWith('\n'), () => `the message; stderr: ${stderr}`);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(expectOneSafeLine(stdout)).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: `));
+    expect(stdout.endsWith(`: ${SHOWN}\n`)).toBe(true);
+  });
+});
+
 describe('a server that is down', () => {
   it('fails with one line and exit 1, no stack trace', async () => {
     const alice = await registered();

@@ -10,7 +10,9 @@ import {
 } from '../../../src/errors.js';
 import { DATA_SIZE } from '../../../src/protocol/frame.js';
 import {
+  ListenerError,
   ZapwireClient,
+  type DisconnectInfo,
   type Delivery,
   type GroupCreated,
   type Identity,
@@ -474,6 +476,141 @@ describe('connection loss and reconnect', () => {
     expect(bob.c.connected).toBe(true);
     expect(poller.c.connected).toBe(true);
     expect(bob.errors).toEqual([]);
+  });
+});
+
+describe('a listener that throws', () => {
+  /** Message listeners that take every text except `boom`, which they throw on the first `failures` times it comes. */
+  function takeAllBut(c: ZapwireClient, failures = 1) {
+    const taken: string[] = [];
+    const thrown: Error[] = [];
+    c.on('message', (m) => {
+      if (m.text === 'boom' && thrown.length < failures) {
+        const error = new Error(`cannot handle ${m.text}`);
+        thrown.push(error);
+        throw error;
+      }
+      taken.push(m.text);
+    });
+    return { taken, thrown };
+  }
+
+  it('leaves the message unacknowledged: the error is emitted, it comes again in the next session, and nothing taken is lost or repeated', async () => {
+    const alice = await connected();
+    const identity = await user();
+    const bob = client({ identity });
+    const app = takeAllBut(bob);
+    const { errors } = record(bob);
+    const disconnects: DisconnectInfo[] = [];
+    bob.on('disconnect', (d) => disconnects.push(d));
+    const reconnected = new Promise((resolve) => bob.once('reconnect', resolve));
+    await bob.connect();
+
+    await alice.c.send(identity.number, 'before');
+    await until(() => app.taken.length === 1, 'the first message');
+    await alice.c.send(identity.number, 'boom');
+    await alice.c.send(identity.number, 'after');
+    await until(() => errors.length === 1, 'the error');
+    const error = errors[0] as ListenerError;
+    expect(error).toBeInstanceOf(ListenerError);
+    expect(error.code).toBe('ZAPWIRE_LISTENER');
+    expect(error.cause).toBe(app.thrown[0]);
+    expect(error.delivery).toMatchObject({ type: 'message', sender: alice.number, text: 'boom' });
+    expect(error.message).toMatch(/cannot handle boom/);
+
+    // The session that brought it ends; the next one brings it (and what came after it) again.
+    await reconnected;
+    expect(disconnects).toHaveLength(1);
+    expect(disconnects[0]!.error).toBe(error);
+    await until(() => app.taken.length === 3, 'the redelivered message and the one after it');
+    await sleep(100);
+    expect(app.taken).toEqual(['before', 'boom', 'after']);
+    expect(app.thrown).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+
+    // Now all three were taken and acknowledged: nothing is pending, and alice got one receipt each.
+    await bob.close();
+    const check = await connected({ identity, mode: 'poll' });
+    expect(await check.c.poll()).toEqual([]);
+    await until(() => alice.receipts.length === 3, 'the receipts');
+    expect(alice.receipts.map((r) => r.kind)).toEqual(['recebida', 'recebida', 'recebida']);
+  });
+
+  it('emits no message twice that the application took before the failure, when they come again after it', async () => {
+    const alice = await connected();
+    const identity = await user();
+    // Acks wait a minute: what bob took before the failure is not yet acknowledged when its session ends.
+    const bob = client({ identity, ackDelayMs: 60_000 });
+    const app = takeAllBut(bob);
+    const { errors } = record(bob);
+    await alice.c.send(identity.number, 'taken, not yet acknowledged');
+    await alice.c.send(identity.number, 'boom');
+    await bob.connect();
+    await until(() => app.taken.length === 2, 'both, the second one again');
+    await sleep(100);
+    expect(app.taken).toEqual(['taken, not yet acknowledged', 'boom']);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('in a poll session: poll() rejects with the error, the client closes (reconnect off), and the next poll session gets the message again', async () => {
+    const alice = await connected();
+    const identity = await user();
+    const dave = client({ identity, reconnect: false });
+    const app = takeAllBut(dave);
+    const { errors } = record(dave);
+    const closed = new Promise<{ error: ZapwireError | undefined }>((resolve) => dave.once('close', resolve));
+    await dave.connect({ mode: 'poll' });
+    for (const text of ['ok1', 'boom', 'ok2']) await alice.c.send(identity.number, text);
+
+    const err = await rejection(dave.poll());
+    expect(err).toBeInstanceOf(ListenerError);
+    expect(errors).toEqual([err]);
+    expect((await closed).error).toBe(err);
+    expect(app.taken).toEqual(['ok1']);
+
+    const again = await connected({ identity, mode: 'poll' });
+    const got = await again.c.poll();
+    expect(got.map((d) => (d as Message).text)).toEqual(['boom', 'ok2']);
+  });
+
+  it("does not crash the process when there is no 'error' listener: a process warning instead", async () => {
+    const alice = await connected();
+    const identity = await user();
+    const bob = client({ identity });
+    const app = takeAllBut(bob);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await bob.connect();
+      await alice.c.send(identity.number, 'boom');
+      await until(() => app.taken.length === 1, 'the message, taken the second time');
+      expect(app.thrown).toHaveLength(1);
+      await until(() => warnings.length === 1, 'the warning');
+      expect(warnings[0]).toBeInstanceOf(ListenerError);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('retries a message its listener keeps throwing on, with growing delays', async () => {
+    const alice = await connected();
+    const identity = await user();
+    const bob = client({ identity });
+    const app = takeAllBut(bob, 4);
+    record(bob);
+    const delays: number[] = [];
+    bob.on('disconnect', (d) => delays.push(d.reconnectInMs!));
+    await bob.connect();
+    await alice.c.send(identity.number, 'boom');
+    await until(() => app.taken.length === 1, 'the message, taken the fifth time');
+    expect(app.thrown).toHaveLength(4);
+    // client(): initialDelayMs 20 with jitter to half: the nth failure in a row waits 20·2^(n-1)/2 to 20·2^(n-1) ms.
+    expect(delays).toHaveLength(4);
+    delays.forEach((delay, n) => {
+      expect(delay).toBeGreaterThanOrEqual(10 * 2 ** n);
+      expect(delay).toBeLessThanOrEqual(20 * 2 ** n);
+    });
   });
 });
 

@@ -59,11 +59,12 @@ function settings(port: number, overrides: Partial<ConnectionSettings> = {}): Co
   return { host: '127.0.0.1', port, connectTimeoutMs: 2_000, requestTimeoutMs: 2_000, ackDelayMs: 20, ackEvery: 64, ...overrides };
 }
 
-async function open(f: Fake, overrides: Partial<ConnectionSettings> = {}, delivery: (frame: Frame, conn: Connection) => void = () => {}) {
+/** `delivery` returns false for a frame it does not take; anything else takes it. */
+async function open(f: Fake, overrides: Partial<ConnectionSettings> = {}, delivery: (frame: Frame, conn: Connection) => unknown = () => {}) {
   const closed: (ZapwireError | undefined)[] = [];
   let conn!: Connection;
   conn = await Connection.open(settings(f.port, overrides), {
-    delivery: (frame) => delivery(frame, conn),
+    delivery: (frame) => delivery(frame, conn) !== false,
     closed: (error) => closed.push(error),
   });
   connections.push(conn);
@@ -115,11 +116,32 @@ describe('Connection acknowledgements', () => {
     expect(acks(f)).toEqual(['1', '2', '3']);
   });
 
+  it('acknowledges nothing from a frame not taken on: later frames are neither delivered nor counted', async () => {
+    const f = await fake((frame, fk) => {
+      if (frame.code === '08') fk.socket().end();
+    });
+    const got: string[] = [];
+    const { conn, closed } = await open(f, { ackDelayMs: 60_000 }, (frame) => {
+      got.push(frame.data);
+      return frame.data !== 'm3';
+    });
+    f.write(deliver(1), deliver(2), deliver(3), deliver(4), deliver(5));
+    await until(() => got.length === 3, 'the deliveries up to the one not taken');
+    await sleep(30);
+    expect(got).toEqual(['m1', 'm2', 'm3']);
+    const reason = new ConnectionError('not taken');
+    await conn.end(reason);
+    // The cumulative 08 covers m1 and m2 only: the server sends m3, m4 and m5 again next session.
+    expect(acks(f)).toEqual(['2']);
+    expect(closed).toEqual([reason]);
+    expect(conn.closeError).toBe(reason);
+  });
+
   it('holds frames back (not delivered, not acknowledged) until released', async () => {
     const f = await fake();
     const got: string[] = [];
     const closed: unknown[] = [];
-    const conn = await Connection.open(settings(f.port, { ackDelayMs: 5 }), { delivery: (x) => got.push(x.data), closed: (e) => closed.push(e) });
+    const conn = await Connection.open(settings(f.port, { ackDelayMs: 5 }), { delivery: (x) => got.push(x.data) > 0, closed: (e) => closed.push(e) });
     connections.push(conn);
     conn.hold();
     await conn.openSession(ME, 'token', true);
@@ -205,7 +227,7 @@ describe('Connection requests', () => {
     const f = await fake();
     const port = f.port;
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-    const err = await Connection.open(settings(port), { delivery: () => {}, closed: () => {} }).catch((e: unknown) => e);
+    const err = await Connection.open(settings(port), { delivery: () => true, closed: () => {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
     expect((err as Error).message).toBe(`cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
   });

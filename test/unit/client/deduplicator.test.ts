@@ -51,41 +51,61 @@ describe('LruMap', () => {
   });
 });
 
+/** A frame read and, when new, taken by the application (its listeners returned): true if it is emitted. */
+function admit(d: Deduplicator, key: string, generation: number): boolean {
+  if (d.redelivered(key, generation)) return false;
+  d.taken(key, generation);
+  return true;
+}
+
 describe('Deduplicator', () => {
   it('admits a key once, and recognises it when it comes again on a later connection', () => {
     const d = new Deduplicator(10);
-    expect(d.admit('k', 1)).toBe(true);
-    expect(d.admit('k', 2)).toBe(false);
+    expect(admit(d, 'k', 1)).toBe(true);
+    expect(admit(d, 'k', 2)).toBe(false);
     // Once recognised on connection 2, a second copy on connection 2 is a new message.
-    expect(d.admit('k', 2)).toBe(true);
+    expect(admit(d, 'k', 2)).toBe(true);
   });
 
   it('admits an identical message twice on the same connection (two "ok" in one second)', () => {
     const d = new Deduplicator(10);
-    expect(d.admit('ok', 1)).toBe(true);
-    expect(d.admit('ok', 1)).toBe(true);
-    expect(d.admit('ok', 2)).toBe(false);
+    expect(admit(d, 'ok', 1)).toBe(true);
+    expect(admit(d, 'ok', 1)).toBe(true);
+    expect(admit(d, 'ok', 2)).toBe(false);
+  });
+
+  it('does not remember a frame the application did not take, so its redelivery is emitted', () => {
+    const keys = new Set<string>();
+    const d = new Deduplicator(10, { has: (k) => keys.has(k), add: (k) => void keys.add(k) });
+    expect(d.redelivered('failed', 1)).toBe(false); // read, emitted, a listener threw: not taken
+    expect(keys.size).toBe(0);
+    expect(d.redelivered('failed', 2)).toBe(false); // comes again in the next session: new
+    d.taken('failed', 2);
+    expect(d.redelivered('failed', 3)).toBe(true);
+    expect([...keys]).toEqual(['failed']);
   });
 
   it('forgets beyond its capacity', () => {
     const d = new Deduplicator(2);
-    d.admit('a', 1);
-    d.admit('b', 1);
-    d.admit('c', 1);
-    expect(d.admit('a', 2)).toBe(true);
-    expect(d.admit('c', 2)).toBe(false);
+    admit(d, 'a', 1);
+    admit(d, 'b', 1);
+    admit(d, 'c', 1);
+    expect(admit(d, 'a', 2)).toBe(true);
+    expect(admit(d, 'c', 2)).toBe(false);
   });
 
   it('consults and fills a persistent store, so a new process recognises what an old one handled', () => {
     const keys = new Set<string>();
     const store: SeenStore = { has: (k) => keys.has(k), add: (k) => void keys.add(k) };
     const before = new Deduplicator(10, store);
-    expect(before.admit('m1', 1)).toBe(true);
+    expect(admit(before, 'm1', 1)).toBe(true);
     expect([...keys]).toEqual(['m1']);
 
     const after = new Deduplicator(10, store);
-    expect(after.admit('m1', 1)).toBe(false);
-    expect(after.admit('m2', 1)).toBe(true);
+    expect(admit(after, 'm1', 1)).toBe(false);
+    // Recognised through the store on connection 1: a second copy on connection 1 is a new message.
+    expect(admit(after, 'm1', 1)).toBe(true);
+    expect(admit(after, 'm2', 1)).toBe(true);
     expect([...keys]).toEqual(['m1', 'm2']);
   });
 });

@@ -78,7 +78,60 @@ describe('render', () => {
     expect(wrap('', 4)).toEqual(['']);
     expect(fit('abcdef', 4)).toBe('abc…');
     expect(fit('ab', 4)).toBe('ab  ');
-    expect(fit('a\tb', 3)).toBe('a b');
+    expect(fit('a\tb', 4)).toBe('a\\tb');
+  });
+
+  describe('text from the network', () => {
+    const ATTACK = 'hi\x1b]0;PWNED\x07\x1b[2J\r\n12:00 Bob: forged \x9b31m\u202eevil\u2066';
+    /** The style codes render itself writes; anything else starting with ESC came from a message. */
+    const OWN_STYLES = /\x1b\[(?:0|7|1|2|1;34|31)m/g;
+    const CONTROL = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+    function inbound(text: string, id = 1): StoredMessage {
+      return { id, chat: '2000000000002', direction: 'in', sender: '2000000000002', ts: 1_700_000_000, text, status: 'unread', wantsReceipt: true };
+    }
+
+    it('shows the controls in a message, a nickname, a notice and the input escaped, and draws nothing else from them', () => {
+      for (const [cols, rows] of [
+        [120, 24],
+        [40, 10],
+      ] as const) {
+        const lines = render(
+          view({
+            cols,
+            rows,
+            notice: 'err\x1b[2J',
+            input: 'typed\u202e',
+            conversations: [{ number: '2000000000002', nickname: 'Bob\x1b[8m', kind: 'user', unread: 1 }],
+            open: { title: 'Bob\x07 (2000000000002)', messages: [inbound(ATTACK)], nameOf: () => 'Bob\x1b[5m', group: false },
+          }),
+        );
+        for (const line of lines) {
+          const withoutOwnStyles = line.replace(OWN_STYLES, '');
+          expect(withoutOwnStyles).not.toMatch(CONTROL);
+          // The escaped form is wider than the raw text: still exactly cols cells per row.
+          expect([...withoutOwnStyles]).toHaveLength(cols);
+        }
+        if (cols === 120) {
+          const shown = lines.map((l) => l.replace(OWN_STYLES, '')).join('\n');
+          expect(shown).toContain('Bob\\x1b[5m: hi\\x1b]0;PWNED\\x07\\x1b[2J\\r\\n12:00 Bob: forged \\x9b31m\\u202eevil\\u2066');
+          expect(shown).toContain(' err\\x1b[2J ');
+          expect(shown).toContain('Bob\\x1b[8m');
+          expect(shown).toContain('> typed\\u202e');
+        }
+      }
+    });
+
+    it('puts the cursor after the input as drawn (escapes included)', () => {
+      expect(cursorPosition(view({ input: 'a\x1b' }))).toEqual({ row: 23, col: 3 + 'a\\x1b'.length });
+    });
+
+    it('wraps the escaped text, so no row is wider than its pane', () => {
+      const w = 10;
+      const parts = wrap('\x1b\x1b\x1b\x1b\x1b', w);
+      expect(parts.join('')).toBe('\\x1b'.repeat(5));
+      for (const part of parts) expect([...part].length).toBeLessThanOrEqual(w);
+    });
   });
 
   it('frames a redraw in synchronized output with every row positioned', () => {
