@@ -207,7 +207,7 @@ function pipeline05(read: boolean) {
       const t0 = now();
       tally.count('framesWritten', await writeFlood(conn, batch, t0 + env.durationMs, env.signal));
       tally.facts.closedByServer = conn.closed;
-      if (read) await sleep(1_000, env.signal); // the last answers
+      if (read) await sleep(500, env.signal); // the last answers
       conn.destroy();
       return tally.report();
     };
@@ -232,7 +232,7 @@ async function pipeline03(env: AttackEnv): Promise<Prepared> {
     const t0 = now();
     tally.count('framesWritten', await writeFlood(conn, batch, t0 + env.durationMs, env.signal));
     tally.facts.closedByServer = conn.closed;
-    await sleep(1_000, env.signal);
+    await sleep(500, env.signal);
     conn.destroy();
     return tally.report();
   };
@@ -291,8 +291,8 @@ async function loneSurrogate(env: AttackEnv): Promise<Prepared> {
 const SOCKETS_PER_ADDRESS = 750;
 export const IDLE_SOCKETS = 18_000;
 export const IDLE_PROCESSES = 3;
-/** Idle sockets are held at least this long, past the default anonymous limit (10 s). */
-const IDLE_HOLD_MS = 14_000;
+/** Idle sockets are held this long after the opening ends: past the default anonymous limit (10 s). */
+export const IDLE_HOLD_MS = 11_000;
 
 /** A new v1 client registering (01 -> 02) and /healthz, each given 1 s: what a newcomer gets while the attack holds. */
 async function probeNewcomers(env: AttackEnv, tally: Tally, when: string): Promise<void> {
@@ -318,7 +318,6 @@ async function idleSockets(env: AttackEnv): Promise<Prepared> {
     const tally = new Tally();
     const conns: WireConn[] = [];
     let ending = false;
-    const hold = Math.max(env.durationMs, IDLE_HOLD_MS);
     const t0 = now();
     let next = 0;
     const openOne = (): Promise<void> =>
@@ -341,20 +340,21 @@ async function idleSockets(env: AttackEnv): Promise<Prepared> {
           else tally.ms('closedOther', conn.closedAt! - conn.connectedAt);
         };
       });
-    // 200 connects in flight per process, until the share is open or half the hold has passed.
+    // 200 connects in flight per process, until the share is open or the attack's time has passed.
     await Promise.all(
       Array.from({ length: 200 }, async () => {
-        while (next < share && now() - t0 < hold / 2 && !env.signal.aborted) await openOne();
+        while (next < share && now() - t0 < env.durationMs && !env.signal.aborted) await openOne();
       }),
     );
+    const opened = now();
     tally.count('connected', conns.filter((c) => c.connectedAt !== undefined).length);
-    tally.facts.openedInS = Math.round((now() - t0) / 100) / 10;
+    tally.count('openAfterOpening', conns.filter((c) => !c.closed).length);
+    tally.facts.openedInS = Math.round((opened - t0) / 100) / 10;
     if (env.index === 0) {
       await sleep(500, env.signal);
-      tally.count('openAtProbe', conns.filter((c) => !c.closed).length);
       await probeNewcomers(env, tally, 'whileHeld');
     }
-    await sleep(hold - (now() - t0), env.signal);
+    await sleep(IDLE_HOLD_MS - (now() - opened), env.signal);
     tally.count('stillOpen', conns.filter((c) => !c.closed).length);
     if (env.index === 0) await probeNewcomers(env, tally, 'atEnd');
     ending = true;
@@ -364,7 +364,7 @@ async function idleSockets(env: AttackEnv): Promise<Prepared> {
 }
 
 /** Slow HTTP: held until closed or this long (past the default 30 s whole-request limit). */
-const SLOW_HTTP_HOLD_MS = 34_000;
+const SLOW_HTTP_HOLD_MS = 32_000;
 const SLOW_HTTP_SOCKETS = 900;
 
 /**
@@ -376,26 +376,27 @@ async function slowHttp(env: AttackEnv): Promise<Prepared> {
     const tally = new Tally();
     const hold = Math.max(env.durationMs, SLOW_HTTP_HOLD_MS);
     const t0 = now();
-    const slow: { pipe: HttpPipe; kind: 'headers' | 'body'; at: number }[] = [];
+    const slow: { pipe: HttpPipe; kind: 'headers' | 'body'; at: number; ready: boolean }[] = [];
     let ending = false;
     for (const kind of ['headers', 'body'] as const) {
       for (let i = 0; i < SLOW_HTTP_SOCKETS; i++) {
         const pipe = new HttpPipe(env.httpPort!, attackerAddress(kind === 'headers' ? 0 : 1));
-        const entry = { pipe, kind, at: now() };
+        const entry = { pipe, kind, at: now(), ready: false };
         slow.push(entry);
         pipe.socket.once('connect', () => {
           entry.at = now();
+          entry.ready = true;
           pipe.socket.write(kind === 'headers' ? 'POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' : 'POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
         });
         // What the server says before closing (Node answers 408 to a timed-out request).
-        pipe.request(Buffer.alloc(0), (a) => tally.count(`${kind}:answered ${a.status || 'nothing'}`));
+        pipe.expect((a) => tally.count(`${kind}:answered ${a.status || 'nothing'}`));
         pipe.socket.once('close', () => {
           if (!ending) tally.ms(`${kind}ClosedAfter`, now() - entry.at);
         });
       }
     }
     const drip = setInterval(() => {
-      for (const s of slow) if (!s.pipe.closed && s.pipe.socket.writable) s.pipe.socket.write(s.kind === 'headers' ? 'a' : ' ');
+      for (const s of slow) if (s.ready && !s.pipe.closed && s.pipe.socket.writable) s.pipe.socket.write(s.kind === 'headers' ? 'a' : ' ');
     }, 1_000);
     if (env.index === 0) {
       await sleep(2_000, env.signal);
@@ -470,7 +471,7 @@ async function offlineFlood(env: AttackEnv): Promise<Prepared> {
     tally.facts.sessions = conns.length;
     const until = now() + env.durationMs;
     await Promise.all(conns.map((c) => windowFlood(c, one05, 256, until, env.signal, tally)));
-    await sleep(1_000, env.signal);
+    await sleep(500, env.signal);
     for (const c of conns) c.destroy();
     return tally.report();
   };
@@ -496,7 +497,7 @@ async function groupFlood(env: AttackEnv): Promise<Prepared> {
     tally.facts.member = members[0]!.number;
     const until = now() + env.durationMs;
     await Promise.all([windowFlood(groups, one10, 64, until, env.signal, tally), windowFlood(sends, one05, 256, until, env.signal, tally)]);
-    await sleep(1_000, env.signal);
+    await sleep(500, env.signal);
     groups.destroy();
     sends.destroy();
     return tally.report();
@@ -513,25 +514,27 @@ async function legacyBigGroup(env: AttackEnv): Promise<Prepared> {
   const request10 = Buffer.from(`10${String(ts()).padStart(10, '0')}${member!.number}${others.join('')}`, 'latin1');
   return async () => {
     const tally = new Tally();
-    const t0 = now();
     const created = await legacyRequest(env.legacyPort!, request10, 30_000, attackerAddress(0));
     tally.facts.createMs = Math.round(created.ms);
     // Legacy 10 has no answer: the member learns the group from its notice (03).
-    const poll = await legacyRequest(env.legacyPort!, Buffer.from(`03${member!.number}`, 'latin1'), 10_000, attackerAddress(0));
+    const poll = await legacyRequest(env.legacyPort!, Buffer.from(`03${member!.number}`, 'latin1'), 30_000, attackerAddress(0));
+    tally.facts.pollMs = Math.round(poll.ms);
     const group = poll.answer.length >= 15 && poll.answer.toString('latin1', 0, 2) === '06' ? poll.answer.toString('latin1', 2, 15) : undefined;
     tally.facts.groupCreated = group !== undefined;
+    // The sends to the group get half the attack's time, counted once the group is known (the 10 itself can take seconds).
+    const t0 = now();
     if (group) {
       const send = Buffer.from(`05${member!.number}${group}${String(ts()).padStart(10, '0')}legacy flood`, 'latin1');
       await Promise.all(
         Array.from({ length: 2 }, async () => {
-          while (!env.signal.aborted && now() - t0 < env.durationMs) {
+          while (!env.signal.aborted && now() - t0 < env.durationMs / 2) {
             const r = await legacyRequest(env.legacyPort!, send, 10_000, attackerAddress(0));
             tally.count(r.ok ? 'sends' : 'sendsFailed');
             tally.ms('send', r.ms);
           }
         }),
       );
-    } else await sleep(env.durationMs - (now() - t0), env.signal);
+    } else await sleep(env.durationMs / 2, env.signal);
     return tally.report();
   };
 }

@@ -210,7 +210,7 @@ export class NormalClient {
   /**
    * Nothing acknowledged lost: the recipient, in a new push session (on
    * `port`, which may be a server restarted on the same database), takes what
-   * is pending until 1 s passes quietly.
+   * is pending until 600 ms pass quietly.
    */
   async verify(port: number): Promise<{ lost: number; error?: string }> {
     this.recipient.stop();
@@ -228,7 +228,7 @@ export class NormalClient {
         };
       });
       const t0 = now();
-      while (now() - last < 1_000 && now() - t0 < 10_000) await sleep(50);
+      while (now() - last < 600 && now() - t0 < 10_000) await sleep(50);
       conn.destroy();
     } catch (err) {
       return { lost: this.lostCount(), error: err instanceof Error ? err.message : String(err) };

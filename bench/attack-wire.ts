@@ -239,6 +239,12 @@ export class HttpPipe {
     return this.closedAt !== undefined;
   }
 
+  /** Waits for an answer to bytes written directly on the socket (a request sent slowly). */
+  expect(answer: (a: HttpAnswer) => void): void {
+    if (this.closed) return answer({ status: 0, body: 'closed' });
+    this.waiting.push(answer);
+  }
+
   request(buf: Buffer, answer: (a: HttpAnswer) => void): void {
     if (this.closed || this.socket.destroyed) return answer({ status: 0, body: 'closed' });
     this.waiting.push(answer);

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import hdr from 'hdr-histogram-js';
 import type { ServerOptions } from '../src/server/config.js';
-import { ATTACKS, IDLE_SOCKETS } from './attack-attacks.js';
+import { ATTACKS, IDLE_HOLD_MS, IDLE_SOCKETS } from './attack-attacks.js';
 import type { AttackerReport, LoadReply, LoadRequest, ServerReply, ServerRequest } from './attack-ipc.js';
 import { NormalClient, type NormalSummary } from './attack-normal.js';
 import { now, openSession, register, sleep } from './attack-wire.js';
@@ -25,7 +25,7 @@ import { SERVER_NODE_FLAGS, summarise } from './harness.js';
 
 /** The tool stops a server whose RSS passes this (the unhardened server grows to GBs). */
 const RSS_CEILING = 3 * 2 ** 30;
-const SETTLE_MS = 2_000;
+const SETTLE_MS = 1_500;
 const MB = 2 ** 20;
 
 /** ATTACK_DEBUG=1: the phases of each attack on stderr, timed. */
@@ -563,9 +563,9 @@ function describe(name: string, row: AttackRow, seconds: number): string {
       return `HTTP ${statuses(c, 'http:')}; bystander push sessions still open ${f.bystandersStillOpen}/${f.bystandersOpened}; victim's session dropped ${f.victimDrops}×`;
     case 'idle-sockets':
       return (
-        `connected ${fmt(c.connected)}/${fmt(IDLE_SOCKETS)} in ${f.openedInS} s; open at probe ${fmt(c.openAtProbe)}; ` +
-        `closed: ${statuses(c, 'closed:')}; connect failed: ${statuses(c, 'connectFailed:')}; 408 ${closeTimes(r, 'closedAfter408')}; ` +
-        `still open at ${Math.max(seconds, 14)} s: ${fmt(c.stillOpen)}; newcomer while held: v1 ${f.whileHeldV1}, /healthz ${f.whileHeldHealthz}; at end: v1 ${f.atEndV1}, /healthz ${f.atEndHealthz}`
+        `connected ${fmt(c.connected)}/${fmt(IDLE_SOCKETS)} in ${f.openedInS} s, ${fmt(c.openAfterOpening)} open then; ` +
+        `closed by the server: ${statuses(c, 'closed:')}; connect failed: ${statuses(c, 'connectFailed:')}; 408 ${closeTimes(r, 'closedAfter408')}; ` +
+        `still open ${IDLE_HOLD_MS / 1000} s after: ${fmt(c.stillOpen)}; newcomer while held: v1 ${f.whileHeldV1}, /healthz ${f.whileHeldHealthz}; at end: v1 ${f.atEndV1}, /healthz ${f.atEndHealthz}`
       );
     case 'slow-http':
       return (
@@ -582,7 +582,7 @@ function describe(name: string, row: AttackRow, seconds: number): string {
     case 'legacy-big-group': {
       const send = r.hists.send ? summarise([r.hists.send]) : undefined;
       return f.groupCreated
-        ? `10 with 5,000 members accepted (${f.createMs} ms); legacy 05 ×${fmt(c.sends)} (${send ? `p50 ${fmt(send.p50)} ms` : ''}); pending rows ${fmt(row.db?.pending)}, db ${row.db?.dbMB} MB`
+        ? `10 with 5,000 members accepted (its connection closed after ${fmt(f.createMs as number)} ms, the member's 03 after ${fmt(f.pollMs as number)} ms); then in ${seconds / 2} s legacy 05 ×${fmt(c.sends)}${send ? ` (p50 ${fmt(send.p50)} ms)` : ''}${c.sendsFailed ? `, ${fmt(c.sendsFailed)} failed` : ''}; pending rows ${fmt(row.db?.pending)}, db ${row.db?.dbMB} MB`
         : `10 with 5,000 members: no group (the member got no notice; ${f.createMs} ms); pending rows ${fmt(row.db?.pending)}`;
     }
     case 'wrong-token-http': {
