@@ -23,8 +23,11 @@ import { NormalClient, type NormalSummary } from './attack-normal.js';
 import { now, openSession, register, sleep } from './attack-wire.js';
 import { SERVER_NODE_FLAGS, summarise } from './harness.js';
 
-/** The tool stops a server whose RSS passes this (the unhardened server grows to GBs). */
-const RSS_CEILING = 3 * 2 ** 30;
+/**
+ * The tool stops a server whose RSS passes this (the unhardened server grows
+ * to GBs): 3 GB, or ATTACK_RSS_CEILING_MB (to try the stop on a small ceiling).
+ */
+const RSS_CEILING = Number(process.env.ATTACK_RSS_CEILING_MB ?? 3 * 1024) * 2 ** 20;
 const SETTLE_MS = 1_500;
 const MB = 2 ** 20;
 
@@ -297,11 +300,9 @@ async function standardAttack(name: string, seconds: number): Promise<AttackRow>
   try {
     server = await AttackServer.start(options);
     phase('server started');
-    const normal = await NormalClient.create(server.port);
-    normal.start(server.port);
     const env = { port: server.port, httpPort: server.httpPort, legacyPort: server.legacyPort, durationMs: seconds * 1000 };
-    phase('normal client started');
-    await Promise.all(attackers.map((a, index) => a.prepare(name, { ...env, index, of: attackers.length })));
+    const [normal] = await Promise.all([NormalClient.create(server.port), ...attackers.map((a, index) => a.prepare(name, { ...env, index, of: attackers.length }))]);
+    normal.start(server.port);
     await sleep(300);
     const before = rssOf(server.pid) ?? 0;
     const target = server;
@@ -609,7 +610,7 @@ function cell(text: string): string {
 function renderRow(row: AttackRow): string {
   const rss = row.rss
     ? `${fmt(row.rss.peak)}/${fmt(row.rss.end)} MB (from ${fmt(row.rss.before)}; settled ${row.rss.settled === undefined ? '-' : fmt(row.rss.settled)})` +
-      (row.rss.stoppedAtCeilingAfterS !== undefined ? `; **stopped at 3 GB after ${row.rss.stoppedAtCeilingAfterS} s**` : '') +
+      (row.rss.stoppedAtCeilingAfterS !== undefined ? `; **stopped past ${Math.round(RSS_CEILING / MB)} MB after ${row.rss.stoppedAtCeilingAfterS} s**` : '') +
       (row.rss.serverExit ? `; **server died (${row.rss.serverExit})**` : '')
     : '-';
   const n = row.normal;
