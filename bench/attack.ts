@@ -288,17 +288,39 @@ function checkAttackerRows(name: string, report: AttackerReport, rows: Record<st
   return undefined;
 }
 
-async function standardAttack(name: string, seconds: number): Promise<AttackRow> {
-  const spec = ATTACKS[name]!;
+/** A fresh server for one attack, started ahead (while the previous attack is being checked). */
+interface Fresh {
+  name: string;
+  dir: string;
+  dbPath: string;
+  options: Partial<ServerOptions>;
+  server: Promise<AttackServer>;
+  attackers: Attacker[];
+}
+
+function freshServer(name: string): Fresh {
   const { dir, dbPath } = tempDb();
-  const options: Partial<ServerOptions> = { port: 0, httpPort: 0, dbPath, ...(spec.legacy ? { legacyPort: 0 } : {}) };
+  // Default options, but for a free port, the HTTP API, the legacy listener where needed, and the temporary file.
+  const options: Partial<ServerOptions> = { port: 0, httpPort: 0, dbPath, ...(ATTACKS[name]!.legacy ? { legacyPort: 0 } : {}) };
+  const server = AttackServer.start(options);
+  server.catch(() => {}); // awaited (and reported) by the attack
+  return { name, dir, dbPath, options, server, attackers: Array.from({ length: ATTACKS[name]!.processes ?? 1 }, () => new Attacker()) };
+}
+
+/**
+ * One attack against `fresh`'s server. `settled` is called once the measured
+ * part is over (the attack, the settle, the RSS readings): the tool starts the
+ * next attack's server then, while this one's losses are checked.
+ */
+async function standardAttack(name: string, seconds: number, fresh: Fresh, settled: () => void): Promise<AttackRow> {
+  const { dir, dbPath, options } = fresh;
   const t0 = now();
   const row: AttackRow = { attack: name, attacker: '', durationS: 0 };
   let server: AttackServer | undefined;
   let restarted: AttackServer | undefined;
-  const attackers = Array.from({ length: spec.processes ?? 1 }, () => new Attacker());
+  const attackers = fresh.attackers;
   try {
-    server = await AttackServer.start(options);
+    server = await fresh.server;
     phase('server started');
     const env = { port: server.port, httpPort: server.httpPort, legacyPort: server.legacyPort, durationMs: seconds * 1000 };
     const [normal] = await Promise.all([NormalClient.create(server.port), ...attackers.map((a, index) => a.prepare(name, { ...env, index, of: attackers.length }))]);
@@ -319,6 +341,7 @@ async function standardAttack(name: string, seconds: number): Promise<AttackRow>
     watch.stop();
     const settledRss = server.exit ? undefined : rssOf(server.pid);
     phase('settled');
+    settled();
     await normal.stop();
     phase('normal client stopped');
     let verifyPort = server.port;
@@ -353,9 +376,11 @@ async function standardAttack(name: string, seconds: number): Promise<AttackRow>
     row.error = err instanceof Error ? err.message : String(err);
     row.attacker = `tool error: ${row.error.split('\n')[0]}`;
   } finally {
+    settled();
     for (const a of attackers) await a.close();
     restarted?.kill();
     server?.kill();
+    if (!server) void fresh.server.then((s) => s.kill(), () => {});
     rmSync(dir, { recursive: true, force: true });
   }
   return row;
@@ -655,9 +680,16 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const load0 = loadavg();
   const rows: AttackRow[] = [];
-  for (const name of chosen) {
+  const standard = (n: string | undefined) => n !== undefined && ATTACKS[n]!.run !== undefined;
+  let next: Fresh | undefined;
+  for (const [i, name] of chosen.entries()) {
     process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${name} ...`);
-    const row = name === 'two-servers' ? await twoServers(opts.seconds) : name === 'corrupt-db' ? await corruptDb() : await standardAttack(name, opts.seconds);
+    const fresh = next ?? (standard(name) ? freshServer(name) : undefined);
+    next = undefined;
+    const startNext = () => {
+      if (!next && standard(chosen[i + 1])) next = freshServer(chosen[i + 1]!);
+    };
+    const row = name === 'two-servers' ? await twoServers(opts.seconds) : name === 'corrupt-db' ? await corruptDb() : await standardAttack(name, opts.seconds, fresh!, startNext);
     rows.push(row);
     process.stderr.write(` ${row.durationS} s${row.error ? ` (error: ${row.error.split('\n')[0]})` : ''}\n`);
   }
