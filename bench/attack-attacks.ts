@@ -519,7 +519,8 @@ async function legacyBigGroup(env: AttackEnv): Promise<Prepared> {
     // Legacy 10 has no answer: the member learns the group from its notice (03).
     const poll = await legacyRequest(env.legacyPort!, Buffer.from(`03${member!.number}`, 'latin1'), 30_000, attackerAddress(0));
     tally.facts.pollMs = Math.round(poll.ms);
-    tally.facts.pollAnswered = poll.ok;
+    // A notice names the group; a bare `06` means nothing pending (the 10 refused); nothing at all, no answer.
+    tally.facts.pollAnswer = poll.answer.length === 0 ? 'closed without an answer' : poll.answer.length === 2 ? 'nothing pending' : 'a notice';
     const group = poll.answer.length >= 15 && poll.answer.toString('latin1', 0, 2) === '06' ? poll.answer.toString('latin1', 2, 15) : undefined;
     tally.facts.groupCreated = group !== undefined;
     // The sends to the group get half the attack's time, counted once the group is known (the 10 itself can take seconds).

@@ -609,9 +609,7 @@ function describe(name: string, row: AttackRow, seconds: number): string {
       const send = r.hists.send ? summarise([r.hists.send]) : undefined;
       return f.groupCreated
         ? `10 with 5,000 members accepted (its connection closed after ${fmt(f.createMs as number)} ms, the member's 03 after ${fmt(f.pollMs as number)} ms); then in ${seconds / 2} s legacy 05 ×${fmt(c.sends)}${send ? ` (p50 ${fmt(send.p50)} ms)` : ''}${c.sendsFailed ? `, ${fmt(c.sendsFailed)} failed` : ''}; pending rows ${fmt(row.db?.pending)}, db ${row.db?.dbMB} MB`
-        : f.pollAnswered
-          ? `10 with 5,000 members: no group (the member's 03 found no notice; the 10's connection closed after ${fmt(f.createMs as number)} ms); pending rows ${fmt(row.db?.pending)}`
-          : `10 with 5,000 members: the 10's connection closed after ${fmt(f.createMs as number)} ms, then the member's 03 got no answer within 30 s (so no group to send to); pending rows ${fmt(row.db?.pending)}, db ${row.db?.dbMB} MB`;
+        : `10 with 5,000 members: its connection closed after ${fmt(f.createMs as number)} ms; the member's 03: ${f.pollAnswer} after ${fmt(f.pollMs as number)} ms, so no group to send to; pending rows ${fmt(row.db?.pending)}, db ${row.db?.dbMB} MB`;
     }
     case 'wrong-token-http': {
       const victim = Object.entries(c).filter(([k]) => k.startsWith('victim:'));
