@@ -80,7 +80,7 @@ async function watch(attack: Promise<unknown>, probe: { client: WireClient; who:
 }
 
 function expectBounded(seen: Watch): void {
-  expect(seen.probes.length, 'probes answered during the flood').toBeGreaterThan(3);
+  expect(seen.probes.length, 'probes answered during the flood').toBeGreaterThanOrEqual(2);
   for (const ms of seen.probes) expect(ms, 'a normal client\'s 05 -> 07 during the flood (ms)').toBeLessThan(1_000);
   expect(seen.maxInflight, 'frames in flight on one connection, sampled').toBeLessThanOrEqual(BOUND);
   const stats = env.t.server.flowStats().v1;
@@ -138,7 +138,7 @@ describe('PROTOCOL §Limits: a pipelining v1 client is read no faster than it is
     const poll = encodeFrame({ code: '03', src: carol!.number });
     let written = 0;
     const seen = await watch(
-      flood(poller, () => poll, { ms: FLOOD_MS, max: 2_000 }).then((n) => (written = n)),
+      flood(poller, () => poll, { ms: FLOOD_MS, max: 1_000 }).then((n) => (written = n)),
       probe,
     );
     expectBounded(seen);
