@@ -27,6 +27,8 @@ export interface V1FlowStats {
   peakInflightFrames: number;
   /** Connections not being read now (input budget used up, or output not draining). */
   pausedConnections: number;
+  /** Bytes queued for writing on the connection that has most now (Node's socket buffer, beyond the kernel's). */
+  maxQueuedBytes: number;
 }
 
 /**
@@ -71,11 +73,13 @@ export class V1Listener {
   flowStats(): V1FlowStats {
     let maxInflightFrames = 0;
     let pausedConnections = 0;
+    let maxQueuedBytes = 0;
     for (const connection of this.connections.values()) {
       if (connection.inflight > maxInflightFrames) maxInflightFrames = connection.inflight;
       if (connection.paused) pausedConnections++;
+      if (connection.socket.writableLength > maxQueuedBytes) maxQueuedBytes = connection.socket.writableLength;
     }
-    return { connections: this.connections.size, maxInflightFrames, peakInflightFrames: this.flow.peakInflight, pausedConnections };
+    return { connections: this.connections.size, maxInflightFrames, peakInflightFrames: this.flow.peakInflight, pausedConnections, maxQueuedBytes };
   }
 
   stopReading(): void {

@@ -158,7 +158,7 @@ export class SessionHost implements SessionHostPort {
       case 'writable': {
         const session = this.sessions.get(message.sid);
         if (!session) return;
-        session.writable = message.writable;
+        session.setWritable(message.writable);
         if (message.writable && session.heldCredit > 0) {
           this.notify({ op: 'ack', sid: session.sid, number: session.number, ids: [], credit: session.heldCredit });
           session.heldCredit = 0;

@@ -103,13 +103,29 @@ export class Session {
     this.processInbox();
   }
 
-  /** Nothing read is waiting to be handled or answered (the anonymous time limit counts only such time). */
+  /**
+   * No request waits for the broker (the anonymous time limit counts only
+   * such time). Frames waiting in the inbox do not count: they wait for the
+   * client to read its answers.
+   */
   get idle(): boolean {
-    return this.inbox.length === 0 && this.slots.length === 0;
+    return this.slots.length === 0;
   }
 
+  /** The socket drains again (or never stopped): handle the frames that waited for it. */
+  setWritable(writable: boolean): void {
+    this.writable = writable;
+    if (writable) this.processInbox();
+  }
+
+  /**
+   * Handles the frames read, in order. None is started while the socket is
+   * not draining: a client that does not read its answers gets no more of
+   * them queued on the main thread (its frames wait here, 256 bytes each, at
+   * most maxInflight + one read of them).
+   */
   private processInbox(): void {
-    while (this.inbox.length > 0 && !this.blocked && this.state !== 'closed') {
+    while (this.inbox.length > 0 && !this.blocked && this.writable && this.state !== 'closed') {
       const opened = this.slotsOpened;
       this.handleFrame(this.inbox.shift()!);
       // Handled needing no answer (08): finished now. Otherwise its slot returns the credit when it leaves.

@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../../src/protocol/index.js';
 import { DEFAULT_OPTIONS } from '../../../src/server/config.js';
-import { FRAMES_PER_READ } from '../../../src/server/main/connection.js';
+import { FRAMES_PER_READ, WRITE_HIGH_WATER } from '../../../src/server/main/connection.js';
 import { message, receive, sendStored, T0, take, useServer } from '../../helpers/v1.js';
 import type { Identity, WireClient } from '../../helpers/wire-client.js';
 
@@ -48,6 +48,8 @@ async function flood(socket: Socket, frameAt: (i: number) => Buffer, { ms, max }
 interface Watch {
   /** The largest maxInflightFrames seen while sampling. */
   maxInflight: number;
+  /** The largest maxQueuedBytes (output queued on one socket) seen while sampling. */
+  maxQueued: number;
   /** 05 -> 07 round trips of a normal client on another connection, in ms. */
   probes: number[];
 }
@@ -59,9 +61,11 @@ interface Watch {
  * its 07.
  */
 async function watch(attack: Promise<unknown>, probe: { client: WireClient; who: Identity; to: string }): Promise<Watch> {
-  const seen: Watch = { maxInflight: 0, probes: [] };
+  const seen: Watch = { maxInflight: 0, maxQueued: 0, probes: [] };
   const sampler = setInterval(() => {
-    seen.maxInflight = Math.max(seen.maxInflight, env.t.server.flowStats().v1.maxInflightFrames);
+    const stats = env.t.server.flowStats().v1;
+    seen.maxInflight = Math.max(seen.maxInflight, stats.maxInflightFrames);
+    seen.maxQueued = Math.max(seen.maxQueued, stats.maxQueuedBytes);
   }, 5);
   let done = false;
   const settled = Promise.all([attack, sleep(FLOOD_MS)]).finally(() => (done = true));
@@ -122,6 +126,21 @@ describe('PROTOCOL §Limits: a pipelining v1 client is read no faster than it is
     const b = await env.session(bob!);
     const got = await receive(b, written, { ackAs: bob!.number, timeoutMs: 20_000 });
     expect(got.map((f) => f.data)).toEqual(Array.from({ length: written }, (_, i) => `f${i}`));
+  });
+
+  it('pipelined 03 polls that are never read: output queued on the socket stays near its high-water mark', async () => {
+    const [alice, dave, prober, sink] = await env.users(4);
+    const probe = { client: await env.session(prober!), who: prober!, to: sink!.number };
+    const a = await env.session(alice!);
+    for (let i = 0; i < DEFAULT_OPTIONS.pollBatch; i++) await sendStored(a, message(alice!.number, dave!.number, `pending ${i}`, { ts: T0 + i }));
+    const poller = await env.session(dave!, false);
+    poller.socket.pause();
+    const poll = encodeFrame({ code: '03', src: dave!.number });
+    const seen = await watch(flood(poller.socket, () => poll, { ms: FLOOD_MS, max: 1_000_000 }), probe);
+    expectBounded(seen);
+    // Each 03 read could become a 101-frame answer (25 KB): they stop once the socket stops draining, some answers past its mark (not the 256 answers, 6.6 MB, of one read).
+    const answer = (DEFAULT_OPTIONS.pollBatch + 1) * 256;
+    expect(seen.maxQueued, 'bytes queued on the poller\'s socket').toBeLessThanOrEqual(WRITE_HIGH_WATER + 16 * answer);
   });
 
   it('pipelined 03 polls while reading every answer: bounded, and every poll answered in full', async () => {
