@@ -174,7 +174,8 @@ export class Session {
   /**
    * Asks the broker; `onValue` turns its answer into frames, an error becomes a
    * `09`. A `blocking` request holds back the frames after it until answered,
-   * for requests whose answer decides what those frames may do (`04`).
+   * for requests whose answer decides what those frames may do (`04`), or
+   * whose answer is large (`03`: see handlers/poll.ts).
    */
   ask(frame: Frame, request: AskRequest, onValue: (value: ReplyValue, slot: AnswerSlot) => void, blocking = false): void {
     const slot = this.openSlot(false, false);
