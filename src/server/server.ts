@@ -3,12 +3,13 @@ import type { AddressInfo, Server } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { BrokerClient } from './broker-client.js';
-import { resolveServerOptions, type LogLevel, type ServerOptions } from './config.js';
-import { HttpListener } from './http/http-listener.js';
+import { openFileLimit, resolveServerOptions, type LogLevel, type ServerOptions } from './config.js';
+import { HttpListener, type HttpFlowStats } from './http/http-listener.js';
 import { createLogger, writeForwarded } from './logger.js';
+import { Admission } from './main/admission.js';
 import { HostPool } from './main/host-pool.js';
 import { LegacyListener } from './main/legacy-listener.js';
-import { V1Listener } from './main/v1-listener.js';
+import { V1Listener, type V1FlowStats } from './main/v1-listener.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
 import type { BrokerControl, BrokerControlEvent, BrokerStats, BrokerWorkerData, FaultInjection } from './thread-messages.js';
 import { workerFile, workerResourceLimits } from './worker-files.js';
@@ -24,6 +25,13 @@ export interface StartOptions extends Partial<ServerOptions> {
 const THREAD_ANSWER_MS = 1_000;
 /** The number /healthz asks the store about: a query that touches the database. */
 const HEALTH_PROBE_NUMBER = '0000000000000';
+
+/** DESIGN.md §Flow control: what is in flight per connection now, and the most since start. */
+export interface FlowStats {
+  v1: V1FlowStats;
+  /** Undefined when the HTTP API is off. */
+  http: HttpFlowStats | undefined;
+}
 
 export interface ListenAddress {
   host: string;
@@ -86,11 +94,13 @@ export class ZapwireServer {
     broker.postMessage({ t: 'attach', hostId: 0, port: own.port1 } satisfies BrokerControl, [own.port1]);
     const brokerClient = new BrokerClient(own.port2, () => {});
 
+    // PROTOCOL.md §Limits: one set of connection caps for every listener together.
+    const admission = new Admission(options.maxConnections, options.maxConnectionsPerAddress, logger.child({ component: 'admission' }));
     let v1!: V1Listener;
     const pool = new HostPool({ ...options, logLevel }, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger, forward, faults);
-    v1 = new V1Listener(() => pool, logger.child({ listener: 'v1' }));
+    v1 = new V1Listener(() => pool, admission, options.maxInflight, logger.child({ listener: 'v1' }));
     pool.start();
-    const legacy = options.legacyPort === undefined ? undefined : new LegacyListener(brokerClient, options, logger.child({ listener: 'legacy' }));
+    const legacy = options.legacyPort === undefined ? undefined : new LegacyListener(brokerClient, options, admission, logger.child({ listener: 'legacy' }));
 
     const server = new ZapwireServer(options, logger, broker, pool, v1, legacy, brokerClient);
     broker.on('error', (err) => logger.fatal({ err }, 'broker thread failed'));
@@ -99,7 +109,8 @@ export class ZapwireServer {
     if (options.httpPort !== undefined) {
       const http = new HttpListener({
         broker: brokerClient,
-        rateLimit: options.rateLimit,
+        options,
+        admission,
         logger: logger.child({ listener: 'http' }),
         metrics: () => server.scrape(),
         health: () => server.health(),
@@ -118,6 +129,10 @@ export class ZapwireServer {
         threads: options.threads,
         sessionsPerThread: options.sessionsPerThread,
         synchronous: options.synchronous,
+        // The descriptor budget the connection caps leave room under (README §Limits).
+        openFileLimit: openFileLimit(),
+        maxConnections: options.maxConnections,
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress,
       },
       `zapwire listening on ${server.address.host}:${server.address.port}`,
     );
@@ -199,6 +214,11 @@ export class ZapwireServer {
     });
     this.broker.postMessage({ t: 'stats', rid } satisfies BrokerControl);
     return answer;
+  }
+
+  /** Flow control's bounded structure, for tests and operators (DESIGN.md §Flow control). */
+  flowStats(): FlowStats {
+    return { v1: this.v1.flowStats(), http: this.http?.flowStats() };
   }
 
   get sessions(): number {

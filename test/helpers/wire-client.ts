@@ -26,9 +26,10 @@ export class WireClient {
     socket.on('error', () => {});
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
+  /** `localAddress` picks the source address (any of 127.0.0.0/8 on Linux), for per-address limits. */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, host);
+      const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
       socket.once('connect', () => resolve(new WireClient(socket)));
       socket.once('error', reject);
     });

@@ -1,19 +1,28 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { errorForStatus } from '../../errors.js';
 import { isNumber } from '../../protocol/frame.js';
 import { splitText } from '../../protocol/text.js';
 import { Status } from '../../protocol/status.js';
 import type { BrokerClient } from '../broker-client.js';
+import type { ServerOptions } from '../config.js';
+import { Admission, type Refusal } from '../main/admission.js';
+import { TCP_KEEPALIVE } from '../main/tcp-keepalive.js';
 import { MAX_NAME_BYTES } from '../session/handlers/register.js';
-import { RateLimiter } from '../session/rate-limiter.js';
 
 /** Bodies larger than this are refused (413) without being read whole. */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** How long a connection refused at the door may take to close before it is destroyed. */
+const REFUSE_GRACE_MS = 5_000;
+
+export type HttpListenerOptions = Pick<ServerOptions, 'maxInflight' | 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs'>;
 
 export interface HttpDependencies {
   broker: BrokerClient;
-  rateLimit: number;
+  options: HttpListenerOptions;
+  /** The connection caps shared with the other listeners (PROTOCOL.md §Limits). */
+  admission: Admission;
   logger: Logger;
   /** Prometheus exposition of every thread's metrics. */
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -37,6 +46,61 @@ class HttpError extends Error {
 
 const BEARER = /^Bearer ([0-9]{13}):(\S+)$/;
 
+/** A body must be valid UTF-8: a replacement character silently stored would not be what was sent. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** No lone surrogate: it has no UTF-8 encoding, so it cannot be stored nor sent as a `06` (String.prototype.isWellFormed, Node 20). */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** The HTTP listener's part of ZapwireServer.flowStats(). */
+export interface HttpFlowStats {
+  connections: number;
+  /** Requests being served (waiting for the broker or a thread) on the connection that has most now. */
+  maxInflightRequests: number;
+  /** The most any connection has had since the server started: never above maxInflight. */
+  peakInflightRequests: number;
+  /** Connections not being read now because their budget is used up. */
+  pausedConnections: number;
+}
+
+/**
+ * One connection's flow control: requests being served, and requests parsed
+ * beyond the budget, waiting (at most what one socket read carried) while the
+ * socket is not read.
+ */
+interface Flow {
+  inflight: number;
+  readonly waiting: (() => void)[];
+  held: boolean;
+}
+
+const FLOW = Symbol('zapwire.httpFlow');
+/** Node's http server keeps its own read pause in `_paused` (lib/_http_server.js), and honours it when a body is read. */
+type HttpSocket = Socket & { [FLOW]?: Flow; _paused?: boolean; parser?: { resume(): void } | null };
+
+/**
+ * Node's http server resumes a socket it paused itself once its output
+ * drains, whatever paused it: while our budget holds, pause it again (the
+ * same turn, before any read).
+ */
+function onFlowSocketResume(this: HttpSocket): void {
+  if (this[FLOW]?.held) {
+    this._paused = true;
+    this.pause();
+  }
+}
+
+/** The raw answer to a connection refused at the door: written before Node's parser reads a byte. */
+function refusalResponse(refusal: Refusal): Buffer {
+  const body = JSON.stringify({ error: { status: Status.Unavailable, code: 'ZAPWIRE_UNAVAILABLE', message: Admission.reason(refusal) } });
+  return Buffer.from(
+    `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+const REFUSED: Readonly<Record<Refusal, Buffer>> = { total: refusalResponse('total'), address: refusalResponse('address') };
+
 /**
  * The HTTP API (README §HTTP API): bots and integrations send over HTTP what a
  * TCP client sends as `05`, with the same checks and the same store; a
@@ -44,13 +108,115 @@ const BEARER = /^Bearer ([0-9]{13}):(\S+)$/;
  */
 export class HttpListener {
   readonly server: Server;
-  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly sockets = new Set<HttpSocket>();
+  private peakInflight = 0;
 
   constructor(private readonly deps: HttpDependencies) {
-    this.server = createServer((req, res) => {
-      this.route(req, res).catch((err: unknown) => this.fail(res, err));
+    const { httpHeadersTimeoutMs, httpRequestTimeoutMs, httpKeepAliveTimeoutMs } = deps.options;
+    this.server = createServer(
+      {
+        ...TCP_KEEPALIVE,
+        // Node refuses headersTimeout > requestTimeout; headers are part of the request anyway.
+        headersTimeout: Math.min(httpHeadersTimeoutMs, httpRequestTimeoutMs),
+        requestTimeout: httpRequestTimeoutMs,
+        keepAliveTimeout: httpKeepAliveTimeoutMs,
+        // Node checks the headers and request limits only this often (30 s by
+        // default, which let slow headers stay ~90 s): often enough that each
+        // holds within a quarter of itself, at most a second late.
+        connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(Math.min(httpHeadersTimeoutMs, httpRequestTimeoutMs) / 4))),
+      },
+      (req, res) => this.onRequest(req, res),
+    );
+    // Before Node's own 'connection' listener attaches its parser: a refused
+    // socket is answered and ended before a byte of it is parsed.
+    this.server.prependListener('connection', (socket: Socket) => this.admit(socket as HttpSocket));
+  }
+
+  /** PROTOCOL.md §Limits: connections are capped in total and per address (503 and close). */
+  private admit(socket: HttpSocket): void {
+    const address = socket.remoteAddress ?? '';
+    const refusal = this.deps.admission.admit(address, 'http');
+    if (refusal) {
+      // No FLOW on this socket: a request Node parses from it anyway is not served (onRequest).
+      this.deps.onAnswer?.(Status.Unavailable);
+      socket.on('error', () => {});
+      socket.end(REFUSED[refusal]);
+      setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
+      return;
+    }
+    socket[FLOW] = { inflight: 0, waiting: [], held: false };
+    this.sockets.add(socket);
+    socket.on('resume', onFlowSocketResume);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.deps.admission.release(address);
     });
-    this.server.keepAliveTimeout = 10_000;
+  }
+
+  /**
+   * PROTOCOL.md §Limits: at most maxInflight requests of one connection are
+   * served at once. Node parses every request one socket read carries and
+   * hands each over at once (it pauses only for unsent output), so the ones
+   * beyond the budget wait here and the socket is not read until they are
+   * all being served.
+   */
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket as HttpSocket;
+    const flow = socket[FLOW];
+    if (!flow) return;
+    if (flow.inflight < this.deps.options.maxInflight && flow.waiting.length === 0) {
+      this.serve(req, res, socket, flow);
+      return;
+    }
+    flow.waiting.push(() => this.serve(req, res, socket, flow));
+    if (!flow.held) {
+      flow.held = true;
+      // Node's own mechanism: it pauses its parser after this read, and a body being read does not resume the socket.
+      socket._paused = true;
+      socket.pause();
+    }
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse, socket: HttpSocket, flow: Flow): void {
+    flow.inflight++;
+    if (flow.inflight > this.peakInflight) this.peakInflight = flow.inflight;
+    this.route(req, res).then(
+      () => this.served(socket, flow),
+      (err: unknown) => {
+        this.fail(res, err);
+        this.served(socket, flow);
+      },
+    );
+  }
+
+  /** An answer left (or the request failed): serve the next waiting request, and read again once none waits. */
+  private served(socket: HttpSocket, flow: Flow): void {
+    flow.inflight--;
+    if (socket.destroyed) {
+      flow.waiting.length = 0;
+      return;
+    }
+    while (flow.waiting.length > 0 && flow.inflight < this.deps.options.maxInflight) flow.waiting.shift()!();
+    if (flow.held && flow.waiting.length === 0) {
+      flow.held = false;
+      // While output is not draining Node keeps its own pause, and lifts it on 'drain'.
+      if (socket.writableNeedDrain) return;
+      socket._paused = false;
+      socket.parser?.resume();
+      socket.resume();
+    }
+  }
+
+  /** The bounded structure of HTTP flow control (DESIGN.md §Flow control). */
+  flowStats(): HttpFlowStats {
+    let maxInflightRequests = 0;
+    let pausedConnections = 0;
+    for (const socket of this.sockets) {
+      const flow = socket[FLOW]!;
+      if (flow.inflight > maxInflightRequests) maxInflightRequests = flow.inflight;
+      if (flow.held) pausedConnections++;
+    }
+    return { connections: this.sockets.size, maxInflightRequests, peakInflightRequests: this.peakInflight, pausedConnections };
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -81,10 +247,13 @@ export class HttpListener {
     if (typeof to !== 'string' || !isNumber(to)) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"to" must be a 13-digit number string');
     if (typeof text !== 'string') throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must be a string');
     if (text.includes('\0')) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must not contain NUL');
+    if (!isWellFormed(text)) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must be well-formed Unicode (no lone surrogate)');
     if (typeof receipts !== 'boolean') throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"receipts" must be a boolean');
     if (this.deps.closing()) throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
     const [, number, token] = auth;
-    if (!this.limiter(number!).take()) throw new HttpError(Status.TooMany, 'ZAPWIRE_RATE_LIMITED', 'sending too fast');
+    // The sender's rate is charged by the broker once the token checked out
+    // (PROTOCOL.md §Limits): charged here, before, a wrong token naming a
+    // victim's number used up the victim's rate.
     // Longer text is split as the SDK splits it (never inside a UTF-8
     // character) and stored as consecutive messages in one transaction.
     const texts = splitText(text);
@@ -107,6 +276,7 @@ export class HttpListener {
     const body = await this.readJson(req, true);
     const name = body.name ?? '';
     if (typeof name !== 'string') throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"name" must be a string');
+    if (!isWellFormed(name)) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"name" must be well-formed Unicode (no lone surrogate)');
     if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw new HttpError(413, 'ZAPWIRE_TOO_LARGE', `name over ${MAX_NAME_BYTES} bytes`);
     if (this.deps.closing()) throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
     const result = await this.deps.broker.askAsync({ op: 'register', name, remote: req.socket.remoteAddress ?? '' });
@@ -165,7 +335,12 @@ export class HttpListener {
       req.once('error', reject);
       req.once('end', () => {
         if (size > MAX_BODY_BYTES) return;
-        const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+        let text: string;
+        try {
+          text = UTF8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+        } catch {
+          return reject(new HttpError(400, 'ZAPWIRE_BAD_JSON', 'the body is not valid UTF-8'));
+        }
         if (text.trim() === '' && optional) return resolve({});
         try {
           const value: unknown = JSON.parse(text);
@@ -177,17 +352,6 @@ export class HttpListener {
         }
       });
     });
-  }
-
-  private limiter(number: string): RateLimiter {
-    let limiter = this.limiters.get(number);
-    if (!limiter) {
-      // Bounded: forgetting a limiter only forgives a burst.
-      if (this.limiters.size >= 100_000) this.limiters.clear();
-      limiter = new RateLimiter(this.deps.rateLimit);
-      this.limiters.set(number, limiter);
-    }
-    return limiter;
   }
 
   private fail(res: ServerResponse, err: unknown): void {

@@ -7,6 +7,12 @@ import type { HostHandle } from './host-pool.js';
 
 /** Output queued in the socket beyond which the session stops getting pushes and the socket stops being read. */
 export const WRITE_HIGH_WATER = 64 * 1024;
+/**
+ * The most whole frames one socket read can carry: libuv reads at most 64 KiB
+ * at a time. A connection's frames in flight are therefore at most
+ * maxInflight + this (the read that went over the budget is handed on whole).
+ */
+export const FRAMES_PER_READ = (64 * 1024) / FRAME_SIZE;
 /** How long a connection we closed may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -32,16 +38,36 @@ function onSocketClose(this: TaggedSocket): void {
   connection.onClosed(connection);
 }
 
+/** What the listener shares with its connections: the flow-control budget and the figures flowStats reports. */
+export interface FlowState {
+  /** Frames of one connection that may wait in its host before the socket stops being read (PROTOCOL.md §Limits). */
+  readonly maxInflight: number;
+  /** The most frames in flight any connection has had since the server started. */
+  peakInflight: number;
+}
+
 /**
  * The main thread's side of one version 1 connection: cuts the stream into
- * frames for the session's host, and is the one writer of the socket. When the
- * socket stops draining it stops reading from it and tells the session, which
- * stops pushing (its messages stay pending), so a client that never reads
- * costs bounded memory.
+ * frames for the session's host, and is the one writer of the socket.
+ *
+ * Reading stops for either of two reasons, and resumes only when neither
+ * holds (DESIGN.md §Flow control):
+ * - output: the socket stops draining (more than WRITE_HIGH_WATER queued).
+ *   The session is told and stops pushing (its messages stay pending), so a
+ *   client that never reads costs bounded memory.
+ * - input: more than maxInflight frames were handed to the host and not yet
+ *   finished (the host returns credit as each frame's answer leaves, or as
+ *   it is handled needing none), so a client that pipelines faster than it
+ *   is served waits in its own socket buffers, not in thread messages.
  */
 export class Connection {
   private readonly splitter = new FrameSplitter();
-  private paused = false;
+  /** Output not draining. */
+  private outputBlocked = false;
+  /** Whether socket.pause() is in force (for either reason). */
+  private readingPaused = false;
+  /** Frames handed to the host that it has not yet returned as credit. */
+  inflight = 0;
   private ending = false;
   private stopped = false;
 
@@ -49,6 +75,9 @@ export class Connection {
     readonly sid: number,
     readonly socket: Socket,
     readonly host: HostHandle,
+    /** The client's source address, as admitted (released with it when the socket closes). */
+    readonly address: string,
+    private readonly flow: FlowState,
     /** The listener's logger; `log` adds this connection's sid when a line is written. */
     readonly logger: Logger,
     /** Called once when the socket has closed. */
@@ -90,6 +119,35 @@ export class Connection {
       offset += FRAME_SIZE;
     });
     this.host.inbound.send({ t: 'frames', sid: this.sid, bytes });
+    this.inflight += whole;
+    if (this.inflight > this.flow.peakInflight) this.flow.peakInflight = this.inflight;
+    // PROTOCOL.md §Limits: a connection whose requests wait is not read further.
+    if (this.inflight > this.flow.maxInflight) this.updateReading();
+  }
+
+  /** The host finished `frames` of this connection's frames. */
+  credit(frames: number): void {
+    this.inflight -= frames;
+    if (this.readingPaused && this.inflight <= this.flow.maxInflight) this.updateReading();
+  }
+
+  /** Reading paused for either reason (flowStats). */
+  get paused(): boolean {
+    return this.readingPaused;
+  }
+
+  /**
+   * Pauses or resumes the socket for what holds now. Once the connection is
+   * stopped or ending, input is read and dropped (see onData) rather than
+   * left unread, whatever the reasons: a paused socket with bytes buffered
+   * never sees the peer's FIN behind them, so it would not close.
+   */
+  private updateReading(): void {
+    const pause = !this.stopped && !this.ending && (this.outputBlocked || this.inflight > this.flow.maxInflight);
+    if (pause === this.readingPaused) return;
+    this.readingPaused = pause;
+    if (pause) this.socket.pause();
+    else this.socket.resume();
   }
 
   write(bytes: Uint8Array, close: boolean): void {
@@ -97,13 +155,16 @@ export class Connection {
     this.socket.write(asBuffer(bytes));
     if (close) {
       this.ending = true;
+      // What the client sends after its session ended is read and dropped.
+      this.stopped = true;
+      this.updateReading();
       this.socket.end();
       setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
       return;
     }
-    if (!this.paused && this.socket.writableLength > WRITE_HIGH_WATER) {
-      this.paused = true;
-      this.socket.pause();
+    if (!this.outputBlocked && this.socket.writableLength > WRITE_HIGH_WATER) {
+      this.outputBlocked = true;
+      this.updateReading();
       this.host.inbound.send({ t: 'writable', sid: this.sid, writable: false });
       this.debug({ queued: this.socket.writableLength }, 'socket not draining: pushes paused');
     }
@@ -111,15 +172,15 @@ export class Connection {
 
   /** @internal socket 'drain' */
   onDrain(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    // Also after stopReading: onData drops what comes, and reading is how the peer's FIN is seen.
-    this.socket.resume();
+    if (!this.outputBlocked) return;
+    this.outputBlocked = false;
+    this.updateReading();
     this.host.inbound.send({ t: 'writable', sid: this.sid, writable: true });
   }
 
   /** Stops reading: shutdown lets what was read finish, and handles nothing new (see onData). */
   stopReading(): void {
     this.stopped = true;
+    this.updateReading();
   }
 }

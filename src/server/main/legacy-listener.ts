@@ -12,12 +12,21 @@ import type { BrokerClient } from '../broker-client.js';
 import type { ServerOptions } from '../config.js';
 import { toLegacyMessage } from '../render.js';
 import type { LegacyRow } from '../thread-messages.js';
+import type { Admission } from './admission.js';
+import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
 /** A variable-length request (05, 10) is complete when the client stops writing for this long, or ends. */
 const QUIET_MS = 50;
-/** Nothing the original client sends comes near this; more is not a request. */
+/**
+ * Nothing the original client sends comes near this; more is not a request.
+ * With one request per connection, this is also the listener's flow control
+ * (PROTOCOL.md §Limits): a connection holds at most this much input and one
+ * broker request, and what arrives after its request is read and dropped.
+ */
 const MAX_REQUEST_BYTES = 64 * 1024;
 const IDLE_TIMEOUT_MS = 10_000;
+/** How long a refused connection may take to close before it is destroyed. */
+const REFUSE_GRACE_MS = 5_000;
 
 /**
  * The original protocol, for unmodified old clients (PROTOCOL.md §Legacy
@@ -32,6 +41,7 @@ export class LegacyListener {
   constructor(
     private readonly broker: BrokerClient,
     private readonly options: Pick<ServerOptions, 'pollBatch' | 'legacyPaceMs'>,
+    private readonly admission: Admission,
     private readonly logger: Logger,
   ) {
     // allowHalfOpen: a client that shuts down its writing side after a 05 or a
@@ -39,7 +49,7 @@ export class LegacyListener {
     // stored (PROTOCOL.md §Legacy listener: stored, no answer, close). With
     // Node's default, its FIN made the socket end at once, before the broker
     // had committed anything. Every path below ends or destroys the socket.
-    this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server = createServer({ allowHalfOpen: true, ...TCP_KEEPALIVE }, (socket) => this.accept(socket));
   }
 
   /** Open legacy connections. */
@@ -57,8 +67,22 @@ export class LegacyListener {
   }
 
   private accept(socket: Socket): void {
+    const address = socket.remoteAddress ?? '';
+    // PROTOCOL.md §Limits: connections are capped in total and per address.
+    // The original protocol has no error answer: the connection is closed
+    // unanswered (Admission logs the refusal at warn).
+    if (this.admission.admit(address, 'legacy')) {
+      socket.on('error', () => {});
+      socket.resume();
+      socket.end();
+      setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
+      return;
+    }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.admission.release(address);
+    });
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'legacy socket error'));
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
 

@@ -4,12 +4,32 @@ import { Code } from '../../protocol/codes.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import type { HostOutbound } from '../thread-messages.js';
-import { Connection } from './connection.js';
+import { Admission, type Refusal } from './admission.js';
+import { Connection, type FlowState } from './connection.js';
 import type { HostPool } from './host-pool.js';
+import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
 /** How long a connection refused with 503 may take to close before it is destroyed. */
 const REJECT_GRACE_MS = 5_000;
 const NO_HANDLER = encodeFrame({ code: Code.Error, data: `${Status.Unavailable} no free session handler` });
+/** PROTOCOL.md §Limits: connections are capped in total and per source address (503 and close). */
+const REFUSED: Readonly<Record<Refusal, Buffer>> = {
+  total: encodeFrame({ code: Code.Error, data: `${Status.Unavailable} ${Admission.reason('total')}` }),
+  address: encodeFrame({ code: Code.Error, data: `${Status.Unavailable} ${Admission.reason('address')}` }),
+};
+
+/** The v1 listener's part of ZapwireServer.flowStats(). */
+export interface V1FlowStats {
+  connections: number;
+  /** Frames in flight (handed to a host, not yet finished) of the connection that has most now. */
+  maxInflightFrames: number;
+  /** The most any connection has had since the server started. */
+  peakInflightFrames: number;
+  /** Connections not being read now (input budget used up, or output not draining). */
+  pausedConnections: number;
+  /** Bytes queued for writing on the connection that has most now (Node's socket buffer, beyond the kernel's). */
+  maxQueuedBytes: number;
+}
 
 /**
  * The protocol version 1 listener: accepts connections, gives each to a
@@ -20,12 +40,16 @@ export class V1Listener {
   readonly server: Server;
   private readonly connections = new Map<number, Connection>();
   private nextSid = 1;
+  private readonly flow: FlowState;
 
   constructor(
     private readonly pool: () => HostPool,
+    private readonly admission: Admission,
+    maxInflight: number,
     private readonly logger: Logger,
   ) {
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.flow = { maxInflight, peakInflight: 0 };
+    this.server = createServer({ noDelay: true, ...TCP_KEEPALIVE }, (socket) => this.accept(socket));
   }
 
   get size(): number {
@@ -34,8 +58,8 @@ export class V1Listener {
 
   /** Routes a host's output to its connection. */
   onOutbound(message: HostOutbound): void {
-    if (message.t !== 'write') return;
-    this.connections.get(message.sid)?.write(message.bytes, message.close ?? false);
+    if (message.t === 'write') this.connections.get(message.sid)?.write(message.bytes, message.close ?? false);
+    else if (message.t === 'credit') this.connections.get(message.sid)?.credit(message.frames);
   }
 
   /** A host thread died: its connections have no handler any more. */
@@ -43,6 +67,19 @@ export class V1Listener {
     for (const connection of this.connections.values()) {
       if (connection.host.id === hostId) connection.socket.destroy();
     }
+  }
+
+  /** The bounded structure of flow control, for tests and operators: a walk over every connection. */
+  flowStats(): V1FlowStats {
+    let maxInflightFrames = 0;
+    let pausedConnections = 0;
+    let maxQueuedBytes = 0;
+    for (const connection of this.connections.values()) {
+      if (connection.inflight > maxInflightFrames) maxInflightFrames = connection.inflight;
+      if (connection.paused) pausedConnections++;
+      if (connection.socket.writableLength > maxQueuedBytes) maxQueuedBytes = connection.socket.writableLength;
+    }
+    return { connections: this.connections.size, maxInflightFrames, peakInflightFrames: this.flow.peakInflight, pausedConnections, maxQueuedBytes };
   }
 
   stopReading(): void {
@@ -62,30 +99,38 @@ export class V1Listener {
   }
 
   private accept(socket: Socket): void {
+    const address = socket.remoteAddress ?? '';
+    const refusal = this.admission.admit(address, 'v1');
+    if (refusal) return refuse(socket, REFUSED[refusal]); // Admission logs it (at most a line a second)
     const host = this.pool().acquire();
     if (!host) {
-      // Never a connection left waiting in a queue: say so and close.
-      this.logger.warn({ remote: socket.remoteAddress }, 'no free session handler: 503');
-      socket.on('error', () => {});
-      // Read and drop whatever the client sends (it usually sends its first
-      // frame at once): a socket whose input is left unread never sees the
-      // client's FIN behind it, so it would stay open forever and keep
-      // server.close() waiting. The timer bounds a client that never closes.
-      socket.resume();
-      socket.end(NO_HANDLER);
-      setTimeout(() => socket.destroy(), REJECT_GRACE_MS).unref();
-      return;
+      this.admission.release(address);
+      this.logger.warn({ remote: address }, 'no free session handler: 503');
+      return refuse(socket, NO_HANDLER);
     }
     const sid = this.nextSid++;
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const connection = new Connection(sid, socket, host, this.logger, this.closed);
+    const remote = `${address}:${socket.remotePort}`;
+    const connection = new Connection(sid, socket, host, address, this.flow, this.logger, this.closed);
     this.connections.set(sid, connection);
-    host.inbound.send({ t: 'open', sid, remote, address: socket.remoteAddress ?? '' });
+    host.inbound.send({ t: 'open', sid, remote, address });
   }
 
   private readonly closed = (connection: Connection): void => {
     this.connections.delete(connection.sid);
+    this.admission.release(connection.address);
     connection.host.inbound.send({ t: 'closed', sid: connection.sid });
     this.pool().release(connection.host);
   };
+}
+
+/** Says why with a `09 503` and closes: never a connection left waiting in a queue. */
+function refuse(socket: Socket, frame: Buffer): void {
+  socket.on('error', () => {});
+  // Read and drop whatever the client sends (it usually sends its first
+  // frame at once): a socket whose input is left unread never sees the
+  // client's FIN behind it, so it would stay open forever and keep
+  // server.close() waiting. The timer bounds a client that never closes.
+  socket.resume();
+  socket.end(frame);
+  setTimeout(() => socket.destroy(), REJECT_GRACE_MS).unref();
 }

@@ -18,13 +18,15 @@ export class SessionHost implements SessionHostPort {
   private readonly sessions = new Map<number, Session>();
   private readonly broker: BrokerClient;
   private readonly toMain: BatchedPort<HostOutbound>;
-  private readonly output = new Map<number, { chunks: Buffer[]; close: boolean }>();
+  /** Per connection, what leaves at the end of this turn: frames to write, and credit for frames finished. */
+  private readonly output = new Map<number, { chunks: Buffer[]; close: boolean; credit: number }>();
   private outputScheduled = false;
   private shuttingDown = false;
   private done = false;
   private resolveFinished!: () => void;
   private readonly mainPort: MessagePort;
   private readonly brokerPort: MessagePort;
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly task: HostTask,
@@ -39,8 +41,10 @@ export class SessionHost implements SessionHostPort {
     });
     this.toMain = new BatchedPort(this.mainPort);
     this.mainPort.on('message', (batch: HostInbound[]) => {
-      for (const message of batch) this.onMain(message);
+      for (const message of batch) this.fromMain(message);
     });
+    const timeout = task.options.anonymousTimeoutMs;
+    if (timeout > 0) this.sweepTimer = setInterval(this.sweepAnonymous, sweepInterval(timeout));
   }
 
   get size(): number {
@@ -56,32 +60,86 @@ export class SessionHost implements SessionHostPort {
   }
 
   write(sid: number, frames: Buffer | readonly Buffer[], close: boolean): void {
-    if (!this.sessions.has(sid)) return;
-    let entry = this.output.get(sid);
-    if (!entry) {
-      entry = { chunks: [], close: false };
-      this.output.set(sid, entry);
-    }
+    const entry = this.outputOf(sid);
+    if (!entry) return;
     // Collected as they are; flushOutput copies them once into one message.
     if (Array.isArray(frames)) entry.chunks.push(...frames);
     else entry.chunks.push(frames as Buffer);
     entry.close ||= close;
+  }
+
+  credit(sid: number, frames: number): void {
+    const entry = this.outputOf(sid);
+    if (entry) entry.credit += frames;
+  }
+
+  private outputOf(sid: number): { chunks: Buffer[]; close: boolean; credit: number } | undefined {
+    if (!this.sessions.has(sid)) return undefined;
+    let entry = this.output.get(sid);
+    if (!entry) {
+      entry = { chunks: [], close: false, credit: 0 };
+      this.output.set(sid, entry);
+    }
     if (!this.outputScheduled) {
       this.outputScheduled = true;
       setImmediate(this.flushOutput);
     }
+    return entry;
   }
 
-  /** One `write` per connection per turn, all in one postMessage to the main thread. */
+  /**
+   * One `write` per connection per turn, all in one postMessage to the main
+   * thread; credit rides along in the same message, after the writes it
+   * answers, so the main thread reads more only once those answers are queued
+   * on its socket (where the output limit sees them).
+   */
   private readonly flushOutput = (): void => {
     this.outputScheduled = false;
-    for (const [sid, { chunks, close }] of this.output) {
-      const bytes = packBytes(chunks);
-      this.metrics?.framesWritten(bytes);
-      this.toMain.send({ t: 'write', sid, bytes, close });
+    for (const [sid, { chunks, close, credit }] of this.output) {
+      if (chunks.length > 0) {
+        const bytes = packBytes(chunks);
+        this.metrics?.framesWritten(bytes);
+        this.toMain.send({ t: 'write', sid, bytes, close });
+      }
+      if (credit > 0) this.toMain.send({ t: 'credit', sid, frames: credit });
     }
     this.output.clear();
     this.toMain.flush();
+  };
+
+  /** DESIGN.md §Containment: a message that throws ends the session it concerns, never the thread. */
+  private fromMain(message: HostInbound): void {
+    try {
+      this.onMain(message);
+    } catch (err) {
+      this.contain(err, 'sid' in message ? message.sid : undefined, `main ${message.t}`);
+    }
+  }
+
+  private contain(err: unknown, sid: number | undefined, during: string): void {
+    const session = sid === undefined ? undefined : this.sessions.get(sid);
+    if (session) session.crash(err, during);
+    else this.logger.error({ err, sid, during }, 'session host: message failed');
+  }
+
+  /**
+   * PROTOCOL.md §Limits: an anonymous connection idle past anonymousTimeoutMs
+   * (no frame received, none being handled) gets `09 408` and is closed. One
+   * sweep per host rather than a timer per connection: at 18,000 connections
+   * a walk over the host's sessions every second costs microseconds, and a
+   * timer re-armed per frame would cost on every frame.
+   */
+  private readonly sweepAnonymous = (): void => {
+    const timeout = this.task.options.anonymousTimeoutMs;
+    const now = Date.now();
+    let closed = 0;
+    for (const session of this.sessions.values()) {
+      if (session.state !== 'anonymous' || !session.idle || now - session.lastFrameAt < timeout) continue;
+      session.end(Status.Timeout, `idle for ${timeout} ms without opening a session (anonymousTimeoutMs)`, false);
+      closed++;
+    }
+    // One line per sweep, not one per connection: an idle-socket flood must not become a log flood.
+    if (closed > 0) this.logger.info({ closed, anonymousTimeoutMs: timeout }, 'anonymous connections idle past the time limit: 408');
   };
 
   private onMain(message: HostInbound): void {
@@ -100,7 +158,7 @@ export class SessionHost implements SessionHostPort {
       case 'writable': {
         const session = this.sessions.get(message.sid);
         if (!session) return;
-        session.writable = message.writable;
+        session.setWritable(message.writable);
         if (message.writable && session.heldCredit > 0) {
           this.notify({ op: 'ack', sid: session.sid, number: session.number, ids: [], credit: session.heldCredit });
           session.heldCredit = 0;
@@ -150,6 +208,14 @@ export class SessionHost implements SessionHostPort {
   }
 
   private onBroker(event: BrokerEvent): void {
+    try {
+      this.fromBroker(event);
+    } catch (err) {
+      this.contain(err, 'sid' in event ? event.sid : undefined, `broker ${event.t}`);
+    }
+  }
+
+  private fromBroker(event: BrokerEvent): void {
     switch (event.t) {
       case 'reply':
         return; // BrokerClient answers these
@@ -177,6 +243,7 @@ export class SessionHost implements SessionHostPort {
   private end(): void {
     if (this.done) return;
     this.done = true;
+    clearInterval(this.sweepTimer);
     this.broker.flush();
     // The final totals go before `drained`, so the main thread's counters
     // never go backwards when this host's registry goes away.
@@ -199,4 +266,9 @@ export class SessionHost implements SessionHostPort {
 
   /** Called just before the last messages to the main thread (the worker flushes its log lines). */
   onEnd: (() => void) | undefined;
+}
+
+/** Often enough that the limit holds within a quarter of it (at most a second late), never busier than 20 a second. */
+function sweepInterval(timeoutMs: number): number {
+  return Math.min(1_000, Math.max(50, Math.floor(timeoutMs / 4)));
 }

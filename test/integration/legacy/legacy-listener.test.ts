@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerClient, Result } from '../../../src/server/broker-client.js';
+import { Admission } from '../../../src/server/main/admission.js';
 import { LegacyListener } from '../../../src/server/main/legacy-listener.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { openSession, register, type WireClient } from '../../helpers/wire-client.js';
@@ -467,7 +468,7 @@ describe('PROTOCOL.md §Legacy listener: `05` -> stored, no answer, close (in th
         }, STORE_DELAY_MS);
       },
     } as unknown as BrokerClient;
-    listener = new LegacyListener(slowBroker, { pollBatch: 100, legacyPaceMs: 30 }, pino({ level: 'silent' }));
+    listener = new LegacyListener(slowBroker, { pollBatch: 100, legacyPaceMs: 30 }, new Admission(0, 0, pino({ level: 'silent' })), pino({ level: 'silent' }));
     listener.server.listen(0, '127.0.0.1');
     await new Promise((resolve) => listener.server.once('listening', resolve));
     port = (listener.server.address() as { port: number }).port;

@@ -20,7 +20,7 @@ import {
   type V1Env,
 } from '../../helpers/v1.js';
 import { WireClient, type Identity } from '../../helpers/wire-client.js';
-import { MAX_UNANSWERED } from '../../../src/server/session/session.js';
+import { DEFAULT_OPTIONS } from '../../../src/server/config.js';
 
 /** Writes `bytes` in the given piece sizes, each its own write, yielding to the event loop in between. */
 async function writeInPieces(c: WireClient, bytes: Buffer, sizes: () => number): Promise<void> {
@@ -74,7 +74,7 @@ describe('PROTOCOL §Frame: frames are cut every 256 bytes, however the stream i
     expect(got.map((f) => f.data)).toEqual(Array.from({ length: 60 }, (_, i) => `piece ${i} ${'é'.repeat(i)}`));
   });
 
-  it(`answers 1,000 requests pipelined in one write, in order (more than the ${MAX_UNANSWERED} a session lets wait for the broker at once)`, async () => {
+  it(`answers 1,000 requests pipelined in one write, in order (far more than the ${DEFAULT_OPTIONS.maxInflight} a connection may have in flight)`, async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.connect();
     const count = 1_000;
