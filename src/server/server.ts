@@ -165,10 +165,10 @@ export class ZapwireServer {
    */
   async health(): Promise<{ ok: boolean; checks: Record<string, string> }> {
     if (this.closing) return { ok: false, checks: { server: 'shutting down' } };
-    // Asked before the probe below: the probe is itself a (read-only)
-    // transaction, and must not be what the answer reports on.
-    const commits = await this.askBroker('health', THREAD_ANSWER_MS);
-    const [store, hosts] = await Promise.all([
+    // The commits question goes first: the store probe is itself a
+    // (read-only) transaction, and is not what the answer should report on.
+    const [commits, store, hosts] = await Promise.all([
+      this.askBroker('health', THREAD_ANSWER_MS),
       withTimeout(this.brokerClient.askAsync({ op: 'validate', number: HEALTH_PROBE_NUMBER }), THREAD_ANSWER_MS),
       this.pool.collectMetrics(THREAD_ANSWER_MS),
     ]);
