@@ -175,12 +175,14 @@ describe('a database that cannot be opened or read', () => {
 });
 
 /**
- * A path where no file can be made is refused this fast: the failure modes are
- * a hang (Node's recursive mkdir under /proc) or a busy timeout (5 s). The
- * issue asks for a second of the server's own; the rest is room for a loaded
- * machine, where `zapwire --version` alone takes over a second.
+ * A bound on how long a refusal of a path where no file can be made may take
+ * (wall time, process start to exit). The regressions it catches are a hang
+ * (Node's recursive mkdir under /proc never returns) and a busy timeout (5 s,
+ * on top of the start). The refusal itself takes well under a second; the
+ * rest is room for a loaded machine, where `zapwire --version` alone took
+ * 1.3 s and a refusal 3.3 s while the whole suite ran on 2 cores.
  */
-const REFUSED_WITHIN_MS = 3_000;
+const REFUSED_WITHIN_MS = 5_000;
 
 describe('a database path in an unwritable place', () => {
   const plainFile = () => {
