@@ -71,8 +71,8 @@ CREATE INDEX IF NOT EXISTS group_log_group_ts ON group_log (group_number, ts);
 /** Every pragma the store relies on, in the one place they are set. */
 export function applyPragmas(db: Database.Database, options: PragmaOptions = {}): void {
   // WAL: a commit is one append. Entered in EXCLUSIVE locking mode (see
-  // takeLock), so the WAL index lives in this connection's heap, not in a
-  // -shm file: no other connection can read the file anyway.
+  // lockingModeExclusive), so the WAL index lives in this connection's heap,
+  // not in a -shm file: no other connection can read the file anyway.
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${(options.synchronous ?? 'normal').toUpperCase()}`);
   db.pragma('foreign_keys = ON');
