@@ -132,7 +132,10 @@ export function serveCommand(): Command {
       try {
         server = await ZapwireServer.start(options);
       } catch (err) {
-        process.stderr.write(`zapwire serve: ${err instanceof Error ? err.message : String(err)}\n`);
+        // One line, whatever failed (a database that cannot be served, a port
+        // in use): `cannot open database <file>: <SQLite's message>`.
+        const message = err instanceof Error ? err.message : String(err);
+        process.stderr.write(`zapwire serve: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
         process.exit(1);
       }
       if (stopping) shutdown(server, stopping);

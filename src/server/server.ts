@@ -104,8 +104,14 @@ export class ZapwireServer {
 
     const server = new ZapwireServer(options, logger, broker, pool, v1, legacy, brokerClient);
     broker.on('error', (err) => logger.fatal({ err }, 'broker thread failed'));
-    await listen(v1.server, options.port, options.host);
-    if (legacy) await listen(legacy.server, options.legacyPort!, options.host);
+    // A listener that cannot listen (port in use) must not leave the broker
+    // running: it holds the database's lock until it closes the file.
+    const abandon = async (err: unknown): Promise<never> => {
+      await server.close();
+      throw err;
+    };
+    await listen(v1.server, options.port, options.host).catch(abandon);
+    if (legacy) await listen(legacy.server, options.legacyPort!, options.host).catch(abandon);
     if (options.httpPort !== undefined) {
       const http = new HttpListener({
         broker: brokerClient,
@@ -118,7 +124,7 @@ export class ZapwireServer {
         onAnswer: (status) => server.metrics.httpAnswered(status),
       });
       server.http = http;
-      await listen(http.server, options.httpPort, options.host);
+      await listen(http.server, options.httpPort, options.host).catch(abandon);
     }
     logger.info(
       {
@@ -167,53 +173,70 @@ export class ZapwireServer {
     return expose([own, ...(broker ? [broker] : []), ...hosts.parts]);
   }
 
-  /** /healthz: the store answers a query and every session host answers, each within a second. */
+  /**
+   * /healthz: the store answers a query, its commits are not failing (disk
+   * full, I/O error, a damaged file: DESIGN.md §Health), and every session
+   * host answers, each within a second.
+   */
   async health(): Promise<{ ok: boolean; checks: Record<string, string> }> {
     if (this.closing) return { ok: false, checks: { server: 'shutting down' } };
-    const [store, hosts] = await Promise.all([
+    // The commits question goes first: the store probe is itself a
+    // (read-only) transaction, and is not what the answer should report on.
+    const [commits, store, hosts] = await Promise.all([
+      this.askBroker('health', THREAD_ANSWER_MS),
       withTimeout(this.brokerClient.askAsync({ op: 'validate', number: HEALTH_PROBE_NUMBER }), THREAD_ANSWER_MS),
       this.pool.collectMetrics(THREAD_ANSWER_MS),
     ]);
     const checks: Record<string, string> = {
       store: store === undefined ? 'no answer' : store.ok ? 'ok' : `failed: ${store.status} ${store.reason}`,
+      commits: commits === undefined ? 'no answer' : commits.failing === undefined ? 'ok' : `failing: ${commits.failing}`,
       hosts: hosts.missing.length === 0 ? 'ok' : `no answer from host ${hosts.missing.join(', ')}`,
     };
     return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
   }
 
-  private brokerMetrics(): Promise<MetricsJson | undefined> {
+  /**
+   * Test-only (DESIGN.md §Containment): replaces the broker's fault injection,
+   * e.g. `{ failCommits: true }` makes every commit fail until `setFaults({})`.
+   * Takes effect before the answer to any control message posted after it
+   * (`stats()`, say); never used by `zapwire serve`.
+   */
+  setFaults(faults: FaultInjection): void {
+    this.broker.postMessage({ t: 'faults', faults } satisfies BrokerControl);
+  }
+
+  /**
+   * Posts a control message to the broker and resolves with its answer (the
+   * event of the same kind and rid), or undefined after `timeoutMs`.
+   */
+  private askBroker<K extends 'stats' | 'metrics' | 'health'>(t: K, timeoutMs?: number): Promise<Extract<BrokerControlEvent, { t: K }> | undefined> {
     const rid = this.statsRid++;
-    const answer = new Promise<MetricsJson | undefined>((resolve) => {
+    const answer = new Promise<Extract<BrokerControlEvent, { t: K }> | undefined>((resolve) => {
       const onMessage = (event: BrokerControlEvent) => {
-        if (event.t === 'metrics' && event.rid === rid) {
+        if (event.t === t && 'rid' in event && event.rid === rid) {
           this.broker.off('message', onMessage);
-          resolve(event.json);
+          resolve(event as Extract<BrokerControlEvent, { t: K }>);
         }
       };
       this.broker.on('message', onMessage);
-      setTimeout(() => {
-        this.broker.off('message', onMessage);
-        resolve(undefined);
-      }, THREAD_ANSWER_MS).unref();
+      if (timeoutMs !== undefined) {
+        setTimeout(() => {
+          this.broker.off('message', onMessage);
+          resolve(undefined);
+        }, timeoutMs).unref();
+      }
     });
-    this.broker.postMessage({ t: 'metrics', rid } satisfies BrokerControl);
+    this.broker.postMessage({ t, rid } as BrokerControl);
     return answer;
+  }
+
+  private async brokerMetrics(): Promise<MetricsJson | undefined> {
+    return (await this.askBroker('metrics', THREAD_ANSWER_MS))?.json;
   }
 
   /** Counters from the broker thread (SQL statements, commits, messages). */
   async stats(): Promise<BrokerStats> {
-    const rid = this.statsRid++;
-    const answer = new Promise<BrokerStats>((resolve) => {
-      const onMessage = (event: BrokerControlEvent) => {
-        if (event.t === 'stats' && event.rid === rid) {
-          this.broker.off('message', onMessage);
-          resolve(event.stats);
-        }
-      };
-      this.broker.on('message', onMessage);
-    });
-    this.broker.postMessage({ t: 'stats', rid } satisfies BrokerControl);
-    return answer;
+    return (await this.askBroker('stats'))!.stats;
   }
 
   /** Flow control's bounded structure, for tests and operators (DESIGN.md §Flow control). */
@@ -272,12 +295,14 @@ function waitForBroker(broker: Worker): Promise<void> {
         resolve();
       } else if (event.t === 'failed') {
         cleanup();
-        reject(new Error(`cannot open the store: ${event.message}`));
+        // Already one line naming the file (DatabaseOpenError).
+        reject(new Error(event.message));
       }
     };
-    const onError = (err: Error) => {
+    // An error thrown in a thread arrives as a copy, which may not be an Error.
+    const onError = (err: unknown) => {
       cleanup();
-      reject(err);
+      reject(new Error(`broker thread failed at start: ${err instanceof Error ? err.message : JSON.stringify(err)}`));
     };
     const onExit = (code: number) => {
       cleanup();

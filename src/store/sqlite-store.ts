@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import Database from 'better-sqlite3';
-import { BUSY_TIMEOUT_MS, prepareDatabase, type Synchronous } from './schema.js';
+import { ZapwireError } from '../errors.js';
+import { Status } from '../protocol/status.js';
+import { prepareDatabase, type Synchronous } from './schema.js';
 import type {
   MessageKind,
   NewMessage,
@@ -18,6 +20,55 @@ export interface SqliteStoreOptions {
   path: string;
   /** `normal` by default; see schema.ts for what each one promises. */
   synchronous?: Synchronous;
+}
+
+/**
+ * The database cannot be served: locked by another process, not a database,
+ * damaged, or in a place where it cannot be made. Its message is the one
+ * line `zapwire serve` prints: it names the file and gives SQLite's reason.
+ */
+export class DatabaseOpenError extends ZapwireError {
+  constructor(
+    readonly file: string,
+    message: string,
+    code: 'ZAPWIRE_DATABASE_IN_USE' | 'ZAPWIRE_DATABASE_UNUSABLE',
+  ) {
+    super(message, code, Status.Unavailable);
+  }
+
+  /** Any failure while opening `file` (or its first query), as the one line to print. */
+  static from(file: string, err: unknown): DatabaseOpenError {
+    if (err instanceof DatabaseOpenError) return err;
+    if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY')) {
+      return new DatabaseOpenError(
+        file,
+        `database ${file} is in use by another process (another zapwire server on the same file?): ${err.message}`,
+        'ZAPWIRE_DATABASE_IN_USE',
+      );
+    }
+    const reason = err instanceof Error ? err.message : String(err);
+    return new DatabaseOpenError(file, `cannot open database ${file}: ${reason}`, 'ZAPWIRE_DATABASE_UNUSABLE');
+  }
+}
+
+/** SQLite's codes for a file whose pages are not what it wrote: it does not heal by itself. */
+function isDamage(err: unknown): err is InstanceType<typeof Database.SqliteError> {
+  return err instanceof Database.SqliteError && (err.code.startsWith('SQLITE_CORRUPT') || err.code === 'SQLITE_NOTADB');
+}
+
+/**
+ * `mkdir -p` that always ends: Node 20's recursive mkdirSync never returns for
+ * a path under /proc (it retries ENOENT forever), and reports EEXIST for a
+ * path under a regular file.
+ */
+function makeFolders(dir: string): void {
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
+    return;
+  }
+  const parent = nodePath.dirname(dir);
+  if (parent !== dir) makeFolders(parent);
+  fs.mkdirSync(dir);
 }
 
 
@@ -147,18 +198,27 @@ type Statements = ReturnType<typeof prepareStatements>;
 
 /** The product's store: one better-sqlite3 connection, used by one thread. */
 export class SqliteStore implements Store {
+  /**
+   * Opens, locks (one store per file: a second open fails at once, see
+   * schema.ts lockingModeExclusive), readies and checks the file; any failure
+   * is a DatabaseOpenError naming it.
+   */
   static open(options: SqliteStoreOptions): SqliteStore {
     const { path, synchronous } = checkOptions(options);
-    if (path !== ':memory:' && !path.startsWith('file:')) {
-      fs.mkdirSync(nodePath.dirname(nodePath.resolve(path)), { recursive: true });
-    }
-    const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
     try {
-      prepareDatabase(db, { synchronous });
-      return new SqliteStore(db, path);
+      if (path !== ':memory:' && !path.startsWith('file:')) makeFolders(nodePath.dirname(nodePath.resolve(path)));
+      // Busy timeout 0: the only lock that can be in the way is another
+      // server's, held for its whole life; waiting for it is pointless.
+      const db = new Database(path, { timeout: 0 });
+      try {
+        prepareDatabase(db, { synchronous });
+        return new SqliteStore(db, path);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
     } catch (err) {
-      db.close();
-      throw err;
+      throw DatabaseOpenError.from(path, err);
     }
   }
 
@@ -168,6 +228,7 @@ export class SqliteStore implements Store {
   private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
   private statementCount = 0;
   private commitCount = 0;
+  private damaged: string | undefined;
 
   private constructor(db: Database.Database, path: string) {
     this.db = db;
@@ -178,6 +239,15 @@ export class SqliteStore implements Store {
 
   get path(): string {
     return this.file;
+  }
+
+  /**
+   * SQLite's message the first time a statement found the file damaged
+   * (SQLITE_CORRUPT, SQLITE_NOTADB: a page changed under it), for /healthz.
+   * Kept: a damaged file does not heal, even if later statements succeed.
+   */
+  get damage(): string | undefined {
+    return this.damaged;
   }
 
   transaction<T>(fn: () => T): T {
@@ -323,16 +393,34 @@ export class SqliteStore implements Store {
 
   private run<P extends unknown[]>(stmt: Database.Statement<P>, ...params: P): Database.RunResult {
     this.statementCount++;
-    return stmt.run(...params);
+    try {
+      return stmt.run(...params);
+    } catch (err) {
+      throw this.noted(err);
+    }
   }
 
   private get<P extends unknown[], R>(stmt: Database.Statement<P, R>, ...params: P): R | undefined {
     this.statementCount++;
-    return stmt.get(...params);
+    try {
+      return stmt.get(...params);
+    } catch (err) {
+      throw this.noted(err);
+    }
   }
 
   private all<P extends unknown[], R>(stmt: Database.Statement<P, R>, ...params: P): R[] {
     this.statementCount++;
-    return stmt.all(...params);
+    try {
+      return stmt.all(...params);
+    } catch (err) {
+      throw this.noted(err);
+    }
+  }
+
+  /** Keeps the first sign of damage (see `damage`); returns the error to rethrow. */
+  private noted(err: unknown): unknown {
+    if (this.damaged === undefined && isDamage(err)) this.damaged = err.message;
+    return err;
   }
 }

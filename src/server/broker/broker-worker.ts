@@ -4,7 +4,7 @@
  * over MessagePorts; see thread-messages.ts.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { SqliteStore } from '../../store/sqlite-store.js';
+import { DatabaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
 import { BatchedPort } from '../batched-port.js';
 import { LogForwarder } from '../log-forwarder.js';
 import { createLogger } from '../logger.js';
@@ -23,18 +23,33 @@ function post(event: BrokerControlEvent): void {
 }
 forwarder.target = (lines) => post({ t: 'log', lines });
 
-let store: SqliteStore;
-try {
-  store = SqliteStore.open({ path: data.dbPath, synchronous: data.synchronous });
-} catch (err) {
-  post({ t: 'failed', message: err instanceof Error ? err.message : String(err) });
-  process.exit(1);
+/**
+ * Every failure of the start-up (folder, open, lock, pragmas, schema, damage
+ * check, statements, the first COUNT) becomes the one line `cannot open
+ * database <file>: <SQLite's message>` (DatabaseOpenError); nothing may escape
+ * as an uncaught error, which reaches the main thread as a bare object.
+ */
+function openStore(): { store: SqliteStore; pending: number } {
+  const startedAt = performance.now();
+  let store: SqliteStore | undefined;
+  try {
+    store = SqliteStore.open({ path: data.dbPath, synchronous: data.synchronous });
+    // The one COUNT of the pending table; from here on the broker keeps the gauge.
+    const pending = store.countAllPending();
+    logger.info({ db: data.dbPath, pending, ms: Math.round(performance.now() - startedAt) }, 'database opened, locked and checked');
+    return { store, pending };
+  } catch (err) {
+    store?.close();
+    post({ t: 'failed', message: DatabaseOpenError.from(data.dbPath, err).message });
+    forwarder.flush();
+    process.exit(1);
+  }
 }
+const { store, pending } = openStore();
 
 const ports = new Map<number, { port: MessagePort; out: BatchedPort<BrokerEvent> }>();
 const metrics = new BrokerMetrics(() => store.counters());
-// The one COUNT of the pending table; from here on the broker keeps the gauge.
-metrics.pending.set(store.countAllPending());
+metrics.pending.set(pending);
 const broker = new Broker(store, { pushWindow: data.pushWindow }, (hostId, event) => ports.get(hostId)?.out.send(event), logger, undefined, metrics);
 
 let scheduled = false;
@@ -88,6 +103,14 @@ control.on('message', (message: BrokerControl) => {
       );
       return;
     }
+    case 'health':
+      // DESIGN.md §Health: failing while commits fail, and for good once a
+      // statement found the file damaged.
+      post({ t: 'health', rid: message.rid, failing: broker.commitError ?? damaged(store.damage) });
+      return;
+    case 'faults':
+      broker.setFaults(message.faults);
+      return;
     case 'shutdown':
       // Commit what was asked before the shutdown, answer it, then close the file.
       closing = true;
@@ -102,5 +125,9 @@ control.on('message', (message: BrokerControl) => {
       return;
   }
 });
+
+function damaged(damage: string | undefined): string | undefined {
+  return damage === undefined ? undefined : `database damaged: ${damage}`;
+}
 
 post({ t: 'ready' });

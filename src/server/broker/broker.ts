@@ -5,7 +5,7 @@ import { Status } from '../../protocol/status.js';
 import { MessageKind, type NewMessage, type NumberKind, type PendingMessage, type Store } from '../../store/store.js';
 import { READ_RECEIPT, receivedText, toLegacyRow, toWireMessage } from '../render.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
-import type { BrokerEvent, BrokerRequest, BrokerStats, ReplyValue } from '../thread-messages.js';
+import type { BrokerEvent, BrokerRequest, BrokerStats, FaultInjection, ReplyValue } from '../thread-messages.js';
 import { LocalRouter, type PushRouter, type PushTarget } from './push-router.js';
 
 export interface BrokerOptions {
@@ -43,6 +43,9 @@ export class Broker {
   private readonly kinds = new Map<string, NumberKind>();
   private messagesStored = 0;
   private messagesDelivered = 0;
+  private faults: FaultInjection = {};
+  /** Why the last transaction failed; undefined after the next good commit (/healthz). */
+  commitError: string | undefined;
 
   constructor(
     private readonly store: Store,
@@ -95,8 +98,11 @@ export class Broker {
       this.store.transaction(() => {
         for (const { hostId, request } of batch) this.handle(hostId, request);
         this.router.catchUp();
+        if (this.faults.failCommits) throw new Error('injected commit failure (faults.failCommits)');
       });
+      this.commitError = undefined;
     } catch (err) {
+      this.commitError = err instanceof Error ? err.message : String(err);
       this.failBatch(batch, err);
     }
     if (started !== undefined) {
@@ -111,6 +117,11 @@ export class Broker {
   stats(): BrokerStats {
     const { statements, commits } = this.store.counters();
     return { statements, commits, messagesStored: this.messagesStored, messagesDelivered: this.messagesDelivered, routes: this.router.size };
+  }
+
+  /** Test-only: replaces the fault injection (thread-messages.ts FaultInjection). */
+  setFaults(faults: FaultInjection): void {
+    this.faults = faults;
   }
 
   detachHost(hostId: number): void {

@@ -230,7 +230,7 @@ describe('HTTP API', () => {
     it('200 when the store and every host answer', async () => {
       const r = await http(port(), '/healthz');
       expect(r.status).toBe(200);
-      expect(r.json).toEqual({ status: 'ok', checks: { store: 'ok', hosts: 'ok' } });
+      expect(r.json).toEqual({ status: 'ok', checks: { store: 'ok', commits: 'ok', hosts: 'ok' } });
     });
 
     it('serves Prometheus text', async () => {

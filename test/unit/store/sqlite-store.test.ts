@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import { DatabaseOpenError, SqliteStore } from '../../../src/store/sqlite-store.js';
 import { MessageKind, type NewMessage } from '../../../src/store/store.js';
 import { describeStoreConformance } from './store-conformance.js';
 
@@ -22,6 +22,19 @@ afterAll(() => {
 
 // On a real file, not :memory:, so that the suite runs with WAL as in production.
 describeStoreConformance('SqliteStore', () => SqliteStore.open({ path: freshPath() }));
+
+/** The page number of the first leaf of a table's b-tree (its lowest rowids). */
+function firstLeafOf(file: string, table: string, open?: SqliteStore): number {
+  const db = open ? open['db'] : new Database(file, { readonly: true });
+  try {
+    return db
+      .prepare<[string], number>("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path LIMIT 1")
+      .pluck()
+      .get(table)!;
+  } finally {
+    if (!open) db.close();
+  }
+}
 
 function message(overrides: Partial<NewMessage> = {}): NewMessage {
   return {
@@ -125,10 +138,10 @@ describe('SqliteStore', () => {
       ).toBe(2);
     });
 
-    it('turns foreign keys on and waits 5 s for a busy database', () => {
+    it('turns foreign keys on, and never waits for a busy database', () => {
       const store = track(SqliteStore.open({ path: freshPath() }));
       expect(pragma(store, 'foreign_keys')).toBe(1);
-      expect(pragma(store, 'busy_timeout')).toBe(5000);
+      expect(pragma(store, 'busy_timeout')).toBe(0);
     });
 
     it('writes schema version 1, and opening again keeps the data and the version', () => {
@@ -157,6 +170,113 @@ describe('SqliteStore', () => {
       } finally {
         check.close();
       }
+    });
+  });
+
+  describe('one store per file (the lock)', () => {
+    it('a second open of a file in use fails at once, naming the file; once closed, it opens', () => {
+      const file = freshPath();
+      const first = track(SqliteStore.open({ path: file }));
+      const user = first.createUser('Alice', null);
+      let refused: unknown;
+      try {
+        track(SqliteStore.open({ path: file }));
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toBeInstanceOf(DatabaseOpenError);
+      expect((refused as DatabaseOpenError).code).toBe('ZAPWIRE_DATABASE_IN_USE');
+      expect((refused as Error).message).toBe(
+        `database ${file} is in use by another process (another zapwire server on the same file?): database is locked`,
+      );
+      // The first store is undisturbed.
+      expect(first.getUser(user.number)).toEqual(user);
+      first.insertMessage([message()]);
+      first.close();
+      const again = track(SqliteStore.open({ path: file }));
+      expect(again.getUser(user.number)).toEqual(user);
+    });
+
+    it('no other connection can read the file while a store has it', () => {
+      const file = freshPath();
+      track(SqliteStore.open({ path: file }));
+      expect(() => new Database(file, { readonly: true, timeout: 0 }).prepare('SELECT 1 FROM users').get()).toThrow(/database is locked/);
+    });
+
+    it('keeps the WAL index in its own memory: no -shm file', () => {
+      const store = track(SqliteStore.open({ path: freshPath() }));
+      store.insertMessage([message()]);
+      expect(fs.existsSync(`${store.path}-wal`)).toBe(true);
+      expect(fs.existsSync(`${store.path}-shm`)).toBe(false);
+    });
+  });
+
+  describe('a file it cannot serve', () => {
+    /** Opens `file` expecting a DatabaseOpenError; returns its message. */
+    const refusal = (file: string): string => {
+      try {
+        track(SqliteStore.open({ path: file }));
+      } catch (err) {
+        expect(err).toBeInstanceOf(DatabaseOpenError);
+        expect((err as DatabaseOpenError).code).toBe('ZAPWIRE_DATABASE_UNUSABLE');
+        return (err as Error).message;
+      }
+      throw new Error(`${file} opened`);
+    };
+
+    it('garbage in the header: SQLite\'s "file is not a database", naming the file', () => {
+      const file = freshPath();
+      track(SqliteStore.open({ path: file })).close();
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.alloc(100, 0x5a), 0, 100, 0);
+      fs.closeSync(fd);
+      expect(refusal(file)).toBe(`cannot open database ${file}: file is not a database`);
+    });
+
+    it('garbage in a table page that no query at open reads: found by the damage check', () => {
+      const file = freshPath();
+      const store = track(SqliteStore.open({ path: file }));
+      store.transaction(() => {
+        for (let i = 0; i < 500; i++) store.insertMessage([message({ body: `mensagem ${i} `.repeat(8) })]);
+      });
+      store.close();
+      const leaf = firstLeafOf(file, 'pending');
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (leaf - 1) * 4096);
+      fs.closeSync(fd);
+      expect(refusal(file)).toMatch(new RegExp(`^cannot open database ${file}: it is damaged \\(PRAGMA quick_check: .*page ${leaf}\\b`));
+    });
+
+    it('a folder that is a regular file: one line naming both', () => {
+      const plain = freshPath();
+      fs.writeFileSync(plain, 'not a folder');
+      expect(refusal(path.join(plain, 'x.db'))).toBe(`cannot open database ${path.join(plain, 'x.db')}: ${plain} is not a folder`);
+    });
+
+    it('a folder that cannot be made ends (Node\'s recursive mkdir loops forever under /proc)', { skip: !fs.existsSync('/proc/self') }, () => {
+      expect(refusal('/proc/zapwire-test/x.db')).toMatch(/^cannot open database \/proc\/zapwire-test\/x\.db: ENOENT/);
+    });
+  });
+
+  describe('damage found while serving', () => {
+    it('a statement that meets a damaged page fails, and the store keeps saying it is damaged', () => {
+      const file = freshPath();
+      const store = track(SqliteStore.open({ path: file }));
+      const rows = store.transaction(() => Array.from({ length: 500 }, (_, i) => store.insertMessage([message({ body: `mensagem ${i} `.repeat(8) })])[0]!));
+      store.checkpoint();
+      expect(store.damage).toBeUndefined();
+      const leaf = firstLeafOf(file, 'pending', store);
+      // Forget the cached pages, so the next read is of the file.
+      store['db'].pragma('cache_size = 0');
+      store['db'].pragma('shrink_memory');
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (leaf - 1) * 4096);
+      fs.closeSync(fd);
+      expect(() => store.pendingFor(rows[0]!.recipient, 0, 10)).toThrow(/malformed/);
+      expect(store.damage).toMatch(/malformed/);
+      // A statement that does not touch the page succeeds; the damage stays.
+      expect(store.getUser('1000000000009')).toBeUndefined();
+      expect(store.damage).toMatch(/malformed/);
     });
   });
 
