@@ -88,6 +88,8 @@ export class HostPool {
     private readonly logger: Logger,
     private readonly onLog: (lines: string[]) => void = () => {},
     private readonly faults?: FaultInjection,
+    /** Tests shorten it to see idle hosts retire. */
+    private readonly spareIdleMs = SPARE_IDLE_MS,
   ) {
     this.dedicated = options.sessionsPerThread === 1;
     this.piscina = new Piscina({
@@ -115,7 +117,7 @@ export class HostPool {
       for (let i = 0; i < this.options.threads; i++) this.spawn();
       return Promise.resolve();
     }
-    this.spareSweep = setInterval(() => this.retireIdleSpares(), SPARE_IDLE_MS / 6);
+    this.spareSweep = setInterval(() => this.retireIdleSpares(), this.spareIdleMs / 6);
     this.spareSweep.unref();
     const started = new Promise<void>((resolve) => (this.onAllStarted = resolve));
     this.topUpSpares();
@@ -163,7 +165,7 @@ export class HostPool {
 
   /** Retires the spares beyond WARM_SPARES that have been idle SPARE_IDLE_MS (the oldest idle are first). */
   private retireIdleSpares(): void {
-    const before = Date.now() - SPARE_IDLE_MS;
+    const before = Date.now() - this.spareIdleMs;
     while (this.spares.length > WARM_SPARES && this.spares[0]!.idleSince <= before) {
       const host = this.spares.shift()!;
       host.retiring = true;
