@@ -23,10 +23,16 @@ export type OutboundHandler = (host: HostHandle, message: HostOutbound) => void;
  * client never waits for a thread to start. A start costs ~170 ms of CPU on a
  * 2-vCPU machine (a bare Worker ~60 ms, then pino and prom-client), and 30
  * started together there all finished ~3 s later (DESIGN.md §Thread models:
- * churn). Four spares cost ~30 MB (a Worker is ~7.5 MB), absorb four clients
- * arriving at once, and bound the thread starts under way to four.
+ * churn). Four spares cost ~30 MB (a Worker is ~7.5 MB) and absorb four
+ * clients arriving at once.
  */
 export const WARM_SPARES = 4;
+/**
+ * Thread starts under way at once, after the first spares. Starts slow the
+ * main thread down too: under churn on 2 loaded vCPUs, with 4 at a time its
+ * `09 503` took 240-370 ms (p50), with 1 at a time 14-36 ms.
+ */
+export const MAX_STARTING = 1;
 /** How long an idle host beyond the WARM_SPARES waits for a client before it retires (piscina's own idle timeout for threads). */
 export const SPARE_IDLE_MS = 30_000;
 
@@ -120,7 +126,8 @@ export class HostPool {
     this.spareSweep = setInterval(() => this.retireIdleSpares(), this.spareIdleMs / 6);
     this.spareSweep.unref();
     const started = new Promise<void>((resolve) => (this.onAllStarted = resolve));
-    this.topUpSpares();
+    // All at once: no client is waiting yet (piscina starts minThreads threads together anyway).
+    for (let i = 0; i < Math.min(WARM_SPARES, this.options.threads); i++) this.spawn();
     return started;
   }
 
@@ -146,9 +153,16 @@ export class HostPool {
     return host;
   }
 
-  /** Starts hosts until WARM_SPARES are idle or starting, never more hosts than threads. */
+  /** Starts hosts, one at a time, until WARM_SPARES are idle or starting; never more hosts than threads. */
   private topUpSpares(): void {
-    while (!this.stopping && this.spares.length + this.starting < WARM_SPARES && this.hosts.size < this.options.threads) this.spawn();
+    while (
+      !this.stopping &&
+      this.starting < MAX_STARTING &&
+      this.spares.length + this.starting < WARM_SPARES &&
+      this.hosts.size < this.options.threads
+    ) {
+      this.spawn();
+    }
   }
 
   release(host: HostHandle): void {
@@ -273,7 +287,9 @@ export class HostPool {
   private onReady(host: PooledHost): void {
     if (!this.hosts.has(host.id)) return;
     this.started(host);
-    if (this.dedicated && host.sessions === 0) this.park(host);
+    if (!this.dedicated) return;
+    if (host.sessions === 0) this.park(host);
+    this.topUpSpares();
   }
 
   /** Once per host: it said `ready`, or its task ended first (that news may overtake `ready`). */
