@@ -21,8 +21,8 @@ export type OutboundHandler = (host: HostHandle, message: HostOutbound) => void;
 /**
  * Thread per client: idle hosts kept running ahead of demand, so that a new
  * client never waits for a thread to start. A start costs ~170 ms of CPU on a
- * 2-vCPU machine (a bare Worker ~60 ms, then pino and prom-client), and 30
- * started together there all finished ~3 s later (DESIGN.md §Thread models:
+ * 2-vCPU machine (a bare Worker ~60 ms, then pino and prom-client), and 32
+ * started together there all finished ~4.6 s later (DESIGN.md §Thread models:
  * churn). Four spares cost ~30 MB (a Worker is ~7.5 MB) and absorb four
  * clients arriving at once.
  */
@@ -32,9 +32,9 @@ export const WARM_SPARES = 4;
  * main thread down too: under churn on 2 loaded vCPUs, with 4 at a time its
  * `09 503` took 240-370 ms (p50), with 1 at a time 14-36 ms.
  */
-export const MAX_STARTING = 1;
+const MAX_STARTING = 1;
 /** How long an idle host beyond the WARM_SPARES waits for a client before it retires (piscina's own idle timeout for threads). */
-export const SPARE_IDLE_MS = 30_000;
+const SPARE_IDLE_MS = 30_000;
 
 type PooledHost = HostHandle & {
   port: MessagePort;
