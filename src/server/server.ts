@@ -99,7 +99,7 @@ export class ZapwireServer {
     let v1!: V1Listener;
     const pool = new HostPool({ ...options, logLevel }, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger, forward, faults);
     v1 = new V1Listener(() => pool, admission, options.maxInflight, logger.child({ listener: 'v1' }));
-    pool.start();
+    await pool.start();
     const legacy = options.legacyPort === undefined ? undefined : new LegacyListener(brokerClient, options, admission, logger.child({ listener: 'legacy' }));
 
     const server = new ZapwireServer(options, logger, broker, pool, v1, legacy, brokerClient);

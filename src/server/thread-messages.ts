@@ -29,6 +29,12 @@ export type HostInbound =
   | { t: 'metrics'; rid: number };
 
 export type HostOutbound =
+  /**
+   * The host is running and listening: its first message. Until then its
+   * thread may still be starting (DESIGN.md §Thread models: a thread start
+   * costs ~170 ms of CPU), which the dedicated mode's warm spares hide.
+   */
+  | { t: 'ready' }
   /** Frames to write to the connection, concatenated; `close` ends it after them. */
   | { t: 'write'; sid: number; bytes: Uint8Array; close?: boolean }
   /**

@@ -18,6 +18,33 @@ export interface HostHandle {
 
 export type OutboundHandler = (host: HostHandle, message: HostOutbound) => void;
 
+/**
+ * Thread per client: idle hosts kept running ahead of demand, so that a new
+ * client never waits for a thread to start. A start costs ~170 ms of CPU on a
+ * 2-vCPU machine (a bare Worker ~60 ms, then pino and prom-client), and 32
+ * started together there all finished ~4.6 s later (DESIGN.md §Thread models:
+ * churn). Four spares cost ~30 MB (a Worker is ~7.5 MB) and absorb four
+ * clients arriving at once.
+ */
+export const WARM_SPARES = 4;
+/**
+ * Thread starts under way at once, after the first spares. Starts slow the
+ * main thread down too: under churn on 2 loaded vCPUs, with 4 at a time its
+ * `09 503` took 240-370 ms (p50), with 1 at a time 14-36 ms.
+ */
+const MAX_STARTING = 1;
+/** How long an idle host beyond the WARM_SPARES waits for a client before it retires (piscina's own idle timeout for threads). */
+const SPARE_IDLE_MS = 30_000;
+
+type PooledHost = HostHandle & {
+  port: MessagePort;
+  finished: Promise<unknown>;
+  /** The host said `ready`: its thread runs. */
+  ready: boolean;
+  /** Thread per client: when it last became idle. */
+  idleSince: number;
+};
+
 /** Every host's metrics, and the hosts that did not answer in time. */
 export interface HostsMetrics {
   parts: MetricsJson[];
@@ -28,14 +55,26 @@ export interface HostsMetrics {
  * Assigns connections to session hosts running as long-lived piscina tasks.
  * Pooled (sessionsPerThread > 1): one host per thread, started up front, each
  * taking up to sessionsPerThread sessions. Thread per client
- * (sessionsPerThread = 1): a host is started for each connection and retired
- * when it closes, so the thread returns to piscina's idle pool for the next.
+ * (sessionsPerThread = 1): a connection takes an idle host that runs already
+ * (a spare: WARM_SPARES are kept, and one is started as one is taken); when
+ * the connection closes, its host waits for the next client, so clients that
+ * come and go reuse running hosts and pay no thread start. Idle hosts beyond
+ * WARM_SPARES retire after SPARE_IDLE_MS and their threads return to piscina.
  * When no host can take a connection, `acquire` says so at once: the caller
- * answers `09 503` instead of leaving the client waiting in a queue.
+ * answers `09 503` instead of leaving the client waiting, in a queue or for a
+ * thread start. Hosts never outnumber `threads` (a retired host counts until
+ * its task has ended), so piscina never queues a host behind others.
  */
 export class HostPool {
   private readonly piscina: Piscina;
-  private readonly hosts = new Map<number, HostHandle & { port: MessagePort; finished: Promise<unknown> }>();
+  private readonly hosts = new Map<number, PooledHost>();
+  /** Thread per client: idle hosts that run, the most recently idle last. */
+  private readonly spares: PooledHost[] = [];
+  /** Hosts that have not said `ready` yet. */
+  private starting = 0;
+  /** Resolves `start()` once the first hosts run (thread per client). */
+  private onAllStarted?: () => void;
+  private spareSweep?: NodeJS.Timeout;
   private nextHostId = 1; // 0 is the main thread's own broker channel
   private readonly dedicated: boolean;
   private stopping = false;
@@ -55,11 +94,13 @@ export class HostPool {
     private readonly logger: Logger,
     private readonly onLog: (lines: string[]) => void = () => {},
     private readonly faults?: FaultInjection,
+    /** Tests shorten it to see idle hosts retire. */
+    private readonly spareIdleMs = SPARE_IDLE_MS,
   ) {
     this.dedicated = options.sessionsPerThread === 1;
     this.piscina = new Piscina({
       filename: workerFile('./session/session-host-worker.js'),
-      minThreads: this.dedicated ? Math.min(2, options.threads) : options.threads,
+      minThreads: this.dedicated ? Math.min(WARM_SPARES, options.threads) : options.threads,
       maxThreads: options.threads,
       // One long-lived task per thread: the task is the host.
       concurrentTasksPerWorker: 1,
@@ -72,13 +113,27 @@ export class HostPool {
     this.piscina.on('error', (err: unknown) => this.logger.error({ err }, 'session host thread error'));
   }
 
-  /** Pooled mode starts every host now, so the first clients pay no thread start. */
-  start(): void {
-    if (!this.dedicated) for (let i = 0; i < this.options.threads; i++) this.spawn();
+  /**
+   * Starts the hosts, so that the first clients pay no thread start: pooled
+   * mode every host (resolving at once, as ever), thread per client its spares
+   * (resolving once they run, so the server listens with hosts ready).
+   */
+  start(): Promise<void> {
+    if (!this.dedicated) {
+      for (let i = 0; i < this.options.threads; i++) this.spawn();
+      return Promise.resolve();
+    }
+    this.spareSweep = setInterval(() => this.retireIdleSpares(), this.spareIdleMs / 6);
+    this.spareSweep.unref();
+    const started = new Promise<void>((resolve) => (this.onAllStarted = resolve));
+    // All at once: no client is waiting yet (piscina starts minThreads threads together anyway).
+    for (let i = 0; i < Math.min(WARM_SPARES, this.options.threads); i++) this.spawn();
+    return started;
   }
 
   /** A host with room for one more session, or undefined when all are full. */
   acquire(): HostHandle | undefined {
+    if (this.dedicated) return this.takeSpare();
     let best: HostHandle | undefined;
     for (const host of this.hosts.values()) {
       if (host.retiring || host.sessions >= this.options.sessionsPerThread) continue;
@@ -89,9 +144,44 @@ export class HostPool {
     return best;
   }
 
+  /** The most recently idle spare (the others may idle out), or none: never a host still starting. */
+  private takeSpare(): HostHandle | undefined {
+    const host = this.spares.pop();
+    if (!host) return undefined;
+    host.sessions++;
+    this.topUpSpares();
+    return host;
+  }
+
+  /** Starts hosts, one at a time, until WARM_SPARES are idle or starting; never more hosts than threads. */
+  private topUpSpares(): void {
+    while (
+      !this.stopping &&
+      this.starting < MAX_STARTING &&
+      this.spares.length + this.starting < WARM_SPARES &&
+      this.hosts.size < this.options.threads
+    ) {
+      this.spawn();
+    }
+  }
+
   release(host: HostHandle): void {
     host.sessions--;
-    if (this.dedicated && host.sessions === 0 && !host.retiring) {
+    if (this.dedicated && host.sessions === 0) this.park(host as PooledHost);
+  }
+
+  /** A thread-per-client host with no client waits for the next one. */
+  private park(host: PooledHost): void {
+    if (this.stopping || host.retiring) return;
+    host.idleSince = Date.now();
+    this.spares.push(host);
+  }
+
+  /** Retires the spares beyond WARM_SPARES that have been idle SPARE_IDLE_MS (the oldest idle are first). */
+  private retireIdleSpares(): void {
+    const before = Date.now() - this.spareIdleMs;
+    while (this.spares.length > WARM_SPARES && this.spares[0]!.idleSince <= before) {
+      const host = this.spares.shift()!;
       host.retiring = true;
       host.inbound.send({ t: 'retire' });
     }
@@ -146,11 +236,12 @@ export class HostPool {
   }
 
   async destroy(): Promise<void> {
+    clearInterval(this.spareSweep);
     for (const host of this.hosts.values()) host.port.close();
     await this.piscina.destroy();
   }
 
-  private spawn(): HostHandle {
+  private spawn(): PooledHost {
     const id = this.nextHostId++;
     const toMain = new MessageChannel();
     const toBroker = new MessageChannel();
@@ -176,10 +267,12 @@ export class HostPool {
         this.forget(id, true);
       },
     );
-    const host = { id, inbound: new BatchedPort<HostInbound>(toMain.port1), sessions: 0, retiring: false, drained, port: toMain.port1, finished };
+    const host: PooledHost = { id, inbound: new BatchedPort<HostInbound>(toMain.port1), sessions: 0, retiring: false, drained, port: toMain.port1, finished, ready: false, idleSince: 0 };
+    this.starting++;
     toMain.port1.on('message', (batch: HostOutbound[]) => {
       for (const message of batch) {
-        if (message.t === 'drained') {
+        if (message.t === 'ready') this.onReady(host);
+        else if (message.t === 'drained') {
           markDrained();
           toMain.port1.close();
         } else if (message.t === 'metrics') this.onMetrics(id, message);
@@ -189,6 +282,25 @@ export class HostPool {
     });
     this.hosts.set(id, host);
     return host;
+  }
+
+  private onReady(host: PooledHost): void {
+    if (!this.hosts.has(host.id)) return;
+    this.started(host);
+    if (!this.dedicated) return;
+    if (host.sessions === 0) this.park(host);
+    this.topUpSpares();
+  }
+
+  /** Once per host: it said `ready`, or its task ended first (that news may overtake `ready`). */
+  private started(host: PooledHost): void {
+    if (host.ready) return;
+    host.ready = true;
+    this.starting--;
+    if (this.starting === 0) {
+      this.onAllStarted?.();
+      this.onAllStarted = undefined;
+    }
   }
 
   private onMetrics(id: number, message: Extract<HostOutbound, { t: 'metrics' }>): void {
@@ -213,15 +325,23 @@ export class HostPool {
     const host = this.hosts.get(id);
     if (!host) return;
     this.hosts.delete(id);
+    this.started(host);
+    const spare = this.spares.indexOf(host);
+    if (spare >= 0) this.spares.splice(spare, 1);
     // Wait one scrape's worth before forgetting the host retired: a scrape
     // under way may still hold its last live answer.
     setTimeout(() => this.finalSeen.delete(id), 5_000).unref();
     if (failed) host.port.close();
     this.broker.postMessage({ t: 'detach', hostId: id } satisfies BrokerControl);
     if (failed && host.sessions > 0) this.onHostGone(id);
-    // A pooled host that died is replaced, after a pause so a host that cannot
-    // start does not spin.
-    if (failed && !this.dedicated && !this.stopping) setTimeout(() => !this.stopping && this.spawn(), 1_000).unref();
+    // A pooled host that died is replaced, and in thread-per-client mode a
+    // spare started if one is due; after a failure, only after a pause, so a
+    // host that cannot start does not spin.
+    if (this.stopping) return;
+    if (!this.dedicated) {
+      if (failed) setTimeout(() => !this.stopping && this.spawn(), 1_000).unref();
+    } else if (failed) setTimeout(() => this.topUpSpares(), 1_000).unref();
+    else this.topUpSpares();
   }
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { LogForwarder } from '../log-forwarder.js';
 import { createLogger } from '../logger.js';
 import { HostMetrics } from '../metrics/metrics.js';
-import type { HostTask } from '../thread-messages.js';
+import type { HostOutbound, HostTask } from '../thread-messages.js';
 import { SessionHost } from './session-host.js';
 
 // DESIGN.md §Observability: this thread's log lines go to the main thread's
@@ -25,5 +25,9 @@ export default function hostSessions(task: HostTask): Promise<void> {
     forwarder.flush();
     forwarder.target = undefined;
   };
+  // Posted straight on the port, ahead of anything the host batches: in
+  // thread-per-client mode the pool hands a client only to a host that said it
+  // runs, never to one whose thread is still starting (DESIGN.md §Thread models).
+  task.mainPort.postMessage([{ t: 'ready' }] satisfies HostOutbound[]);
   return host.finished;
 }
