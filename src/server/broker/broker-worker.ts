@@ -35,7 +35,7 @@ const ports = new Map<number, { port: MessagePort; out: BatchedPort<BrokerEvent>
 const metrics = new BrokerMetrics(() => store.counters());
 // The one COUNT of the pending table; from here on the broker keeps the gauge.
 metrics.pending.set(store.countAllPending());
-const broker = new Broker(store, { pushWindow: data.pushWindow }, (hostId, event) => ports.get(hostId)?.out.send(event), logger, undefined, metrics);
+const broker = new Broker(store, { pushWindow: data.pushWindow, quotas: data.quotas, faults: data.faults }, (hostId, event) => ports.get(hostId)?.out.send(event), logger, undefined, metrics);
 
 let scheduled = false;
 let closing = false;

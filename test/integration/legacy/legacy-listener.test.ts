@@ -274,7 +274,8 @@ describe('PROTOCOL.md §Legacy listener', () => {
       // The notices make no receipts.
       expect((await legacyPoll(legacyPort, alice)).bytes.toString('latin1')).toBe('06');
 
-      // 05 to the group: one copy per other member, src the group, the sender appended to the text.
+      // 05 to the group: one copy for every member, the sender included (the
+      // original stored one for every member), src the group, the sender appended to the text.
       await legacySend(legacyPort, alice, group, TS + 5, 'oi grupo');
       expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(legacy06(group, bob, TS + 5, 'oi grupo' + alice));
       // bob's poll queued `recebida`+bob for alice and carol; carol gets the message first, then that receipt.
@@ -283,14 +284,22 @@ describe('PROTOCOL.md §Legacy listener', () => {
       expect(carolPoll[0]).toEqual({ raw: legacy06(group, carol, TS + 5, 'oi grupo' + alice), src: group, dst: carol, ts: TS + 5, text: 'oi grupo' + alice });
       expect(carolPoll[1]).toMatchObject({ src: group, dst: carol, text: 'recebida' + bob });
 
-      // The sender got no copy of its own message, only the members' receipts.
+      // The sender gets its own copy (stored first), then the members' receipts.
       const alicePoll = await opaPoll(legacyPort, alice);
       expect(alicePoll.map((f) => [f.src, f.dst, f.text])).toEqual([
+        [group, alice, 'oi grupo' + alice],
         [group, alice, 'recebida' + bob],
         [group, alice, 'recebida' + carol],
       ]);
+      expect(alicePoll[0]).toEqual({ raw: legacy06(group, alice, TS + 5, 'oi grupo' + alice), src: group, dst: alice, ts: TS + 5, text: 'oi grupo' + alice });
+      // Taking its own copy queued `recebida`+alice for the others, as any member's does.
       const bobPoll = await opaPoll(legacyPort, bob);
-      expect(bobPoll.map((f) => [f.src, f.dst, f.text])).toEqual([[group, bob, 'recebida' + carol]]);
+      expect(bobPoll.map((f) => [f.src, f.dst, f.text])).toEqual([
+        [group, bob, 'recebida' + carol],
+        [group, bob, 'recebida' + alice],
+      ]);
+      const carolReceipts = await opaPoll(legacyPort, carol);
+      expect(carolReceipts.map((f) => [f.src, f.dst, f.text])).toEqual([[group, carol, 'recebida' + alice]]);
 
       // Receipts make no receipts: everyone is done.
       for (const who of [alice, bob, carol]) expect((await legacyPoll(legacyPort, who)).bytes.toString('latin1')).toBe('06');
@@ -313,6 +322,11 @@ describe('PROTOCOL.md §Legacy listener', () => {
         { raw: legacy06(group, alice, TS, alice + bob), src: group, dst: alice, ts: TS, text: alice + bob },
         { raw: legacy06(group, alice, TS + 1, 'do bob' + bob), src: group, dst: alice, ts: TS + 1, text: 'do bob' + bob },
       ]);
+      // The sender's own copy, as the original client expects it.
+      const bobPoll = (await legacyPoll(legacyPort, bob)).chunks.map((c) => c.toString('utf8'));
+      expect(bobPoll[0]).toBe(legacy06(group, bob, TS + 1, 'do bob' + bob));
+      // Then alice's receipt for the message she polled.
+      expect(bobPoll.slice(1)).toEqual([expect.stringMatching(new RegExp(`^06${group}${bob}[0-9]{10}recebida${alice}$`))]);
     });
   });
 
