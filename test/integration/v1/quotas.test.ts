@@ -84,8 +84,9 @@ describe('PROTOCOL §Limits: 05 is limited per number, a group message once per 
     await receive(a, 6, { ackAs: alice.number });
     // ...and alice's acks make six `recebida` from alice to bob: her own 05 budget is untouched.
     expect((await receive(b, 6, { ackAs: bob.number })).every((f) => f.data.startsWith('recebida '))).toBe(true);
-    a.sendRaw(frames(...Array.from({ length: 6 }, (_, i) => message(alice.number, bob.number, `x${i}`))));
-    expect((await take(a, 6)).map((f) => f.code)).toEqual(Array(6).fill('07'));
+    // Her whole burst of 6, and not one more.
+    a.sendRaw(frames(...Array.from({ length: 7 }, (_, i) => message(alice.number, bob.number, `x${i}`))));
+    expect((await take(a, 7)).map((f) => f.code)).toEqual([...Array<string>(6).fill('07'), '09']);
   });
 });
 
@@ -265,6 +266,10 @@ describe('PROTOCOL §Limits: failed authentications are limited per source addre
     t = await startTestServer({ authFailuresPerMinute: 2 });
     const alice = await registerV1(t.port);
     for (let i = 0; i < 6; i++) expect(await open(t.port, alice)).toBe('ok');
+    // The two failures are all still there to be used, and no more.
+    const wrong = { number: alice.number, token: 'not-the-token' };
+    for (let i = 0; i < 2; i++) expect(await open(t.port, wrong)).toMatch(/^401 /);
+    expect(await open(t.port, wrong)).toMatch(/^429 /);
   });
 });
 
