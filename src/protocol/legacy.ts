@@ -36,7 +36,7 @@ export interface LegacySend {
   dst: string;
   /** Unix time in seconds. */
   ts: number;
-  /** Decoded leniently: invalid UTF-8 becomes U+FFFD. May be empty. */
+  /** Valid UTF-8 without 0x00 (otherwise the request is invalid). May be empty. */
   text: string;
 }
 
@@ -66,6 +66,9 @@ const SEND_FIXED_LENGTH = CODE_LENGTH + 2 * NUMBER_LENGTH + TS_LENGTH;
 /** `10` + ts, before the members. */
 const GROUP_FIXED_LENGTH = CODE_LENGTH + TS_LENGTH;
 const MAX_TS = 9_999_999_999;
+
+// ignoreBOM: a leading U+FEFF is text the sender wrote, not a mark to swallow.
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const INCOMPLETE: LegacyParse = Object.freeze({ kind: 'incomplete' });
 const REGISTER: LegacyParse = Object.freeze({ kind: 'register' });
@@ -137,13 +140,23 @@ function parseSend(buf: Buffer, ended: boolean): LegacyParse {
   if (!isDigits(buf, dstAt, NUMBER_LENGTH)) return invalid('a 05 request: dst is not 13 digits');
   if (!isDigits(buf, tsAt, TS_LENGTH)) return invalid('a 05 request: ts is not 10 digits');
   if (!ended) return INCOMPLETE;
+  // PROTOCOL.md §Frame: the store takes only text a version 1 `06` can carry,
+  // so that what a legacy client sends reaches version 1 clients unchanged
+  // (the original decoded whatever came; U+FFFD would store something else).
+  const textBytes = buf.subarray(SEND_FIXED_LENGTH);
+  if (textBytes.includes(0)) return invalid('a 05 request: the text contains a 0x00 byte');
+  let text: string;
+  try {
+    text = utf8Strict.decode(textBytes);
+  } catch {
+    return invalid('a 05 request: the text is not valid UTF-8');
+  }
   return {
     kind: 'send',
     src: buf.toString('latin1', srcAt, dstAt),
     dst: buf.toString('latin1', dstAt, tsAt),
     ts: Number(buf.toString('latin1', tsAt, SEND_FIXED_LENGTH)),
-    // The original decoded whatever came; U+FFFD rather than refusing the message.
-    text: buf.toString('utf8', SEND_FIXED_LENGTH),
+    text,
   };
 }
 

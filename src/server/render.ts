@@ -17,19 +17,44 @@ export function receivedText(ts: number): string {
 /** PROTOCOL.md §Receipts: `lida <ts>`, sent by a client once the person has seen a message. */
 export const READ_RECEIPT = /^lida (\d{10})$/;
 
-/** A pending row as a version 1 `06` carries it. */
+/** String methods of ES2024, which Node 20 has (the project's lib is ES2022). */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * PROTOCOL.md §Frame: text the store may take is what a `06` can carry:
+ * well-formed Unicode (no lone surrogate, which UTF-8 cannot encode) and no
+ * 0x00. Every path into the store checks it (400 otherwise).
+ */
+export function isStorableText(text: string): boolean {
+  return !text.includes('\0') && (text as unknown as WellFormedString).isWellFormed();
+}
+
+/**
+ * Text as a frame's `data` can hold it, whatever the row holds: a row stored
+ * before the checks above, or by a legacy client (PROTOCOL.md §Legacy
+ * listener: longer text is cut to 217 bytes at a character boundary) must not
+ * make the encoder of the recipient's `06` throw. Lone surrogates become
+ * U+FFFD and 0x00 bytes go.
+ */
+function frameText(text: string): string {
+  let safe = (text as unknown as WellFormedString).toWellFormed();
+  if (safe.includes('\0')) safe = safe.replaceAll('\0', '');
+  return truncateUtf8(safe);
+}
+
+/** A pending row as a version 1 `06` carries it; its `data` always encodes. */
 export function toWireMessage(row: PendingMessage): WireMessage {
   const dst = row.group ?? row.recipient;
   switch (row.kind) {
     case MessageKind.GroupCreated:
       return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: false, data: GROUP_CREATED_TEXT };
     case MessageKind.Receipt:
-      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: false, data: row.body };
+      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: false, data: frameText(row.body) };
     default:
-      // Legacy clients may have sent more than a frame holds (PROTOCOL.md §Legacy
-      // listener: cut to 217 bytes at a character boundary), or 0x00 bytes,
-      // which a frame's data never contains.
-      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: row.wantsReceipt, data: truncateUtf8(row.body.replaceAll('\0', '')) };
+      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: row.wantsReceipt, data: frameText(row.body) };
   }
 }
 

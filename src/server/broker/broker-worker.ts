@@ -50,7 +50,7 @@ const { store, pending } = openStore();
 const ports = new Map<number, { port: MessagePort; out: BatchedPort<BrokerEvent> }>();
 const metrics = new BrokerMetrics(() => store.counters());
 metrics.pending.set(pending);
-const broker = new Broker(store, { pushWindow: data.pushWindow }, (hostId, event) => ports.get(hostId)?.out.send(event), logger, undefined, metrics);
+const broker = new Broker(store, { pushWindow: data.pushWindow, quotas: data.quotas, faults: data.faults }, (hostId, event) => ports.get(hostId)?.out.send(event), logger, undefined, metrics);
 
 let scheduled = false;
 let closing = false;

@@ -1,16 +1,26 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ForbiddenError, NotFoundError, UnauthorizedError, ZapwireError } from '../../errors.js';
+import { ForbiddenError, MalformedRequestError, NotFoundError, RateLimitError, UnauthorizedError, ZapwireError } from '../../errors.js';
 import { Status } from '../../protocol/status.js';
 import { MessageKind, type NewMessage, type NumberKind, type PendingMessage, type Store } from '../../store/store.js';
-import { READ_RECEIPT, receivedText, toLegacyRow, toWireMessage } from '../render.js';
+import { isStorableText, READ_RECEIPT, receivedText, toLegacyRow, toWireMessage } from '../render.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
-import type { BrokerEvent, BrokerRequest, BrokerStats, FaultInjection, ReplyValue } from '../thread-messages.js';
+import { MAX_GROUP_MEMBERS } from '../session/handlers/create-group.js';
+import type { BrokerEvent, BrokerQuotas, BrokerRequest, BrokerStats, FaultInjection, ReplyValue } from '../thread-messages.js';
+import { addressKey, KeyedLimiter } from './keyed-limiter.js';
+import { PendingQuota } from './pending-quota.js';
 import { LocalRouter, type PushRouter, type PushTarget } from './push-router.js';
+
+/** Requests that write even when they store no message row. */
+const WRITE_OPS: ReadonlySet<BrokerRequest['op']> = new Set(['register', 'createGroup', 'legacyRegister', 'legacyCreateGroup']);
 
 export interface BrokerOptions {
   /** Unacknowledged pushes a session may have in flight. */
   pushWindow: number;
+  /** PROTOCOL.md §Limits; absent, none is enforced. */
+  quotas?: BrokerQuotas;
+  /** Test-only (DESIGN.md §Containment). */
+  faults?: FaultInjection;
 }
 
 /** Delivers an event to a host (hostId 0 is the main thread: the legacy listener). */
@@ -29,23 +39,99 @@ const LEGACY_RECEIPT_TEXT = /^(recebida|Lidas)/;
 /** Numbers whose kind the broker keeps (~100 bytes each). */
 const MAX_KNOWN_KINDS = 100_000;
 
+const NO_QUOTAS: BrokerQuotas = Object.freeze({
+  rateLimit: 0,
+  groupRateLimit: 0,
+  maxPendingPerRecipient: 0,
+  registerRate: 0,
+  registerBurst: 1,
+  authFailuresPerMinute: 0,
+});
+
+// PROTOCOL.md §Limits: a refusal's reason names the limit (the option).
+const RATE_REASON = 'sending too fast (rateLimit)';
+const GROUP_RATE_REASON = 'creating groups too fast (groupRateLimit)';
+const REGISTER_REASON = 'registering too fast (registerRate)';
+const AUTH_REASON = 'too many failed authentications (authFailuresPerMinute)';
+const pendingReason = (recipient: string) => `too many pending messages for ${recipient} (maxPendingPerRecipient)`;
+
+/** The copies one `05` stores, once every check but the quotas has passed. */
+interface Delivery {
+  copies: NewMessage[];
+  /** A group message (not a `lida`): who sent its ts is recorded (for a later `lida`), and its fan-out measured. */
+  group: { number: string; ts: number; sender: string } | null;
+}
+
+/**
+ * What a request changed besides the store, applied only once its savepoint
+ * is released, so that nothing of a request that failed is pushed, counted or
+ * charged (DESIGN.md §Containment). Reused from one request to the next.
+ */
+class Effects {
+  readonly stored: PendingMessage[][] = [];
+  readonly deleted: PendingMessage[][] = [];
+  readonly fanOuts: number[] = [];
+  limiter: KeyedLimiter | undefined;
+  key = '';
+  cost = 0;
+
+  reset(): void {
+    this.stored.length = 0;
+    this.deleted.length = 0;
+    this.fanOuts.length = 0;
+    this.limiter = undefined;
+  }
+
+  /** Every request charges at most one limiter. */
+  charge(limiter: KeyedLimiter, key: string, cost: number): void {
+    this.limiter = limiter;
+    this.key = key;
+    this.cost = cost;
+  }
+}
+
+/**
+ * Whether `err` is the store failing (disk full, I/O error, corruption) rather
+ * than one request: then the whole group commit fails, as its COMMIT would.
+ * better-sqlite3 may already have rolled the transaction back by itself.
+ */
+function isStoreFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT');
+}
+
+/** PROTOCOL.md §Frame, §Limits: the store takes only text a `06` can carry (400 otherwise). */
+function checkText(text: string, what = 'text'): void {
+  if (!isStorableText(text)) throw new MalformedRequestError(`${what} must be well-formed Unicode without 0x00`);
+}
+
 /**
  * The store and the push router, driven by requests from session hosts. Every
  * request queued during one event-loop turn is handled in ONE transaction
- * (group commit, MEASUREMENTS.md: one writer, batched, is the fast path), and
- * nothing is answered until that transaction has committed: a `07` is only
- * ever sent for a committed row (PROTOCOL.md §Delivery guarantees).
+ * (group commit: one writer, batched, is the fast path), and nothing is
+ * answered until that transaction has committed: a `07` is only ever sent
+ * for a committed row (PROTOCOL.md §Delivery guarantees). Each request runs
+ * in a savepoint of its own, so one that throws fails alone.
  */
 export class Broker {
   readonly router: PushRouter;
+  /** Why commits are failing (disk full, I/O error) while they are; undefined after the next good one. */
+  commitError: string | undefined;
   private queue: { hostId: number; request: BrokerRequest }[] = [];
   private events: [number, BrokerEvent][] = [];
   private readonly kinds = new Map<string, NumberKind>();
+  private readonly effects = new Effects();
+  private faults: FaultInjection;
   private messagesStored = 0;
   private messagesDelivered = 0;
-  private faults: FaultInjection = {};
-  /** Why the last transaction failed; undefined after the next good commit (/healthz). */
-  commitError: string | undefined;
+  /** Rows stored and deleted by the requests of this batch that succeeded; counted once it commits. */
+  private batchStored = 0;
+  private batchDelivered = 0;
+  private readonly rate: KeyedLimiter;
+  private readonly groupRate: KeyedLimiter;
+  private readonly registrations: KeyedLimiter;
+  private readonly authFailures: KeyedLimiter;
+  private readonly pending: PendingQuota;
 
   constructor(
     private readonly store: Store,
@@ -56,6 +142,19 @@ export class Broker {
     private readonly metrics?: BrokerMetrics,
   ) {
     this.router = router ?? new LocalRouter(store, (target, messages) => this.events.push([target.hostId, { t: 'push', sid: target.sid, messages }]));
+    this.faults = options.faults ?? {};
+    const quotas = options.quotas ?? NO_QUOTAS;
+    // PROTOCOL.md §Limits: per number (bursts of twice the rate), per source address.
+    this.rate = new KeyedLimiter(quotas.rateLimit, quotas.rateLimit * 2);
+    this.groupRate = new KeyedLimiter(quotas.groupRateLimit, quotas.groupRateLimit * 2);
+    this.registrations = new KeyedLimiter(quotas.registerRate, quotas.registerBurst);
+    this.authFailures = new KeyedLimiter(quotas.authFailuresPerMinute / 60, quotas.authFailuresPerMinute);
+    this.pending = new PendingQuota(quotas.maxPendingPerRecipient, (recipient) => this.store.countPending(recipient));
+  }
+
+  /** Test-only: replaces the fault injection (the `faults` control message). */
+  setFaults(faults: FaultInjection): void {
+    this.faults = faults;
   }
 
   /**
@@ -93,16 +192,18 @@ export class Broker {
     const batch = this.queue;
     this.queue = [];
     this.events = [];
+    this.batchStored = 0;
+    this.batchDelivered = 0;
     const started = this.metrics && batch.length > 0 ? performance.now() : undefined;
     try {
       this.store.transaction(() => {
         for (const { hostId, request } of batch) this.handle(hostId, request);
         this.router.catchUp();
-        if (this.faults.failCommits) throw new Error('injected commit failure (faults.failCommits)');
+        // FaultInjection.failCommits: the commit fails as on a full disk, once there is something to commit.
+        if (this.faults.failCommits && batch.length > 0) throw new Error('commit failed (injected fault failCommits)');
       });
-      this.commitError = undefined;
+      this.committed(batch);
     } catch (err) {
-      this.commitError = err instanceof Error ? err.message : String(err);
       this.failBatch(batch, err);
     }
     if (started !== undefined) {
@@ -119,13 +220,25 @@ export class Broker {
     return { statements, commits, messagesStored: this.messagesStored, messagesDelivered: this.messagesDelivered, routes: this.router.size };
   }
 
-  /** Test-only: replaces the fault injection (thread-messages.ts FaultInjection). */
-  setFaults(faults: FaultInjection): void {
-    this.faults = faults;
-  }
-
   detachHost(hostId: number): void {
     this.router.detachHost(hostId);
+  }
+
+  private committed(batch: readonly { request: BrokerRequest }[]): void {
+    // /healthz: commits are healthy again only once one that wrote went
+    // through; a batch of reads (the health probe's own validate, a poll)
+    // commits even on a full disk.
+    if (this.batchStored > 0 || this.batchDelivered > 0 || batch.some(({ request }) => WRITE_OPS.has(request.op))) this.commitError = undefined;
+    this.messagesStored += this.batchStored;
+    this.messagesDelivered += this.batchDelivered;
+    if (this.batchStored > 0) {
+      this.metrics?.stored.inc(this.batchStored);
+      this.metrics?.pending.inc(this.batchStored);
+    }
+    if (this.batchDelivered > 0) {
+      this.metrics?.acknowledged.inc(this.batchDelivered);
+      this.metrics?.pending.dec(this.batchDelivered);
+    }
   }
 
   /**
@@ -134,10 +247,12 @@ export class Broker {
    * since what the router believed it had pushed may not have been sent.
    */
   private failBatch(batch: readonly { hostId: number; request: BrokerRequest }[], err: unknown): void {
+    this.commitError = err instanceof Error ? err.message : String(err);
     this.logger?.error({ err }, 'store transaction failed; answering 503');
-    // A number registered in the rolled-back transaction may have been looked up in it.
+    // A number registered in the rolled-back transaction may have been looked up in it,
+    // and what was counted as pending in it never was.
     this.kinds.clear();
-    // What the rolled-back transaction counted as pending never was.
+    this.pending.clear();
     try {
       this.metrics?.pending.set(this.store.countAllPending());
     } catch {
@@ -157,25 +272,79 @@ export class Broker {
     this.events.push([hostId, { t: 'reply', rid, ok: true, value }]);
   }
 
+  /**
+   * One request in a savepoint of its own (SqliteStore: a nested transaction
+   * is a SAVEPOINT): if it throws, what it wrote is rolled back and its
+   * answers and effects are dropped, and the rest of the group commit goes on.
+   */
   private handle(hostId: number, request: BrokerRequest): void {
+    const mark = this.events.length;
+    this.effects.reset();
     try {
-      this.dispatch(hostId, request);
+      this.store.transaction(() => this.dispatch(hostId, request));
     } catch (err) {
-      if (!(err instanceof ZapwireError) || !('rid' in request)) throw err;
-      this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status: err.status, reason: err.message }]);
+      this.events.length = mark;
+      if (err instanceof ZapwireError) {
+        if ('rid' in request) this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status: err.status, reason: err.message }]);
+        return;
+      }
+      if (isStoreFailure(err)) throw err;
+      this.failRequest(hostId, request, err);
+      return;
     }
+    this.settle(mark);
+  }
+
+  /**
+   * DESIGN.md §Containment: an unexpected exception fails its request alone
+   * (503), logged with the stack. An `ack` has no answer: its session is ended
+   * instead, since what it acknowledged was not deleted.
+   */
+  private failRequest(hostId: number, request: BrokerRequest, err: unknown): void {
+    // What was looked up in the rolled-back savepoint may not exist.
+    this.kinds.clear();
+    this.logger?.error({ err, op: request.op, hostId }, 'broker request failed; answering 503');
+    if ('rid' in request) {
+      this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status: Status.Unavailable, reason: 'internal error' }]);
+    } else if (request.op === 'ack') {
+      this.router.detach(request.sid);
+      this.kick({ hostId, sid: request.sid }, Status.Unavailable, 'internal error');
+    }
+  }
+
+  /** The request succeeded: what it changed besides the store takes effect. */
+  private settle(mark: number): void {
+    const effects = this.effects;
+    if (effects.limiter) effects.limiter.charge(effects.key, effects.cost);
+    if (effects.stored.length === 0 && effects.deleted.length === 0) return;
+    // Its own answer goes after the pushes of the rows it stored, as it did
+    // when rows were pushed as they were written.
+    const own = this.events.length > mark ? this.events.splice(mark) : undefined;
+    for (const rows of effects.deleted) {
+      this.batchDelivered += rows.length;
+      this.pending.removed(rows[0]!.recipient, rows.length);
+    }
+    for (const rows of effects.stored) {
+      this.batchStored += rows.length;
+      this.pending.added(rows);
+      this.router.committed(rows);
+    }
+    for (const size of effects.fanOuts) this.metrics?.fanOut.observe(size);
+    if (own) for (const event of own) this.events.push(event);
   }
 
   private dispatch(hostId: number, request: BrokerRequest): void {
     switch (request.op) {
       case 'register': {
+        checkText(request.name, 'name');
+        this.admitRegistration(request.remote);
         const token = randomBytes(24).toString('base64url');
         const user = this.store.createUser(request.name, hashToken(token));
         this.reply(hostId, request.rid, { kind: 'registered', number: user.number, token });
         return;
       }
       case 'open':
-        this.verifyToken(request.number, request.token);
+        this.authenticate(request.remote, request.number, request.token);
         this.reply(hostId, request.rid, { kind: 'opened' });
         if (request.push) {
           const replaced = this.router.attach(request.number, { hostId, sid: request.sid }, this.options.pushWindow);
@@ -186,8 +355,9 @@ export class Broker {
         this.router.detach(request.sid);
         return;
       case 'send': {
-        const id = this.send(request.src, request.dst, request.ts, request.flag, request.text);
-        this.reply(hostId, request.rid, { kind: 'stored', id });
+        const delivery = this.deliveryOf(request.src, request.dst, request.ts, request.flag, request.text);
+        this.admit(request.src, [delivery]);
+        this.reply(hostId, request.rid, { kind: 'stored', id: this.write(delivery) });
         return;
       }
       case 'ack':
@@ -211,12 +381,18 @@ export class Broker {
         return;
       }
       case 'authSend': {
-        this.verifyToken(request.number, request.token);
-        const ids = request.texts.map((text) => this.send(request.number, request.dst, request.ts, request.flag, text));
-        this.reply(hostId, request.rid, { kind: 'storedMany', ids });
+        // PROTOCOL.md §Codes: the request itself (400) before the credentials (401).
+        for (const text of request.texts) checkText(text);
+        this.authenticate(request.remote, request.number, request.token);
+        // Charged only now that the token checked out: a flood of wrong
+        // tokens naming a number never spends that number's rate.
+        const deliveries = request.texts.map((text) => this.deliveryOf(request.number, request.dst, request.ts, request.flag, text));
+        this.admit(request.number, deliveries);
+        this.reply(hostId, request.rid, { kind: 'storedMany', ids: deliveries.map((delivery) => this.write(delivery)) });
         return;
       }
       case 'legacyRegister': {
+        this.admitRegistration(request.remote);
         const user = this.store.createUser('', null);
         this.reply(hostId, request.rid, { kind: 'registered', number: user.number, token: '' });
         return;
@@ -245,6 +421,27 @@ export class Broker {
     this.events.push([target.hostId, { t: 'kick', sid: target.sid, status, reason }]);
   }
 
+  /**
+   * PROTOCOL.md §Limits: failed authentications are limited per source
+   * address. Once an address has used them up, its attempts are refused
+   * without the token being checked, and that is logged once per window.
+   */
+  private authenticate(remote: string, number: string, token: string): void {
+    const address = addressKey(remote);
+    if (!this.authFailures.allows(address)) {
+      if (this.authFailures.shouldWarn(address)) {
+        this.logger?.warn({ address, limit: 'authFailuresPerMinute' }, 'too many failed authentications from one address; refusing its attempts');
+      }
+      throw new RateLimitError(AUTH_REASON);
+    }
+    try {
+      this.verifyToken(number, token);
+    } catch (err) {
+      this.authFailures.charge(address);
+      throw err;
+    }
+  }
+
   /** PROTOCOL.md §Sessions: no one acts as a number without its token. */
   private verifyToken(number: string, token: string): void {
     const user = this.store.getUser(number);
@@ -255,66 +452,105 @@ export class Broker {
     }
   }
 
+  /** PROTOCOL.md §Limits: registrations are limited per source address (charged once made). */
+  private admitRegistration(remote: string): void {
+    const address = addressKey(remote);
+    if (!this.registrations.allows(address)) {
+      if (this.registrations.shouldWarn(address)) {
+        this.logger?.warn({ address, limit: 'registerRate' }, 'too many registrations from one address; refusing them');
+      }
+      throw new RateLimitError(REGISTER_REASON);
+    }
+    this.effects.charge(this.registrations, address, 1);
+  }
+
+  /**
+   * PROTOCOL.md §Limits, checked before anything is written: the sender's
+   * rate must cover every row these deliveries store (a group message counts
+   * once per row), and no recipient may go over its pending quota; otherwise
+   * nothing is stored (429). The rate is charged once the request succeeded.
+   */
+  private admit(sender: string, deliveries: readonly Delivery[]): void {
+    let rows = 0;
+    for (const delivery of deliveries) rows += delivery.copies.length;
+    if (!this.rate.allows(sender, rows)) throw new RateLimitError(RATE_REASON);
+    if (this.pending.enabled) {
+      if (deliveries.length === 1) {
+        // A message's copies have distinct recipients.
+        for (const copy of deliveries[0]!.copies) if (!this.pending.fits(copy.recipient, 1)) throw new RateLimitError(pendingReason(copy.recipient));
+      } else {
+        const adding = new Map<string, number>();
+        for (const delivery of deliveries) for (const { recipient } of delivery.copies) adding.set(recipient, (adding.get(recipient) ?? 0) + 1);
+        for (const [recipient, count] of adding) if (!this.pending.fits(recipient, count)) throw new RateLimitError(pendingReason(recipient));
+      }
+    }
+    this.effects.charge(this.rate, sender, rows);
+  }
+
+  /** Stores the rows of one message; what they change besides the store waits for the request to succeed. */
   private storeCopies(copies: NewMessage[]): PendingMessage[] {
     if (copies.length === 0) return [];
     const rows = this.store.insertMessage(copies);
-    this.messagesStored += rows.length;
-    this.metrics?.stored.inc(rows.length);
-    this.metrics?.pending.inc(rows.length);
-    this.router.committed(rows);
+    const storeText = this.faults.storeText;
+    if (storeText !== undefined && copies[0]!.kind === MessageKind.Text && copies[0]!.body === storeText) {
+      throw new Error('injected fault: storeText');
+    }
+    this.effects.stored.push(rows);
     return rows;
   }
 
-  private send(src: string, dst: string, ts: number, flag: boolean, text: string): number {
+  /** Writes an admitted delivery; returns the message id its `07` carries (0 for a group of one). */
+  private write(delivery: Delivery): number {
+    const { group } = delivery;
+    if (group !== null) {
+      this.store.recordGroupMessage(group.number, group.ts, group.sender);
+      this.effects.fanOuts.push(delivery.copies.length);
+    }
+    return this.storeCopies(delivery.copies)[0]?.messageId ?? 0;
+  }
+
+  /** Where a `05` goes, with every check but the quotas (400, 404, 403). */
+  private deliveryOf(src: string, dst: string, ts: number, flag: boolean, text: string): Delivery {
+    checkText(text);
     const kind = this.kindOf(dst);
     if (kind === undefined) throw new NotFoundError('unknown destination');
     const base = { sender: src, ts, wantsReceipt: flag, kind: MessageKind.Text, body: text };
-    if (kind === 'user') return this.storeCopies([{ ...base, recipient: dst, group: null }])[0]!.messageId;
+    if (kind === 'user') return { copies: [{ ...base, recipient: dst, group: null }], group: null };
 
+    const members = this.store.groupMembers(dst);
     // PROTOCOL.md §Delivery guarantees: only members may send to a group.
-    if (!this.store.isMember(dst, src)) throw new ForbiddenError('not a member of the group');
+    if (!members.includes(src)) throw new ForbiddenError('not a member of the group');
     // PROTOCOL.md §Receipts: a read receipt to a group goes to the original sender only.
     const read = READ_RECEIPT.exec(text);
     if (read) {
       const original = this.store.groupMessageSender(dst, Number(read[1]));
       if (original === undefined) throw new NotFoundError('no group message with that ts');
-      return this.storeCopies([{ ...base, recipient: original, group: dst }])[0]!.messageId;
+      return { copies: [{ ...base, recipient: original, group: dst }], group: null };
     }
-    return this.fanOut(dst, base)[0]?.messageId ?? 0;
-  }
-
-  /**
-   * A group message: one row per member other than the sender, one message id
-   * for them all (the 07's), and a note of who sent `ts` for a later `lida`.
-   */
-  private fanOut(group: string, base: Omit<NewMessage, 'recipient' | 'group'>): PendingMessage[] {
-    const copies = this.store
-      .groupMembers(group)
-      .filter((member) => member !== base.sender)
-      .map((recipient) => ({ ...base, recipient, group }));
-    this.store.recordGroupMessage(group, base.ts, base.sender);
-    this.metrics?.fanOut.observe(copies.length);
-    return this.storeCopies(copies);
+    // PROTOCOL.md §Delivery guarantees: one row per member other than the
+    // sender, one message id for them all (the 07's).
+    const copies: NewMessage[] = [];
+    for (const member of members) if (member !== src) copies.push({ ...base, recipient: member, group: dst });
+    return { copies, group: { number: dst, ts, sender: src } };
   }
 
   /** PROTOCOL.md §Delivery guarantees: rows go only when the recipient's 08 covers them. */
   private acknowledge(number: string, ids: readonly number[]): void {
     if (ids.length === 0) return;
-    const deleted = this.store.deletePending(number, ids);
-    this.acknowledged(deleted.length);
+    const deleted = this.deletePending(number, ids);
     // PROTOCOL.md §Receipts: delivered (two checks), made by the server, to the
     // original sender only, and never for a message that did not ask for it.
-    const receipts: NewMessage[][] = [];
+    // Server-made rows are not refused by the quotas (what caused them was
+    // admitted), but they are counted.
     for (const row of deleted) {
-      if (row.kind === MessageKind.Text && row.wantsReceipt) receipts.push([this.receipt(row, row.sender, number)]);
+      if (row.kind === MessageKind.Text && row.wantsReceipt) this.storeCopies([this.receipt(row, row.sender, number)]);
     }
-    for (const copies of receipts) this.storeCopies(copies);
   }
 
-  private acknowledged(rows: number): void {
-    this.messagesDelivered += rows;
-    this.metrics?.acknowledged.inc(rows);
-    this.metrics?.pending.dec(rows);
+  private deletePending(number: string, ids: readonly number[]): PendingMessage[] {
+    const deleted = this.store.deletePending(number, ids);
+    if (deleted.length > 0) this.effects.deleted.push(deleted);
+    return deleted;
   }
 
   private receipt(original: PendingMessage, recipient: string, receivedBy: string): NewMessage {
@@ -333,6 +569,9 @@ export class Broker {
     for (const member of members) {
       if (this.kindOf(member) !== 'user') throw new NotFoundError(`unknown member ${member}`);
     }
+    // PROTOCOL.md §Limits: 10 is limited per number.
+    if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
+    this.effects.charge(this.groupRate, creator, 1);
     const group = this.store.createGroup(creator, members);
     const all = this.store.groupMembers(group);
     // PROTOCOL.md §Delivery guarantees: each member but the creator is told.
@@ -343,28 +582,55 @@ export class Broker {
     return group;
   }
 
+  /** The legacy protocol has no error answer: a refusal is logged, and the client sees only the close. */
+  private legacyRefusal(err: ZapwireError, fields: Record<string, unknown>): ZapwireError {
+    this.logger?.warn({ ...fields, status: err.status, reason: err.message }, 'legacy request refused');
+    return err;
+  }
+
+  /**
+   * PROTOCOL.md §Legacy listener: to a group, one copy for every member, the
+   * sender included, as the original stored them. Charged to the sender's
+   * rate, and refused whole when a recipient is full (PROTOCOL.md §Limits).
+   */
   private legacySend(src: string, dst: string, ts: number, text: string): void {
+    if (!isStorableText(text)) throw this.legacyRefusal(new MalformedRequestError('text must be well-formed Unicode without 0x00'), { src, dst });
     const kind = this.kindOf(dst);
     if (kind === undefined) {
       this.logger?.warn({ src, dst }, 'legacy message to an unknown number dropped');
       return;
     }
     const base = { sender: src, ts, wantsReceipt: !LEGACY_RECEIPT_TEXT.test(text), kind: MessageKind.Text, body: text };
-    if (kind === 'user') {
-      this.storeCopies([{ ...base, recipient: dst, group: null }]);
-      return;
+    const delivery: Delivery =
+      kind === 'user'
+        ? { copies: [{ ...base, recipient: dst, group: null }], group: null }
+        : { copies: this.store.groupMembers(dst).map((recipient) => ({ ...base, recipient, group: dst })), group: { number: dst, ts, sender: src } };
+    try {
+      this.admit(src, [delivery]);
+    } catch (err) {
+      throw err instanceof ZapwireError ? this.legacyRefusal(err, { src, dst }) : err;
     }
-    this.fanOut(dst, base);
+    this.write(delivery);
   }
 
   /**
    * The original `10` names no creator: the first member listed stands as
    * creator, and every listed member, creator included, gets the notice, since
-   * that notice is how the original client learns the group's number.
+   * that notice is how the original client learns the group's number. As in
+   * version 1, the members must be registered users, at most 16, and `10` is
+   * limited per number (the creator's).
    */
   private legacyCreateGroup(ts: number, members: readonly string[]): void {
     if (members.length === 0) return;
+    if (members.length > MAX_GROUP_MEMBERS) {
+      throw this.legacyRefusal(new MalformedRequestError(`at most ${MAX_GROUP_MEMBERS} members`), { members: members.length });
+    }
+    for (const member of members) {
+      if (this.kindOf(member) !== 'user') throw this.legacyRefusal(new NotFoundError(`unknown member ${member}`), { members: members.length });
+    }
     const creator = members[0]!;
+    if (!this.groupRate.allows(creator)) throw this.legacyRefusal(new RateLimitError(GROUP_RATE_REASON), { creator });
+    this.effects.charge(this.groupRate, creator, 1);
     const group = this.store.createGroup(creator, members);
     const all = this.store.groupMembers(group);
     this.storeCopies(all.map((recipient) => ({ recipient, sender: creator, group, ts, wantsReceipt: false, kind: MessageKind.GroupCreated, body: all.join('') })));
@@ -376,8 +642,7 @@ export class Broker {
    * member's number to every other member.
    */
   private legacyDelivered(number: string, id: number): void {
-    const deleted = this.store.deletePending(number, [id]);
-    this.acknowledged(deleted.length);
+    const deleted = this.deletePending(number, [id]);
     for (const row of deleted) {
       if (row.kind !== MessageKind.Text || !row.wantsReceipt) continue;
       const recipients = row.group === null ? [row.sender] : this.store.groupMembers(row.group).filter((m) => m !== number);

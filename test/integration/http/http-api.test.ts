@@ -10,7 +10,7 @@ import { MAX_BODY_BYTES } from '../../../src/server/http/http-listener.js';
 import { answer, http, type HttpAnswer } from '../../helpers/http.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { message, receive, sendStored, T0, unknownNumber, useServer } from '../../helpers/v1.js';
-import type { Identity } from '../../helpers/wire-client.js';
+import { openSession, type Identity } from '../../helpers/wire-client.js';
 
 const env = useServer({ httpPort: 0 });
 const port = () => env.t.server.httpAddress!.port;
@@ -160,6 +160,18 @@ describe('HTTP API', () => {
       expectError(await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'x', receipts: 'yes' } }), 400);
     });
 
+    it('400 for text that is not well-formed Unicode (a lone surrogate), storing nothing; the recipient\'s session is unharmed', async () => {
+      const [alice, bob] = await env.users(2);
+      const b = await env.session(bob);
+      // JSON can carry a lone surrogate as an escape; UTF-8, and so a 06, cannot.
+      for (const text of ['x\\ud800y', '\\udc00', 'x'.repeat(300) + '\\ud83d']) {
+        expectError(await http(port(), '/v1/messages', { auth: alice, body: `{"to":"${bob.number}","text":"${text}"}` }), 400);
+      }
+      expect(await b.silentFor(150)).toBe(true);
+      await sendStored(await env.session(alice), message(alice.number, bob.number, 'still fine'));
+      expect((await receive(b, 1))[0]!.data).toBe('still fine');
+    });
+
     it('413 for a declared body over the limit, answered before the body is sent', async () => {
       const alice = await env.user();
       const r = await new Promise<HttpAnswer>((resolve, reject) => {
@@ -260,6 +272,22 @@ describe('HTTP API with a small rate limit', () => {
     expect(statuses).toContain(429);
     const r = await http(httpPort, '/v1/messages', { auth: alice, body: { to: bob.number, text: 'again' } });
     expectError(r, 429, 'ZAPWIRE_RATE_LIMITED');
+  });
+
+  it('spends the same budget as the number\'s v1 sessions (PROTOCOL.md §Limits: per number)', async () => {
+    const httpPort = t.server.httpAddress!.port;
+    const alice = (await http(httpPort, '/v1/users', { method: 'POST' })).json as Identity;
+    const bob = (await http(httpPort, '/v1/users', { method: 'POST' })).json as Identity;
+    // The burst of two, spent over v1.
+    const session = await openSession(t.port, alice, false);
+    try {
+      for (let i = 0; i < 2; i++) await sendStored(session, message(alice.number, bob.number, `v1 ${i}`, { ts: T0 + i }));
+    } finally {
+      session.destroy();
+    }
+    const r = await http(httpPort, '/v1/messages', { auth: alice, body: { to: bob.number, text: 'over http' } });
+    expectError(r, 429, 'ZAPWIRE_RATE_LIMITED');
+    expect(r.json.error.message).toBe('sending too fast (rateLimit)');
   });
 });
 

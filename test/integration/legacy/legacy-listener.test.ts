@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerClient, Result } from '../../../src/server/broker-client.js';
 import { Admission } from '../../../src/server/main/admission.js';
+import { createLogger } from '../../../src/server/logger.js';
 import { LegacyListener } from '../../../src/server/main/legacy-listener.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { openSession, register, type WireClient } from '../../helpers/wire-client.js';
@@ -275,7 +277,8 @@ describe('PROTOCOL.md §Legacy listener', () => {
       // The notices make no receipts.
       expect((await legacyPoll(legacyPort, alice)).bytes.toString('latin1')).toBe('06');
 
-      // 05 to the group: one copy per other member, src the group, the sender appended to the text.
+      // 05 to the group: one copy for every member, the sender included (the
+      // original stored one for every member), src the group, the sender appended to the text.
       await legacySend(legacyPort, alice, group, TS + 5, 'oi grupo');
       expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(legacy06(group, bob, TS + 5, 'oi grupo' + alice));
       // bob's poll queued `recebida`+bob for alice and carol; carol gets the message first, then that receipt.
@@ -284,14 +287,22 @@ describe('PROTOCOL.md §Legacy listener', () => {
       expect(carolPoll[0]).toEqual({ raw: legacy06(group, carol, TS + 5, 'oi grupo' + alice), src: group, dst: carol, ts: TS + 5, text: 'oi grupo' + alice });
       expect(carolPoll[1]).toMatchObject({ src: group, dst: carol, text: 'recebida' + bob });
 
-      // The sender got no copy of its own message, only the members' receipts.
+      // The sender gets its own copy (stored first), then the members' receipts.
       const alicePoll = await opaPoll(legacyPort, alice);
       expect(alicePoll.map((f) => [f.src, f.dst, f.text])).toEqual([
+        [group, alice, 'oi grupo' + alice],
         [group, alice, 'recebida' + bob],
         [group, alice, 'recebida' + carol],
       ]);
+      expect(alicePoll[0]).toEqual({ raw: legacy06(group, alice, TS + 5, 'oi grupo' + alice), src: group, dst: alice, ts: TS + 5, text: 'oi grupo' + alice });
+      // Taking its own copy queued `recebida`+alice for the others, as any member's does.
       const bobPoll = await opaPoll(legacyPort, bob);
-      expect(bobPoll.map((f) => [f.src, f.dst, f.text])).toEqual([[group, bob, 'recebida' + carol]]);
+      expect(bobPoll.map((f) => [f.src, f.dst, f.text])).toEqual([
+        [group, bob, 'recebida' + carol],
+        [group, bob, 'recebida' + alice],
+      ]);
+      const carolReceipts = await opaPoll(legacyPort, carol);
+      expect(carolReceipts.map((f) => [f.src, f.dst, f.text])).toEqual([[group, carol, 'recebida' + alice]]);
 
       // Receipts make no receipts: everyone is done.
       for (const who of [alice, bob, carol]) expect((await legacyPoll(legacyPort, who)).bytes.toString('latin1')).toBe('06');
@@ -314,6 +325,11 @@ describe('PROTOCOL.md §Legacy listener', () => {
         { raw: legacy06(group, alice, TS, alice + bob), src: group, dst: alice, ts: TS, text: alice + bob },
         { raw: legacy06(group, alice, TS + 1, 'do bob' + bob), src: group, dst: alice, ts: TS + 1, text: 'do bob' + bob },
       ]);
+      // The sender's own copy, as the original client expects it.
+      const bobPoll = (await legacyPoll(legacyPort, bob)).chunks.map((c) => c.toString('utf8'));
+      expect(bobPoll[0]).toBe(legacy06(group, bob, TS + 1, 'do bob' + bob));
+      // Then alice's receipt for the message she polled.
+      expect(bobPoll.slice(1)).toEqual([expect.stringMatching(new RegExp(`^06${group}${bob}[0-9]{10}recebida${alice}$`))]);
     });
   });
 
@@ -436,6 +452,76 @@ describe('PROTOCOL.md §Legacy listener', () => {
       await legacyRequest(legacyPort, '05' + alice + 'x' + bob.slice(1) + ts10(TS) + 'não', { halfClose: true });
       expect((await legacyPoll(legacyPort, bob)).bytes.toString('latin1')).toBe('06');
     });
+  });
+});
+
+describe('PROTOCOL.md §Legacy listener under the limits of §Limits (no error answer: refused, logged at warn)', () => {
+  let t: TestServer;
+  let legacyPort: number;
+  let captured = '';
+  const warnings = (): { msg: string; reason?: string }[] =>
+    captured
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { level: number; msg: string; reason?: string })
+      .filter((line) => line.level === 40);
+
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        captured += chunk.toString();
+        done();
+      },
+    });
+    t = await startTestServer({ legacyPort: 0, rateLimit: 1, maxPendingPerRecipient: 3, logger: createLogger({ level: 'warn', destination: sink }) });
+    legacyPort = t.server.legacyAddress!.port;
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('creates no group with a member that is not a registered user, like version 1', async () => {
+    const alice = await legacyRegister(legacyPort);
+    const unknown = alice === '9999999999999' ? '9999999999998' : '9999999999999';
+    expect((await legacyRequest(legacyPort, '10' + ts10(TS) + alice + unknown, { halfClose: true })).bytes.length).toBe(0);
+    // No notice: no group.
+    expect((await legacyPoll(legacyPort, alice)).bytes.toString('latin1')).toBe('06');
+    expect(warnings().some((line) => line.reason === `unknown member ${unknown}`)).toBe(true);
+  });
+
+  it('creates no group of more than 16 members, like version 1', async () => {
+    const members = await Promise.all(Array.from({ length: 17 }, () => legacyRegister(legacyPort)));
+    expect((await legacyRequest(legacyPort, '10' + ts10(TS) + members.join(''), { halfClose: true })).bytes.length).toBe(0);
+    for (const member of [members[0]!, members[16]!]) expect((await legacyPoll(legacyPort, member)).bytes.toString('latin1')).toBe('06');
+    expect(warnings().some((line) => line.reason === 'at most 16 members')).toBe(true);
+    // 16 are fine.
+    await legacyRequest(legacyPort, '10' + ts10(TS) + members.slice(0, 16).join(''), { halfClose: true });
+    expect((await legacyPoll(legacyPort, members[15]!)).bytes.toString('latin1')).toMatch(/^06[0-9]{13}/);
+  });
+
+  it('stores no 05 for a recipient that is full (maxPendingPerRecipient)', async () => {
+    const bob = await legacyRegister(legacyPort);
+    const senders = await Promise.all(Array.from({ length: 4 }, () => legacyRegister(legacyPort)));
+    for (const [i, sender] of senders.entries()) await legacySend(legacyPort, sender, bob, TS + i, `m${i}`);
+    const polled = (await legacyPoll(legacyPort, bob)).chunks.map((c) => c.toString('utf8'));
+    expect(polled).toEqual(senders.slice(0, 3).map((sender, i) => legacy06(sender, bob, TS + i, `m${i}`)));
+    expect(warnings().some((line) => line.reason === `too many pending messages for ${bob} (maxPendingPerRecipient)`)).toBe(true);
+  });
+
+  it('charges a 05 to its sender\'s rate (rateLimit), and a 05 to a group once per member', async () => {
+    const [alice, bob, carol] = await Promise.all([legacyRegister(legacyPort), legacyRegister(legacyPort), legacyRegister(legacyPort)]);
+    // Bursts of 2: of four sent together, at most three are stored (one more may refill meanwhile).
+    await Promise.all(Array.from({ length: 4 }, (_, i) => legacySend(legacyPort, alice, bob, TS + i, `r${i}`)));
+    const stored = (await legacyPoll(legacyPort, bob)).chunks.length;
+    expect(stored).toBeGreaterThanOrEqual(2);
+    expect(stored).toBeLessThan(4);
+    expect(warnings().some((line) => line.reason === 'sending too fast (rateLimit)')).toBe(true);
+    // A group of three stores three rows (the sender's copy included): more than carol's burst.
+    await legacyRequest(legacyPort, '10' + ts10(TS) + carol + alice + bob, { halfClose: true });
+    const notice = (await legacyPoll(legacyPort, carol)).bytes.toString('latin1');
+    const group = notice.slice(2, 15);
+    await legacySend(legacyPort, carol, group, TS, 'too many rows');
+    expect((await legacyPoll(legacyPort, carol)).bytes.toString('latin1')).toBe('06');
   });
 });
 

@@ -1,8 +1,11 @@
 /**
  * PROTOCOL.md §Codes 05/06/07 and §Delivery guarantees: stored, delivered as
- * sent, at least once, in order per recipient; and the rate limit (429).
+ * sent, at least once, in order per recipient; and the rate limit per
+ * number (PROTOCOL.md §Limits: 429).
  */
 import { describe, expect, it } from 'vitest';
+import { http } from '../../helpers/http.js';
+import type { WireClient } from '../../helpers/wire-client.js';
 import { encodeFrame, NOBODY } from '../../../src/protocol/index.js';
 import {
   ack,
@@ -175,9 +178,9 @@ describe('PROTOCOL §Delivery guarantees', () => {
   });
 });
 
-describe('PROTOCOL §Codes: 429 when a session goes over the rate limit', () => {
+describe('PROTOCOL §Limits: 429 when a number goes over its rate, across all its sessions and HTTP', () => {
   // rateLimit 5 per second, bursts of up to twice that.
-  const env = useServer({ rateLimit: 5 });
+  const env = useServer({ rateLimit: 5, httpPort: 0 });
 
   it('answers the 05 frames beyond the limit with 09 429 echoing each, stores only the others, and keeps the connection open', async () => {
     const [alice, bob] = await env.users(2);
@@ -190,7 +193,10 @@ describe('PROTOCOL §Codes: 429 when a session goes over the rate limit', () => 
     expect(stored.length + refused.length).toBe(count);
     expect(refused.length).toBeGreaterThan(0);
     expect(stored.length).toBeGreaterThanOrEqual(5);
-    for (const f of refused) expectError(f, 429, { src: alice.number, dst: bob.number, ts: f.ts });
+    for (const f of refused) {
+      expectError(f, 429, { src: alice.number, dst: bob.number, ts: f.ts });
+      expect(f.data).toBe('429 sending too fast (rateLimit)');
+    }
     // Every frame got exactly one answer, matched by its ts.
     expect(answers.map((f) => f.ts).sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, i) => T0 + i));
     expect(a.closed).toBe(false);
@@ -206,7 +212,26 @@ describe('PROTOCOL §Codes: 429 when a session goes over the rate limit', () => 
     await sendStored(a, message(alice.number, bob.number, 'after the pause', { ts: T0 + 100 }));
   });
 
-  it('limits each session on its own: another sender is not refused', async () => {
+  it('gives all sessions of one number one budget, and HTTP spends it too', async () => {
+    const [alice, bob] = await env.users(2);
+    const sessions = [await env.session(alice, false), await env.session(alice, false)];
+    // 8 frames on each of two sessions: one budget of 10 (and what refills
+    // meanwhile) admits fewer than the 16 two budgets would.
+    const burst = (c: WireClient, base: number) =>
+      c.sendRaw(Buffer.concat(Array.from({ length: 8 }, (_, i) => encodeFrame(message(alice.number, bob.number, `s${base + i}`, { ts: T0 + base + i })))));
+    burst(sessions[0]!, 0);
+    burst(sessions[1]!, 100);
+    const answers = [...(await take(sessions[0]!, 8)), ...(await take(sessions[1]!, 8))];
+    const stored = answers.filter((f) => f.code === '07');
+    expect(stored.length).toBeGreaterThanOrEqual(10);
+    expect(stored.length).toBeLessThan(16);
+    for (const f of answers.filter((a) => a.code === '09')) expect(f.data).toBe('429 sending too fast (rateLimit)');
+    const r = await http(env.t.server.httpAddress!.port, '/v1/messages', { auth: alice, body: { to: bob.number, text: 'over http' } });
+    expect(r.status).toBe(429);
+    expect(r.json.error.message).toBe('sending too fast (rateLimit)');
+  });
+
+  it('limits each number on its own: another sender is not refused', async () => {
     const [alice, carol, bob] = await env.users(3);
     const a = await env.session(alice);
     const c = await env.session(carol);

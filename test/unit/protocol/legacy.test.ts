@@ -54,11 +54,6 @@ const variableRequests: { name: string; wire: Buffer; parsed: LegacyRequest }[] 
     parsed: { kind: 'send', src: BOB, dst: ALICE, ts: 1_700_000_000, text: 'recebida ' + TS },
   },
   {
-    name: '05 send with invalid UTF-8, decoded with replacement characters',
-    wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0x80, 0x62, 0xe2, 0x82])]),
-    parsed: { kind: 'send', src: ALICE, dst: BOB, ts: 1_700_000_000, text: 'a\uFFFDb\uFFFD' },
-  },
-  {
     name: '10 create group with one member',
     wire: bytes('10' + TS + BOB),
     parsed: { kind: 'createGroup', ts: 1_700_000_000, members: [BOB] },
@@ -108,15 +103,14 @@ describe('parseLegacyRequest: incomplete requests', () => {
   });
 
   it('reads a 05 cut short after its fixed part as a send with the text received so far', () => {
+    const wire = bytes('05' + ALICE + BOB + TS + 'olá!');
+    expect(parseLegacyRequest(wire.subarray(0, wire.length - 1), true)).toEqual({ kind: 'send', src: ALICE, dst: BOB, ts: 1_700_000_000, text: 'olá' });
+  });
+
+  it('refuses a 05 cut short inside a character: its text is not valid UTF-8', () => {
     const wire = bytes('05' + ALICE + BOB + TS + 'olá');
-    // Cut inside the 2-byte á: the partial character becomes U+FFFD.
-    expect(parseLegacyRequest(wire.subarray(0, wire.length - 1), true)).toEqual({
-      kind: 'send',
-      src: ALICE,
-      dst: BOB,
-      ts: 1_700_000_000,
-      text: 'ol\uFFFD',
-    });
+    // Cut inside the 2-byte á.
+    expect(parseLegacyRequest(wire.subarray(0, wire.length - 1), true)).toEqual(invalid);
   });
 });
 
@@ -143,6 +137,12 @@ const invalidRequests: { name: string; wire: Buffer | string; ended: boolean }[]
   { name: '05 with a letter in src', wire: '05' + 'x' + ALICE.slice(1) + BOB + TS, ended: false },
   { name: '05 with a letter in dst', wire: '05' + ALICE + BOB.slice(1) + 'x' + TS + 'oi', ended: false },
   { name: '05 with a sign in ts', wire: '05' + ALICE + BOB + '-' + TS.slice(1) + 'oi', ended: true },
+  // PROTOCOL.md §Frame: the store takes only text a version 1 `06` can carry.
+  { name: '05 whose text is invalid UTF-8 (a lone continuation byte)', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0x80, 0x62])]), ended: true },
+  { name: '05 whose text ends inside a character', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0xe2, 0x82])]), ended: true },
+  { name: '05 whose text is a UTF-8-encoded surrogate (CESU-8)', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS), Buffer.from([0xed, 0xa0, 0x80])]), ended: true },
+  { name: '05 whose text is an overlong encoding', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS), Buffer.from([0xc0, 0xaf])]), ended: true },
+  { name: '05 whose text contains a 0x00 byte', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0x00]), bytes('b')]), ended: true },
   { name: '10 shorter than its ts', wire: '10' + TS.slice(1), ended: true },
   { name: '10 with a letter in ts', wire: '10' + 'x' + TS.slice(1) + BOB, ended: false },
   { name: '10 with no member', wire: '10' + TS, ended: true },
@@ -157,6 +157,9 @@ describe('parseLegacyRequest: invalid requests', () => {
     expect(parseLegacyRequest(buf, ended)).toEqual(invalid);
   });
 });
+
+/** Text a `05` may carry: any code points (surrogates only paired), no 0x00. */
+const storableText = fc.string({ unit: 'binary' }).map((text) => text.replaceAll('\0', ''));
 
 const anyRequestBytes = fc.oneof(
   fc.uint8Array({ maxLength: 80 }),
@@ -188,6 +191,18 @@ describe('parseLegacyRequest: properties', () => {
         if (early.kind !== 'incomplete') expect(parseLegacyRequest(Buffer.from(raw), true)).toEqual(early);
       }),
       { seed: 42, numRuns: 2000 },
+    );
+  });
+
+  it('never yields a 05 whose text a version 1 frame could not carry (invalid UTF-8, a lone surrogate, 0x00)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 60 }), (tail) => {
+        const result = parseLegacyRequest(Buffer.concat([bytes('05' + ALICE + BOB + TS), tail]), true);
+        if (result.kind !== 'send') return;
+        expect(result.text.includes('\0')).toBe(false);
+        expect(Buffer.from(result.text, 'utf8').equals(tail)).toBe(true);
+      }),
+      { seed: 42, numRuns: 5000 },
     );
   });
 
@@ -255,7 +270,7 @@ describe('legacy answers', () => {
   it('delivers in the layout of a 05: the same message parses back from it', () => {
     const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 13, maxLength: 13 });
     fc.assert(
-      fc.property(digits, digits, fc.integer({ min: 0, max: 9_999_999_999 }), fc.string({ unit: 'binary' }), (src, dst, ts, text) => {
+      fc.property(digits, digits, fc.integer({ min: 0, max: 9_999_999_999 }), storableText, (src, dst, ts, text) => {
         const wire = legacyDeliver({ src, dst, ts, text });
         wire.write('05', 0, 'latin1');
         expect(parseLegacyRequest(wire, true)).toEqual({ kind: 'send', src, dst, ts, text });

@@ -1,0 +1,140 @@
+/**
+ * DESIGN.md §Containment, in the broker: every request of a group commit runs
+ * in a savepoint of its own, so a request that throws unexpectedly fails
+ * alone (503 `internal error`, logged with its stack) and leaves nothing
+ * behind: no row, no push, no count, no charge; the rest of the batch commits.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerHarness, HOST, send } from './broker-harness.js';
+
+const FAULT = 'this text makes the broker throw';
+
+describe('Broker: a request that throws fails alone', () => {
+  let h: BrokerHarness;
+  afterEach(() => h.close());
+
+  it('answers it 503 and commits the rest of the batch: rows, replies and pushes for the others only', () => {
+    h = new BrokerHarness({ faults: { storeText: FAULT } });
+    const alice = h.user();
+    const bob = h.user();
+    const bobSid = h.pushSession(bob);
+
+    const texts = ['one', 'two', FAULT, 'four', 'five'];
+    const rids = h.enqueue(...texts.map((text) => send(alice.number, bob.number, text)));
+    const events = h.flush();
+    const replies = rids.map((rid) => events.find(([, e]) => e.t === 'reply' && e.rid === rid)?.[1]);
+
+    expect(replies.map((r) => (r?.t === 'reply' && r.ok ? r.value.kind : r?.t === 'reply' ? `${r.status} ${r.reason}` : undefined))).toEqual([
+      'stored',
+      'stored',
+      '503 internal error',
+      'stored',
+      'stored',
+    ]);
+    // Stored: exactly the four others (the faulty INSERT was rolled back).
+    expect(h.store.pendingFor(bob.number, 0, 100).map((row) => row.body)).toEqual(['one', 'two', 'four', 'five']);
+    // Pushed: the same four, in order, and never the failed one.
+    expect(BrokerHarness.pushed(events, bobSid).map((m) => m.data)).toEqual(['one', 'two', 'four', 'five']);
+    expect(h.broker.stats().messagesStored).toBe(4);
+  });
+
+  it('logs the failure at error with its stack, naming the request but not its token', () => {
+    h = new BrokerHarness({ faults: { storeText: FAULT } });
+    const alice = h.user();
+    const bob = h.user();
+    h.run(send(alice.number, bob.number, FAULT));
+    const errors = h.logs.filter((line) => line.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ op: 'send', hostId: HOST });
+    expect(errors[0]!.err?.stack).toMatch(/storeText[\s\S]*at /);
+    expect(JSON.stringify(h.logs)).not.toContain(alice.token);
+  });
+
+  it('does not count the failed request against the recipient\'s pending quota', () => {
+    // Room for exactly the three good messages: had the failed one been
+    // counted, the last of them would be refused.
+    h = new BrokerHarness({ faults: { storeText: FAULT }, quotas: { rateLimit: 0, groupRateLimit: 0, maxPendingPerRecipient: 3, registerRate: 0, registerBurst: 1, authFailuresPerMinute: 0 } });
+    const alice = h.user();
+    const bob = h.user();
+    const replies = h.run(send(alice.number, bob.number, 'a'), send(alice.number, bob.number, FAULT), send(alice.number, bob.number, 'b'), send(alice.number, bob.number, 'c'));
+    expect(replies.map((r) => r.ok)).toEqual([true, false, true, true]);
+    // And the count is right afterwards: the quota is full now.
+    const [over] = h.run(send(alice.number, bob.number, 'd'));
+    expect(over).toMatchObject({ ok: false, status: 429, reason: expect.stringContaining('maxPendingPerRecipient') });
+    expect(h.store.countPending(bob.number)).toBe(3);
+  });
+
+  it('does not charge the failed request to the sender\'s rate', () => {
+    // rateLimit 2: bursts of 4, exactly the good messages of the batch.
+    h = new BrokerHarness({ faults: { storeText: FAULT }, quotas: { rateLimit: 2, groupRateLimit: 0, maxPendingPerRecipient: 0, registerRate: 0, registerBurst: 1, authFailuresPerMinute: 0 } });
+    const alice = h.user();
+    const bob = h.user();
+    const texts = ['a', FAULT, 'b', 'c', 'd'];
+    const replies = h.run(...texts.map((text) => send(alice.number, bob.number, text)));
+    expect(replies.map((r) => r.ok)).toEqual([true, false, true, true, true]);
+  });
+
+  it('rolls back a failed group message for every member, and the group goes on', () => {
+    h = new BrokerHarness({ faults: { storeText: FAULT } });
+    const [alice, bob, carol] = [h.user(), h.user(), h.user()];
+    const created = h.value(h.run({ op: 'createGroup', src: alice.number, ts: 1, members: [bob.number, carol.number] })[0]!);
+    if (created.kind !== 'groupCreated') throw new Error(created.kind);
+    const replies = h.run(send(alice.number, created.group, FAULT), send(alice.number, created.group, 'after'));
+    expect(replies.map((r) => r.ok)).toEqual([false, true]);
+    for (const member of [bob, carol]) {
+      expect(h.store.pendingFor(member.number, 0, 10).map((row) => row.body)).toEqual([alice.number + bob.number + carol.number, 'after']);
+    }
+  });
+
+  it('keeps an HTTP send whole: a failure in one of its texts stores none of them', () => {
+    h = new BrokerHarness({ faults: { storeText: FAULT } });
+    const alice = h.user();
+    const bob = h.user();
+    const [reply] = h.run({ op: 'authSend', number: alice.number, token: alice.token, dst: bob.number, ts: 1, flag: false, texts: ['first part', FAULT], remote: '192.0.2.9' });
+    expect(reply).toMatchObject({ ok: false, status: 503, reason: 'internal error' });
+    expect(h.store.countPending(bob.number)).toBe(0);
+  });
+
+  it('answers later batches normally once the fault is gone (setFaults)', () => {
+    h = new BrokerHarness({ faults: { storeText: FAULT } });
+    const alice = h.user();
+    const bob = h.user();
+    expect(h.run(send(alice.number, bob.number, FAULT))[0]!.ok).toBe(false);
+    h.broker.setFaults({});
+    expect(h.run(send(alice.number, bob.number, FAULT))[0]).toMatchObject({ ok: true, value: { kind: 'stored' } });
+  });
+});
+
+describe('Broker: a commit that fails fails the whole batch (failCommits)', () => {
+  let h: BrokerHarness;
+  afterEach(() => h.close());
+
+  it('answers every request 503, stores nothing, ends push sessions, and says why in commitError until the next good commit', () => {
+    h = new BrokerHarness();
+    const alice = h.user();
+    const bob = h.user();
+    const bobSid = h.pushSession(bob);
+    expect(h.broker.commitError).toBeUndefined();
+
+    h.broker.setFaults({ failCommits: true });
+    const rids = h.enqueue(send(alice.number, bob.number, 'lost'), send(alice.number, bob.number, 'lost too'));
+    const events = h.flush();
+    for (const rid of rids) {
+      expect(events.find(([, e]) => e.t === 'reply' && e.rid === rid)?.[1]).toMatchObject({ ok: false, status: 503, reason: 'store unavailable' });
+    }
+    expect(events.some(([, e]) => e.t === 'kick' && e.sid === bobSid)).toBe(true);
+    expect(BrokerHarness.pushed(events, bobSid)).toEqual([]);
+    expect(h.store.countPending(bob.number)).toBe(0);
+    expect(h.broker.stats().messagesStored).toBe(0);
+    expect(h.broker.commitError).toMatch(/failCommits/);
+
+    // An empty turn commits nothing: still failing as far as anyone knows.
+    h.flush();
+    expect(h.broker.commitError).toMatch(/failCommits/);
+
+    h.broker.setFaults({});
+    expect(h.run(send(alice.number, bob.number, 'kept'))[0]!.ok).toBe(true);
+    expect(h.broker.commitError).toBeUndefined();
+    expect(h.store.pendingFor(bob.number, 0, 10).map((row) => row.body)).toEqual(['kept']);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * PROTOCOL.md §Limits at the broker, where no network stands in the way: the
+ * per-address limits key an IPv6 client by its /64, the legacy listener's
+ * registrations are limited like the others, and an exhausted address is
+ * refused before its token is looked at.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BrokerQuotas } from '../../../src/server/thread-messages.js';
+import { BrokerHarness } from './broker-harness.js';
+
+const OFF: BrokerQuotas = { rateLimit: 0, groupRateLimit: 0, maxPendingPerRecipient: 0, registerRate: 0, registerBurst: 1, authFailuresPerMinute: 0 };
+
+describe('Broker: per-address limits', () => {
+  let h: BrokerHarness;
+  afterEach(() => h.close());
+
+  it('limits legacy registrations like the others, and logs the refusal', () => {
+    h = new BrokerHarness({ quotas: { ...OFF, registerRate: 1, registerBurst: 2 } });
+    const replies = h.run({ op: 'legacyRegister', remote: '192.0.2.5' }, { op: 'register', name: '', remote: '192.0.2.5' }, { op: 'legacyRegister', remote: '192.0.2.5' });
+    expect(replies.map((r) => (r.ok ? 'ok' : `${r.status} ${r.reason}`))).toEqual(['ok', 'ok', '429 registering too fast (registerRate)']);
+    expect(h.logs.filter((line) => line.level === 40 && line.limit === 'registerRate')).toHaveLength(1);
+    // Another address is not affected.
+    expect(h.run({ op: 'legacyRegister', remote: '192.0.2.6' })[0]!.ok).toBe(true);
+  });
+
+  it('counts every address of one IPv6 /64 as one, and an IPv4-mapped address as its IPv4 one', () => {
+    h = new BrokerHarness({ quotas: { ...OFF, registerRate: 1, registerBurst: 2 } });
+    const replies = h.run(
+      { op: 'register', name: '', remote: '2001:db8:0:1::1' },
+      { op: 'register', name: '', remote: '2001:db8:0:1:ffff::2' },
+      { op: 'register', name: '', remote: '2001:db8:0:1:abcd::3' },
+      { op: 'register', name: '', remote: '2001:db8:0:2::1' },
+      { op: 'register', name: '', remote: '198.51.100.1' },
+      { op: 'register', name: '', remote: '::ffff:198.51.100.1' },
+      { op: 'register', name: '', remote: '198.51.100.1' },
+    );
+    expect(replies.map((r) => r.ok)).toEqual([true, true, false, true, true, true, false]);
+  });
+
+  it('refuses an exhausted address without checking the token, so the right token is refused too', () => {
+    h = new BrokerHarness({ quotas: { ...OFF, authFailuresPerMinute: 2 } });
+    const alice = h.user();
+    const wrong = { op: 'open', sid: 1, number: alice.number, token: 'wrong', push: false, remote: '192.0.2.7' } as const;
+    const right = { ...wrong, sid: 2, token: alice.token };
+    const replies = h.run(wrong, wrong, right, { ...right, remote: '192.0.2.8' });
+    expect(replies.map((r) => (r.ok ? 'ok' : `${r.status}`))).toEqual(['401', '401', '429', 'ok']);
+  });
+});
+
+describe('Broker: the pending quota follows acknowledgements', () => {
+  let h: BrokerHarness;
+  afterEach(() => h.close());
+
+  it('makes room as the recipient acknowledges, without reading the count again', () => {
+    h = new BrokerHarness({ quotas: { ...OFF, maxPendingPerRecipient: 2 } });
+    const alice = h.user();
+    const bob = h.user();
+    const send = (text: string) => ({ op: 'send', src: alice.number, dst: bob.number, ts: 1, flag: false, text }) as const;
+    expect(h.run(send('a'), send('b'), send('c')).map((r) => r.ok)).toEqual([true, true, false]);
+    const [first] = h.store.pendingFor(bob.number, 0, 1);
+    h.broker.enqueue(1, [{ op: 'ack', sid: 9, number: bob.number, ids: [first!.id], credit: 1 }]);
+    h.flush();
+    expect(h.run(send('d'), send('e')).map((r) => r.ok)).toEqual([true, false]);
+  });
+});
