@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import hdr from 'hdr-histogram-js';
 import type { ServerOptions } from '../src/server/config.js';
-import type { Collected, GeneratorReply, GeneratorRequest, Identity, ServerReply, ServerRequest, ServerSample } from './ipc.js';
+import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest, Collected, GeneratorReply, GeneratorRequest, Identity, ServerReply, ServerRequest, ServerSample } from './ipc.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
@@ -92,6 +92,8 @@ export class ServerHandle {
     private readonly dir: string,
     /** The HTTP API's port, when the server was started with httpPort. */
     readonly httpPort: number | undefined,
+    /** OS thread ids of the server's JavaScript threads (its Workers), in creation order. */
+    readonly jsThreads: number[],
   ) {}
 
   static async start(options: ServerHandleOptions): Promise<ServerHandle> {
@@ -101,12 +103,17 @@ export class ServerHandle {
     const proc = new Child<ServerRequest, ServerReply>(child);
     try {
       const ready = await proc.request({ t: 'start', options: { ...BENCH_LIMITS, dbPath: join(dir, 'bench.db'), ...serverOptions } }, 'ready');
-      return new ServerHandle(proc, ready.port, dir, ready.httpPort);
+      return new ServerHandle(proc, ready.port, dir, ready.httpPort, ready.jsThreads);
     } catch (err) {
       proc.kill();
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /** The server process's pid (its CPU is read from /proc, bench/proc-cpu.ts). */
+  get pid(): number | undefined {
+    return this.proc.child.pid;
   }
 
   async sample(): Promise<ServerSample> {
@@ -161,6 +168,41 @@ export class Generator {
     await this.proc.request({ t: 'reset' }, 'done');
   }
   async collect(): Promise<Collected> {
+    return (await this.proc.request({ t: 'collect' }, 'collected')).collected;
+  }
+  async close(): Promise<void> {
+    await Promise.race([this.proc.request({ t: 'close' }, 'done').catch(() => undefined), sleep(5_000)]);
+    this.proc.child.disconnect?.();
+    await Promise.race([this.proc.exited, sleep(2_000)]);
+    this.proc.kill();
+  }
+}
+
+/** A chat load generator process (bench/chat-generator.ts). */
+export class ChatGenerator {
+  readonly progress: Progress = { received: 0, sent: 0, stored: 0, open: 0 };
+  private readonly proc: Child<ChatRequest, ChatReply>;
+
+  constructor() {
+    const child = fork(here('./chat-generator.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc = new Child<ChatRequest, ChatReply>(child, (reply) => {
+      if (reply.t === 'progress') Object.assign(this.progress, { received: reply.received, sent: reply.sent, stored: reply.stored, open: reply.open });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.child.pid;
+  }
+  open(protocol: ChatProtocol, port: number, pairs: ChatPair[], concurrency = 200, timeoutMs = 60_000) {
+    return this.proc.request({ t: 'open', protocol, port, pairs, concurrency, timeoutMs }, 'opened');
+  }
+  load(how: { durationMs: number; startAt: number; totalRate?: number; slot: number; slots: number; window?: number }) {
+    return this.proc.request({ t: 'load', ...how }, 'loaded');
+  }
+  async reset(): Promise<void> {
+    await this.proc.request({ t: 'reset' }, 'done');
+  }
+  async collect(): Promise<ChatCollected> {
     return (await this.proc.request({ t: 'collect' }, 'collected')).collected;
   }
   async close(): Promise<void> {

@@ -3,6 +3,7 @@
  * that its CPU time and RSS are its own. It answers IPC requests: start with
  * the scenario's options, sample its counters, stop.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { ZapwireServer } from '../src/server/server.js';
 import type { ServerReply, ServerRequest, ServerSample } from './ipc.js';
 
@@ -25,14 +26,41 @@ async function sample(): Promise<ServerSample> {
   };
 }
 
+function threadIds(): number[] {
+  try {
+    return readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return []; // not Linux: per-thread CPU is not measured
+  }
+}
+
+/**
+ * The threads that start created and that have run JavaScript: a Worker
+ * boots an isolate and loads its modules (tens of ms on CPU), while the other
+ * threads it may start (libuv's pool) have run for well under a millisecond.
+ * In creation order (tids grow).
+ */
+function jsThreadsSince(before: Set<number>): number[] {
+  const ran = (tid: number) => {
+    try {
+      return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      return 0;
+    }
+  };
+  return threadIds().filter((tid) => !before.has(tid) && ran(tid) > 10_000_000).sort((a, b) => a - b);
+}
+
 process.on('message', (message: ServerRequest) => {
   void (async () => {
     try {
       switch (message.t) {
-        case 'start':
+        case 'start': {
+          const before = new Set(threadIds());
           server = await ZapwireServer.start({ logLevel: 'error', ...message.options, host: '127.0.0.1', port: 0 });
-          reply({ t: 'ready', rid: message.rid, port: server.address.port, httpPort: server.httpAddress?.port });
+          reply({ t: 'ready', rid: message.rid, port: server.address.port, httpPort: server.httpAddress?.port, jsThreads: jsThreadsSince(before) });
           break;
+        }
         case 'sample':
           reply({ t: 'sample', rid: message.rid, sample: await sample() });
           break;
