@@ -41,6 +41,8 @@ export interface ChatStep {
   /** Closed loop: unanswered messages per sender, and in all. */
   window?: number;
   inFlight?: number;
+  /** Whether the previous step's messages had all been answered and delivered before this one started. */
+  settledBefore: boolean;
   /** Messages due in the open loop's window (rate × duration); 0 in closed loop. */
   offered: number;
   sent: number;
@@ -169,7 +171,7 @@ async function runSystem(ctx: Context, target: Target, pairs: ChatPair[]): Promi
     const ok = opened.reduce((a, o) => a + o.ok, 0);
     const failedOpen = opened.reduce((a, o) => a + o.failed, 0);
     if (ok === 0) throw new Error(`no session opened (${failedOpen} failed)`);
-    await sleep(500);
+    await sleep(300);
     const rates: ChatStep[] = [];
     for (const rate of p.rates) {
       ctx.phase(`chat ${target.system}: ${rate} msgs/s over ${pairs.length} pairs`);
@@ -189,7 +191,27 @@ async function runSystem(ctx: Context, target: Target, pairs: ChatPair[]): Promi
   }
 }
 
+/** Longest wait for the previous step's backlog before the next step starts. */
+const SETTLE_MS = 30_000;
+
+/**
+ * Waits until every message written has been answered and delivered, so that
+ * a step that left a backlog (an overloaded broker) does not count its
+ * deliveries in the next step. Returns whether it got there in time.
+ */
+async function settle(gens: ChatGenerator[]): Promise<boolean> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const c = await Promise.all(gens.map((g) => g.collect()));
+    const sent = c.reduce((a, x) => a + x.sent, 0);
+    if (c.reduce((a, x) => a + x.acked, 0) >= sent && c.reduce((a, x) => a + x.received + x.duplicates, 0) >= sent) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(200);
+  }
+}
+
 async function step(target: Target, gens: ChatGenerator[], p: ChatParams, how: { rate?: number; window?: number }, durationMs: number, pairs: number): Promise<ChatStep> {
+  const settled = await settle(gens);
   await Promise.all(gens.map((g) => g.reset()));
   const z0 = await target.sample?.();
   const startAt = now() + 200;
@@ -214,6 +236,7 @@ async function step(target: Target, gens: ChatGenerator[], p: ChatParams, how: {
   const zap = z0 && z1 ? serverLoad(z0, z1) : undefined;
   return {
     ...(how.rate !== undefined ? { rate: how.rate } : { window: how.window, inFlight: how.window! * pairs }),
+    settledBefore: settled,
     offered: how.rate !== undefined ? Math.round((how.rate * durationMs) / 1000) : 0,
     sent: c.reduce((a, x) => a + x.sent, 0),
     acked: c.reduce((a, x) => a + x.acked, 0),

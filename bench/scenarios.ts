@@ -24,7 +24,7 @@ export interface Params {
 
 export const PARAMS: Record<Mode, Params> = {
   tiny: {
-    chat: { pairs: 4, generators: 2, rates: [200], durationMs: 1_000, windows: [1, 4], stepMs: 1_000, drainMs: 3_000, peers: ['aedes', 'mosquitto'] },
+    chat: { pairs: 4, generators: 2, rates: [200], durationMs: 500, windows: [1, 4], stepMs: 500, drainMs: 3_000, peers: ['aedes', 'mosquitto'] },
     pushVsPoll: { recipients: 4, senders: 2, rate: 200, durationMs: 1_000, modes: ['push', 'poll-100ms'], pushRates: [100] },
     idle: { clients: 8, durationMs: 1_000, settleMs: 200 },
     threadModels: { clients: [4], rate: 100, durationMs: 1_000, deadlineMs: 60_000 },
