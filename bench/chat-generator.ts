@@ -7,7 +7,7 @@
  * Open-loop timing: a 1 ms timer cannot pace a thousand senders one by one,
  * so the run's messages are numbered globally, message j is due at
  * startAt + j / rate, and each timer tick writes every message that has come
- * due, each on its sender's connection. Messages are thus spread evenly in
+ * due, each on its sender's connection, then sleeps until the next is due. Messages are thus spread evenly in
  * time over all senders of all generator processes, never sent in bursts.
  * Latency is recorded from the *intended* send time (no coordinated
  * omission: a generator or server that falls behind shows up in the
@@ -362,17 +362,19 @@ function load(r: Extract<ChatRequest, { t: 'load' }>): Promise<{ sent: number; a
     const step = 1000 / r.totalRate!;
     let k = 0;
     const dueAt = (k: number) => r.startAt + (k * r.slots + r.slot) * step;
-    const timer = setInterval(() => {
+    // Each tick writes what has come due, then sleeps until the next message
+    // is due (at least 1 ms, the timers' resolution): no wake-up when nothing
+    // is due, which on a small VM is most of the generator's cost at low rates.
+    const tick = () => {
       const t = now();
       for (let due = dueAt(k); due <= t && due < endAt; due = dueAt(++k)) {
         senders[k % senders.length]!.send(due);
         hLag.recordValue(us(t - due));
       }
-      if (dueAt(k) >= endAt) {
-        clearInterval(timer);
-        finish();
-      }
-    }, 1);
+      if (dueAt(k) >= endAt) finish();
+      else setTimeout(tick, Math.max(1, dueAt(k) - now()));
+    };
+    setTimeout(tick, Math.max(1, dueAt(0) - now()));
   });
 }
 
@@ -390,6 +392,13 @@ function collect(): ChatCollected {
   };
 }
 
+function reset(): void {
+  h0506 = newHistogram();
+  h0507 = newHistogram();
+  hLag = newHistogram();
+  sent = acked = errors = received = duplicates = 0;
+}
+
 process.on('message', (message: ChatRequest) => {
   void (async () => {
     try {
@@ -404,17 +413,16 @@ process.on('message', (message: ChatRequest) => {
           reply({ t: 'loaded', rid: message.rid, ...(await load(message)) });
           break;
         case 'reset':
-          h0506 = newHistogram();
-          h0507 = newHistogram();
-          hLag = newHistogram();
-          sent = acked = errors = received = duplicates = 0;
+          reset();
           reply({ t: 'done', rid: message.rid });
           break;
         case 'collect':
           reply({ t: 'collected', rid: message.rid, collected: collect() });
           break;
-        case 'close':
+        case 'drop':
           for (const c of conns) c.socket.destroy();
+          senders = [];
+          reset(); // what was in flight on those connections will never be answered
           reply({ t: 'done', rid: message.rid });
           break;
       }

@@ -113,7 +113,7 @@ export function chatSection(c: ChatResult, svg: (suffix: string, content: string
   );
   for (const s of c.skipped) md.push(`> ${s.system} skipped: ${s.reason}`, '');
   for (const f of c.failed) md.push(`> ${f.system} failed: ${f.error}`, '');
-  md.push(`Versions: ${c.runs.map((r) => `${r.system} ${r.version}${r.durable ? ' (durable)' : ' (in memory)'}`).join(', ')}.`, '');
+  md.push(`Versions: ${c.runs.map((r) => `${r.system} ${r.version}${r.durable ? ' (durable)' : ' (in memory)'}`).join(', ')}. The systems run one after the other; the machine's 1-minute load average at the start and end of each (above the core count, other work shared the cores and latency measures the queue for a core more than the broker): ${c.runs.map((r) => `${r.system} ${r.loadAvg[0]} → ${r.loadAvg[1]}`).join(', ')}.`, '');
 
   md.push('### Open loop', '', 'Latency in ms (p50 / p95 / p99 / max). CPU in % of one core.', '');
   md.push('| system | offered msgs/s | delivered / offered | 05→06 latency | 05→07 latency | CPU % | CPU µs/msg | busiest threads (% of a core) | SQL/s | generators CPU % (µs/msg) | send lag p99 / max |', '|---|---|---|---|---|---|---|---|---|---|---|');

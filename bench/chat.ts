@@ -12,6 +12,7 @@
  * from /proc the same way for every broker (bench/proc-cpu.ts), and so is the
  * generators' CPU, to show they are not the bottleneck.
  */
+import { loadavg } from 'node:os';
 import { ChatGenerator, Generator, ServerHandle, serverLoad, sleep, split, summarise, type LatencySummary } from './harness.js';
 import type { ChatPair, ChatProtocol, ServerSample } from './ipc.js';
 import { startAedes, startMosquitto, type PeerBroker } from './peers.js';
@@ -82,6 +83,8 @@ export interface ChatRun {
   saturation: ChatStep[];
   /** Best closed-loop delivered msgs/s. */
   best: number;
+  /** The machine's 1-minute load average when this system's run started and ended (other work on the cores). */
+  loadAvg: [number, number];
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -106,6 +109,8 @@ export async function chat(ctx: Context) {
   const skipped: { system: ChatSystem; reason: string }[] = [];
   const failed: { system: ChatSystem; error: string }[] = [];
 
+  // The same generator processes drive every system in turn (forking them costs seconds on a busy 2-core machine).
+  const gens = Array.from({ length: p.generators }, () => new ChatGenerator());
   const attempt = async (system: ChatSystem, start: () => Promise<Target | { skipped: string }>, pairs: (t: Target) => Promise<ChatPair[]>) => {
     ctx.phase(`chat ${system}: starting`);
     try {
@@ -116,7 +121,7 @@ export async function chat(ctx: Context) {
         return;
       }
       try {
-        runs.push(await runSystem(ctx, target, await pairs(target)));
+        runs.push(await runSystem(ctx, gens, target, await pairs(target)));
       } finally {
         await target.stop();
       }
@@ -126,43 +131,52 @@ export async function chat(ctx: Context) {
     }
   };
 
-  await attempt(
-    'zapwire',
-    async () => {
-      const server = await ServerHandle.start({ execArgv: ctx.serverExecArgv, ...ctx.serverOptions });
-      // js1 … jsN: the server's Workers in creation order (src/server/server.ts starts the broker's first, then the session hosts).
-      const threadNames = new Map(server.jsThreads.map((tid, i) => [tid, `js${i + 1}`]));
-      return { system: 'zapwire', version: 'this commit', protocol: 'zapwire', port: server.port, pid: server.pid, threadNames, sample: () => server.sample(), stop: () => server.stop() };
-    },
-    async (t) => {
-      ctx.phase(`chat zapwire: registering ${2 * p.pairs} users`);
-      const reg = new Generator();
-      try {
-        const ids = await reg.register(t.port, 2 * p.pairs);
-        return Array.from({ length: p.pairs }, (_, i) => ({ sender: ids[2 * i]!, receiver: ids[2 * i + 1]! }));
-      } finally {
-        await reg.close();
-      }
-    },
-  );
-  const mqttPairs = async () => Array.from({ length: p.pairs }, (_, i) => ({ sender: { number: `${i}`, token: '' }, receiver: { number: `${i}`, token: '' } }));
-  const peer = (b: PeerBroker): Target => ({ system: b.name, version: b.version, protocol: 'mqtt', port: b.port, pid: b.pid, threadNames: new Map(), stop: () => b.stop() });
-  if (p.peers.includes('aedes')) await attempt('aedes', async () => peer(await startAedes()), mqttPairs);
-  if (p.peers.includes('mosquitto'))
+  try {
+    // Forked while the server starts; registers the users, then goes.
+    let reg: Generator | undefined;
     await attempt(
-      'mosquitto',
+      'zapwire',
       async () => {
-        const m = await startMosquitto();
-        return 'skipped' in m ? m : peer(m);
+        reg = new Generator();
+        const server = await ServerHandle.start({ execArgv: ctx.serverExecArgv, ...ctx.serverOptions });
+        // js1 … jsN: the server's Workers in creation order (src/server/server.ts starts the broker's first, then the session hosts).
+        const threadNames = new Map(server.jsThreads.map((tid, i) => [tid, `js${i + 1}`]));
+        return { system: 'zapwire', version: 'this commit', protocol: 'zapwire', port: server.port, pid: server.pid, threadNames, sample: () => server.sample(), stop: () => server.stop() };
       },
-      mqttPairs,
+      async (t) => {
+        ctx.phase(`chat zapwire: registering ${2 * p.pairs} users`);
+        const r = reg!;
+        reg = undefined;
+        try {
+          const ids = await r.register(t.port, 2 * p.pairs);
+          return Array.from({ length: p.pairs }, (_, i) => ({ sender: ids[2 * i]!, receiver: ids[2 * i + 1]! }));
+        } finally {
+          await r.close();
+        }
+      },
     );
+    await reg?.close(); // when the server did not start
+    const mqttPairs = async () => Array.from({ length: p.pairs }, (_, i) => ({ sender: { number: `${i}`, token: '' }, receiver: { number: `${i}`, token: '' } }));
+    const peer = (b: PeerBroker): Target => ({ system: b.name, version: b.version, protocol: 'mqtt', port: b.port, pid: b.pid, threadNames: new Map(), stop: () => b.stop() });
+    if (p.peers.includes('aedes')) await attempt('aedes', async () => peer(await startAedes()), mqttPairs);
+    if (p.peers.includes('mosquitto'))
+      await attempt(
+        'mosquitto',
+        async () => {
+          const m = await startMosquitto();
+          return 'skipped' in m ? m : peer(m);
+        },
+        mqttPairs,
+      );
+  } finally {
+    await Promise.all(gens.map((g) => g.close()));
+  }
   return { params: p, runs, skipped, failed };
 }
 
-async function runSystem(ctx: Context, target: Target, pairs: ChatPair[]): Promise<ChatRun> {
+async function runSystem(ctx: Context, gens: ChatGenerator[], target: Target, pairs: ChatPair[]): Promise<ChatRun> {
   const p = ctx.params.chat;
-  const gens = Array.from({ length: p.generators }, () => new ChatGenerator());
+  const load0 = round1(loadavg()[0]!);
   ctx.watch(gens);
   try {
     ctx.phase(`chat ${target.system}: opening ${2 * pairs.length} sessions`);
@@ -184,10 +198,10 @@ async function runSystem(ctx: Context, target: Target, pairs: ChatPair[]): Promi
       saturation.push(await step(target, gens, p, { window }, p.stepMs, pairs.length));
       await sleep(300);
     }
-    return { system: target.system, version: target.version, durable: target.system === 'zapwire', sessions: ok, failed: failedOpen, rates, saturation, best: Math.max(0, ...saturation.map((s) => s.deliveredPerSec)) };
+    return { system: target.system, version: target.version, durable: target.system === 'zapwire', sessions: ok, failed: failedOpen, rates, saturation, best: Math.max(0, ...saturation.map((s) => s.deliveredPerSec)), loadAvg: [load0, round1(loadavg()[0]!)] };
   } finally {
     ctx.watch([]);
-    await Promise.all(gens.map((g) => g.close()));
+    await Promise.all(gens.map((g) => g.drop()));
   }
 }
 

@@ -205,8 +205,12 @@ export class ChatGenerator {
   async collect(): Promise<ChatCollected> {
     return (await this.proc.request({ t: 'collect' }, 'collected')).collected;
   }
+  /** Closes every connection; the process stays for the next system. */
+  async drop(): Promise<void> {
+    await this.proc.request({ t: 'drop' }, 'done');
+  }
   async close(): Promise<void> {
-    await Promise.race([this.proc.request({ t: 'close' }, 'done').catch(() => undefined), sleep(5_000)]);
+    await Promise.race([this.proc.request({ t: 'drop' }, 'done').catch(() => undefined), sleep(5_000)]);
     this.proc.child.disconnect?.();
     await Promise.race([this.proc.exited, sleep(2_000)]);
     this.proc.kill();

@@ -119,7 +119,8 @@ export type ChatRequest =
   | { t: 'load'; rid: number; durationMs: number; startAt: number; totalRate?: number; slot: number; slots: number; window?: number }
   | { t: 'reset'; rid: number }
   | { t: 'collect'; rid: number }
-  | { t: 'close'; rid: number };
+  /** Closes every connection (the same processes then drive the next system). */
+  | { t: 'drop'; rid: number };
 
 export interface ChatCollected {
   /** 05 / PUBLISH written; 07 / PUBACK read; 09 read. */
