@@ -364,7 +364,7 @@ function load(r: Extract<ChatRequest, { t: 'load' }>): Promise<{ sent: number; a
     const dueAt = (k: number) => r.startAt + (k * r.slots + r.slot) * step;
     // Each tick writes what has come due, then sleeps until the next message
     // is due (at least 1 ms, the timers' resolution): no wake-up when nothing
-    // is due, which on a small VM is most of the generator's cost at low rates.
+    // is due, since the generators share the cores with the server under test.
     const tick = () => {
       const t = now();
       for (let due = dueAt(k); due <= t && due < endAt; due = dueAt(++k)) {
