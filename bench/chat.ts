@@ -96,8 +96,8 @@ interface Target {
   protocol: ChatProtocol;
   port: number;
   pid: number | undefined;
-  /** Names of threads for the per-thread CPU (zapwire: its Workers). */
-  threadNames: ReadonlyMap<number, string>;
+  /** Names of threads for the per-thread CPU (zapwire: its Workers), read once the sessions are open. */
+  threadNames?: () => Promise<ReadonlyMap<number, string>>;
   /** zapwire's own counters. */
   sample?: () => Promise<ServerSample>;
   stop(): Promise<void>;
@@ -140,7 +140,7 @@ export async function chat(ctx: Context) {
         reg = new Generator();
         const server = await ServerHandle.start({ execArgv: ctx.serverExecArgv, ...ctx.serverOptions });
         // js1 … jsN: the server's Workers in creation order (src/server/server.ts starts the broker's first, then the session hosts).
-        const threadNames = new Map(server.jsThreads.map((tid, i) => [tid, `js${i + 1}`]));
+        const threadNames = async () => new Map((await server.jsThreads()).map((tid, i) => [tid, `js${i + 1}`]));
         return { system: 'zapwire', version: 'this commit', protocol: 'zapwire', port: server.port, pid: server.pid, threadNames, sample: () => server.sample(), stop: () => server.stop() };
       },
       async (t) => {
@@ -157,7 +157,7 @@ export async function chat(ctx: Context) {
     );
     await reg?.close(); // when the server did not start
     const mqttPairs = async () => Array.from({ length: p.pairs }, (_, i) => ({ sender: { number: `${i}`, token: '' }, receiver: { number: `${i}`, token: '' } }));
-    const peer = (b: PeerBroker): Target => ({ system: b.name, version: b.version, protocol: 'mqtt', port: b.port, pid: b.pid, threadNames: new Map(), stop: () => b.stop() });
+    const peer = (b: PeerBroker): Target => ({ system: b.name, version: b.version, protocol: 'mqtt', port: b.port, pid: b.pid, stop: () => b.stop() });
     if (p.peers.includes('aedes')) await attempt('aedes', async () => peer(await startAedes()), mqttPairs);
     if (p.peers.includes('mosquitto'))
       await attempt(
@@ -186,16 +186,17 @@ async function runSystem(ctx: Context, gens: ChatGenerator[], target: Target, pa
     const failedOpen = opened.reduce((a, o) => a + o.failed, 0);
     if (ok === 0) throw new Error(`no session opened (${failedOpen} failed)`);
     await sleep(300);
+    const names = (await target.threadNames?.()) ?? new Map<number, string>();
     const rates: ChatStep[] = [];
     for (const rate of p.rates) {
       ctx.phase(`chat ${target.system}: ${rate} msgs/s over ${pairs.length} pairs`);
-      rates.push(await step(target, gens, p, { rate }, p.durationMs, pairs.length));
+      rates.push(await step(target, names, gens, p, { rate }, p.durationMs, pairs.length));
       await sleep(300);
     }
     const saturation: ChatStep[] = [];
     for (const window of p.windows) {
       ctx.phase(`chat ${target.system}: ${window} in flight per sender`);
-      saturation.push(await step(target, gens, p, { window }, p.stepMs, pairs.length));
+      saturation.push(await step(target, names, gens, p, { window }, p.stepMs, pairs.length));
       await sleep(300);
     }
     return { system: target.system, version: target.version, durable: target.system === 'zapwire', sessions: ok, failed: failedOpen, rates, saturation, best: Math.max(0, ...saturation.map((s) => s.deliveredPerSec)), loadAvg: [load0, round1(loadavg()[0]!)] };
@@ -224,7 +225,7 @@ async function settle(gens: ChatGenerator[]): Promise<boolean> {
   }
 }
 
-async function step(target: Target, gens: ChatGenerator[], p: ChatParams, how: { rate?: number; window?: number }, durationMs: number, pairs: number): Promise<ChatStep> {
+async function step(target: Target, names: ReadonlyMap<number, string>, gens: ChatGenerator[], p: ChatParams, how: { rate?: number; window?: number }, durationMs: number, pairs: number): Promise<ChatStep> {
   const settled = await settle(gens);
   await Promise.all(gens.map((g) => g.reset()));
   const z0 = await target.sample?.();
@@ -244,7 +245,7 @@ async function step(target: Target, gens: ChatGenerator[], p: ChatParams, how: {
   const c = await Promise.all(gens.map((g) => g.collect()));
   const received = c.reduce((a, x) => a + x.received, 0);
   const elapsedSec = how.rate !== undefined ? durationMs / 1000 : Math.max(...loaded.map((l) => l.elapsedMs)) / 1000;
-  const total = target.pid === undefined ? undefined : cpuBetween(target.pid, c0, c2, target.threadNames);
+  const total = target.pid === undefined ? undefined : cpuBetween(target.pid, c0, c2, names);
   const genUs = gens.reduce((a, g, i) => a + (g.pid === undefined ? 0 : (cpuBetween(g.pid, gc0[i], gc2[i])?.cpuUs ?? 0)), 0);
   const genWallUs = gc0[0] && gc2[0] ? (gc2[0].at - gc0[0].at) * 1000 : 0;
   const zap = z0 && z1 ? serverLoad(z0, z1) : undefined;
@@ -261,7 +262,7 @@ async function step(target: Target, gens: ChatGenerator[], p: ChatParams, how: {
     latency0506: summarise(c.map((x) => x.latency0506)),
     latency0507: summarise(c.map((x) => x.latency0507)),
     sendLag: summarise(c.map((x) => x.sendLag)),
-    cpu: target.pid === undefined ? undefined : cpuBetween(target.pid, c0, c1, target.threadNames),
+    cpu: target.pid === undefined ? undefined : cpuBetween(target.pid, c0, c1, names),
     cpuUsPerMsg: total && received > 0 ? round1(total.cpuUs / received) : undefined,
     ...(zap ? { sqlPerSec: zap.sqlPerSec, commitsPerSec: zap.commitsPerSec, rssMB: zap.rssMB } : {}),
     generators: genWallUs > 0 && received > 0 ? { cpuPercent: round1((genUs / genWallUs) * 100), cpuUsPerMsg: round1(genUs / received) } : undefined,

@@ -92,8 +92,6 @@ export class ServerHandle {
     private readonly dir: string,
     /** The HTTP API's port, when the server was started with httpPort. */
     readonly httpPort: number | undefined,
-    /** OS thread ids of the server's JavaScript threads (its Workers), in creation order. */
-    readonly jsThreads: number[],
   ) {}
 
   static async start(options: ServerHandleOptions): Promise<ServerHandle> {
@@ -103,7 +101,7 @@ export class ServerHandle {
     const proc = new Child<ServerRequest, ServerReply>(child);
     try {
       const ready = await proc.request({ t: 'start', options: { ...BENCH_LIMITS, dbPath: join(dir, 'bench.db'), ...serverOptions } }, 'ready');
-      return new ServerHandle(proc, ready.port, dir, ready.httpPort, ready.jsThreads);
+      return new ServerHandle(proc, ready.port, dir, ready.httpPort);
     } catch (err) {
       proc.kill();
       rmSync(dir, { recursive: true, force: true });
@@ -114,6 +112,11 @@ export class ServerHandle {
   /** The server process's pid (its CPU is read from /proc, bench/proc-cpu.ts). */
   get pid(): number | undefined {
     return this.proc.child.pid;
+  }
+
+  /** OS thread ids of the server's JavaScript threads (its Workers), in creation order (Linux; [] elsewhere). */
+  async jsThreads(): Promise<number[]> {
+    return (await this.proc.request({ t: 'threads' }, 'threads')).jsThreads;
   }
 
   async sample(): Promise<ServerSample> {

@@ -17,6 +17,8 @@ export interface Identity {
 export type ServerRequest =
   | { t: 'start'; rid: number; options: Partial<ServerOptions> }
   | { t: 'sample'; rid: number }
+  /** The OS thread ids of the JavaScript threads the server started (its Workers), in creation order. */
+  | { t: 'threads'; rid: number }
   | { t: 'stop'; rid: number };
 
 /** One reading of the server's counters, taken inside the server's process. */
@@ -33,11 +35,8 @@ export interface ServerSample {
 }
 
 export type ServerReply =
-  /**
-   * jsThreads: the OS thread ids of the JavaScript threads the server started
-   * (its Workers), in creation order, so that per-thread CPU can name them.
-   */
-  | { t: 'ready'; rid: number; port: number; httpPort?: number; jsThreads: number[] }
+  | { t: 'ready'; rid: number; port: number; httpPort?: number }
+  | { t: 'threads'; rid: number; jsThreads: number[] }
   | { t: 'sample'; rid: number; sample: ServerSample }
   | { t: 'stopped'; rid: number }
   | { t: 'failed'; rid: number; message: string };

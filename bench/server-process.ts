@@ -8,6 +8,8 @@ import { ZapwireServer } from '../src/server/server.js';
 import type { ServerReply, ServerRequest, ServerSample } from './ipc.js';
 
 let server: ZapwireServer | undefined;
+/** The threads of this process before the server started. */
+let threadsBefore = new Set<number>();
 
 function reply(message: ServerReply): void {
   if (process.connected) process.send!(message, undefined, {}, () => {});
@@ -38,7 +40,8 @@ function threadIds(): number[] {
  * The threads that start created and that have run JavaScript: a Worker
  * boots an isolate and loads its modules (tens of ms on CPU), while the other
  * threads it may start (libuv's pool) have run for well under a millisecond.
- * In creation order (tids grow).
+ * In creation order (tids grow). Asked for once the server has run a while:
+ * a Worker still booting when start() resolves may not have run 10 ms yet.
  */
 function jsThreadsSince(before: Set<number>): number[] {
   const ran = (tid: number) => {
@@ -55,12 +58,14 @@ process.on('message', (message: ServerRequest) => {
   void (async () => {
     try {
       switch (message.t) {
-        case 'start': {
-          const before = new Set(threadIds());
+        case 'start':
+          threadsBefore = new Set(threadIds());
           server = await ZapwireServer.start({ logLevel: 'error', ...message.options, host: '127.0.0.1', port: 0 });
-          reply({ t: 'ready', rid: message.rid, port: server.address.port, httpPort: server.httpAddress?.port, jsThreads: jsThreadsSince(before) });
+          reply({ t: 'ready', rid: message.rid, port: server.address.port, httpPort: server.httpAddress?.port });
           break;
-        }
+        case 'threads':
+          reply({ t: 'threads', rid: message.rid, jsThreads: jsThreadsSince(threadsBefore) });
+          break;
         case 'sample':
           reply({ t: 'sample', rid: message.rid, sample: await sample() });
           break;
