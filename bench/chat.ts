@@ -228,12 +228,13 @@ async function settle(gens: ChatGenerator[]): Promise<boolean> {
 async function step(target: Target, names: ReadonlyMap<number, string>, gens: ChatGenerator[], p: ChatParams, how: { rate?: number; window?: number }, durationMs: number, pairs: number): Promise<ChatStep> {
   const settled = await settle(gens);
   await Promise.all(gens.map((g) => g.reset()));
-  const z0 = await target.sample?.();
   const startAt = now() + 200;
   const loads = Promise.all(gens.map((g, i) => g.load({ durationMs, startAt, slot: i, slots: gens.length, ...(how.rate !== undefined ? { totalRate: how.rate } : { window: how.window }) })));
   await sleep(Math.max(0, startAt - now()));
   const c0 = readProcCpu(target.pid);
   const gc0 = gens.map((g) => readProcCpu(g.pid));
+  // zapwire's counters from the start of the load (SQL/s over the load window, not the 200 ms before it).
+  const z0 = await target.sample?.();
   const loaded = await loads;
   const c1 = readProcCpu(target.pid);
   const z1 = await target.sample?.();
