@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import hdr from 'hdr-histogram-js';
 import type { ServerOptions } from '../src/server/config.js';
-import type { Collected, GeneratorReply, GeneratorRequest, Identity, ServerReply, ServerRequest, ServerSample } from './ipc.js';
+import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest, Collected, GeneratorReply, GeneratorRequest, Identity, ServerReply, ServerRequest, ServerSample } from './ipc.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
@@ -109,6 +109,16 @@ export class ServerHandle {
     }
   }
 
+  /** The server process's pid (its CPU is read from /proc, bench/proc-cpu.ts). */
+  get pid(): number | undefined {
+    return this.proc.child.pid;
+  }
+
+  /** OS thread ids of the server's JavaScript threads (its Workers), in creation order (Linux; [] elsewhere). */
+  async jsThreads(): Promise<number[]> {
+    return (await this.proc.request({ t: 'threads' }, 'threads')).jsThreads;
+  }
+
   async sample(): Promise<ServerSample> {
     return (await this.proc.request({ t: 'sample' }, 'sample')).sample;
   }
@@ -165,6 +175,45 @@ export class Generator {
   }
   async close(): Promise<void> {
     await Promise.race([this.proc.request({ t: 'close' }, 'done').catch(() => undefined), sleep(5_000)]);
+    this.proc.child.disconnect?.();
+    await Promise.race([this.proc.exited, sleep(2_000)]);
+    this.proc.kill();
+  }
+}
+
+/** A chat load generator process (bench/chat-generator.ts). */
+export class ChatGenerator {
+  readonly progress: Progress = { received: 0, sent: 0, stored: 0, open: 0 };
+  private readonly proc: Child<ChatRequest, ChatReply>;
+
+  constructor() {
+    const child = fork(here('./chat-generator.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc = new Child<ChatRequest, ChatReply>(child, (reply) => {
+      if (reply.t === 'progress') Object.assign(this.progress, { received: reply.received, sent: reply.sent, stored: reply.stored, open: reply.open });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.child.pid;
+  }
+  open(protocol: ChatProtocol, port: number, pairs: ChatPair[], concurrency = 200, timeoutMs = 60_000) {
+    return this.proc.request({ t: 'open', protocol, port, pairs, concurrency, timeoutMs }, 'opened');
+  }
+  load(how: { durationMs: number; startAt: number; totalRate?: number; slot: number; slots: number; window?: number }) {
+    return this.proc.request({ t: 'load', ...how }, 'loaded');
+  }
+  async reset(): Promise<void> {
+    await this.proc.request({ t: 'reset' }, 'done');
+  }
+  async collect(): Promise<ChatCollected> {
+    return (await this.proc.request({ t: 'collect' }, 'collected')).collected;
+  }
+  /** Closes every connection; the process stays for the next system. */
+  async drop(): Promise<void> {
+    await this.proc.request({ t: 'drop' }, 'done');
+  }
+  async close(): Promise<void> {
+    await Promise.race([this.proc.request({ t: 'drop' }, 'done').catch(() => undefined), sleep(5_000)]);
     this.proc.child.disconnect?.();
     await Promise.race([this.proc.exited, sleep(2_000)]);
     this.proc.kill();

@@ -17,6 +17,8 @@ export interface Identity {
 export type ServerRequest =
   | { t: 'start'; rid: number; options: Partial<ServerOptions> }
   | { t: 'sample'; rid: number }
+  /** The OS thread ids of the JavaScript threads the server started (its Workers), in creation order. */
+  | { t: 'threads'; rid: number }
   | { t: 'stop'; rid: number };
 
 /** One reading of the server's counters, taken inside the server's process. */
@@ -34,6 +36,7 @@ export interface ServerSample {
 
 export type ServerReply =
   | { t: 'ready'; rid: number; port: number; httpPort?: number }
+  | { t: 'threads'; rid: number; jsThreads: number[] }
   | { t: 'sample'; rid: number; sample: ServerSample }
   | { t: 'stopped'; rid: number }
   | { t: 'failed'; rid: number; message: string };
@@ -85,5 +88,58 @@ export type GeneratorReply =
   | { t: 'done'; rid: number }
   | { t: 'loaded'; rid: number; sent: number; stored: number; elapsedMs: number }
   | { t: 'collected'; rid: number; collected: Collected }
+  | { t: 'failed'; rid: number; message: string }
+  | { t: 'progress'; received: number; sent: number; stored: number; open: number };
+
+// ---- chat generators (bench/chat-generator.ts) --------------------------------------
+
+/** The wire a chat generator speaks: zapwire v1, or MQTT 3.1.1 to a peer broker. */
+export type ChatProtocol = 'zapwire' | 'mqtt';
+
+/**
+ * One pair of users: the sender's connection sends only to the receiver's
+ * session. For MQTT the numbers are client ids and the receiver's number names
+ * its topic; tokens are unused.
+ */
+export interface ChatPair {
+  sender: Identity;
+  receiver: Identity;
+}
+
+export type ChatRequest =
+  /** Opens every receiver's session (push / subscribed), then every sender's; `concurrency` connects at a time. */
+  | { t: 'open'; rid: number; protocol: ChatProtocol; port: number; pairs: ChatPair[]; concurrency: number; timeoutMs: number }
+  /**
+   * Open loop: the run's messages are numbered globally and message j is due
+   * at startAt + j * 1000 / totalRate; this process (`slot` of `slots`) sends
+   * j = slot, slot + slots, ..., round robin over its senders. Closed loop
+   * (`window`): each sender keeps `window` messages unanswered.
+   */
+  | { t: 'load'; rid: number; durationMs: number; startAt: number; totalRate?: number; slot: number; slots: number; window?: number }
+  | { t: 'reset'; rid: number }
+  | { t: 'collect'; rid: number }
+  /** Closes every connection (the same processes then drive the next system). */
+  | { t: 'drop'; rid: number };
+
+export interface ChatCollected {
+  /** 05 / PUBLISH written; 07 / PUBACK read; 09 read. */
+  sent: number;
+  acked: number;
+  errors: number;
+  /** 06 / PUBLISH read by receivers that were new (not a redelivery). */
+  received: number;
+  duplicates: number;
+  /** hdr histograms (µs), encodeIntoCompressedBase64: 05->06, 05->07, and how late the open loop wrote each message. */
+  latency0506: string;
+  latency0507: string;
+  sendLag: string;
+  open: number;
+}
+
+export type ChatReply =
+  | { t: 'opened'; rid: number; ok: number; failed: number; elapsedMs: number }
+  | { t: 'loaded'; rid: number; sent: number; acked: number; elapsedMs: number }
+  | { t: 'done'; rid: number }
+  | { t: 'collected'; rid: number; collected: ChatCollected }
   | { t: 'failed'; rid: number; message: string }
   | { t: 'progress'; received: number; sent: number; stored: number; open: number };

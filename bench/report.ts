@@ -1,6 +1,7 @@
 /** Turns a result file into bench/results/<name>.md with SVG charts and the targets table. */
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { chatSection, chatTargets, type ChatResult } from './chat-report.js';
 import type { LatencySummary } from './harness.js';
 import type { http, idleCost, pushVsPoll, saturation, sessionScale, threadModels } from './scenarios.js';
 import { lineChart } from './svg.js';
@@ -16,6 +17,7 @@ export interface BenchResult {
   node: string;
   parameters: unknown;
   scenarios: {
+    chat?: ChatResult;
     'push-vs-poll'?: Awaited<ReturnType<typeof pushVsPoll>>;
     idle?: Awaited<ReturnType<typeof idleCost>>;
     'thread-models'?: Awaited<ReturnType<typeof threadModels>>;
@@ -33,6 +35,8 @@ export interface Target {
   target: string;
   figure: string;
   met: boolean | null;
+  /** Which targets table it belongs to: the chat scenario's (issue #10) or the batched scenarios'. */
+  scenario?: 'chat' | 'batched';
 }
 
 const lat = (l: LatencySummary) => `${l.p50} / ${l.p95} / ${l.p99} / ${l.max}`;
@@ -41,6 +45,7 @@ export function computeTargets(r: BenchResult): { targets: Target[]; headline: R
   const t: Target[] = [];
   const h: Record<string, number> = {};
   const s = r.scenarios;
+  const chat: Target[] = chatTargets(s.chat, h).map((x) => ({ ...x, scenario: 'chat' }));
 
   const sat = s.saturation;
   const normal = sat?.runs.find((x) => x.synchronous === 'normal');
@@ -125,7 +130,7 @@ export function computeTargets(r: BenchResult): { targets: Target[]; headline: R
       met: hp.params.durationMs >= 5_000 ? best.reqPerSec >= 20_000 && best.latency.p99 <= 10 && complete(best) : null,
     });
   } else t.push({ target: httpTarget, figure: 'not measured', met: null });
-  return { targets: t, headline: h };
+  return { targets: [...chat, ...t.map((x) => ({ ...x, scenario: 'batched' as const }))], headline: h };
 }
 
 const verdict = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : '**missed**');
@@ -142,9 +147,16 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   };
   md.push(`# zapwire benchmark: ${r.name}`, '');
   md.push(`Mode **${r.mode}**, commit \`${r.commit}\`, ${r.startedAt} (${r.durationSec} s). Node ${r.node}; ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.totalMemGB} GiB, ${r.machine.platform} ${r.machine.release}, open files ${r.machine.openFilesLimit}; load average (1/5/15 min) ${r.machine.loadAvgStart.join(' / ')} at the start, ${r.machine.loadAvgEnd.join(' / ')} at the end (anything above ~2 means other work shared the cores).`, '');
-  md.push('Server and load generators are separate processes on the same machine (they share its cores). Latency is measured by the clients: 05→06 from the sender writing the 05 to the recipient reading the 06; 05→07 from writing the 05 to reading its 07. SQL/s, CPU (% of one core, all threads of the server process) and RSS are read from the server process. Raw data: [`' + basename(jsonPath) + '`](' + basename(jsonPath) + ').', '');
-  md.push('## Targets', '', '| target | figure reached | verdict |', '|---|---|---|');
-  for (const t of r.targets) md.push(`| ${t.target} | ${t.figure} | ${verdict(t.met)} |`);
+  md.push('Server and load generators are separate processes on the same machine (they share its cores). Latency is measured by the clients: 05→06 from the sender writing the 05 to the recipient reading the 06; 05→07 from writing the 05 to reading its 07 (the chat scenario: from the time the 05 was due, see §1). SQL/s, CPU (% of one core, all threads of the server process) and RSS are read from the server process. Raw data: [`' + basename(jsonPath) + '`](' + basename(jsonPath) + ').', '');
+  md.push('## Targets', '');
+  const chatTargetRows = r.targets.filter((t) => t.scenario === 'chat');
+  if (chatTargetRows.length) {
+    md.push('Chat scenario (issue #10 §5), zapwire\'s figure with aedes\'s and mosquitto\'s from the same run in brackets:', '', '| target | figure reached | verdict |', '|---|---|---|');
+    for (const t of chatTargetRows) md.push(`| ${t.target} | ${t.figure} | ${verdict(t.met)} |`);
+    md.push('', 'Batched scenarios (10 sender connections carry all the load):', '');
+  }
+  md.push('| target | figure reached | verdict |', '|---|---|---|');
+  for (const t of r.targets.filter((x) => x.scenario !== 'chat')) md.push(`| ${t.target} | ${t.figure} | ${verdict(t.met)} |`);
   md.push('', '"n/a": not measured at the size the target names (see the figure), or not measured at all.', '');
   if (r.targets.some((t) => t.met === false)) {
     md.push('What bounds the missed targets on the 2-vCPU reference machine, with the profiles and experiments behind it: [README §What bounds the misses](../../README.md#what-bounds-the-misses).', '');
@@ -152,9 +164,10 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   for (const [name, message] of Object.entries(r.errors)) md.push(`> Scenario **${name}** failed: ${message}`, '');
 
   const s = r.scenarios;
+  if (s.chat) md.push(...chatSection(s.chat, svg));
   const pvp = s['push-vs-poll'];
   if (pvp) {
-    md.push('## 1. Push vs poll', '', `${pvp.params.rate} msgs/s for ${pvp.params.durationMs / 1000} s from ${pvp.params.senders} senders to ${pvp.params.recipients} recipients, per delivery model; a fresh server per model. Latency in ms (p50 / p95 / p99 / max).`, '');
+    md.push('## 2. Push vs poll (batched: 10 senders)', '', `${pvp.params.rate} msgs/s for ${pvp.params.durationMs / 1000} s from ${pvp.params.senders} senders to ${pvp.params.recipients} recipients, per delivery model; a fresh server per model. Latency in ms (p50 / p95 / p99 / max).`, '');
     md.push('| model | delivered | dup | 05→06 latency | 05→07 latency | SQL/s | commits/s | server CPU % | RSS MB |', '|---|---|---|---|---|---|---|---|---|');
     const atRate = pvp.runs.filter((x) => x.rate === pvp.params.rate);
     for (const x of atRate) md.push(`| ${x.mode} | ${x.received}/${x.stored} | ${x.duplicates} | ${lat(x.latency0506)} | ${lat(x.latency0507)} | ${x.server.sqlPerSec} | ${x.server.commitsPerSec} | ${x.server.cpuPercent} | ${x.server.rssMB} |`);
@@ -175,14 +188,14 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   }
   const idle = s.idle;
   if (idle) {
-    md.push('## 2. Idle cost', '', `${idle.params.clients} connected clients, no messages, measured over ${idle.params.durationMs / 1000} s, ${idle.params.settleMs / 1000} s after opening them (and the RSS before them ${idle.params.settleMs / 1000} s after registering them), so that what the bursts of registering and connecting left behind has been collected.`, '');
+    md.push('## 3. Idle cost', '', `${idle.params.clients} connected clients, no messages, measured over ${idle.params.durationMs / 1000} s, ${idle.params.settleMs / 1000} s after opening them (and the RSS before them ${idle.params.settleMs / 1000} s after registering them), so that what the bursts of registering and connecting left behind has been collected.`, '');
     md.push('| model | sessions | open all (ms) | SQL/s | server CPU % | RSS MB | RSS per session KB |', '|---|---|---|---|---|---|---|');
     for (const x of idle.runs) md.push(`| ${x.mode} | ${x.opened}${x.failed ? ` (${x.failed} failed)` : ''} | ${x.openMs} | ${x.server.sqlPerSec} | ${x.server.cpuPercent} | ${x.server.rssMB} | ${x.rssPerSessionKB} |`);
     md.push('');
   }
   const tm = s['thread-models'];
   if (tm) {
-    md.push('## 3. Thread models', '', `pooled: default sessions-per-thread (10,000, threads = cores); dedicated: sessions-per-thread 1 (a thread per client). Load: ${tm.params.rate} msgs/s for ${tm.params.durationMs / 1000} s. Connect: TCP connect to \`04 ok\`, 50 at a time.`, '');
+    md.push('## 4. Thread models (batched)', '', `pooled: default sessions-per-thread (10,000, threads = cores); dedicated: sessions-per-thread 1 (a thread per client). Load: ${tm.params.rate} msgs/s for ${tm.params.durationMs / 1000} s. Connect: TCP connect to \`04 ok\`, 50 at a time.`, '');
     md.push('| model | clients | connect p50 / p99 (ms) | open all (ms) | RSS before → after (MB) | RSS per session KB | 05→06 latency | server CPU % |', '|---|---|---|---|---|---|---|---|');
     for (const x of tm.runs) md.push(`| ${x.model} | ${x.opened}/${x.clients} | ${x.connect.p50} / ${x.connect.p99} | ${x.openAllMs} | ${x.rssBeforeMB} → ${x.rssAfterMB} | ${x.rssPerSessionKB} | ${lat(x.latency0506)} | ${x.server.cpuPercent} |`);
     for (const f of tm.failures ?? []) md.push(`| ${f.model} | ${f.clients}: **not completed**: ${f.error} | | | | | | |`);
@@ -192,7 +205,7 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   }
   const sat = s.saturation;
   if (sat) {
-    md.push('## 4. Saturation', '', `${sat.params.sessions} push sessions, ${sat.params.senders} senders each keeping \`window\` 05 unanswered; ${sat.params.stepMs / 1000} s per step; throughput = rows deleted after the recipient's 08 per second (stored, 07, pushed, acknowledged, deleted), read from the server's counters. The sweep stops when two steps in a row fail to beat the best by 3%, not before a window of 1,024 (throughput flattens between ~100 and ~500 in flight before group commit lifts it again).`, '');
+    md.push('## 5. Saturation (batched)', '', `${sat.params.sessions} push sessions, ${sat.params.senders} senders each keeping \`window\` 05 unanswered; ${sat.params.stepMs / 1000} s per step; throughput = rows deleted after the recipient's 08 per second (stored, 07, pushed, acknowledged, deleted), read from the server's counters. The sweep stops when two steps in a row fail to beat the best by 3%, not before a window of 1,024 (throughput flattens between ~100 and ~500 in flight before group commit lifts it again).`, '');
     md.push('| sync | window/sender | in flight | e2e msgs/s | stored/s | SQL/s | commits/s | 05→07 latency | 05→06 latency | server CPU % |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const run of sat.runs) for (const x of run.steps) md.push(`| ${run.synchronous} | ${x.window} | ${x.inFlight} | ${Math.round(x.throughput)} | ${Math.round(x.storedPerSec)} | ${x.server.sqlPerSec} | ${x.server.commitsPerSec} | ${lat(x.latency0507)} | ${lat(x.latency0506)} | ${x.server.cpuPercent} |`);
     for (const run of sat.runs) {
@@ -206,13 +219,13 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
   }
   const sc = s['session-scale'];
   if (sc) {
-    md.push('## 5. Scale of sessions', '', `${sc.params.sessions} push sessions from ${Math.max(1, Math.ceil((sc.params.sessions + 1) / 8000))} generator processes; probe: ${sc.params.probeRate} msgs/s for ${sc.params.probeMs / 1000} s while they are held. Server RSS in MB: right after registering every number at once; before the sessions, ${sc.params.settleMs / 1000} s later (the registration burst's garbage returned); 2 s after opening them all; held, after the same ${sc.params.settleMs / 1000} s. Per session: (held − before) / sessions.`, '');
+    md.push('## 6. Scale of sessions', '', `${sc.params.sessions} push sessions from ${Math.max(1, Math.ceil((sc.params.sessions + 1) / 8000))} generator processes; probe: ${sc.params.probeRate} msgs/s for ${sc.params.probeMs / 1000} s while they are held. Server RSS in MB: right after registering every number at once; before the sessions, ${sc.params.settleMs / 1000} s later (the registration burst's garbage returned); 2 s after opening them all; held, after the same ${sc.params.settleMs / 1000} s. Per session: (held − before) / sessions.`, '');
     md.push('| sessions held | open all (ms) | connect p50 / p99 (ms) | RSS registered → before → opened → held (MB) | RSS per session KB | probe 05→06 latency | probe 05→07 latency |', '|---|---|---|---|---|---|---|');
     md.push(`| ${sc.opened}${sc.failed ? ` (${sc.failed} failed)` : ''} | ${sc.openMs} | ${sc.connect.p50} / ${sc.connect.p99} | ${sc.rssRegisteredMB} → ${sc.rssBeforeMB} → ${sc.rssOpenedMB} → ${sc.rssMB} | ${sc.rssPerSessionKB} | ${lat(sc.probes.latency0506)} | ${lat(sc.probes.latency0507)} |`, '');
   }
   const hp = s.http;
   if (hp) {
-    md.push('## 6. HTTP', '', `autocannon (in the harness process) POSTs /v1/messages for ${hp.params.durationMs / 1000} s at each concurrency level (connections × pipelining = requests in flight), bodies cycling over ${hp.params.senders} senders × ${hp.params.recipients} recipients holding push sessions (a load generator reads and acknowledges the 06). Request latency (ms) is autocannon's; stored is the server's counter over the level; pushed counts the 06 read, waited for up to ${hp.params.drainMs / 1000} s after it; delivered = rows deleted after the 08. CPU and RSS are the server process's; autocannon's CPU (the harness process) shares the same 2 cores.`, '');
+    md.push('## 7. HTTP', '', `autocannon (in the harness process) POSTs /v1/messages for ${hp.params.durationMs / 1000} s at each concurrency level (connections × pipelining = requests in flight), bodies cycling over ${hp.params.senders} senders × ${hp.params.recipients} recipients holding push sessions (a load generator reads and acknowledges the 06). Request latency (ms) is autocannon's; stored is the server's counter over the level; pushed counts the 06 read, waited for up to ${hp.params.drainMs / 1000} s after it; delivered = rows deleted after the 08. CPU and RSS are the server process's; autocannon's CPU (the harness process) shares the same 2 cores.`, '');
     md.push('| in flight | req/s | latency p50 / p90 / p99 / max | 201 | non-2xx | errors | stored | pushed | delivered (acked) | push drain ms | 06 latency (send → 06) | server CPU % | autocannon CPU % | RSS MB |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of hp.runs) {
       md.push(`| ${r.inFlight} (${r.connections} × ${r.pipelining}) | ${r.reqPerSec} | ${r.latency.p50} / ${r.latency.p90} / ${r.latency.p99} / ${r.latency.max} | ${r.created} | ${r.non2xx}${Object.keys(r.statusCodes).length ? ` (${Object.entries(r.statusCodes).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | ${r.errors} | ${r.stored} | ${r.pushed}${r.allPushed ? '' : ' (not all)'} | ${r.deliveredAcked} | ${r.drainMs} | ${lat(r.latencyPush)} | ${r.server.cpuPercent} | ${r.harnessCpuPercent} | ${r.server.rssMB} |`);

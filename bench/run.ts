@@ -7,15 +7,15 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Generator } from './harness.js';
+import type { Progress } from './harness.js';
 import { computeTargets, writeReport, type BenchResult } from './report.js';
 import { PARAMS, SCENARIOS, type Context, type Mode, type ScenarioName } from './scenarios.js';
 
 const program = new Command('bench')
-  .description('zapwire benchmark: push vs poll, idle cost, thread models, saturation, scale of sessions, HTTP')
+  .description('zapwire benchmark: chat (many pairs of users, with aedes and mosquitto), then the batched scenarios: push vs poll, idle cost, thread models, saturation, scale of sessions, HTTP')
   .option('--full', 'full mode (longer runs, wider sweeps); quick mode otherwise')
   .option('--tiny', 'tiny parameters (the smoke test)')
   .option('--only <names>', `comma-separated scenarios: ${Object.keys(SCENARIOS).join(', ')}`)
@@ -41,7 +41,7 @@ const out = resolve(opts.out ?? join('bench', 'results', `${name}.json`));
 const tty = process.stderr.isTTY === true;
 const t0 = Date.now();
 let phase = 'starting';
-let watched: Generator[] = [];
+let watched: { progress: Progress }[] = [];
 let lastLine = 0;
 function line(): string {
   const p = watched.reduce((a, g) => ({ open: a.open + g.progress.open, sent: a.sent + g.progress.sent, stored: a.stored + g.progress.stored, received: a.received + g.progress.received }), { open: 0, sent: 0, stored: 0, received: 0 });
@@ -71,13 +71,18 @@ const ctx: Context = {
 };
 
 function commit(): string {
-  // Read .git directly: the benchmark must not depend on a git binary.
+  // Read .git directly: the benchmark must not depend on a git binary. In a
+  // worktree .git is a file naming the worktree's git dir, whose refs live in
+  // the common dir.
   try {
-    const head = readFileSync('.git/HEAD', 'utf8').trim();
+    let gitDir = '.git';
+    if (!statSync(gitDir).isDirectory()) gitDir = resolve(readFileSync(gitDir, 'utf8').trim().replace(/^gitdir: /, ''));
+    const common = existsSync(join(gitDir, 'commondir')) ? resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim()) : gitDir;
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref: ')) return head;
     const ref = head.slice(5);
-    if (existsSync(join('.git', ref))) return readFileSync(join('.git', ref), 'utf8').trim();
-    const packed = readFileSync('.git/packed-refs', 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`));
+    for (const dir of [gitDir, common]) if (existsSync(join(dir, ref))) return readFileSync(join(dir, ref), 'utf8').trim();
+    const packed = readFileSync(join(common, 'packed-refs'), 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`));
     return packed?.split(' ')[0] ?? 'unknown';
   } catch {
     return 'unknown';

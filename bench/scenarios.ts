@@ -1,15 +1,19 @@
 /**
- * The benchmark scenarios (the issue's 1-6). Each starts its own server
+ * The benchmark scenarios: the chat scenario first (bench/chat.ts, many
+ * users each sending a little), then the batched scenarios of the first
+ * benchmark (10 sender connections carrying all the load). Each starts its own server
  * process per configuration, so that runs never share a database or a heap,
  * and returns plain JSON for the result file.
  */
 import autocannon from 'autocannon';
+import { chat, type ChatParams } from './chat.js';
 import type { Identity } from './ipc.js';
-import { Generator, generatorsFor, registerMany, ServerHandle, serverLoad, sleep, split, summarise, type LatencySummary, type ServerHandleOptions, type ServerLoad } from './harness.js';
+import { Generator, generatorsFor, type Progress, registerMany, ServerHandle, serverLoad, sleep, split, summarise, type LatencySummary, type ServerHandleOptions, type ServerLoad } from './harness.js';
 
 export type Mode = 'tiny' | 'quick' | 'full';
 
 export interface Params {
+  chat: ChatParams;
   pushVsPoll: { recipients: number; senders: number; rate: number; durationMs: number; modes: string[]; pushRates: number[] };
   idle: { clients: number; durationMs: number; settleMs: number };
   threadModels: { clients: number[]; rate: number; durationMs: number; deadlineMs: number };
@@ -20,6 +24,7 @@ export interface Params {
 
 export const PARAMS: Record<Mode, Params> = {
   tiny: {
+    chat: { pairs: 4, generators: 2, rates: [200], durationMs: 500, windows: [1, 4], stepMs: 500, drainMs: 3_000, peers: ['aedes', 'mosquitto'] },
     pushVsPoll: { recipients: 4, senders: 2, rate: 200, durationMs: 1_000, modes: ['push', 'poll-100ms'], pushRates: [100] },
     idle: { clients: 8, durationMs: 1_000, settleMs: 200 },
     threadModels: { clients: [4], rate: 100, durationMs: 1_000, deadlineMs: 60_000 },
@@ -28,6 +33,7 @@ export const PARAMS: Record<Mode, Params> = {
     http: { recipients: 4, senders: 2, durationMs: 1_000, levels: [{ connections: 4, pipelining: 1 }], drainMs: 3_000 },
   },
   quick: {
+    chat: { pairs: 1_000, generators: 4, rates: [2_000, 5_000, 10_000, 20_000], durationMs: 4_000, windows: [1, 4, 16, 64], stepMs: 3_000, drainMs: 5_000, peers: ['aedes', 'mosquitto'] },
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 4_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'], pushRates: [1_000, 2_500, 5_000, 15_000] },
     idle: { clients: 10_000, durationMs: 5_000, settleMs: 15_000 },
     threadModels: { clients: [10, 100], rate: 1_000, durationMs: 3_000, deadlineMs: 180_000 },
@@ -36,6 +42,7 @@ export const PARAMS: Record<Mode, Params> = {
     http: { recipients: 100, senders: 5, durationMs: 5_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }], drainMs: 10_000 },
   },
   full: {
+    chat: { pairs: 1_000, generators: 4, rates: [2_000, 5_000, 10_000, 20_000], durationMs: 15_000, windows: [1, 2, 4, 8, 16, 32, 64], stepMs: 8_000, drainMs: 10_000, peers: ['aedes', 'mosquitto'] },
     pushVsPoll: { recipients: 1_000, senders: 10, rate: 10_000, durationMs: 15_000, modes: ['push', 'poll-100ms', 'poll-1s', 'poll-5s', 'original-1s'], pushRates: [1_000, 2_500, 5_000, 15_000, 20_000] },
     idle: { clients: 10_000, durationMs: 20_000, settleMs: 15_000 },
     threadModels: { clients: [10, 100, 500], rate: 1_000, durationMs: 10_000, deadlineMs: 420_000 },
@@ -50,7 +57,7 @@ export interface Context {
   /** Names the phase shown on the live progress line. */
   phase(text: string): void;
   /** Generators whose counters the progress line shows. */
-  watch(gens: Generator[]): void;
+  watch(gens: { progress: Progress }[]): void;
   /** Extra node flags for server processes (--cpu-prof). */
   serverExecArgv: string[];
   /** Server options every scenario's servers start with (--threads); a scenario's own options win. */
@@ -442,6 +449,7 @@ export async function http(ctx: Context) {
 }
 
 export const SCENARIOS = {
+  chat,
   'push-vs-poll': pushVsPoll,
   idle: idleCost,
   'thread-models': threadModels,

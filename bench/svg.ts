@@ -10,6 +10,8 @@ export interface ChartOptions {
   xLabel: string;
   yLabel: string;
   logX?: boolean;
+  /** A log-scale y axis (latencies that span 1 ms to 1 s); points with y <= 0 are left out. */
+  logY?: boolean;
   width?: number;
   height?: number;
 }
@@ -42,21 +44,27 @@ export function lineChart(series: Series[], o: ChartOptions): string {
   const m = { l: 64, r: 150, t: 36, b: 48 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
-  const all = series.flatMap((s) => s.points).filter(([x]) => !o.logX || x > 0);
+  const keep = ([x, y]: [number, number]) => (!o.logX || x > 0) && (!o.logY || y > 0);
+  const all = series.flatMap((s) => s.points).filter(keep);
   const tx = (x: number) => (o.logX ? Math.log10(Math.max(x, 1e-9)) : x);
+  const ty = (y: number) => (o.logY ? Math.log10(Math.max(y, 1e-9)) : y);
   let x0 = Math.min(...all.map(([x]) => tx(x)));
   let x1 = Math.max(...all.map(([x]) => tx(x)));
-  let y1 = Math.max(...all.map(([, y]) => y));
-  const y0 = 0;
-  if (!all.length) [x0, x1, y1] = [0, 1, 1];
+  let y0 = o.logY ? Math.min(...all.map(([, y]) => ty(y))) : 0;
+  let y1 = Math.max(...all.map(([, y]) => ty(y)));
+  if (!all.length) [x0, x1, y0, y1] = [0, 1, 0, 1];
   if (o.logX) {
     x0 = Math.floor(x0);
     x1 = Math.ceil(x1);
   }
+  if (o.logY) {
+    y0 = Math.floor(y0);
+    y1 = Math.ceil(y1);
+  }
   if (x1 === x0) x1 = x0 + 1;
   if (y1 <= y0) y1 = y0 + 1;
   const X = (x: number) => Math.round((m.l + ((tx(x) - x0) / (x1 - x0)) * pw) * 10) / 10;
-  const Y = (y: number) => Math.round((m.t + ph - ((y - y0) / (y1 - y0)) * ph) * 10) / 10;
+  const Y = (y: number) => Math.round((m.t + ph - ((ty(y) - y0) / (y1 - y0)) * ph) * 10) / 10;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
@@ -68,7 +76,8 @@ export function lineChart(series: Series[], o: ChartOptions): string {
     parts.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" stroke="#eee"/>`);
     parts.push(`<text x="${x}" y="${m.t + ph + 16}" text-anchor="middle">${fmt(v)}</text>`);
   }
-  for (const v of niceTicks(y0, y1)) {
+  const yt = o.logY ? Array.from({ length: y1 - y0 + 1 }, (_, i) => 10 ** (y0 + i)) : niceTicks(y0, y1);
+  for (const v of yt) {
     const y = Y(v);
     parts.push(`<line x1="${m.l}" y1="${y}" x2="${m.l + pw}" y2="${y}" stroke="#eee"/>`);
     parts.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${fmt(v)}</text>`);
@@ -79,7 +88,7 @@ export function lineChart(series: Series[], o: ChartOptions): string {
   parts.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
   series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length]!;
-    const pts = s.points.filter(([x]) => !o.logX || x > 0);
+    const pts = s.points.filter(keep);
     if (pts.length) {
       parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(' ')}"/>`);
       for (const [x, y] of pts) parts.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="2.5" fill="${colour}"/>`);

@@ -70,7 +70,7 @@ describe('benchmark harness (tiny parameters)', () => {
 
     const md = readFileSync(join(dir, 'smoke.md'), 'utf8');
     expect(md).toContain('## Targets');
-    expect(md).toContain('## 6. HTTP');
+    expect(md).toContain('## 7. HTTP');
     expect(md).toContain('![latency CDF](smoke-latency-cdf.svg)');
     for (const svg of ['smoke-latency-cdf.svg', 'smoke-throughput-window.svg', 'smoke-push-latency-rate.svg']) {
       expect(existsSync(join(dir, svg))).toBe(true);

@@ -1,0 +1,78 @@
+/**
+ * CPU time of a process and of each of its threads, read from Linux /proc by
+ * the parent, the same way for zapwire, aedes and mosquitto: per thread the
+ * nanoseconds it ran (`task/<tid>/schedstat`, exact), for the process its
+ * utime + stime in clock ticks (`stat`, which also counts threads that have
+ * exited). Elsewhere than Linux every reading is undefined and the report
+ * says CPU was not measured.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ProcCpu {
+  /** ms, performance.timeOrigin + performance.now() */
+  at: number;
+  /** utime + stime of the whole process, ns (clock-tick resolution). */
+  totalNs: number;
+  /** tid -> ns on CPU */
+  threads: Map<number, number>;
+}
+
+/** USER_HZ: 100 on every Linux that Node supports (getconf CLK_TCK). */
+const NS_PER_TICK = 10_000_000;
+
+export function readProcCpu(pid: number | undefined): ProcCpu | undefined {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after the command (which may contain spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const totalNs = (Number(f[11]) + Number(f[12])) * NS_PER_TICK;
+    const threads = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        threads.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]));
+      } catch {
+        // the thread exited between the listing and the read
+      }
+    }
+    return { at: performance.timeOrigin + performance.now(), totalNs, threads };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ThreadShare {
+  /** 'main' (tid = pid), a name given by the caller, 'tid <n>', or 'others' (every other thread under 2% of a core, summed). */
+  thread: string;
+  cpuPercent: number;
+}
+
+export interface CpuUse {
+  /** % of one core over the interval */
+  cpuPercent: number;
+  /** CPU time used over the interval, µs */
+  cpuUs: number;
+  /** Busiest threads first; threads under 2% of a core summed as 'others'. */
+  threads: ThreadShare[];
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** `names` names threads (e.g. zapwire's Workers); named threads are listed whatever their share. */
+export function cpuBetween(pid: number, a: ProcCpu | undefined, b: ProcCpu | undefined, names: ReadonlyMap<number, string> = new Map()): CpuUse | undefined {
+  if (!a || !b || b.at <= a.at) return undefined;
+  const wallNs = (b.at - a.at) * 1e6;
+  const shares: { tid: number; pct: number }[] = [];
+  for (const [tid, ns] of b.threads) shares.push({ tid, pct: ((ns - (a.threads.get(tid) ?? 0)) / wallNs) * 100 });
+  shares.sort((x, y) => y.pct - x.pct);
+  const threads: ThreadShare[] = [];
+  let others = 0;
+  for (const s of shares) {
+    const name = s.tid === pid ? 'main' : names.get(s.tid);
+    if (name !== undefined || s.pct >= 2) threads.push({ thread: name ?? `tid ${s.tid}`, cpuPercent: round1(s.pct) });
+    else others += s.pct;
+  }
+  if (others > 0) threads.push({ thread: 'others', cpuPercent: round1(others) });
+  const cpuNs = b.totalNs - a.totalNs;
+  return { cpuPercent: round1((cpuNs / wallNs) * 100), cpuUs: Math.round(cpuNs / 1000), threads };
+}
