@@ -55,7 +55,7 @@ describe('/healthz and failing commits', () => {
     const failing = await healthz();
     expect(failing.status).toBe(503);
     expect(failing.json.status).toBe('unavailable');
-    expect(failing.json.checks.commits).toMatch(/^failing: .*injected commit failure/);
+    expect(failing.json.checks.commits).toMatch(/^failing: .*\(injected fault failCommits\)/);
 
     await setFaults({});
     await sendStored(sender, message(alice.number, bob.number, 'disk has room again', { ts: 1_700_000_002 }));
