@@ -84,7 +84,8 @@ export interface Collected {
 
 export type GeneratorReply =
   | { t: 'registered'; rid: number; identities: Identity[] }
-  | { t: 'opened'; rid: number; ok: number; failed: number; elapsedMs: number; connect: string }
+  /** `refused`: 04 answered 503 (no handler ready) and tried again. */
+  | { t: 'opened'; rid: number; ok: number; failed: number; refused: number; elapsedMs: number; connect: string }
   | { t: 'done'; rid: number }
   | { t: 'loaded'; rid: number; sent: number; stored: number; elapsedMs: number }
   | { t: 'collected'; rid: number; collected: Collected }

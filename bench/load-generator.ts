@@ -78,6 +78,8 @@ class Conn {
   opened = false;
   closed = false;
   onOpen?: (ok: boolean) => void;
+  /** The server answered the 04 with 09 503 (no handler ready) rather than refusing the session. */
+  refused = false;
   onPollAnswer?: (count: number) => void;
 
   constructor(
@@ -190,6 +192,9 @@ class Conn {
       case 9:
         errors++;
         if (!this.opened) {
+          // A 503 before the session opened: the server had no handler ready
+          // (a thread per client, all starting): the opener may try again.
+          this.refused = f.toString('latin1', 39, 42) === '503';
           this.socket.destroy();
           break;
         }
@@ -276,11 +281,16 @@ async function register(port: number, count: number): Promise<Identity[]> {
   return out;
 }
 
-async function open(port: number, kind: Role, identities: Identity[], concurrency: number, timeoutMs: number): Promise<{ ok: number; failed: number; connect: string }> {
+/** Pause before opening a session again after a 503 (no handler ready). */
+const RETRY_503_MS = 50;
+
+async function open(port: number, kind: Role, identities: Identity[], concurrency: number, timeoutMs: number): Promise<{ ok: number; failed: number; refused: number; connect: string }> {
   const hist = newHistogram();
   let ok = 0;
   let failed = 0;
   let next = 0;
+  let refusedOpens = 0;
+  let deadlinePassed = false;
   await new Promise<void>((resolve) => {
     if (identities.length === 0) return resolve();
     let done = 0;
@@ -289,7 +299,9 @@ async function open(port: number, kind: Role, identities: Identity[], concurrenc
     // failed (a connection still waiting for its 04 answer is given up on
     // here, not left to report later).
     const timer = setTimeout(() => {
-      failed += identities.length - next + opening.size;
+      deadlinePassed = true;
+      // Whatever is not done by now (not started, opening, or waiting to retry after a 503).
+      failed += identities.length - done;
       next = identities.length;
       for (const c of opening) {
         c.onOpen = undefined;
@@ -300,7 +312,10 @@ async function open(port: number, kind: Role, identities: Identity[], concurrenc
     }, timeoutMs);
     const start = (): void => {
       const who = identities[next++];
-      if (!who) return;
+      if (who) retry(who);
+    };
+    const retry = (who: Identity): void => {
+      if (deadlinePassed) return;
       const t0 = now();
       const conn = new Conn(port, kind, who, new Seen());
       opening.add(conn);
@@ -312,6 +327,13 @@ async function open(port: number, kind: Role, identities: Identity[], concurrenc
           hist.recordValue(Math.max(1, Math.round((now() - t0) * 1000)));
           if (kind === 'sender') senders.push(conn);
           if (kind === 'poll') pollers.push(conn);
+        } else if (conn.refused && !deadlinePassed) {
+          // Dedicated threads refuse with 503 while none is ready (DESIGN.md
+          // §Thread models): wait a little and open the same session again.
+          refusedOpens++;
+          conn.destroy();
+          setTimeout(() => retry(who), RETRY_503_MS);
+          return;
         } else {
           failed++;
           conn.destroy();
@@ -324,7 +346,7 @@ async function open(port: number, kind: Role, identities: Identity[], concurrenc
     };
     for (let i = 0; i < Math.min(concurrency, identities.length); i++) start();
   });
-  return { ok, failed, connect: hdr.encodeIntoCompressedBase64(hist) };
+  return { ok, failed, refused: refusedOpens, connect: hdr.encodeIntoCompressedBase64(hist) };
 }
 
 function startPolling(intervalMs: number): void {

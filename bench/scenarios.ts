@@ -102,6 +102,7 @@ async function openAll(gens: Generator[], port: number, kind: 'push' | 'poll' | 
   return {
     ok: results.reduce((a, r) => a + r.ok, 0),
     failed: results.reduce((a, r) => a + r.failed, 0),
+    refused: results.reduce((a, r) => a + r.refused, 0),
     elapsedMs: Math.round(performance.now() - t0),
     connect: summarise(results.map((r) => r.connect)),
   };
@@ -238,6 +239,7 @@ export async function threadModels(ctx: Context) {
           clients,
           opened: opened.ok,
           failed: opened.failed,
+          refusedOpens: opened.refused,
           openAllMs: opened.elapsedMs,
           connect: opened.connect,
           rssBeforeMB: mb(s0.rss),
