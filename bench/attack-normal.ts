@@ -108,7 +108,7 @@ class KeptSession {
     }
   }
 
-  /** PROTOCOL.md §Codes: 08 carries the cumulative count of 06 on this connection. */
+  /** docs/protocol.md §Codes: 08 carries the cumulative count of 06 on this connection. */
   private scheduleAck(conn: WireConn): void {
     if (this.ackScheduled) return;
     this.ackScheduled = true;

@@ -197,7 +197,7 @@ class ZapReceiver extends Conn {
         if (!this.opened) this.socket.destroy();
       }
     });
-    // One cumulative 08 per read (PROTOCOL.md §Codes: 08 carries the count of 06 received).
+    // One cumulative 08 per read (docs/protocol.md §Codes: 08 carries the count of 06 received).
     if (got) this.write(frame('08', this.pair.receiver.number, NOBODY, false, String(this.count06)));
   }
 }

@@ -4,8 +4,9 @@
  * original one-connection-per-request client, send at a rate or with a window.
  *
  * Efficiency: every connection collects what it has to write during one turn
- * of the event loop and writes it as one Buffer (MEASUREMENTS.md: ~9x fewer
- * syscalls than one write per frame). Frames are parsed by hand, not decoded,
+ * of the event loop and writes it as one Buffer (measured on the 2-vCPU
+ * machine: 256-byte frames over loopback, 83k frames/s with one write per
+ * frame against 770k-830k batched per turn, ~9x: the syscalls are the cost). Frames are parsed by hand, not decoded,
  * because the generator must not be the bottleneck.
  *
  * Latency: a 05 carries `<seq> <send time in ms>` where the time is
@@ -210,7 +211,7 @@ class Conn {
 
   /**
    * Writes a 03 unless one is unanswered: polling again before the 08 would
-   * fetch the same messages again (PROTOCOL.md §Sessions).
+   * fetch the same messages again (docs/protocol.md §Sessions).
    */
   poll(): void {
     if (this.polling) return;
@@ -372,7 +373,7 @@ function startOriginal(port: number, identities: Identity[], intervalMs: number)
     const seen = new Seen();
     const cycle = () => {
       const conn = new Conn(port, 'original', who, seen);
-      conn.poll(); // PROTOCOL allows frames right after 04; the server holds them until 04 is answered.
+      conn.poll(); // docs/protocol.md allows frames right after 04; the server holds them until 04 is answered.
       conn.onPollAnswer = (count) => {
         if (count >= pollBatch) return conn.poll();
         conn.flush(); // the 08

@@ -2,7 +2,7 @@ import { Status } from './protocol/status.js';
 
 /**
  * Base of every failure zapwire reports on purpose. `code` is stable (for
- * programs), `status` is the PROTOCOL.md status a `09` carries.
+ * programs), `status` is the docs/protocol.md status a `09` carries.
  */
 export class ZapwireError extends Error {
   constructor(

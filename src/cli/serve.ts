@@ -32,7 +32,7 @@ interface ServeFlags {
   httpKeepAliveTimeoutMs: number;
 }
 
-/** The limits of PROTOCOL.md §Limits, as flags (README §Limits): [ServerOptions key, flag, what it bounds]. */
+/** The limits of docs/protocol.md §Limits, as flags (README §Limits): [ServerOptions key, flag, what it bounds]. */
 const LIMIT_FLAGS = [
   ['groupRateLimit', '--group-rate-limit <n>', '10 (create group) per second per number (0 = no limit)'],
   ['maxPendingPerRecipient', '--max-pending-per-recipient <n>', 'pending messages one recipient may have; more is refused 429 (0 = no limit)'],

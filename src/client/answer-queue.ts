@@ -13,7 +13,7 @@ export interface PendingRequest {
 
 /** What a frame read from the server turned out to be. */
 export type Routed =
-  /** A `06`: never an answer (PROTOCOL.md §Codes); the caller delivers it. */
+  /** A `06`: never an answer (docs/protocol.md §Codes); the caller delivers it. */
   | { kind: 'delivery' }
   /** It answered the oldest pending request, which is now resolved or rejected. */
   | { kind: 'answered' }
@@ -24,7 +24,7 @@ export type Routed =
 
 const ERROR_DATA = /^([0-9]{3}) ([\s\S]*)$/;
 
-/** The typed error for a `09`'s data, `<status> <reason>` (PROTOCOL.md §Codes). */
+/** The typed error for a `09`'s data, `<status> <reason>` (docs/protocol.md §Codes). */
 export function errorFromData(data: string): ZapwireError {
   const match = ERROR_DATA.exec(data);
   if (!match) return new ZapwireError(`malformed 09 from the server: ${JSON.stringify(data)}`, 'ZAPWIRE_ERROR', 0);
@@ -41,7 +41,7 @@ export function errorFromData(data: string): ZapwireError {
  * A `09` is about the connection rather than a request when its status is 409
  * (a newer push session took over), or when a session is open and the `09`'s
  * `src` is not the session's number: every frame of a session carries that
- * number (PROTOCOL.md §Sessions) and a `09` echoes the `src` of the frame it
+ * number (docs/protocol.md §Sessions) and a `09` echoes the `src` of the frame it
  * answers, so one that does not is the server ending the session (503 on
  * shutdown is sent with `src` 0).
  */

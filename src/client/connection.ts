@@ -207,7 +207,7 @@ export class Connection {
       this.ackTimer = undefined;
     }
     if (this.received <= this.acked || this.self === NOBODY || this.closed || this.failure || !this.socket.writable) return;
-    // PROTOCOL.md §Codes: 08 data is how many 06 this connection has received so far.
+    // docs/protocol.md §Codes: 08 data is how many 06 this connection has received so far.
     this.socket.write(encodeFrame({ code: Code.Ack, src: this.self, data: String(this.received) }));
     this.acked = this.received;
   }
@@ -269,7 +269,7 @@ export class Connection {
   }
 
   private deliver(frame: Frame): void {
-    // PROTOCOL.md §Codes: the 08 count is cumulative, so a 06 not taken cannot
+    // docs/protocol.md §Codes: the 08 count is cumulative, so a 06 not taken cannot
     // be skipped. It and everything after it stay unacknowledged, and the
     // server sends them again in the next session.
     if (this.declined) return;

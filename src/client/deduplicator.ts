@@ -60,7 +60,7 @@ export class LruMap<V> {
 export const DEFAULT_SEEN_CAPACITY = 10_000;
 
 /**
- * Decides whether a delivered frame is new or a redelivery. PROTOCOL.md
+ * Decides whether a delivered frame is new or a redelivery. docs/protocol.md
  * §Delivery guarantees: a `06` not acknowledged when a connection ends is sent
  * again in the next session, so the application would see it twice.
  *

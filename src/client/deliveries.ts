@@ -47,14 +47,14 @@ export interface GroupCreated {
 /** Whatever a `06` carries, as the application sees it. */
 export type Delivery = Message | Receipt | GroupCreated;
 
-/** PROTOCOL.md §Receipts: `recebida <ts>` / `lida <ts>`, the 10-digit ts of the message. */
+/** docs/protocol.md §Receipts: `recebida <ts>` / `lida <ts>`, the 10-digit ts of the message. */
 const RECEIPT = /^(recebida|lida) ([0-9]{10})$/;
-/** PROTOCOL.md §Delivery guarantees: the notice each member gets when a group is created. */
+/** docs/protocol.md §Delivery guarantees: the notice each member gets when a group is created. */
 export const GROUP_CREATED_TEXT = 'grupo criado';
 
 /**
  * Reads a `06` received by `self`. A frame addressed to `self` is a direct
- * message whose chat is its sender; any other `dst` is a group (PROTOCOL.md
+ * message whose chat is its sender; any other `dst` is a group (docs/protocol.md
  * §Delivery guarantees: a group's members get `dst` the group). Receipts and
  * group notices are recognised only with flag 0, as the server sends them; the
  * same text with flag 1 is an ordinary message someone typed.

@@ -4,7 +4,7 @@ import type { Delivery } from './deliveries.js';
 /**
  * A `message`, `receipt` or `groupCreated` listener threw on `delivery`
  * (`cause` is what it threw). The delivery was not acknowledged: the session
- * that brought it ends, and it comes again in the next one (PROTOCOL.md
+ * that brought it ends, and it comes again in the next one (docs/protocol.md
  * §Delivery guarantees: a `06` not acknowledged is sent again).
  */
 export class ListenerError extends ZapwireError {

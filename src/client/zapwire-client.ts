@@ -326,7 +326,7 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
       throw new ConnectionError('client closed while connecting');
     }
     this.opening = opened;
-    // PROTOCOL.md §Sessions: a push session gets its pending messages right
+    // docs/protocol.md §Sessions: a push session gets its pending messages right
     // after the 04 answer, often in the same read. Hold them until the code
     // awaiting connect() has run, so listeners it attaches then see them.
     if (push) opened.hold();
@@ -366,7 +366,7 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
           break;
       }
     } catch (err) {
-      // PROTOCOL.md §Delivery guarantees: a 06 not acknowledged when the
+      // docs/protocol.md §Delivery guarantees: a 06 not acknowledged when the
       // connection ends is sent again in the next session. The application did
       // not take this one: the connection acknowledges what came before it and
       // nothing from it on, and ends; the client reconnects as after a drop.
@@ -389,7 +389,7 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     this.pollBatch = undefined;
     if (this.stateValue !== 'open') return;
     const why = error ?? new ConnectionError(`connection to ${conn.where} closed`);
-    // PROTOCOL.md §Sessions: a newer push session replaced this one. Coming
+    // docs/protocol.md §Sessions: a newer push session replaced this one. Coming
     // back would take it over in turn, and the two would alternate for ever.
     if (why instanceof ReplacedError) return this.finish(why, true);
     if (this.options.reconnect === false) {

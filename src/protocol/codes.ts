@@ -1,4 +1,4 @@
-/** The two-digit frame codes of PROTOCOL.md §Codes. */
+/** The two-digit frame codes of docs/protocol.md §Codes. */
 export const Code = {
   Register: '01',
   Registered: '02',

@@ -1,7 +1,7 @@
 import { FRAME_SIZE } from './frame.js';
 
 /**
- * Cuts a TCP byte stream into 256-byte frames (PROTOCOL.md §Frame: frames follow
+ * Cuts a TCP byte stream into 256-byte frames (docs/protocol.md §Frame: frames follow
  * each other with no separator). Keeps at most one partial frame between calls,
  * so its memory is bounded whatever the peer sends.
  */

@@ -1,6 +1,6 @@
 import { isKnownCode, type Code } from './codes.js';
 
-/** PROTOCOL.md §Frame: every frame is exactly 256 bytes. */
+/** docs/protocol.md §Frame: every frame is exactly 256 bytes. */
 export const FRAME_SIZE = 256;
 export const NUMBER_LENGTH = 13;
 export const TS_LENGTH = 10;
@@ -27,7 +27,7 @@ export interface Frame {
 /** Which field of a frame is at fault; stable, for tests and logs. */
 export type FrameField = 'length' | 'code' | 'src' | 'dst' | 'ts' | 'flag' | 'data';
 
-/** A frame that breaks PROTOCOL.md §Frame; the server answers `09 400` and closes. */
+/** A frame that breaks docs/protocol.md §Frame; the server answers `09 400` and closes. */
 export class FrameError extends Error {
   readonly code = 'ZAPWIRE_MALFORMED_FRAME';
   readonly status = 400;
@@ -78,7 +78,7 @@ export function isNumber(value: string): boolean {
 
 /**
  * Decodes one 256-byte frame. Throws only FrameError, naming the field at fault,
- * in the order PROTOCOL.md checks them: length, code, numbers, ts, flag, data.
+ * in the order docs/protocol.md checks them: length, code, numbers, ts, flag, data.
  */
 export function decodeFrame(bytes: Uint8Array): Frame {
   if (bytes.length !== FRAME_SIZE) {
@@ -95,7 +95,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   const flagByte = buf[OFFSET.flag];
   if (flagByte !== 0x30 && flagByte !== 0x31) throw new FrameError('flag', 'flag is not 0 or 1');
 
-  // PROTOCOL.md §Frame: data is right-padded with 0x00 and never contains 0x00.
+  // docs/protocol.md §Frame: data is right-padded with 0x00 and never contains 0x00.
   let end = FRAME_SIZE;
   while (end > OFFSET.data && buf[end - 1] === 0) end--;
   let onlyAscii = true;
@@ -138,7 +138,7 @@ function checkNumber(name: 'src' | 'dst', value: string): void {
 
 /**
  * Encodes a frame into a new 256-byte Buffer. Fields not given are zero (numbers,
- * ts), `0` (flag) and empty (data), as PROTOCOL.md §Codes says. Refuses text over
+ * ts), `0` (flag) and empty (data), as docs/protocol.md §Codes says. Refuses text over
  * 217 bytes or containing 0x00: splitting is the caller's decision (see text.ts).
  *
  * The Buffer is a slice of Node's shared pool (`Buffer.allocUnsafe`; every one

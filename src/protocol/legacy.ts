@@ -1,7 +1,7 @@
 import { NUMBER_LENGTH, TS_LENGTH, isNumber } from './frame.js';
 
 /**
- * The original system's protocol, spoken by the legacy listener (PROTOCOL.md
+ * The original system's protocol, spoken by the legacy listener (docs/protocol.md
  * §Legacy listener). Pure: bytes in, values out. Requests carry no padding and no
  * delimiter and there is one per TCP connection, so whether a variable-length
  * request is finished is for the listener to say (`ended`: end of stream or a
@@ -100,7 +100,7 @@ export function parseLegacyRequest(buf: Buffer, ended: boolean): LegacyParse {
   const code = buf.toString('latin1', 0, CODE_LENGTH);
   switch (code) {
     case LegacyCode.Register:
-      // PROTOCOL §Legacy listener: `01`, exactly those 2 bytes.
+      // docs/protocol.md §Legacy listener: `01`, exactly those 2 bytes.
       return checkFixedLength(buf, ended, REGISTER_LENGTH, 'a 01 request') ?? REGISTER;
     case LegacyCode.IsValid:
     case LegacyCode.Poll: {
@@ -140,7 +140,7 @@ function parseSend(buf: Buffer, ended: boolean): LegacyParse {
   if (!isDigits(buf, dstAt, NUMBER_LENGTH)) return invalid('a 05 request: dst is not 13 digits');
   if (!isDigits(buf, tsAt, TS_LENGTH)) return invalid('a 05 request: ts is not 10 digits');
   if (!ended) return INCOMPLETE;
-  // PROTOCOL.md §Frame: the store takes only text a version 1 `06` can carry,
+  // docs/protocol.md §Frame: the store takes only text a version 1 `06` can carry,
   // so that what a legacy client sends reaches version 1 clients unchanged
   // (the original decoded whatever came; U+FFFD would store something else).
   const textBytes = buf.subarray(SEND_FIXED_LENGTH);

@@ -1,10 +1,10 @@
-/** Error statuses carried by a `09` frame (PROTOCOL.md §Codes). */
+/** Error statuses carried by a `09` frame (docs/protocol.md §Codes). */
 export const Status = {
   Malformed: 400,
   Unauthorized: 401,
   Forbidden: 403,
   NotFound: 404,
-  /** An anonymous connection stayed idle past the server's time limit (PROTOCOL.md §Limits). */
+  /** An anonymous connection stayed idle past the server's time limit (docs/protocol.md §Limits). */
   Timeout: 408,
   Replaced: 409,
   TooLarge: 413,
@@ -14,7 +14,7 @@ export const Status = {
 
 export type Status = (typeof Status)[keyof typeof Status];
 
-/** PROTOCOL.md: only 400, 401, 408 and 409 also close the connection. */
+/** docs/protocol.md: only 400, 401, 408 and 409 also close the connection. */
 export function statusClosesConnection(status: number): boolean {
   return status === Status.Malformed || status === Status.Unauthorized || status === Status.Timeout || status === Status.Replaced;
 }

@@ -2,7 +2,7 @@ import { DATA_SIZE } from './frame.js';
 
 /**
  * Splits text into pieces of at most `maxBytes` UTF-8 bytes, never inside a
- * character (PROTOCOL.md §Frame: a client splits longer text). Surrogate pairs
+ * character (docs/protocol.md §Frame: a client splits longer text). Surrogate pairs
  * are kept whole because iteration is by code point.
  */
 export function splitText(text: string, maxBytes: number = DATA_SIZE): string[] {

@@ -6,8 +6,9 @@ interface PortLike {
 
 /**
  * Sends everything queued during one event-loop turn as a single postMessage
- * of an array (MEASUREMENTS.md: one message per frame costs ~7x more than
- * batches). Receivers always get arrays.
+ * of an array (measured on the 2-vCPU machine: ~500k one-way 256-byte
+ * messages/s at one per postMessage against ~3.5M frames/s in batches of 64,
+ * ~7x). Receivers always get arrays.
  */
 export class BatchedPort<T> {
   private queue: T[] = [];

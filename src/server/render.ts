@@ -2,19 +2,19 @@ import { truncateUtf8 } from '../protocol/text.js';
 import { MessageKind, type PendingMessage } from '../store/store.js';
 import type { LegacyRow, WireMessage } from './thread-messages.js';
 
-/** PROTOCOL.md §Delivery guarantees: the text of a group's creation notice in version 1. */
+/** docs/protocol.md §Delivery guarantees: the text of a group's creation notice in version 1. */
 export const GROUP_CREATED_TEXT = 'grupo criado';
 
 export function tsText(ts: number): string {
   return String(ts).padStart(10, '0');
 }
 
-/** The receipt text the server makes when a message is acknowledged (PROTOCOL.md §Receipts). */
+/** The receipt text the server makes when a message is acknowledged (docs/protocol.md §Receipts). */
 export function receivedText(ts: number): string {
   return `recebida ${tsText(ts)}`;
 }
 
-/** PROTOCOL.md §Receipts: `lida <ts>`, sent by a client once the person has seen a message. */
+/** docs/protocol.md §Receipts: `lida <ts>`, sent by a client once the person has seen a message. */
 export const READ_RECEIPT = /^lida (\d{10})$/;
 
 /** String methods of ES2024, which Node 20 has (the project's lib is ES2022). */
@@ -24,7 +24,7 @@ interface WellFormedString {
 }
 
 /**
- * PROTOCOL.md §Frame: text the store may take is what a `06` can carry:
+ * docs/protocol.md §Frame: text the store may take is what a `06` can carry:
  * well-formed Unicode (no lone surrogate, which UTF-8 cannot encode) and no
  * 0x00. Every path into the store checks it (400 otherwise).
  */
@@ -34,7 +34,7 @@ export function isStorableText(text: string): boolean {
 
 /**
  * Text as a frame's `data` can hold it, whatever the row holds: a row stored
- * before the checks above, or by a legacy client (PROTOCOL.md §Legacy
+ * before the checks above, or by a legacy client (docs/protocol.md §Legacy
  * listener: longer text is cut to 217 bytes at a character boundary) must not
  * make the encoder of the recipient's `06` throw. Lone surrogates become
  * U+FFFD and 0x00 bytes go.
@@ -63,7 +63,7 @@ export function toLegacyRow(row: PendingMessage): LegacyRow {
 }
 
 /**
- * A pending row as the original protocol shows it (PROTOCOL.md §Legacy
+ * A pending row as the original protocol shows it (docs/protocol.md §Legacy
  * listener): a group's messages come from the group with the sender's number
  * appended to the text; receipts read `recebida`; a creation notice is the
  * member list.

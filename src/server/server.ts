@@ -94,7 +94,7 @@ export class ZapwireServer {
     broker.postMessage({ t: 'attach', hostId: 0, port: own.port1 } satisfies BrokerControl, [own.port1]);
     const brokerClient = new BrokerClient(own.port2, () => {});
 
-    // PROTOCOL.md §Limits: one set of connection caps for every listener together.
+    // docs/protocol.md §Limits: one set of connection caps for every listener together.
     const admission = new Admission(options.maxConnections, options.maxConnectionsPerAddress, logger.child({ component: 'admission' }));
     let v1!: V1Listener;
     const pool = new HostPool({ ...options, logLevel }, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger, forward, faults);

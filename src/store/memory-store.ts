@@ -89,7 +89,7 @@ export class MemoryStore implements Store {
   }
 
   createGroup(creator: string, members: readonly string[]): string {
-    // PROTOCOL §Delivery guarantees: the creator is always a member, and
+    // docs/protocol.md §Delivery guarantees: the creator is always a member, and
     // listing the creator again or a number twice changes nothing.
     const unique = [...new Set([creator, ...members])];
     return this.write(() => {

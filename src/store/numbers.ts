@@ -7,7 +7,7 @@ const NUMBER_SPACE = 10 ** 13;
 const MAX_NUMBER_ATTEMPTS = 100;
 
 /**
- * PROTOCOL §Codes `02`: 13 random digits, unique across users and groups,
+ * docs/protocol.md §Codes `02`: 13 random digits, unique across users and groups,
  * never 0000000000000 ("nobody"). `isTaken` asks the store.
  */
 export function freeNumber(isTaken: (number: string) => boolean): string {

@@ -13,8 +13,9 @@ export interface PragmaOptions {
   /**
    * `normal` (the default) can lose the last commits on a power failure but
    * never on a crash of the process, which is what a `07` promises
-   * (PROTOCOL §Delivery guarantees); `full` also survives a power failure at
-   * one fsync per commit (MEASUREMENTS §SQLite: ~6x slower per commit).
+   * (docs/protocol.md §Delivery guarantees); `full` also survives a power failure at
+   * one fsync per commit (measured on the 2-vCPU machine's disk: ~6k
+   * single-row commits/s with FULL against ~36k/s with NORMAL).
    */
   synchronous?: Synchronous;
 }

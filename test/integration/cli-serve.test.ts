@@ -9,7 +9,7 @@ import { openSession, register, type WireClient } from '../helpers/wire-client.j
  * `zapwire serve` as users run it: the built program in its own process.
  * Bad usage exits 2 with one line that names the option as it was given
  * (flag or environment variable), never a stack trace; SIGTERM and SIGINT stop
- * it gracefully (PROTOCOL.md §Codes: `09 503`, the server is shutting down).
+ * it gracefully (docs/protocol.md §Codes: `09 503`, the server is shutting down).
  */
 
 let dir: string;

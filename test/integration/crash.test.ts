@@ -7,7 +7,7 @@ import { killAllServers, spawnServer } from '../helpers/server-process.js';
 import { openSession, register, type WireClient } from '../helpers/wire-client.js';
 
 /**
- * PROTOCOL.md §Delivery guarantees: "a `07` is a promise that the message
+ * docs/protocol.md §Delivery guarantees: "a `07` is a promise that the message
  * survives a crash of the server process". The real server runs in its own
  * process and is SIGKILLed (no shutdown code runs) while a sender is
  * streaming; a new server on the same database file must deliver every

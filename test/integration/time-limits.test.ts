@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Limits, time: an anonymous v1 connection idle past
+ * docs/protocol.md §Limits, time: an anonymous v1 connection idle past
  * anonymousTimeoutMs gets `09 408` and is closed, a session is never closed
  * for being idle; HTTP headers, whole requests and idle keep-alive
  * connections each have a time limit. Short option values keep it quick.

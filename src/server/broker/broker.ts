@@ -17,7 +17,7 @@ const WRITE_OPS: ReadonlySet<BrokerRequest['op']> = new Set(['register', 'create
 export interface BrokerOptions {
   /** Unacknowledged pushes a session may have in flight. */
   pushWindow: number;
-  /** PROTOCOL.md §Limits; absent, none is enforced. */
+  /** docs/protocol.md §Limits; absent, none is enforced. */
   quotas?: BrokerQuotas;
   /** Test-only (DESIGN.md §Containment). */
   faults?: FaultInjection;
@@ -34,7 +34,7 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** PROTOCOL.md §Legacy listener: receipts never ask for receipts. */
+/** docs/protocol.md §Legacy listener: receipts never ask for receipts. */
 const LEGACY_RECEIPT_TEXT = /^(recebida|Lidas)/;
 /** Numbers whose kind the broker keeps (~100 bytes each). */
 const MAX_KNOWN_KINDS = 100_000;
@@ -48,7 +48,7 @@ const NO_QUOTAS: BrokerQuotas = Object.freeze({
   authFailuresPerMinute: 0,
 });
 
-// PROTOCOL.md §Limits: a refusal's reason names the limit (the option).
+// docs/protocol.md §Limits: a refusal's reason names the limit (the option).
 const RATE_REASON = 'sending too fast (rateLimit)';
 const GROUP_RATE_REASON = 'creating groups too fast (groupRateLimit)';
 const REGISTER_REASON = 'registering too fast (registerRate)';
@@ -100,7 +100,7 @@ function isStoreFailure(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT');
 }
 
-/** PROTOCOL.md §Frame, §Limits: the store takes only text a `06` can carry (400 otherwise). */
+/** docs/protocol.md §Frame, §Limits: the store takes only text a `06` can carry (400 otherwise). */
 function checkText(text: string, what = 'text'): void {
   if (!isStorableText(text)) throw new MalformedRequestError(`${what} must be well-formed Unicode without 0x00`);
 }
@@ -110,7 +110,7 @@ function checkText(text: string, what = 'text'): void {
  * request queued during one event-loop turn is handled in ONE transaction
  * (group commit: one writer, batched, is the fast path), and nothing is
  * answered until that transaction has committed: a `07` is only ever sent
- * for a committed row (PROTOCOL.md §Delivery guarantees). Each request runs
+ * for a committed row (docs/protocol.md §Delivery guarantees). Each request runs
  * in a savepoint of its own, so one that throws fails alone.
  */
 export class Broker {
@@ -144,7 +144,7 @@ export class Broker {
     this.router = router ?? new LocalRouter(store, (target, messages) => this.events.push([target.hostId, { t: 'push', sid: target.sid, messages }]));
     this.faults = options.faults ?? {};
     const quotas = options.quotas ?? NO_QUOTAS;
-    // PROTOCOL.md §Limits: per number (bursts of twice the rate), per source address.
+    // docs/protocol.md §Limits: per number (bursts of twice the rate), per source address.
     this.rate = new KeyedLimiter(quotas.rateLimit, quotas.rateLimit * 2);
     this.groupRate = new KeyedLimiter(quotas.groupRateLimit, quotas.groupRateLimit * 2);
     this.registrations = new KeyedLimiter(quotas.registerRate, quotas.registerBurst);
@@ -381,7 +381,7 @@ export class Broker {
         return;
       }
       case 'authSend': {
-        // PROTOCOL.md §Codes: the request itself (400) before the credentials (401).
+        // docs/protocol.md §Codes: the request itself (400) before the credentials (401).
         for (const text of request.texts) checkText(text);
         this.authenticate(request.remote, request.number, request.token);
         // Charged only now that the token checked out: a flood of wrong
@@ -422,7 +422,7 @@ export class Broker {
   }
 
   /**
-   * PROTOCOL.md §Limits: failed authentications are limited per source
+   * docs/protocol.md §Limits: failed authentications are limited per source
    * address. Once an address has used them up, its attempts are refused
    * without the token being checked, and that is logged once per window.
    */
@@ -442,7 +442,7 @@ export class Broker {
     }
   }
 
-  /** PROTOCOL.md §Sessions: no one acts as a number without its token. */
+  /** docs/protocol.md §Sessions: no one acts as a number without its token. */
   private verifyToken(number: string, token: string): void {
     const user = this.store.getUser(number);
     if (!user || user.tokenHash === null) throw new UnauthorizedError('unknown number or wrong token');
@@ -452,7 +452,7 @@ export class Broker {
     }
   }
 
-  /** PROTOCOL.md §Limits: registrations are limited per source address (charged once made). */
+  /** docs/protocol.md §Limits: registrations are limited per source address (charged once made). */
   private admitRegistration(remote: string): void {
     const address = addressKey(remote);
     if (!this.registrations.allows(address)) {
@@ -465,7 +465,7 @@ export class Broker {
   }
 
   /**
-   * PROTOCOL.md §Limits, checked before anything is written: the sender's
+   * docs/protocol.md §Limits, checked before anything is written: the sender's
    * rate must cover every row these deliveries store (a group message counts
    * once per row), and no recipient may go over its pending quota; otherwise
    * nothing is stored (429). The rate is charged once the request succeeded.
@@ -518,27 +518,27 @@ export class Broker {
     if (kind === 'user') return { copies: [{ ...base, recipient: dst, group: null }], group: null };
 
     const members = this.store.groupMembers(dst);
-    // PROTOCOL.md §Delivery guarantees: only members may send to a group.
+    // docs/protocol.md §Delivery guarantees: only members may send to a group.
     if (!members.includes(src)) throw new ForbiddenError('not a member of the group');
-    // PROTOCOL.md §Receipts: a read receipt to a group goes to the original sender only.
+    // docs/protocol.md §Receipts: a read receipt to a group goes to the original sender only.
     const read = READ_RECEIPT.exec(text);
     if (read) {
       const original = this.store.groupMessageSender(dst, Number(read[1]));
       if (original === undefined) throw new NotFoundError('no group message with that ts');
       return { copies: [{ ...base, recipient: original, group: dst }], group: null };
     }
-    // PROTOCOL.md §Delivery guarantees: one row per member other than the
+    // docs/protocol.md §Delivery guarantees: one row per member other than the
     // sender, one message id for them all (the 07's).
     const copies: NewMessage[] = [];
     for (const member of members) if (member !== src) copies.push({ ...base, recipient: member, group: dst });
     return { copies, group: { number: dst, ts, sender: src } };
   }
 
-  /** PROTOCOL.md §Delivery guarantees: rows go only when the recipient's 08 covers them. */
+  /** docs/protocol.md §Delivery guarantees: rows go only when the recipient's 08 covers them. */
   private acknowledge(number: string, ids: readonly number[]): void {
     if (ids.length === 0) return;
     const deleted = this.deletePending(number, ids);
-    // PROTOCOL.md §Receipts: delivered (two checks), made by the server, to the
+    // docs/protocol.md §Receipts: delivered (two checks), made by the server, to the
     // original sender only, and never for a message that did not ask for it.
     // Server-made rows are not refused by the quotas (what caused them was
     // admitted), but they are counted.
@@ -569,12 +569,12 @@ export class Broker {
     for (const member of members) {
       if (this.kindOf(member) !== 'user') throw new NotFoundError(`unknown member ${member}`);
     }
-    // PROTOCOL.md §Limits: 10 is limited per number.
+    // docs/protocol.md §Limits: 10 is limited per number.
     if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
     this.effects.charge(this.groupRate, creator, 1);
     const group = this.store.createGroup(creator, members);
     const all = this.store.groupMembers(group);
-    // PROTOCOL.md §Delivery guarantees: each member but the creator is told.
+    // docs/protocol.md §Delivery guarantees: each member but the creator is told.
     const notices = all
       .filter((member) => member !== creator)
       .map((recipient) => ({ recipient, sender: creator, group, ts, wantsReceipt: false, kind: MessageKind.GroupCreated, body: all.join('') }));
@@ -589,9 +589,9 @@ export class Broker {
   }
 
   /**
-   * PROTOCOL.md §Legacy listener: to a group, one copy for every member, the
+   * docs/protocol.md §Legacy listener: to a group, one copy for every member, the
    * sender included, as the original stored them. Charged to the sender's
-   * rate, and refused whole when a recipient is full (PROTOCOL.md §Limits).
+   * rate, and refused whole when a recipient is full (docs/protocol.md §Limits).
    */
   private legacySend(src: string, dst: string, ts: number, text: string): void {
     if (!isStorableText(text)) throw this.legacyRefusal(new MalformedRequestError('text must be well-formed Unicode without 0x00'), { src, dst });
@@ -637,7 +637,7 @@ export class Broker {
   }
 
   /**
-   * PROTOCOL.md §Legacy listener: a message polled there is deleted once
+   * docs/protocol.md §Legacy listener: a message polled there is deleted once
    * written, and its receipt queued: for a group message, `recebida` + the
    * member's number to every other member.
    */

@@ -4,7 +4,7 @@ import type { PendingMessage } from '../../store/store.js';
 const MAX_COUNTED = 100_000;
 
 /**
- * PROTOCOL.md §Limits: pending rows per recipient are capped. The count of a
+ * docs/protocol.md §Limits: pending rows per recipient are capped. The count of a
  * recipient is read from the store (one COUNT) the first time a message to it
  * is checked, and then kept up to date as rows are stored and deleted, so a
  * `05` costs no SQL for it. Only counts the broker has read are maintained:

@@ -17,7 +17,7 @@ export type PushSink = (target: PushTarget, messages: WireMessage[]) => void;
  * without touching sessions (DESIGN.md §More than one machine).
  */
 export interface PushRouter {
-  /** A push session opened; returns the older session it replaces (PROTOCOL.md §Sessions: 409). */
+  /** A push session opened; returns the older session it replaces (docs/protocol.md §Sessions: 409). */
   attach(number: string, target: PushTarget, credit: number): PushTarget | undefined;
   detach(sid: number): void;
   /** Drops every session of a host that went away. */
@@ -77,7 +77,7 @@ export class LocalRouter implements PushRouter {
   attach(number: string, target: PushTarget, credit: number): PushTarget | undefined {
     const previous = this.byNumber.get(number);
     if (previous) this.remove(previous);
-    // A new session starts from the oldest pending row (PROTOCOL.md §Sessions:
+    // A new session starts from the oldest pending row (docs/protocol.md §Sessions:
     // every pending message right after the 04 answer).
     // A literal of fixed shape: spreading `target` (a structured-clone copy)
     // gave every route shapes of its own, a third of the broker's heap per session.

@@ -21,7 +21,7 @@ export type HttpListenerOptions = Pick<ServerOptions, 'maxInflight' | 'httpHeade
 export interface HttpDependencies {
   broker: BrokerClient;
   options: HttpListenerOptions;
-  /** The connection caps shared with the other listeners (PROTOCOL.md §Limits). */
+  /** The connection caps shared with the other listeners (docs/protocol.md §Limits). */
   admission: Admission;
   logger: Logger;
   /** Prometheus exposition of every thread's metrics. */
@@ -132,7 +132,7 @@ export class HttpListener {
     this.server.prependListener('connection', (socket: Socket) => this.admit(socket as HttpSocket));
   }
 
-  /** PROTOCOL.md §Limits: connections are capped in total and per address (503 and close). */
+  /** docs/protocol.md §Limits: connections are capped in total and per address (503 and close). */
   private admit(socket: HttpSocket): void {
     const address = socket.remoteAddress ?? '';
     const refusal = this.deps.admission.admit(address, 'http');
@@ -154,7 +154,7 @@ export class HttpListener {
   }
 
   /**
-   * PROTOCOL.md §Limits: at most maxInflight requests of one connection are
+   * docs/protocol.md §Limits: at most maxInflight requests of one connection are
    * served at once. Node parses every request one socket read carries and
    * hands each over at once (it pauses only for unsent output), so the ones
    * beyond the budget wait here and the socket is not read until they are
@@ -252,7 +252,7 @@ export class HttpListener {
     if (this.deps.closing()) throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
     const [, number, token] = auth;
     // The sender's rate is charged by the broker once the token checked out
-    // (PROTOCOL.md §Limits): charged here, before, a wrong token naming a
+    // (docs/protocol.md §Limits): charged here, before, a wrong token naming a
     // victim's number used up the victim's rate.
     // Longer text is split as the SDK splits it (never inside a UTF-8
     // character) and stored as consecutive messages in one transaction.

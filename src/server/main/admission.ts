@@ -7,7 +7,7 @@ export type Refusal = 'total' | 'address';
 const WARN_EVERY_MS = 1_000;
 
 /**
- * The connection caps of PROTOCOL.md §Limits, shared by every listener on the
+ * The connection caps of docs/protocol.md §Limits, shared by every listener on the
  * main thread (v1, legacy, HTTP): at most `maxConnections` open in all and at
  * most `maxConnectionsPerAddress` from one source address (0 turns either
  * off). A listener asks `admit` for each accepted socket and calls `release`

@@ -40,7 +40,7 @@ function onSocketClose(this: TaggedSocket): void {
 
 /** What the listener shares with its connections: the flow-control budget and the figures flowStats reports. */
 export interface FlowState {
-  /** Frames of one connection that may wait in its host before the socket stops being read (PROTOCOL.md §Limits). */
+  /** Frames of one connection that may wait in its host before the socket stops being read (docs/protocol.md §Limits). */
   readonly maxInflight: number;
   /** The most frames in flight any connection has had since the server started. */
   peakInflight: number;
@@ -121,7 +121,7 @@ export class Connection {
     this.host.inbound.send({ t: 'frames', sid: this.sid, bytes });
     this.inflight += whole;
     if (this.inflight > this.flow.peakInflight) this.flow.peakInflight = this.inflight;
-    // PROTOCOL.md §Limits: a connection whose requests wait is not read further.
+    // docs/protocol.md §Limits: a connection whose requests wait is not read further.
     if (this.inflight > this.flow.maxInflight) this.updateReading();
   }
 

@@ -104,8 +104,9 @@ export class HostPool {
       maxThreads: options.threads,
       // One long-lived task per thread: the task is the host.
       concurrentTasksPerWorker: 1,
-      // MEASUREMENTS.md: with atomics 'sync' an idle worker blocks in
-      // Atomics.wait and freezes the ports a long-lived task listens on.
+      // With piscina's default atomics 'sync' a worker with no task running
+      // blocks in Atomics.wait and freezes the ports a long-lived task
+      // listens on (seen on Node 20, piscina 5.3).
       atomics: 'disabled',
       idleTimeout: 30_000,
       resourceLimits: workerResourceLimits(),

@@ -20,7 +20,7 @@ const QUIET_MS = 50;
 /**
  * Nothing the original client sends comes near this; more is not a request.
  * With one request per connection, this is also the listener's flow control
- * (PROTOCOL.md §Limits): a connection holds at most this much input and one
+ * (docs/protocol.md §Limits): a connection holds at most this much input and one
  * broker request, and what arrives after its request is read and dropped.
  */
 const MAX_REQUEST_BYTES = 64 * 1024;
@@ -29,7 +29,7 @@ const IDLE_TIMEOUT_MS = 10_000;
 const REFUSE_GRACE_MS = 5_000;
 
 /**
- * The original protocol, for unmodified old clients (PROTOCOL.md §Legacy
+ * The original protocol, for unmodified old clients (docs/protocol.md §Legacy
  * listener): one request per connection, no token, against the same store.
  * It is stateless per request, so it runs here on the main thread and asks the
  * broker for everything; it never runs SQL itself.
@@ -46,7 +46,7 @@ export class LegacyListener {
   ) {
     // allowHalfOpen: a client that shuts down its writing side after a 05 or a
     // 10 (as opa_client.py does) must see the close only once the request is
-    // stored (PROTOCOL.md §Legacy listener: stored, no answer, close). With
+    // stored (docs/protocol.md §Legacy listener: stored, no answer, close). With
     // Node's default, its FIN made the socket end at once, before the broker
     // had committed anything. Every path below ends or destroys the socket.
     this.server = createServer({ allowHalfOpen: true, ...TCP_KEEPALIVE }, (socket) => this.accept(socket));
@@ -68,7 +68,7 @@ export class LegacyListener {
 
   private accept(socket: Socket): void {
     const address = socket.remoteAddress ?? '';
-    // PROTOCOL.md §Limits: connections are capped in total and per address.
+    // docs/protocol.md §Limits: connections are capped in total and per address.
     // The original protocol has no error answer: the connection is closed
     // unanswered (Admission logs the refusal at warn).
     if (this.admission.admit(address, 'legacy')) {
@@ -153,7 +153,7 @@ export class LegacyListener {
   }
 
   /**
-   * Each `06` on its own and paced (PROTOCOL.md §Legacy listener: the original
+   * Each `06` on its own and paced (docs/protocol.md §Legacy listener: the original
    * client reads each with a single recv), deleted once written.
    */
   private deliver(socket: Socket, number: string, rows: readonly LegacyRow[], index: number): void {

@@ -1,6 +1,6 @@
 /**
  * TCP keepalive for every accepted socket (v1, legacy, HTTP), as listener
- * options. PROTOCOL.md §Limits: sessions are never closed for being idle, so
+ * options. docs/protocol.md §Limits: sessions are never closed for being idle, so
  * a peer that vanished without a FIN (a phone that lost its network, a
  * crashed NAT) is found by the kernel instead: the first probe after a
  * minute of silence, then Linux's defaults (9 probes 75 s apart).

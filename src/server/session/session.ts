@@ -28,12 +28,12 @@ export interface AnswerSlot {
   close: boolean;
 }
 
-/** PROTOCOL.md §Sessions: an anonymous connection may send only 01, 04 and 19. */
+/** docs/protocol.md §Sessions: an anonymous connection may send only 01, 04 and 19. */
 const ANONYMOUS_CODES = new Set<string>([Code.Register, Code.OpenSession, Code.IsValid]);
 
 /**
  * The handler dedicated to one connection: its protocol state, the checks in
- * PROTOCOL.md's order (frame 400, state 401, src 403, then the request), and
+ * docs/protocol.md's order (frame 400, state 401, src 403, then the request), and
  * the bookkeeping of `06` frames sent and acknowledged. It runs on a session
  * host thread; it never touches a socket (the main thread writes) nor SQL (the
  * broker does).
@@ -52,7 +52,7 @@ export class Session {
   /** Push credit earned by acknowledgements while the socket was not draining. */
   heldCredit = 0;
   writable = true;
-  /** When the last frame arrived (ms), for the anonymous time limit (PROTOCOL.md §Limits). */
+  /** When the last frame arrived (ms), for the anonymous time limit (docs/protocol.md §Limits). */
   lastFrameAt = Date.now();
   /**
    * Frames read and not yet handled. How many frames wait here and in
@@ -143,7 +143,7 @@ export class Session {
       this.fail(fieldsOf(raw), Status.Malformed, err.message);
       return;
     }
-    // PROTOCOL.md §Codes, check order: the frame, the state, src, the request.
+    // docs/protocol.md §Codes, check order: the frame, the state, src, the request.
     if (!isClientCode(frame.code)) return this.fail(frame, Status.Malformed, `code ${frame.code} is sent only by the server`);
     if (this.state === 'anonymous' && !ANONYMOUS_CODES.has(frame.code)) {
       return this.fail(frame, Status.Unauthorized, 'open a session (04) first');
@@ -203,7 +203,7 @@ export class Session {
     this.flushSlots();
   }
 
-  /** Answers a frame with `09`; 400, 401 and 409 also close the connection (PROTOCOL.md §Codes). */
+  /** Answers a frame with `09`; 400, 401 and 409 also close the connection (docs/protocol.md §Codes). */
   fail(cause: Pick<Frame, 'src' | 'dst' | 'ts'>, status: number, reason: string): void {
     const close = statusClosesConnection(status);
     this.openSlot(true, close).frames.push(errorFrame(cause, status, reason));

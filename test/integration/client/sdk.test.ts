@@ -26,7 +26,7 @@ import { TcpProxy } from '../../helpers/tcp-proxy.js';
 
 /**
  * The SDK against a real server on 127.0.0.1:0: what an application sees
- * (events, typed errors) for what PROTOCOL.md promises on the wire.
+ * (events, typed errors) for what docs/protocol.md promises on the wire.
  */
 
 let t: TestServer;

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Limits: HTTP charges the sender's rate only after its token
+ * docs/protocol.md §Limits: HTTP charges the sender's rate only after its token
  * checked out. Requests with a wrong token that name a victim's number are
  * refused 401 and cost the victim nothing.
  */

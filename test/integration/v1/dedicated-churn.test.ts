@@ -1,6 +1,6 @@
 /**
  * Every connection is answered within a second, in both thread models, while
- * other clients churn: served, or `09 503` and closed at once (PROTOCOL.md
+ * other clients churn: served, or `09 503` and closed at once (docs/protocol.md
  * §Codes: 503 when the server is overloaded; never a client left waiting).
  * The load is issue #9's: 4 clients connecting and closing in a loop, 20
  * writing random bytes (each gets `09 400` once 256 of them are read, and

@@ -1,7 +1,7 @@
 /**
- * PROTOCOL.md §Codes 05/06/07 and §Delivery guarantees: stored, delivered as
+ * docs/protocol.md §Codes 05/06/07 and §Delivery guarantees: stored, delivered as
  * sent, at least once, in order per recipient; and the rate limit per
- * number (PROTOCOL.md §Limits: 429).
+ * number (docs/protocol.md §Limits: 429).
  */
 import { describe, expect, it } from 'vitest';
 import { http } from '../../helpers/http.js';

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Frame (malformed frames) and §Codes (error statuses, which of
+ * docs/protocol.md §Frame (malformed frames) and §Codes (error statuses, which of
  * them close, the order in which checks are made, and the fields a 09 echoes).
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Limits: reading is flow-controlled. A connection whose frames
+ * docs/protocol.md §Limits: reading is flow-controlled. A connection whose frames
  * wait for the server is not read further until they are answered, so a
  * pipelining client costs bounded memory however fast it writes, and every
  * other client keeps being served. Asserted on the bounded structure itself

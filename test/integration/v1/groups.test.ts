@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Codes 10/11 and §Delivery guarantees (groups): creation,
+ * docs/protocol.md §Codes 10/11 and §Delivery guarantees (groups): creation,
  * membership, the `grupo criado` notices, and fan-out.
  */
 import { describe, expect, it } from 'vitest';

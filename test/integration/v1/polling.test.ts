@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Sessions: poll sessions (04 with flag 0) and 03. The server
+ * docs/protocol.md §Sessions: poll sessions (04 with flag 0) and 03. The server
  * runs with a batch of 3 so that the cap is visible with few messages.
  */
 import { describe, expect, it } from 'vitest';

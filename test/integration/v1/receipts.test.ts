@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Receipts (the checkmarks): `recebida <ts>` made by the server
+ * docs/protocol.md §Receipts (the checkmarks): `recebida <ts>` made by the server
  * when an 08 covers a flag-1 message, `lida <ts>` sent by clients, and
  * receipts never asking for receipts.
  */

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Codes (01/02, 19/20) and §Sessions (what an anonymous
+ * docs/protocol.md §Codes (01/02, 19/20) and §Sessions (what an anonymous
  * connection may send), over real TCP.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Frame (a stream cut every 256 bytes, whatever the TCP
+ * docs/protocol.md §Frame (a stream cut every 256 bytes, whatever the TCP
  * segments), malformed input, abrupt disconnects, connection churn and slow
  * readers: the server keeps serving everyone else and loses nothing stored.
  */
@@ -225,7 +225,7 @@ describe('robustness: 2,000 connect-and-close cycles', () => {
  */
 describe.each([
   // The server stops pushing at 512 unacknowledged frames; the rest wait in
-  // the store. No rate limit, to send them in one burst (PROTOCOL.md §Limits:
+  // the store. No rate limit, to send them in one burst (docs/protocol.md §Limits:
   // 2,000 at the default rate).
   ['the default push window', { rateLimit: 0 }, 4_000],
   // 20,000 frames (5 MB) overflow the loopback socket buffers, so the

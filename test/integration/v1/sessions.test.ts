@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Sessions: opening a session (04), the token, the session's
+ * docs/protocol.md §Sessions: opening a session (04), the token, the session's
  * number as src, push sessions, cumulative 08, and session takeover.
  */
 import { describe, expect, it } from 'vitest';

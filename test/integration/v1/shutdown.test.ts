@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown (PROTOCOL.md §Codes 503: the server is shutting down) and
+ * Graceful shutdown (docs/protocol.md §Codes 503: the server is shutting down) and
  * §Delivery guarantees: a 07 is a promise that survives the server process.
  */
 import { rmSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * The same protocol in both threading modes: a dedicated session thread per
  * client (sessionsPerThread 1) and sessions pooled on a few threads (the
- * default). PROTOCOL.md §Codes: 503 when the server is overloaded.
+ * default). docs/protocol.md §Codes: 503 when the server is overloaded.
  */
 import { describe, expect, it } from 'vitest';
 import { NOBODY } from '../../../src/protocol/index.js';

@@ -137,7 +137,7 @@ const invalidRequests: { name: string; wire: Buffer | string; ended: boolean }[]
   { name: '05 with a letter in src', wire: '05' + 'x' + ALICE.slice(1) + BOB + TS, ended: false },
   { name: '05 with a letter in dst', wire: '05' + ALICE + BOB.slice(1) + 'x' + TS + 'oi', ended: false },
   { name: '05 with a sign in ts', wire: '05' + ALICE + BOB + '-' + TS.slice(1) + 'oi', ended: true },
-  // PROTOCOL.md §Frame: the store takes only text a version 1 `06` can carry.
+  // docs/protocol.md §Frame: the store takes only text a version 1 `06` can carry.
   { name: '05 whose text is invalid UTF-8 (a lone continuation byte)', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0x80, 0x62])]), ended: true },
   { name: '05 whose text ends inside a character', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0xe2, 0x82])]), ended: true },
   { name: '05 whose text is a UTF-8-encoded surrogate (CESU-8)', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS), Buffer.from([0xed, 0xa0, 0x80])]), ended: true },

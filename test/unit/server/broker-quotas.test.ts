@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Limits at the broker, where no network stands in the way: the
+ * docs/protocol.md §Limits at the broker, where no network stands in the way: the
  * per-address limits key an IPv6 client by its /64, the legacy listener's
  * registrations are limited like the others, and an exhausted address is
  * refused before its token is looked at.

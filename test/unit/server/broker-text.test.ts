@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Frame, issue #9 item 3: every path into the store takes only
+ * docs/protocol.md §Frame, issue #9 item 3: every path into the store takes only
  * text a `06` can carry (well-formed Unicode, no 0x00), and refuses anything
  * else with 400 before anything is stored.
  */

@@ -5,7 +5,7 @@ import { MessageKind, type NewMessage, type Store } from '../../../src/store/sto
 /**
  * The Store contract as one suite, run against every implementation (as
  * aedes-persistence's abstract.js is): MemoryStore is the reference,
- * SqliteStore the product. PROTOCOL §Delivery guarantees is tested here once.
+ * SqliteStore the product. docs/protocol.md §Delivery guarantees is tested here once.
  */
 
 const ALICE = '1000000000001';

@@ -10,7 +10,7 @@ import type { Session } from '../session.js';
 export function handleAck(session: Session, frame: Frame): void {
   if (!/^[0-9]{1,15}$/.test(frame.data)) throw new MalformedRequestError('08 data must be a decimal count');
   const count = Number(frame.data);
-  // PROTOCOL.md §Sessions: a count beyond the 06 frames sent is malformed.
+  // docs/protocol.md §Sessions: a count beyond the 06 frames sent is malformed.
   if (count > session.sent) throw new MalformedRequestError(`ack of ${count} but ${session.sent} frames were sent`);
   if (count <= session.acked) return; // an older cumulative count: nothing new
   const covered = session.unacked.splice(0, count - session.acked);

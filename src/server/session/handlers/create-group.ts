@@ -5,7 +5,7 @@ import type { Session } from '../session.js';
 
 export const MAX_GROUP_MEMBERS = 16;
 
-/** PROTOCOL.md §Delivery guarantees: 1 to 16 whole 13-digit numbers, otherwise 400. */
+/** docs/protocol.md §Delivery guarantees: 1 to 16 whole 13-digit numbers, otherwise 400. */
 export function parseMembers(data: string): string[] {
   if (data.length === 0 || data.length % NUMBER_LENGTH !== 0 || !/^[0-9]+$/.test(data)) {
     throw new MalformedRequestError('10 data must be whole 13-digit numbers');

@@ -4,7 +4,7 @@ import type { Session } from '../session.js';
 
 /**
  * `03` poll: the oldest pending messages not yet acknowledged, at most a batch,
- * then one `03` with their count (PROTOCOL.md §Sessions). Polling again before
+ * then one `03` with their count (docs/protocol.md §Sessions). Polling again before
  * acknowledging sends the same messages again, since they are still pending.
  *
  * The frames after a 03 wait for its answer (a blocking ask): an answer is up

@@ -3,7 +3,7 @@ import { Code } from '../../../protocol/codes.js';
 import { encodeFrame, type Frame } from '../../../protocol/frame.js';
 import type { Session } from '../session.js';
 
-/** PROTOCOL.md §Codes: a display name is at most 64 bytes. */
+/** docs/protocol.md §Codes: a display name is at most 64 bytes. */
 export const MAX_NAME_BYTES = 64;
 
 /** `01` register -> `02` with the new number and its secret token. */

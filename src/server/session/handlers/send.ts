@@ -7,7 +7,7 @@ export function handleSend(session: Session, frame: Frame): void {
   const request = { op: 'send', src: frame.src, dst: frame.dst, ts: frame.ts, flag: frame.flag, text: frame.data } as const;
   session.ask(frame, request, (value, slot) => {
     if (value.kind !== 'stored') return;
-    // PROTOCOL.md §Delivery guarantees: 07 only after the commit that holds the message.
+    // docs/protocol.md §Delivery guarantees: 07 only after the commit that holds the message.
     slot.frames.push(encodeFrame({ code: Code.Stored, src: frame.src, dst: frame.dst, ts: frame.ts, data: String(value.id) }));
   });
 }
