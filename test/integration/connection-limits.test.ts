@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Limits: connections are capped in total and per source
+ * docs/protocol.md §Limits: connections are capped in total and per source
  * address, every listener together (v1, legacy, HTTP), refused with `503`
  * and closed, so a flood of idle sockets can never lock out existing
  * sessions or `/healthz`. Source addresses are picked from 127.0.0.0/8 (all

@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { openSession, register, type WireClient } from '../../helpers/wire-client.js';
 
 /**
- * PROTOCOL.md §Legacy listener, end to end: a real server with `legacyPort: 0`,
+ * docs/protocol.md §Legacy listener, end to end: a real server with `legacyPort: 0`,
  * spoken to in two ways. Raw node sockets write exactly what the original
  * client wrote and the tests assert the exact bytes answered; the Python
  * fixture (test/fixtures/opa_client.py) reproduces the original client's
@@ -346,7 +346,7 @@ describe('PROTOCOL.md §Legacy listener', () => {
       const polled = await legacyPoll(legacyPort, legacy);
       expect(polled.bytes.toString('utf8')).toBe(legacy06(v1.number, legacy, TS, 'oi do v1 ✓'));
 
-      // PROTOCOL.md §Receipts: from the recipient, to the sender, flag 0, `recebida <ts of the message>`.
+      // docs/protocol.md §Receipts: from the recipient, to the sender, flag 0, `recebida <ts of the message>`.
       expect(await session.next()).toMatchObject({ code: '06', src: legacy, dst: v1.number, flag: false, data: `recebida ${ts10(TS)}` });
       session.send({ code: '08', src: v1.number, data: '1' });
       // The receipt asked for nothing: the legacy user has nothing more.

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §Limits, the quotas the broker enforces centrally: per number
+ * docs/protocol.md §Limits, the quotas the broker enforces centrally: per number
  * (`05` rows and `10`, across all its sessions and the HTTP API), per
  * recipient (pending rows, all or nothing for a group), per source address
  * (registrations, failed authentications). Each refusal is a `429` whose
