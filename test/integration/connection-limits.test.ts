@@ -8,9 +8,8 @@
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/server/logger.js';
+import { captureLogs } from '../helpers/log-capture.js';
 import { answer, type HttpAnswer } from '../helpers/http.js';
 import { eventually, expectError, expectStillServed, message, receive, sendStored, T0, useServer } from '../helpers/v1.js';
 import { WireClient } from '../helpers/wire-client.js';
@@ -18,18 +17,8 @@ import { WireClient } from '../helpers/wire-client.js';
 const MAX_CONNECTIONS = 6;
 const MAX_PER_ADDRESS = 3;
 
-let captured = '';
-const sink = new Writable({
-  write(chunk: Buffer | string, _encoding, done) {
-    captured += chunk.toString();
-    done();
-  },
-});
-const lines = (): { level: number; msg?: string; [key: string]: unknown }[] =>
-  captured
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l));
+const logs = captureLogs('info');
+const lines = logs.lines;
 
 const env = useServer({
   maxConnections: MAX_CONNECTIONS,
@@ -38,7 +27,7 @@ const env = useServer({
   legacyPort: 0,
   // Anonymous sockets stand for an idle flood here: the time limit is another test's.
   anonymousTimeoutMs: 0,
-  logger: createLogger({ level: 'info', destination: sink }),
+  logger: logs.logger,
 });
 
 const opened: { destroy(): void }[] = [];

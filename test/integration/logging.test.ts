@@ -4,42 +4,21 @@
  * after `04`, the number; a client's malformed frame is a warning; tokens
  * never appear in any line.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/server/logger.js';
+import { captureLogs } from '../helpers/log-capture.js';
 import { http } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { eventually, message, rawFrame, sendStored, T0 } from '../helpers/v1.js';
 import { openSession, register, WireClient, type Identity } from '../helpers/wire-client.js';
 
-interface Line {
-  level: number;
-  msg?: string;
-  sid?: number;
-  number?: string;
-  host?: number;
-  thread?: string;
-  [key: string]: unknown;
-}
-
 describe('logging', () => {
   let t: TestServer;
-  let captured = '';
-  const sink = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      captured += chunk.toString();
-      done();
-    },
-  });
-  const lines = (): Line[] =>
-    captured
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Line);
+  const logs = captureLogs('debug');
+  const lines = logs.lines;
   const tokens: string[] = [];
 
   beforeAll(async () => {
-    t = await startTestServer({ httpPort: 0, threads: 2, logger: createLogger({ level: 'debug', destination: sink }) });
+    t = await startTestServer({ httpPort: 0, threads: 2, logger: logs.logger });
   });
   afterAll(() => t.stop());
 
@@ -68,7 +47,7 @@ describe('logging', () => {
     wrong.destroy();
     await eventually(() => lines().some((l) => l.msg === 'connection closed' && l.number === alice.number), 3_000, 'the host logged the close');
     expect(lines().find((l) => l.msg === 'redaction check')).toMatchObject({ token: '[redacted]', headers: { authorization: '[redacted]' } });
-    for (const token of tokens) expect(captured, `token ${token} in the logs`).not.toContain(token);
+    for (const token of tokens) expect(logs.text(), `token ${token} in the logs`).not.toContain(token);
   });
 
   it('session lines carry the connection id, and the number after 04', async () => {

@@ -2,13 +2,12 @@ import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerClient, Result } from '../../../src/server/broker-client.js';
 import { Admission } from '../../../src/server/main/admission.js';
-import { createLogger } from '../../../src/server/logger.js';
 import { LegacyListener } from '../../../src/server/main/legacy-listener.js';
+import { captureLogs, LEVEL } from '../../helpers/log-capture.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { openSession, register, type WireClient } from '../../helpers/wire-client.js';
 
@@ -458,22 +457,11 @@ describe('PROTOCOL.md §Legacy listener', () => {
 describe('PROTOCOL.md §Legacy listener under the limits of §Limits (no error answer: refused, logged at warn)', () => {
   let t: TestServer;
   let legacyPort: number;
-  let captured = '';
-  const warnings = (): { msg: string; reason?: string }[] =>
-    captured
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as { level: number; msg: string; reason?: string })
-      .filter((line) => line.level === 40);
+  const logs = captureLogs('warn');
+  const warnings = () => logs.lines().filter((line) => line.level === LEVEL.warn);
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        captured += chunk.toString();
-        done();
-      },
-    });
-    t = await startTestServer({ legacyPort: 0, rateLimit: 1, maxPendingPerRecipient: 3, logger: createLogger({ level: 'warn', destination: sink }) });
+    t = await startTestServer({ legacyPort: 0, rateLimit: 1, maxPendingPerRecipient: 3, logger: logs.logger });
     legacyPort = t.server.legacyAddress!.port;
   });
   afterAll(async () => {

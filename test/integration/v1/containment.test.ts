@@ -7,41 +7,22 @@
  * the test-only fault injection (StartOptions.faults) to make one frame or one
  * delivery throw.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { NOBODY } from '../../../src/protocol/index.js';
-import { createLogger } from '../../../src/server/logger.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 import { eventually, expectErrorAndClose, message, receive, sendStored, T0, useServer } from '../../helpers/v1.js';
 import type { Identity, WireClient } from '../../helpers/wire-client.js';
 
 const FRAME_FAULT = 'this frame makes its handler throw';
 const DELIVERY_FAULT = 'this message makes its 06 encoder throw';
 
-interface Line {
-  level: number;
-  msg?: string;
-  sid?: number;
-  number?: string;
-  err?: { message?: string; stack?: string };
-}
-
-let captured = '';
-const sink = new Writable({
-  write(chunk: Buffer | string, _encoding, done) {
-    captured += chunk.toString();
-    done();
-  },
-});
-const lines = (): Line[] =>
-  captured
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Line);
+const logs = captureLogs('info');
+const lines = logs.lines;
 
 const env = useServer({
   threads: 1,
   faults: { frameData: FRAME_FAULT, deliveryData: DELIVERY_FAULT },
-  logger: createLogger({ level: 'info', destination: sink }),
+  logger: logs.logger,
 });
 
 /** Both ways between two sessions that must still be served: a 05 each, its 07, and the other's 06. */

@@ -7,10 +7,9 @@
  * client here comes from 127.0.0.1, so the per-address limits get servers of
  * their own.
  */
-import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../../src/protocol/index.js';
-import { createLogger } from '../../../src/server/logger.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 import { http, type HttpAnswer } from '../../helpers/http.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { ack, expectError, message, receive, roundTrip, sendStored, T0, take, useServer } from '../../helpers/v1.js';
@@ -25,24 +24,6 @@ function frames(...inits: Parameters<typeof encodeFrame>[0][]): Buffer {
   return Buffer.concat(inits.map((init) => encodeFrame(init)));
 }
 
-/** A sink for the server's log lines (JSON), to count warnings. */
-function logSink() {
-  let captured = '';
-  const sink = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      captured += chunk.toString();
-      done();
-    },
-  });
-  return {
-    logger: createLogger({ level: 'warn', destination: sink }),
-    lines: () =>
-      captured
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as { level: number; msg: string; limit?: string }),
-  };
-}
 
 // Two sessions of one number share one budget, and HTTP spends it too: test/integration/v1/delivery.test.ts.
 describe('PROTOCOL §Limits: 05 is limited per number, a group message once per row (rateLimit)', () => {
@@ -187,7 +168,7 @@ describe('PROTOCOL §Limits: pending rows per recipient are capped (maxPendingPe
 });
 
 describe('PROTOCOL §Limits: registrations are limited per source address (registerRate, registerBurst)', () => {
-  const sink = logSink();
+  const sink = captureLogs('warn');
   let t: TestServer;
   beforeAll(async () => {
     t = await startTestServer({ httpPort: 0, registerRate: 1, registerBurst: 3, logger: sink.logger });
@@ -236,7 +217,7 @@ describe('PROTOCOL §Limits: failed authentications are limited per source addre
   }
 
   it('refuses every attempt from the address once its failures are used up, the right token too, and logs one warning', async () => {
-    const sink = logSink();
+    const sink = captureLogs('warn');
     t = await startTestServer({ authFailuresPerMinute: 3, logger: sink.logger });
     const alice = await registerV1(t.port);
     const wrong = { number: alice.number, token: 'not-the-token' };

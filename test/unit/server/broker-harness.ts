@@ -2,22 +2,14 @@
  * A Broker on a private in-memory SqliteStore, driven as the broker thread
  * drives it (enqueue, flush), with every emitted event and log line captured.
  */
-import { Writable } from 'node:stream';
 import { Broker, type BrokerOptions } from '../../../src/server/broker/broker.js';
-import { createLogger } from '../../../src/server/logger.js';
+import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
 import type { BrokerEvent, BrokerRequest, ReplyValue, WireMessage } from '../../../src/server/thread-messages.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 
 export type Reply = Extract<BrokerEvent, { t: 'reply' }>;
 type WithoutRid<R> = R extends { rid: number } ? Omit<R, 'rid'> : never;
 export type Ask = WithoutRid<BrokerRequest>;
-
-export interface LogLine {
-  level: number;
-  msg: string;
-  err?: { message: string; stack: string };
-  [key: string]: unknown;
-}
 
 /** The host id requests come from (any but 0, the legacy listener). */
 export const HOST = 1;
@@ -27,26 +19,16 @@ export class BrokerHarness {
   readonly store = SqliteStore.open({ path: ':memory:' });
   readonly events: [number, BrokerEvent][] = [];
   readonly broker: Broker;
-  private captured = '';
+  private readonly captured = captureLogs('debug');
   private nextRid = 1;
   private nextSid = 100;
 
   constructor(options: Partial<BrokerOptions> = {}) {
-    const sink = new Writable({
-      write: (chunk: Buffer | string, _encoding, done) => {
-        this.captured += chunk.toString();
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'debug', destination: sink });
-    this.broker = new Broker(this.store, { pushWindow: 1_000, ...options }, (hostId, event) => this.events.push([hostId, event]), logger);
+    this.broker = new Broker(this.store, { pushWindow: 1_000, ...options }, (hostId, event) => this.events.push([hostId, event]), this.captured.logger);
   }
 
   get logs(): LogLine[] {
-    return this.captured
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as LogLine);
+    return this.captured.lines();
   }
 
   /** Queues requests that expect an answer; returns their rids, in order. */
