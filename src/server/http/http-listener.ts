@@ -332,7 +332,9 @@ export class HttpListener {
         chunks.push(chunk);
       };
       req.on('data', onData);
-      req.once('error', reject);
+      // The client went away, or Node ended a body that came too slowly
+      // (httpRequestTimeoutMs): the client's doing, not a failure of ours.
+      req.once('error', (err) => reject(new HttpError(400, 'ZAPWIRE_BAD_REQUEST', `request body not received: ${err.message}`)));
       req.once('end', () => {
         if (size > MAX_BODY_BYTES) return;
         let text: string;

@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
 
+/** The listeners that share the caps. */
+export type Listener = 'v1' | 'legacy' | 'http';
+
 /** Why a connection was refused. */
 export type Refusal = 'total' | 'address';
 
@@ -10,23 +13,33 @@ const WARN_EVERY_MS = 1_000;
  * The connection caps of docs/protocol.md §Limits, shared by every listener on the
  * main thread (v1, legacy, HTTP): at most `maxConnections` open in all and at
  * most `maxConnectionsPerAddress` from one source address (0 turns either
- * off). A listener asks `admit` for each accepted socket and calls `release`
+ * off), less a small reserve that only HTTP may use (`httpReserve`). A
+ * listener asks `admit` for each accepted socket and calls `release`
  * exactly once when that socket closes; a refused socket was never counted.
  * Refusals are logged at warn, at most one line a second with the count since
  * the last, so a flood cannot turn into a flood of log lines.
  */
 export class Admission {
+  /**
+   * Connections of the total that only the HTTP listener may use: a flood of
+   * idle v1 or legacy sockets stops this short of maxConnections, so
+   * `/healthz` and the HTTP API still get in (a sixteenth of the cap, at most
+   * 64; none for caps under 16).
+   */
+  readonly httpReserve: number;
   private open = 0;
   private readonly byAddress = new Map<string, number>();
   private refusedSinceWarn = 0;
-  private lastWarn = 0;
+  private lastWarn = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly maxConnections: number,
     private readonly maxPerAddress: number,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.httpReserve = Math.min(64, Math.floor(maxConnections / 16));
+  }
 
   /** Open connections counted now, every listener together. */
   get size(): number {
@@ -34,10 +47,11 @@ export class Admission {
   }
 
   /** Counts the connection and returns undefined, or says why it is refused (not counted). */
-  admit(address: string, listener: string): Refusal | undefined {
+  admit(address: string, listener: Listener): Refusal | undefined {
     const fromAddress = this.byAddress.get(address) ?? 0;
     let refusal: Refusal | undefined;
-    if (this.maxConnections > 0 && this.open >= this.maxConnections) refusal = 'total';
+    const cap = listener === 'http' ? this.maxConnections : this.maxConnections - this.httpReserve;
+    if (this.maxConnections > 0 && this.open >= cap) refusal = 'total';
     else if (this.maxPerAddress > 0 && fromAddress >= this.maxPerAddress) refusal = 'address';
     if (refusal) {
       this.warn(address, listener, refusal);
@@ -61,7 +75,7 @@ export class Admission {
     return refusal === 'total' ? 'too many connections (maxConnections)' : 'too many connections from your address (maxConnectionsPerAddress)';
   }
 
-  private warn(address: string, listener: string, refusal: Refusal): void {
+  private warn(address: string, listener: Listener, refusal: Refusal): void {
     this.refusedSinceWarn++;
     const t = this.now();
     if (t - this.lastWarn < WARN_EVERY_MS) return;
