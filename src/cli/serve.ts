@@ -3,34 +3,14 @@ import { DEFAULT_DB_PATH, DEFAULT_OPTIONS, OptionError, resolveServerOptions, ty
 import { ZapwireServer } from '../server/server.js';
 import { parseInteger } from './options.js';
 
-interface ServeFlags {
-  host: string;
-  port: number;
+/** What commander parses: ServerOptions' own names, but `db` for dbPath and strings for the choices. */
+type ServeFlags = Omit<ServerOptions, 'dbPath' | 'threads' | 'maxConnections' | 'synchronous' | 'logLevel'> & {
   db: string;
-  legacyPort?: number;
-  httpPort?: number;
   threads?: number;
-  sessionsPerThread: number;
-  pollBatch: number;
+  maxConnections?: number;
   synchronous: string;
   logLevel: string;
-  pushWindow: number;
-  rateLimit: number;
-  legacyPaceMs: number;
-  commitWindowMs: number;
-  groupRateLimit: number;
-  maxPendingPerRecipient: number;
-  registerRate: number;
-  registerBurst: number;
-  authFailuresPerMinute: number;
-  maxInflight: number;
-  anonymousTimeoutMs: number;
-  maxConnections?: number;
-  maxConnectionsPerAddress: number;
-  httpHeadersTimeoutMs: number;
-  httpRequestTimeoutMs: number;
-  httpKeepAliveTimeoutMs: number;
-}
+};
 
 /** The limits of docs/protocol.md §Limits, as flags (README §Limits): [ServerOptions key, flag, what it bounds]. */
 const LIMIT_FLAGS = [
