@@ -10,6 +10,7 @@ import hdr from 'hdr-histogram-js';
 import type { Socket } from 'node:net';
 import { FRAME_SIZE } from '../src/protocol/index.js';
 import type { AttackerReport, LoadEnv } from './attack-ipc.js';
+import { newHistogram } from './measure.js';
 import {
   attackerAddress,
   frames,
@@ -74,9 +75,6 @@ class Tally {
   }
 }
 
-function newHistogram() {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
-}
 
 // ---- flood helpers -------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@
  * that got a `07` reached the recipient (the recipient opens a new push
  * session and takes what is still pending).
  */
-import hdr from 'hdr-histogram-js';
 import { now, openSession, register, sleep, statusOf, type Identity, type InFrame, type WireConn } from './attack-wire.js';
+import { newHistogram } from './measure.js';
 
 export const PROBE_INTERVAL_MS = 50;
 /** A probe unanswered this long counts as "unanswered" (the issue's "answered within 1 s"). */
@@ -55,7 +55,7 @@ interface Probe {
 }
 
 function histogram() {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  return newHistogram();
 }
 
 export function latencyOf(values: number[]): Latency {

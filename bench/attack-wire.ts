@@ -7,6 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { encodeFrame, FrameSplitter, FRAME_SIZE, type FrameInit } from '../src/protocol/index.js';
+import { now } from './measure.js';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -59,9 +60,7 @@ export function frames(count: number, init: FrameInit): Buffer {
   return buf;
 }
 
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}
+export { now };
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

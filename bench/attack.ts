@@ -22,6 +22,7 @@ import type { AttackerReport, LoadReply, LoadRequest, ServerReply, ServerRequest
 import { NormalClient, type NormalSummary } from './attack-normal.js';
 import { now, openSession, register, sleep } from './attack-wire.js';
 import { SERVER_NODE_FLAGS, summarise } from './harness.js';
+import { newHistogram } from './measure.js';
 
 /**
  * The tool stops a server whose RSS passes this (the unhardened server grows
@@ -216,7 +217,7 @@ function merge(reports: AttackerReport[]): AttackerReport {
   }
   const hists: Record<string, string> = {};
   for (const [k, list] of Object.entries(encoded)) {
-    const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+    const total = newHistogram();
     for (const e of list) total.add(hdr.decodeFromCompressedBase64(e, 32, false));
     hists[k] = hdr.encodeIntoCompressedBase64(total);
   }

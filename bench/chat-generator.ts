@@ -23,13 +23,12 @@ import hdr from 'hdr-histogram-js';
 import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/index.js';
 import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest } from './ipc.js';
 import { CONNACK, encodeConnect, encodeSubscribe, MqttSplitter, publishParts, publishTemplate, PUBACK, PUBLISH, SUBACK, writePuback } from './mqtt-codec.js';
+import { newHistogram, now } from './measure.js';
 
 /** The MQTT payload size: a zapwire frame is 256 bytes, so the peers carry 256 bytes too. */
 const MQTT_PAYLOAD = 256;
 const NOBODY = '0000000000000';
 
-const now = (): number => performance.timeOrigin + performance.now();
-const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
 
 let h0506 = newHistogram();

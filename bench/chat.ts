@@ -18,6 +18,7 @@ import type { ChatPair, ChatProtocol, ServerSample } from './ipc.js';
 import { startAedes, startMosquitto, type PeerBroker } from './peers.js';
 import { cpuBetween, readProcCpu, type CpuUse } from './proc-cpu.js';
 import type { Context } from './scenarios.js';
+import { now } from './measure.js';
 
 export interface ChatParams {
   pairs: number;
@@ -87,7 +88,6 @@ export interface ChatRun {
   loadAvg: [number, number];
 }
 
-const now = () => performance.timeOrigin + performance.now();
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 interface Target {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import hdr from 'hdr-histogram-js';
 import type { ServerOptions } from '../src/server/config.js';
 import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest, Collected, GeneratorReply, GeneratorRequest, Identity, ServerReply, ServerRequest, ServerSample } from './ipc.js';
+import { newHistogram } from './measure.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
@@ -260,7 +261,7 @@ const CDF_PERCENTILES = [0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 99
 
 /** Merges encoded hdr histograms (microseconds) and summarises them in ms. */
 export function summarise(encoded: string[]): LatencySummary {
-  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  const total = newHistogram();
   for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e, 32, false));
   const ms = (us: number) => Math.round(us) / 1000;
   return {

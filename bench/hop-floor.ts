@@ -21,13 +21,10 @@ import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, MessageChannel, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { Command, InvalidArgumentError } from 'commander';
-import hdr from 'hdr-histogram-js';
+import { newHistogram, now } from './measure.js';
 
 const FRAME = 256;
 const self = fileURLToPath(import.meta.url);
-const now = (): number => performance.timeOrigin + performance.now();
-// Same settings as bench/load-generator.ts: microseconds, up to an hour.
-const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 
 type RelayRequest = { t: 'start' } | { t: 'stop' };
 type RelayReply = { t: 'ready'; port: number } | { t: 'cpu'; percent: number };

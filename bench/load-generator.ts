@@ -18,9 +18,8 @@ import { connect, type Socket } from 'node:net';
 import hdr from 'hdr-histogram-js';
 import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/index.js';
 import type { Collected, GeneratorReply, GeneratorRequest, Identity } from './ipc.js';
+import { newHistogram, now } from './measure.js';
 
-const now = (): number => performance.timeOrigin + performance.now();
-const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 
 let h0506 = newHistogram();
 let h0507 = newHistogram();
