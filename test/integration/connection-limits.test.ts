@@ -86,7 +86,7 @@ function expectRefused(r: HttpAnswer, limit: string): void {
   expect(r.json.error.message).toContain(limit);
 }
 
-describe('PROTOCOL §Limits: connections per source address (maxConnectionsPerAddress 3)', () => {
+describe('docs/protocol.md §Limits: connections per source address (maxConnectionsPerAddress 3)', () => {
   it('refuses the 4th connection of one address with 09 503 and closes it, while other addresses, sessions and /healthz are served', async () => {
     const [alice] = await env.users(1);
     const flood = [];
@@ -114,7 +114,7 @@ describe('PROTOCOL §Limits: connections per source address (maxConnectionsPerAd
   });
 });
 
-describe('PROTOCOL §Limits: connections in total (maxConnections 6)', () => {
+describe('docs/protocol.md §Limits: connections in total (maxConnections 6)', () => {
   it('refuses the 7th connection with 09 503 (HTTP 503), existing sessions keep working, and closing some admits as many again', async () => {
     const [alice, bob] = await env.users(2);
     const a = await WireClient.connect(env.port, '127.0.0.1', '127.0.0.3');

@@ -25,7 +25,7 @@ const WRITE_BATCH = 8;
 
 const textOf = (i: number) => `mensagem ${i}`;
 
-describe('PROTOCOL.md §Delivery guarantees: a 07 survives a crash of the server process', () => {
+describe('docs/protocol.md §Delivery guarantees: a 07 survives a crash of the server process', () => {
   const clients: WireClient[] = [];
   const dirs: string[] = [];
 

@@ -23,7 +23,7 @@ const env = useServer({
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('PROTOCOL §Limits: an anonymous connection idle past anonymousTimeoutMs', () => {
+describe('docs/protocol.md §Limits: an anonymous connection idle past anonymousTimeoutMs', () => {
   it('gets 09 408 naming the limit, and is closed', async () => {
     const c = await env.connect();
     // The first connection of a new server may wait for its session host thread to start.

@@ -274,7 +274,7 @@ describe('HTTP API with a small rate limit', () => {
     expectError(r, 429, 'ZAPWIRE_RATE_LIMITED');
   });
 
-  it('spends the same budget as the number\'s v1 sessions (PROTOCOL.md §Limits: per number)', async () => {
+  it('spends the same budget as the number\'s v1 sessions (docs/protocol.md §Limits: per number)', async () => {
     const httpPort = t.server.httpAddress!.port;
     const alice = (await http(httpPort, '/v1/users', { method: 'POST' })).json as Identity;
     const bob = (await http(httpPort, '/v1/users', { method: 'POST' })).json as Identity;

@@ -108,7 +108,7 @@ async function opaPoll(port: number, number: string): Promise<PyFrame[]> {
   return (await opa(port, 'poll', number)).map((line) => JSON.parse(line) as PyFrame);
 }
 
-describe('PROTOCOL.md §Legacy listener', () => {
+describe('docs/protocol.md §Legacy listener', () => {
   let t: TestServer;
   let legacyPort: number;
   const open: WireClient[] = [];
@@ -454,7 +454,7 @@ describe('PROTOCOL.md §Legacy listener', () => {
   });
 });
 
-describe('PROTOCOL.md §Legacy listener under the limits of §Limits (no error answer: refused, logged at warn)', () => {
+describe('docs/protocol.md §Legacy listener under the limits of §Limits (no error answer: refused, logged at warn)', () => {
   let t: TestServer;
   let legacyPort: number;
   const logs = captureLogs('warn');
@@ -513,7 +513,7 @@ describe('PROTOCOL.md §Legacy listener under the limits of §Limits (no error a
   });
 });
 
-describe('PROTOCOL.md §Legacy listener: off by default', () => {
+describe('docs/protocol.md §Legacy listener: off by default', () => {
   it('does not listen when legacyPort is not given', async () => {
     const t = await startTestServer();
     try {
@@ -525,7 +525,7 @@ describe('PROTOCOL.md §Legacy listener: off by default', () => {
   });
 });
 
-describe('PROTOCOL.md §Legacy listener: `05` -> stored, no answer, close (in that order)', () => {
+describe('docs/protocol.md §Legacy listener: `05` -> stored, no answer, close (in that order)', () => {
   // A broker that takes its time, so that "close before stored" cannot hide in a fast commit.
   const STORE_DELAY_MS = 300;
   let listener: LegacyListener;

@@ -21,7 +21,7 @@ import {
   useServer,
 } from '../../helpers/v1.js';
 
-describe('PROTOCOL §Delivery guarantees', () => {
+describe('docs/protocol.md §Delivery guarantees', () => {
   const env = useServer();
 
   describe('05 -> 07: stored', () => {
@@ -178,7 +178,7 @@ describe('PROTOCOL §Delivery guarantees', () => {
   });
 });
 
-describe('PROTOCOL §Limits: 429 when a number goes over its rate, across all its sessions and HTTP', () => {
+describe('docs/protocol.md §Limits: 429 when a number goes over its rate, across all its sessions and HTTP', () => {
   // rateLimit 5 per second, bursts of up to twice that.
   const env = useServer({ rateLimit: 5, httpPort: 0 });
 

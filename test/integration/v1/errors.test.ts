@@ -43,7 +43,7 @@ const MALFORMED: [string, Buffer, { src?: string; dst?: string; ts?: number }][]
 /** Frames in the codes table that only the server sends. */
 const SERVER_ONLY = ['02', '06', '07', '09', '11', '20'] as const;
 
-describe('PROTOCOL §Frame: a malformed frame is answered 09 400 and the connection is closed', () => {
+describe('docs/protocol.md §Frame: a malformed frame is answered 09 400 and the connection is closed', () => {
   it.each(MALFORMED)('on an anonymous connection: %s', async (_what, bytes, echo) => {
     const c = await env.connect();
     c.sendRaw(bytes);
@@ -67,7 +67,7 @@ describe('PROTOCOL §Frame: a malformed frame is answered 09 400 and the connect
   });
 });
 
-describe('PROTOCOL §Codes: a code that only the server sends is malformed (400) and closes', () => {
+describe('docs/protocol.md §Codes: a code that only the server sends is malformed (400) and closes', () => {
   it.each(SERVER_ONLY)('answers %s from an anonymous connection with 400, not 401 (the frame is checked before the state)', async (code) => {
     const c = await env.connect();
     c.send({ code, src: SRC, dst: DST, ts: T0, data: '1' });
@@ -82,7 +82,7 @@ describe('PROTOCOL §Codes: a code that only the server sends is malformed (400)
   });
 });
 
-describe('PROTOCOL §Frame: nothing already stored is lost when a connection is closed for a malformed frame', () => {
+describe('docs/protocol.md §Frame: nothing already stored is lost when a connection is closed for a malformed frame', () => {
   it('delivers a message stored (07) before its sender sent a malformed frame', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
@@ -128,7 +128,7 @@ describe('PROTOCOL §Frame: nothing already stored is lost when a connection is 
   });
 });
 
-describe('PROTOCOL §Codes: a 09 echoes the src, dst and ts of the frame that caused it; only 400, 401 and 409 close', () => {
+describe('docs/protocol.md §Codes: a 09 echoes the src, dst and ts of the frame that caused it; only 400, 401 and 409 close', () => {
   it('keeps the connection open after 403, 404 and 413, answering each in turn', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
@@ -144,7 +144,7 @@ describe('PROTOCOL §Codes: a 09 echoes the src, dst and ts of the frame that ca
   });
 });
 
-describe('PROTOCOL §Codes: checks are made in order: the frame (400), the state (401), src (403), the request (404, 413, 429)', () => {
+describe('docs/protocol.md §Codes: checks are made in order: the frame (400), the state (401), src (403), the request (404, 413, 429)', () => {
   it('answers a malformed frame with a foreign src in a session 400, not 403', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);

@@ -93,7 +93,7 @@ function expectBounded(seen: Watch): void {
   expect(stats.peakInflightFrames).toBeGreaterThan(MAX_INFLIGHT);
 }
 
-describe('PROTOCOL §Limits: a pipelining v1 client is read no faster than it is served', () => {
+describe('docs/protocol.md §Limits: a pipelining v1 client is read no faster than it is served', () => {
   it('an anonymous 19 flood that never reads: bounded in flight, and a normal client\'s 05 -> 07 within 1 s', async () => {
     const [prober, sink, asked] = await env.users(3);
     const probe = { client: await env.session(prober!), who: prober!, to: sink!.number };
@@ -169,7 +169,7 @@ describe('PROTOCOL §Limits: a pipelining v1 client is read no faster than it is
   });
 });
 
-describe('PROTOCOL §Limits: a pipelining HTTP client has at most maxInflight requests served at once', () => {
+describe('docs/protocol.md §Limits: a pipelining HTTP client has at most maxInflight requests served at once', () => {
   const sockets: Socket[] = [];
   afterAll(() => sockets.forEach((s) => s.destroy()));
 

@@ -39,7 +39,7 @@ const notice = (creator: Identity, group: string, ts: number) => ({
   data: 'grupo criado',
 });
 
-describe('PROTOCOL §Codes 10 -> 11: creating a group', () => {
+describe('docs/protocol.md §Codes 10 -> 11: creating a group', () => {
   it('answers a 10 with one member with 11 whose dst is the new group number, which 19 then says is valid', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
@@ -104,7 +104,7 @@ describe('PROTOCOL §Codes 10 -> 11: creating a group', () => {
   });
 });
 
-describe('PROTOCOL §Delivery guarantees: the creator is always a member; listing the creator again, or a number twice, changes nothing', () => {
+describe('docs/protocol.md §Delivery guarantees: the creator is always a member; listing the creator again, or a number twice, changes nothing', () => {
   it('makes the creator a member without being listed, and sends the creator no notice', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
@@ -134,7 +134,7 @@ describe('PROTOCOL §Delivery guarantees: the creator is always a member; listin
   });
 });
 
-describe('PROTOCOL §Delivery guarantees: grupo criado notices', () => {
+describe('docs/protocol.md §Delivery guarantees: grupo criado notices', () => {
   it('sends each member but the creator a 06 with src the creator, dst the group, the 10 ts, flag 0 and data grupo criado', async () => {
     const [alice, bob, carol] = await env.users(3);
     const a = await env.session(alice);
@@ -148,7 +148,7 @@ describe('PROTOCOL §Delivery guarantees: grupo criado notices', () => {
   });
 });
 
-describe('PROTOCOL §Delivery guarantees: only members may send to a group', () => {
+describe('docs/protocol.md §Delivery guarantees: only members may send to a group', () => {
   it('answers a 05 to a group from a non-member with 09 403 echoing it, keeps the connection open, and delivers nothing', async () => {
     const [alice, bob, mallory] = await env.users(3);
     const a = await env.session(alice);
@@ -163,7 +163,7 @@ describe('PROTOCOL §Delivery guarantees: only members may send to a group', () 
   });
 });
 
-describe('PROTOCOL §Delivery guarantees: a message to a group is stored once per member other than the sender', () => {
+describe('docs/protocol.md §Delivery guarantees: a message to a group is stored once per member other than the sender', () => {
   it('gives each member but the sender a 06 with src the sender and dst the group, and the sender one 07', async () => {
     const [alice, bob, carol, dave] = await env.users(4);
     const a = await env.session(alice);

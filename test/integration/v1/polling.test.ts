@@ -24,7 +24,7 @@ async function sendMany(from: Identity, to: Identity, count: number, prefix = 'm
   a.destroy();
 }
 
-describe('PROTOCOL §Sessions: poll session', () => {
+describe('docs/protocol.md §Sessions: poll session', () => {
   it('sends nothing unasked, even when messages are pending or arrive', async () => {
     const [alice, bob] = await env.users(2);
     await sendMany(alice, bob, 1);

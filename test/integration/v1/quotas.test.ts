@@ -26,7 +26,7 @@ function frames(...inits: Parameters<typeof encodeFrame>[0][]): Buffer {
 
 
 // Two sessions of one number share one budget, and HTTP spends it too: test/integration/v1/delivery.test.ts.
-describe('PROTOCOL §Limits: 05 is limited per number, a group message once per row (rateLimit)', () => {
+describe('docs/protocol.md §Limits: 05 is limited per number, a group message once per row (rateLimit)', () => {
   // 3 rows a second, bursts of 6.
   const env = useServer({ rateLimit: 3 });
 
@@ -71,7 +71,7 @@ describe('PROTOCOL §Limits: 05 is limited per number, a group message once per 
   });
 });
 
-describe('PROTOCOL §Limits: 10 is limited per number (groupRateLimit)', () => {
+describe('docs/protocol.md §Limits: 10 is limited per number (groupRateLimit)', () => {
   // 1 a second, bursts of 2.
   const env = useServer({ groupRateLimit: 1 });
 
@@ -100,7 +100,7 @@ describe('PROTOCOL §Limits: 10 is limited per number (groupRateLimit)', () => {
   });
 });
 
-describe('PROTOCOL §Limits: pending rows per recipient are capped (maxPendingPerRecipient)', () => {
+describe('docs/protocol.md §Limits: pending rows per recipient are capped (maxPendingPerRecipient)', () => {
   const env = useServer({ maxPendingPerRecipient: 3, httpPort: 0 });
 
   it('refuses a 05 to a full recipient with 429 and stores nothing, until the recipient acknowledges', async () => {
@@ -167,7 +167,7 @@ describe('PROTOCOL §Limits: pending rows per recipient are capped (maxPendingPe
   });
 });
 
-describe('PROTOCOL §Limits: registrations are limited per source address (registerRate, registerBurst)', () => {
+describe('docs/protocol.md §Limits: registrations are limited per source address (registerRate, registerBurst)', () => {
   const sink = captureLogs('warn');
   let t: TestServer;
   beforeAll(async () => {
@@ -200,7 +200,7 @@ describe('PROTOCOL §Limits: registrations are limited per source address (regis
   });
 });
 
-describe('PROTOCOL §Limits: failed authentications are limited per source address (authFailuresPerMinute)', () => {
+describe('docs/protocol.md §Limits: failed authentications are limited per source address (authFailuresPerMinute)', () => {
   let t: TestServer | undefined;
   afterEach(async () => {
     await t?.stop();

@@ -24,7 +24,7 @@ async function groupWithSessions(creator: Identity, members: Identity[]) {
   return { group: created.dst, a, sessions };
 }
 
-describe('PROTOCOL §Receipts: delivered (two checks)', () => {
+describe('docs/protocol.md §Receipts: delivered (two checks)', () => {
   it('sends the sender `recebida <ts>` as a 06 from the recipient, flag 0, once the recipient acknowledges a flag-1 message, not before', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
@@ -102,7 +102,7 @@ describe('PROTOCOL §Receipts: delivered (two checks)', () => {
   });
 });
 
-describe('PROTOCOL §Receipts: read (blue checks)', () => {
+describe('docs/protocol.md §Receipts: read (blue checks)', () => {
   it('stores (07) and forwards `lida <ts>` sent with flag 0 like any other message', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
@@ -140,7 +140,7 @@ describe('PROTOCOL §Receipts: read (blue checks)', () => {
   });
 });
 
-describe('PROTOCOL §Receipts: receipts never ask for receipts', () => {
+describe('docs/protocol.md §Receipts: receipts never ask for receipts', () => {
   it('makes no receipt when the sender acknowledges a `recebida` receipt', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);

@@ -8,7 +8,7 @@ import { expectError, expectErrorAndClose, message, T0, unknownNumber, useServer
 
 const env = useServer();
 
-describe('PROTOCOL §Codes 01 -> 02: registration', () => {
+describe('docs/protocol.md §Codes 01 -> 02: registration', () => {
   it('answers 01 with 02 whose dst is the new 13-digit number and whose data is the secret token; other fields are zero', async () => {
     const c = await env.connect();
     c.send({ code: '01', data: 'alice' });
@@ -65,7 +65,7 @@ describe('PROTOCOL §Codes 01 -> 02: registration', () => {
   });
 });
 
-describe('PROTOCOL §Sessions: an anonymous connection may send only 01, 04 and 19', () => {
+describe('docs/protocol.md §Sessions: an anonymous connection may send only 01, 04 and 19', () => {
   it.each([
     ['03 poll', '03'],
     ['05 send', '05'],
@@ -101,7 +101,7 @@ describe('PROTOCOL §Sessions: an anonymous connection may send only 01, 04 and 
   });
 });
 
-describe('PROTOCOL §Codes 19 -> 20: is this number valid?', () => {
+describe('docs/protocol.md §Codes 19 -> 20: is this number valid?', () => {
   it('answers 1 for a registered user, with dst the number asked about', async () => {
     const alice = await env.user();
     const c = await env.connect();

@@ -42,7 +42,7 @@ async function ping(from: WireClient, to: WireClient, a: Identity, b: Identity, 
   expect((await from.next(10_000)).code).toBe('07');
 }
 
-describe('PROTOCOL §Frame: frames are cut every 256 bytes, however the stream is split', () => {
+describe('docs/protocol.md §Frame: frames are cut every 256 bytes, however the stream is split', () => {
   const env = useServer();
 
   it('serves frames written one byte per write', async () => {
@@ -101,7 +101,7 @@ describe('PROTOCOL §Frame: frames are cut every 256 bytes, however the stream i
   });
 });
 
-describe('PROTOCOL §Frame: garbage and abrupt disconnects do not disturb other clients', () => {
+describe('docs/protocol.md §Frame: garbage and abrupt disconnects do not disturb other clients', () => {
   const env = useServer();
 
   it('answers random garbage with one 09 400 and closes, while other clients keep being served', async () => {

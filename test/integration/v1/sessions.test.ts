@@ -20,7 +20,7 @@ import {
 
 const env = useServer();
 
-describe('PROTOCOL §Codes 04: opening a session', () => {
+describe('docs/protocol.md §Codes 04: opening a session', () => {
   it.each([
     ['push', true],
     ['poll', false],
@@ -79,7 +79,7 @@ describe('PROTOCOL §Codes 04: opening a session', () => {
   });
 });
 
-describe("PROTOCOL §Sessions: after 04, every frame's src must be the session's number", () => {
+describe("docs/protocol.md §Sessions: after 04, every frame's src must be the session's number", () => {
   it.each([
     ['05 send', '05'],
     ['03 poll', '03'],
@@ -109,7 +109,7 @@ describe("PROTOCOL §Sessions: after 04, every frame's src must be the session's
   });
 });
 
-describe('PROTOCOL §Sessions: push session', () => {
+describe('docs/protocol.md §Sessions: push session', () => {
   it('gets every pending message right after the 04 answer, oldest first, without asking', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
@@ -136,7 +136,7 @@ describe('PROTOCOL §Sessions: push session', () => {
   });
 });
 
-describe('PROTOCOL §Sessions / §Delivery guarantees: 08 is cumulative and deletes what it covers', () => {
+describe('docs/protocol.md §Sessions / §Delivery guarantees: 08 is cumulative and deletes what it covers', () => {
   it('after 08 and a reconnect, acknowledged messages are not sent again and unacknowledged ones are, in order', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
@@ -189,7 +189,7 @@ describe('PROTOCOL §Sessions / §Delivery guarantees: 08 is cumulative and dele
   });
 });
 
-describe('PROTOCOL §Sessions: a newer push session replaces the older; poll sessions neither replace nor are replaced', () => {
+describe('docs/protocol.md §Sessions: a newer push session replaces the older; poll sessions neither replace nor are replaced', () => {
   it('sends the older push session 09 409 and closes it; the newer one gets the pending messages', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);

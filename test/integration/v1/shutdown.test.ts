@@ -94,7 +94,7 @@ describe('graceful shutdown: server.close()', () => {
   });
 });
 
-describe('PROTOCOL §Delivery guarantees: a 07 survives a restart of the server on the same database', () => {
+describe('docs/protocol.md §Delivery guarantees: a 07 survives a restart of the server on the same database', () => {
   async function restart(t: TestServer): Promise<TestServer> {
     await t.server.close();
     servers.splice(servers.indexOf(t), 1);

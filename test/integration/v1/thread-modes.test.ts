@@ -73,7 +73,7 @@ describe.each([
   });
 });
 
-describe('PROTOCOL §Codes 503: a dedicated-thread server with all its threads taken (threads 4, sessionsPerThread 1)', () => {
+describe('docs/protocol.md §Codes 503: a dedicated-thread server with all its threads taken (threads 4, sessionsPerThread 1)', () => {
   const env = useServer({ sessionsPerThread: 1, threads: 4 });
 
   it('answers a 5th connection 09 503 and closes it, while the 4 others are served; once one leaves, a new one is served', async () => {
@@ -106,7 +106,7 @@ describe('PROTOCOL §Codes 503: a dedicated-thread server with all its threads t
   });
 });
 
-describe('PROTOCOL §Codes 503: a client refused for lack of a thread after it already wrote its first frame', () => {
+describe('docs/protocol.md §Codes 503: a client refused for lack of a thread after it already wrote its first frame', () => {
   it('is closed too, so that server.close() does not wait for it', async () => {
     const t = await startTestServer({ sessionsPerThread: 1, threads: 1 });
     const holder = await WireClient.connect(t.port);
