@@ -42,7 +42,7 @@ export type HostOutbound =
   | { t: 'write'; sid: number; bytes: Uint8Array; close?: boolean }
   /**
    * Frames of a connection that the host has finished (answered, or needing
-   * no answer): the main thread reads the socket again once fewer than
+   * no answer): the main thread reads the socket again once at most
    * `maxInflight` of its frames wait (DESIGN.md §Flow control).
    */
   | { t: 'credit'; sid: number; frames: number }
