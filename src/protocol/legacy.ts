@@ -120,6 +120,47 @@ export function parseLegacyRequest(buf: Buffer, ended: boolean): LegacyParse {
   }
 }
 
+/**
+ * Whether the bytes received so far cannot yet be a whole request, so the
+ * listener should wait for more rather than take them as the request. The
+ * original server took one `recv` as the request (docs/protocol.md §Legacy
+ * listener); a read can still stop short of what its client wrote in one
+ * `send`, and these are the cuts that show it: less than the request's fixed
+ * part, a `10` with no member or part of a number, a `05` whose text stops
+ * inside a UTF-8 character. Anything else is taken at once.
+ */
+export function legacyRequestMayGrow(buf: Buffer): boolean {
+  if (buf.length < CODE_LENGTH) return true;
+  switch (buf.toString('latin1', 0, CODE_LENGTH)) {
+    case LegacyCode.IsValid:
+    case LegacyCode.Poll:
+      return buf.length < NUMBER_REQUEST_LENGTH;
+    case LegacyCode.Send:
+      return buf.length < SEND_FIXED_LENGTH || endsInsideCharacter(buf, SEND_FIXED_LENGTH);
+    case LegacyCode.CreateGroup: {
+      const members = buf.length - GROUP_FIXED_LENGTH;
+      return members <= 0 || members % NUMBER_LENGTH !== 0;
+    }
+    default:
+      return false;
+  }
+}
+
+/** The bytes after `from` end with the start of a UTF-8 sequence whose continuation bytes have not come. */
+function endsInsideCharacter(buf: Buffer, from: number): boolean {
+  // Walk back over at most 3 continuation bytes (10xxxxxx) to the lead byte.
+  let i = buf.length - 1;
+  let continuation = 0;
+  while (i >= from && continuation < 3 && (buf[i]! & 0xc0) === 0x80) {
+    i--;
+    continuation++;
+  }
+  if (i < from) return false;
+  const lead = buf[i]!;
+  const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return length > 1 && continuation < length - 1;
+}
+
 /** null when `buf` has exactly `length` bytes; otherwise what to answer. */
 function checkFixedLength(buf: Buffer, ended: boolean, length: number, what: string): LegacyParse | null {
   if (buf.length === length) return null;

@@ -5,6 +5,7 @@ import {
   legacyRegistered,
   legacyValidity,
   LEGACY_NONE_PENDING,
+  legacyRequestMayGrow,
   parseLegacyRequest,
   type LegacyRequest,
 } from '../../protocol/legacy.js';
@@ -15,7 +16,11 @@ import type { LegacyRow } from '../thread-messages.js';
 import type { Admission } from './admission.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
-/** A variable-length request (05, 10) is complete when the client stops writing for this long, or ends. */
+/**
+ * How long to wait for the rest of a request that cannot yet be whole
+ * (legacyRequestMayGrow) before taking what came; a request that can be whole
+ * is taken at once, as the original took one read.
+ */
 const QUIET_MS = 50;
 /**
  * Nothing the original client sends comes near this; more is not a request.
@@ -114,7 +119,10 @@ export class LegacyListener {
         socket.destroy();
         return;
       }
-      attempt(false);
+      // docs/protocol.md §Legacy listener: a request is what one read
+      // brought, as the original server's recv(2048) took it; more is
+      // awaited (QUIET_MS at most) only while it cannot yet be whole.
+      attempt(!legacyRequestMayGrow(received));
     });
     socket.on('end', () => attempt(true));
   }

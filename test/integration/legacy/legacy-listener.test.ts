@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
@@ -185,6 +187,44 @@ describe('docs/protocol.md §Legacy listener', () => {
       const answer = await legacyRequest(legacyPort, '05' + alice + bob + ts10(TS) + 'sem FIN');
       expect(answer.bytes.length).toBe(0);
       expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(legacy06(alice, bob, TS, 'sem FIN'));
+    });
+
+    it('takes what one read brought as the 05, as the original recv did: bytes written after it are not part of it', async () => {
+      const alice = await legacyRegister(legacyPort);
+      const bob = await legacyRegister(legacyPort);
+      const socket = connect(legacyPort, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.resume();
+      // The server ends its side once the request is stored (a 05 has no answer).
+      const ended = once(socket, 'end');
+      await once(socket, 'connect');
+      socket.write('05' + alice + bob + ts10(TS) + 'one read');
+      // Well within the 50 ms the listener used to wait for a quiet client.
+      await sleep(10);
+      socket.write(' and a late piece');
+      await ended;
+      socket.destroy();
+      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(legacy06(alice, bob, TS, 'one read'));
+    });
+
+    it('waits for the rest of a 05 cut before its text, or inside a UTF-8 character, and stores it whole', async () => {
+      const alice = await legacyRegister(legacyPort);
+      const bob = await legacyRegister(legacyPort);
+      // 'é' is the last two bytes: a cut before the last byte is inside it.
+      const whole = Buffer.from('05' + alice + bob + ts10(TS) + 'ação é', 'utf8');
+      for (const cut of [20, whole.length - 1]) {
+        const socket = connect(legacyPort, '127.0.0.1');
+        socket.on('error', () => {});
+        socket.resume();
+        const ended = once(socket, 'end');
+        await once(socket, 'connect');
+        socket.write(whole.subarray(0, cut));
+        await sleep(10);
+        socket.write(whole.subarray(cut));
+        await ended;
+        socket.destroy();
+        expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8'), `cut at ${cut}`).toBe(legacy06(alice, bob, TS, 'ação é'));
+      }
     });
 
     it('queues the `recebida` receipt for the sender once the message is written; the receipt itself makes no receipt', async () => {

@@ -4,6 +4,7 @@ import {
   LEGACY_NONE_PENDING,
   legacyDeliver,
   legacyRegistered,
+  legacyRequestMayGrow,
   legacyValidity,
   parseLegacyRequest,
   type LegacyParse,
@@ -277,5 +278,32 @@ describe('legacy answers', () => {
       }),
       { seed: 42, numRuns: 1000 },
     );
+  });
+});
+
+describe('legacyRequestMayGrow: bytes that cannot yet be a whole request (docs/protocol.md §Legacy listener)', () => {
+  const SRC = '5511999990001';
+  const DST = '5511999990002';
+  const TS = '1700000000';
+  const cases: [string, Buffer, boolean][] = [
+    ['nothing yet', Buffer.alloc(0), true],
+    ['half a code', Buffer.from('0'), true],
+    ['01, whole', Buffer.from('01'), false],
+    ['19 with 12 digits', Buffer.from('19551199999000'), true],
+    ['03 with its number', Buffer.from('03' + SRC), false],
+    ['05 short of its ts', Buffer.from('05' + SRC + DST + '17'), true],
+    ['05 with its fixed part and no text', Buffer.from('05' + SRC + DST + TS), false],
+    ['05 with text', Buffer.from('05' + SRC + DST + TS + 'oi'), false],
+    ['05 cut after a 2-byte lead', Buffer.concat([Buffer.from('05' + SRC + DST + TS + 'a'), Buffer.from([0xc3])]), true],
+    ['05 ending in a whole 2-byte character', Buffer.from('05' + SRC + DST + TS + 'ção'), false],
+    ['05 cut inside a 4-byte character', Buffer.concat([Buffer.from('05' + SRC + DST + TS), Buffer.from('😀').subarray(0, 3)]), true],
+    ['05 ending in a whole 4-byte character', Buffer.from('05' + SRC + DST + TS + '😀'), false],
+    ['10 with no member', Buffer.from('10' + TS), true],
+    ['10 with part of a number', Buffer.from('10' + TS + '55119'), true],
+    ['10 with two members', Buffer.from('10' + TS + SRC + DST), false],
+    ['an unknown code', Buffer.from('77'), false],
+  ];
+  it.each(cases)('%s -> %s', (_name, bytes, grows) => {
+    expect(legacyRequestMayGrow(bytes)).toBe(grows);
   });
 });
