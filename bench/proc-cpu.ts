@@ -73,6 +73,11 @@ export function cpuBetween(pid: number, a: ProcCpu | undefined, b: ProcCpu | und
     else others += s.pct;
   }
   if (others > 0) threads.push({ thread: 'others', cpuPercent: round1(others) });
-  const cpuNs = b.totalNs - a.totalNs;
+  // The process's ticks count threads that exited meanwhile, but only to 10 ms;
+  // the live threads' nanoseconds are exact: a broker using less than a tick
+  // in a short step (mosquitto, in the smoke test) must not read as 0.
+  let threadsNs = 0;
+  for (const [tid, ns] of b.threads) threadsNs += ns - (a.threads.get(tid) ?? 0);
+  const cpuNs = Math.max(b.totalNs - a.totalNs, threadsNs);
   return { cpuPercent: round1((cpuNs / wallNs) * 100), cpuUs: Math.round(cpuNs / 1000), threads };
 }
