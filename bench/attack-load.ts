@@ -6,13 +6,12 @@
  */
 import { ATTACKS, type Prepared } from './attack-attacks.js';
 import type { LoadReply, LoadRequest } from './attack-ipc.js';
+import { replyToParent } from './child.js';
 
 let prepared: Prepared | undefined;
 const abort = new AbortController();
 
-function reply(message: LoadReply): void {
-  if (process.connected) process.send!(message, undefined, {}, () => {});
-}
+const reply: (message: LoadReply) => void = replyToParent;
 
 process.on('message', (message: LoadRequest) => {
   void (async () => {

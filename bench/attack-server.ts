@@ -6,12 +6,11 @@
  */
 import { ZapwireServer } from '../src/server/server.js';
 import type { ServerReply, ServerRequest } from './attack-ipc.js';
+import { replyToParent } from './child.js';
 
 let server: ZapwireServer | undefined;
 
-function reply(message: ServerReply): void {
-  if (process.connected) process.send!(message, undefined, {}, () => {});
-}
+const reply: (message: ServerReply) => void = replyToParent;
 
 process.on('message', (message: ServerRequest) => {
   void (async () => {

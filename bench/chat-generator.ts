@@ -24,6 +24,7 @@ import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/inde
 import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest } from './ipc.js';
 import { CONNACK, encodeConnect, encodeSubscribe, MqttSplitter, publishParts, publishTemplate, PUBACK, PUBLISH, SUBACK, writePuback } from './mqtt-codec.js';
 import { newHistogram, now } from './measure.js';
+import { PerTurnFlush, replyToParent } from './child.js';
 
 /** The MQTT payload size: a zapwire frame is 256 bytes, so the peers carry 256 bytes too. */
 const MQTT_PAYLOAD = 256;
@@ -40,17 +41,9 @@ let errors = 0;
 let received = 0;
 let duplicates = 0;
 
-function reply(message: ChatReply): void {
-  if (process.connected) process.send!(message, undefined, {}, () => {});
-}
+const reply: (message: ChatReply) => void = replyToParent;
 
-const dirty = new Set<Conn>();
-let flushScheduled = false;
-function flushAll(): void {
-  flushScheduled = false;
-  for (const c of dirty) c.flush();
-  dirty.clear();
-}
+const pending = new PerTurnFlush<Conn>();
 
 /** One TCP connection with a write buffer flushed once per loop turn. */
 abstract class Conn {
@@ -77,11 +70,7 @@ abstract class Conn {
 
   protected write(buf: Buffer): void {
     this.out.push(buf);
-    dirty.add(this);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushAll);
-    }
+    pending.mark(this);
   }
 
   protected ready(): void {

@@ -19,6 +19,7 @@ import hdr from 'hdr-histogram-js';
 import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/index.js';
 import type { Collected, GeneratorReply, GeneratorRequest, Identity } from './ipc.js';
 import { newHistogram, now } from './measure.js';
+import { PerTurnFlush, replyToParent } from './child.js';
 
 
 let h0506 = newHistogram();
@@ -29,11 +30,7 @@ let sent = 0;
 let stored = 0;
 let errors = 0;
 
-function reply(message: GeneratorReply): void {
-  // The parent may already have let go of this process (close): nothing to tell then.
-  // The callback form: an error (EPIPE) goes to the callback instead of crashing.
-  if (process.connected) process.send!(message, undefined, {}, () => {});
-}
+const reply: (message: GeneratorReply) => void = replyToParent;
 
 /** Per identity: the highest seq seen from each sender, to tell redeliveries (at least once) from new messages. */
 class Seen {
@@ -46,20 +43,8 @@ class Seen {
   }
 }
 
-const dirty = new Set<Conn>();
-let flushScheduled = false;
-function scheduleFlush(conn: Conn): void {
-  dirty.add(conn);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flushAll);
-  }
-}
-function flushAll(): void {
-  flushScheduled = false;
-  for (const conn of dirty) conn.flush();
-  dirty.clear();
-}
+const pending = new PerTurnFlush<Conn>();
+const scheduleFlush = (conn: Conn): void => pending.mark(conn);
 
 type Role = 'push' | 'poll' | 'sender' | 'original';
 
@@ -140,7 +125,7 @@ class Conn {
     const n = this.window - this.inflight;
     if (n > 0) {
       this.send(n);
-      dirty.delete(this); // already flushing
+      pending.forget(this); // already flushing
     }
   }
 

@@ -6,14 +6,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { ZapwireServer } from '../src/server/server.js';
 import type { ServerReply, ServerRequest, ServerSample } from './ipc.js';
+import { replyToParent } from './child.js';
 
 let server: ZapwireServer | undefined;
 /** The threads of this process before the server started. */
 let threadsBefore = new Set<number>();
 
-function reply(message: ServerReply): void {
-  if (process.connected) process.send!(message, undefined, {}, () => {});
-}
+const reply: (message: ServerReply) => void = replyToParent;
 
 async function sample(): Promise<ServerSample> {
   const stats = await server!.stats();
