@@ -95,8 +95,13 @@ export interface CliRun extends Exit {
 }
 
 /** Runs the command line to its end (a usage error, say); kills it after `timeoutMs`. */
-export function runCli(args: readonly string[], { env = childEnv(), timeoutMs = 10_000 } = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+  return runScript(CLI, args, options);
+}
+
+/** Runs a built script (the CLI, a benchmark tool) with node to its end; kills it after `timeoutMs`. */
+export function runScript(file: string, args: readonly string[], { env = childEnv(), timeoutMs = 10_000 } = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let stdout = '';
   let stderr = '';

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runScript } from '../helpers/server-process.js';
 
 // The built attack tool (npm test builds first), run as its users run it.
 const ATTACK = fileURLToPath(new URL('../../dist/bench/attack.js', import.meta.url));
@@ -11,20 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'zapwire-attack-smoke-'));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [ATTACK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+const run = (args: string[], timeoutMs: number) => runScript(ATTACK, args, { timeoutMs });
 
 describe('attack tool (bench/attack.ts), one short attack', () => {
   it('prints the table and writes the JSON: the attacker, the server RSS, the normal client and the loss check', { timeout: 60_000 }, async () => {

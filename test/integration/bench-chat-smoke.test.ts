@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runScript } from '../helpers/server-process.js';
 
 // The built harness (npm test builds first), run as `npm run bench` runs it.
 const RUN = fileURLToPath(new URL('../../dist/bench/run.js', import.meta.url));
@@ -12,18 +12,7 @@ const mosquittoOnPath = (process.env.PATH ?? '').split(delimiter).some((d) => d 
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    }),
-  );
-}
+const run = (args: string[], timeoutMs: number) => runScript(RUN, args, { timeoutMs });
 
 interface Step {
   rate?: number;

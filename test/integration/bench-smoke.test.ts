@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runScript } from '../helpers/server-process.js';
 
 // The built harness (npm test builds first), run as `npm run bench` runs it.
 const RUN = fileURLToPath(new URL('../../dist/bench/run.js', import.meta.url));
@@ -12,20 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'zapwire-bench-smoke-'));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(file: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+const run = (file: string, args: string[], timeoutMs: number) => runScript(file, args, { timeoutMs });
 
 describe('benchmark harness (tiny parameters)', () => {
   it('writes the result JSON and a Markdown report with charts', { timeout: 40_000 }, async () => {
