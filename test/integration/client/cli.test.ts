@@ -202,22 +202,27 @@ describe('send, poll, check, group create', () => {
   });
 });
 
+/** `zapwire listen` running in the background; `out` fills as it prints. */
+function listen(args: string[]) {
+  const child = spawn(process.execPath, [CLI, 'listen', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out.stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, out, exited };
+}
+
 describe('listen', () => {
   it('prints a message sent by another profile as a JSON line, and exits 0 on SIGINT', async () => {
     const alice = await registered();
     const bob = await registered();
-    const child = spawn(process.execPath, [CLI, 'listen', '--json', '--profile', bob.profile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, out, exited } = listen(['--json', '--profile', bob.profile]);
     try {
-      await until(() => stderr.includes('listening as'), () => `listen to start; stderr: ${stderr}`);
+      await until(() => out.stderr.includes('listening as'), () => `listen to start; stderr: ${out.stderr}`);
       const sent = await zw(['send', '--profile', alice.profile, bob.number, 'live ✓']);
       expect(sent.code, sent.stderr).toBe(0);
-      await until(() => stdout.includes('\n'), () => `the message; stderr: ${stderr}`);
-      const line = JSON.parse(stdout.split('\n')[0]!) as Record<string, unknown>;
+      await until(() => out.stdout.includes('\n'), () => `the message; stderr: ${out.stderr}`);
+      const line = JSON.parse(out.stdout.split('\n')[0]!) as Record<string, unknown>;
       expect(line).toEqual({
         type: 'message',
         sender: alice.number,
@@ -228,7 +233,7 @@ describe('listen', () => {
       });
       child.kill('SIGINT');
       expect(await exited).toBe(0);
-      expect(stderr).not.toMatch(STACK_FRAME);
+      expect(out.stderr).not.toMatch(STACK_FRAME);
     } finally {
       child.kill('SIGKILL');
     }
@@ -241,13 +246,10 @@ describe('listen', () => {
     const alice = await registered();
     const bob = await registered();
     await zw(['send', '--profile', alice.profile, bob.number, 'sent before listening']);
-    const child = spawn(process.execPath, [CLI, 'listen', '--profile', bob.profile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, out, exited } = listen(['--profile', bob.profile]);
     try {
-      await until(() => stdout.includes('\n'), () => 'the pending message');
-      expect(stdout).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: sent before listening\\n$`));
+      await until(() => out.stdout.includes('\n'), () => 'the pending message');
+      expect(out.stdout).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: sent before listening\\n$`));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
@@ -289,23 +291,18 @@ describe('what the terminal shows', () => {
   it('listen prints a message with its controls escaped, on one line', async () => {
     const alice = await registered();
     const bob = await registered();
-    const child = spawn(process.execPath, [CLI, 'listen', '--profile', bob.profile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, out, exited } = listen(['--profile', bob.profile]);
     try {
-      await until(() => stderr.includes('listening as'), () => `listen to start; stderr: ${stderr}`);
+      await until(() => out.stderr.includes('listening as'), () => `listen to start; stderr: ${out.stderr}`);
       expect((await zw(['send', '--profile', alice.profile, bob.number, ATTACK])).code).toBe(0);
-      await until(() => stdout.endsWith('\n'), () => `the message; stderr: ${stderr}`);
+      await until(() => out.stdout.endsWith('\n'), () => `the message; stderr: ${out.stderr}`);
       child.kill('SIGINT');
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
     }
-    expect(expectOneSafeLine(stdout)).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: `));
-    expect(stdout.endsWith(`: ${SHOWN}\n`)).toBe(true);
+    expect(expectOneSafeLine(out.stdout)).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: `));
+    expect(out.stdout.endsWith(`: ${SHOWN}\n`)).toBe(true);
   });
 });
 
