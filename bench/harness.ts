@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import hdr from 'hdr-histogram-js';
 import type { ServerOptions } from '../src/server/config.js';
-import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest, Collected, GeneratorReply, GeneratorRequest, Identity, ServerReply, ServerRequest, ServerSample } from './ipc.js';
+import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest, Collected, GeneratorReply, GeneratorRequest, Identity, SeedPair, SeedPolls, SeedReply, SeedRequest, SeedSends, ServerReply, ServerRequest, ServerSample } from './ipc.js';
 import { newHistogram } from './measure.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -93,6 +93,8 @@ export class ServerHandle {
     private readonly dir: string,
     /** The HTTP API's port, when the server was started with httpPort. */
     readonly httpPort: number | undefined,
+    /** The legacy listener's port, when the server was started with legacyPort. */
+    readonly legacyPort: number | undefined,
   ) {}
 
   static async start(options: ServerHandleOptions): Promise<ServerHandle> {
@@ -102,7 +104,7 @@ export class ServerHandle {
     const proc = new Child<ServerRequest, ServerReply>(child);
     try {
       const ready = await proc.request({ t: 'start', options: { ...BENCH_LIMITS, dbPath: join(dir, 'bench.db'), ...serverOptions } }, 'ready');
-      return new ServerHandle(proc, ready.port, dir, ready.httpPort);
+      return new ServerHandle(proc, ready.port, dir, ready.httpPort, ready.legacyPort);
     } catch (err) {
       proc.kill();
       rmSync(dir, { recursive: true, force: true });
@@ -215,6 +217,38 @@ export class ChatGenerator {
   }
   async close(): Promise<void> {
     await Promise.race([this.proc.request({ t: 'drop' }, 'done').catch(() => undefined), sleep(5_000)]);
+    this.proc.child.disconnect?.();
+    await Promise.race([this.proc.exited, sleep(2_000)]);
+    this.proc.kill();
+  }
+}
+
+/** The seed workload's client process (bench/seed-client.ts): the original client's connection per request. */
+export class SeedClient {
+  readonly progress: Progress = { received: 0, sent: 0, stored: 0, open: 0 };
+  private readonly proc: Child<SeedRequest, SeedReply>;
+
+  constructor() {
+    const child = fork(here('./seed-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc = new Child<SeedRequest, SeedReply>(child, (reply) => {
+      if (reply.t === 'progress') Object.assign(this.progress, { received: reply.received, sent: reply.sent, stored: reply.stored, open: reply.open });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.child.pid;
+  }
+  register(port: number, count: number, clients: number) {
+    return this.proc.request({ t: 'register', port, count, clients }, 'registered');
+  }
+  async sends(port: number, pairs: SeedPair[], clients: number, durationMs: number): Promise<SeedSends> {
+    return (await this.proc.request({ t: 'sends', port, pairs, clients, durationMs }, 'sent')).result;
+  }
+  async polls(port: number, numbers: string[], clients: number, durationMs: number): Promise<SeedPolls> {
+    return (await this.proc.request({ t: 'polls', port, numbers, clients, durationMs }, 'polled')).result;
+  }
+  async close(): Promise<void> {
+    await Promise.race([this.proc.request({ t: 'close' }, 'done').catch(() => undefined), sleep(5_000)]);
     this.proc.child.disconnect?.();
     await Promise.race([this.proc.exited, sleep(2_000)]);
     this.proc.kill();

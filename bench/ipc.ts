@@ -35,7 +35,7 @@ export interface ServerSample {
 }
 
 export type ServerReply =
-  | { t: 'ready'; rid: number; port: number; httpPort?: number }
+  | { t: 'ready'; rid: number; port: number; httpPort?: number; legacyPort?: number }
   | { t: 'threads'; rid: number; jsThreads: number[] }
   | { t: 'sample'; rid: number; sample: ServerSample }
   | { t: 'stopped'; rid: number }
@@ -142,5 +142,61 @@ export type ChatReply =
   | { t: 'loaded'; rid: number; sent: number; acked: number; elapsedMs: number }
   | { t: 'done'; rid: number }
   | { t: 'collected'; rid: number; collected: ChatCollected }
+  | { t: 'failed'; rid: number; message: string }
+  | { t: 'progress'; received: number; sent: number; stored: number; open: number };
+
+// ---- the seed-workload client (bench/seed-client.ts) --------------------------------
+
+/** One legacy `05`: from a sender to its recipient. */
+export interface SeedPair {
+  src: string;
+  dst: string;
+}
+
+export type SeedRequest =
+  /** Registers `count` legacy users (legacy `01`, one connection each), `clients` at a time. */
+  | { t: 'register'; rid: number; port: number; count: number; clients: number }
+  /** `clients` loops, each: connect, one `05` (half-closed, as the original client), wait for the close; round robin over `pairs` until durationMs. */
+  | { t: 'sends'; rid: number; port: number; pairs: SeedPair[]; clients: number; durationMs: number }
+  /**
+   * `clients` loops, each: connect, `03` + a number, read until the close. A
+   * number whose poll brought rows is polled again later; one answered with a
+   * bare `06` is drained. No poll starts after durationMs.
+   */
+  | { t: 'polls'; rid: number; port: number; numbers: string[]; clients: number; durationMs: number }
+  | { t: 'close'; rid: number };
+
+export interface SeedSends {
+  /** Requests that ended with the server's close. */
+  sends: number;
+  /** Connection errors (the request may or may not have been stored). */
+  errors: number;
+  /** From the first connect to the last close. */
+  elapsedMs: number;
+  /** hdr histogram (µs), encodeIntoCompressedBase64: connect to close, per request. */
+  latency: string;
+}
+
+export interface SeedPolls {
+  polls: number;
+  /** `06` frames read that were rows (what the poll drained). */
+  rows: number;
+  /** Polls answered with a bare `06` (nothing pending). */
+  empty: number;
+  /** Polls whose bytes were not whole `06` frames of this workload's messages to the number polled. */
+  malformed: number;
+  errors: number;
+  /** Whether every number polled ended with a bare `06` before durationMs. */
+  drainedAll: boolean;
+  elapsedMs: number;
+  /** hdr histogram (µs): connect to close, per poll. */
+  latency: string;
+}
+
+export type SeedReply =
+  | { t: 'registered'; rid: number; numbers: string[]; errors: number }
+  | { t: 'sent'; rid: number; result: SeedSends }
+  | { t: 'polled'; rid: number; result: SeedPolls }
+  | { t: 'done'; rid: number }
   | { t: 'failed'; rid: number; message: string }
   | { t: 'progress'; received: number; sent: number; stored: number; open: number };

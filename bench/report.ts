@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { chatSection, chatTargets, type ChatResult } from './chat-report.js';
 import type { LatencySummary } from './harness.js';
+import { seedSection, seedTargets, type SeedResult } from './seed-report.js';
 import type { http, idleCost, pushVsPoll, saturation, sessionScale, threadModels } from './scenarios.js';
 import { lineChart } from './svg.js';
 
@@ -24,6 +25,7 @@ export interface BenchResult {
     saturation?: Awaited<ReturnType<typeof saturation>>;
     'session-scale'?: Awaited<ReturnType<typeof sessionScale>>;
     http?: Awaited<ReturnType<typeof http>>;
+    seed?: SeedResult;
   };
   errors: Record<string, string>;
   targets: Target[];
@@ -35,8 +37,8 @@ export interface Target {
   target: string;
   figure: string;
   met: boolean | null;
-  /** Which targets table it belongs to: the chat scenario's (issue #10) or the batched scenarios'. */
-  scenario?: 'chat' | 'batched';
+  /** Which targets table it belongs to: the chat scenario's (issue #10), the batched scenarios', or the seed workload's (issue #10 §4). */
+  scenario?: 'chat' | 'batched' | 'seed';
 }
 
 const lat = (l: LatencySummary) => `${l.p50} / ${l.p95} / ${l.p99} / ${l.max}`;
@@ -130,7 +132,8 @@ export function computeTargets(r: BenchResult): { targets: Target[]; headline: R
       met: hp.params.durationMs >= 5_000 ? best.reqPerSec >= 20_000 && best.latency.p99 <= 10 && complete(best) : null,
     });
   } else t.push({ target: httpTarget, figure: 'not measured', met: null });
-  return { targets: [...chat, ...t.map((x) => ({ ...x, scenario: 'batched' as const }))], headline: h };
+  const seed: Target[] = seedTargets(s.seed, h).map((x) => ({ ...x, scenario: 'seed' }));
+  return { targets: [...chat, ...t.map((x) => ({ ...x, scenario: 'batched' as const })), ...seed], headline: h };
 }
 
 const verdict = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : '**missed**');
@@ -156,7 +159,12 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
     md.push('', 'Batched scenarios (10 sender connections carry all the load):', '');
   }
   md.push('| target | figure reached | verdict |', '|---|---|---|');
-  for (const t of r.targets.filter((x) => x.scenario !== 'chat')) md.push(`| ${t.target} | ${t.figure} | ${verdict(t.met)} |`);
+  for (const t of r.targets.filter((x) => x.scenario !== 'chat' && x.scenario !== 'seed')) md.push(`| ${t.target} | ${t.figure} | ${verdict(t.met)} |`);
+  const seedTargetRows = r.targets.filter((t) => t.scenario === 'seed');
+  if (seedTargetRows.length) {
+    md.push('', "The seed's workload on the legacy listener (issue #10 §4, §8 below):", '', '| target | figure reached | verdict |', '|---|---|---|');
+    for (const t of seedTargetRows) md.push(`| ${t.target} | ${t.figure} | ${verdict(t.met)} |`);
+  }
   md.push('', '"n/a": not measured at the size the target names (see the figure), or not measured at all.', '');
   if (r.targets.some((t) => t.met === false)) {
     md.push('What bounds the missed targets on the 2-vCPU reference machine, with the profiles and experiments behind it: [README §What bounds the misses](../../README.md#what-bounds-the-misses).', '');
@@ -232,6 +240,7 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
     }
     md.push('');
   }
+  if (s.seed) md.push(...seedSection(s.seed));
   const path = join(dir, `${stem}.md`);
   writeFileSync(path, md.join('\n'));
   return path;

@@ -15,7 +15,7 @@ import { computeTargets, writeReport, type BenchResult } from './report.js';
 import { PARAMS, SCENARIOS, type Context, type Mode, type ScenarioName } from './scenarios.js';
 
 const program = new Command('bench')
-  .description('zapwire benchmark: chat (many pairs of users, with aedes and mosquitto), then the batched scenarios: push vs poll, idle cost, thread models, saturation, scale of sessions, HTTP')
+  .description('zapwire benchmark: chat (many pairs of users, with aedes and mosquitto), then the batched scenarios: push vs poll, idle cost, thread models, saturation, scale of sessions, HTTP; then the seed workload on the legacy listener')
   .option('--full', 'full mode (longer runs, wider sweeps); quick mode otherwise')
   .option('--tiny', 'tiny parameters (the smoke test)')
   .option('--only <names>', `comma-separated scenarios: ${Object.keys(SCENARIOS).join(', ')}`)

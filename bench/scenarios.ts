@@ -1,12 +1,14 @@
 /**
  * The benchmark scenarios: the chat scenario first (bench/chat.ts, many
  * users each sending a little), then the batched scenarios of the first
- * benchmark (10 sender connections carrying all the load). Each starts its own server
+ * benchmark (10 sender connections carrying all the load), then the seed
+ * workload on the legacy listener (bench/seed.ts). Each starts its own server
  * process per configuration, so that runs never share a database or a heap,
  * and returns plain JSON for the result file.
  */
 import autocannon from 'autocannon';
 import { chat, type ChatParams } from './chat.js';
+import { seed, type SeedParams } from './seed.js';
 import type { Identity } from './ipc.js';
 import { Generator, generatorsFor, type Progress, registerMany, ServerHandle, serverLoad, sleep, split, summarise, type LatencySummary, type ServerHandleOptions, type ServerLoad } from './harness.js';
 
@@ -20,6 +22,7 @@ export interface Params {
   saturation: { sessions: number; senders: number; windows: number[]; stepMs: number; synchronous: ('normal' | 'full')[] };
   sessionScale: { sessions: number; probeRate: number; probeMs: number; settleMs: number };
   http: { recipients: number; senders: number; durationMs: number; levels: { connections: number; pipelining: number }[]; drainMs: number };
+  seed: SeedParams;
 }
 
 export const PARAMS: Record<Mode, Params> = {
@@ -31,6 +34,7 @@ export const PARAMS: Record<Mode, Params> = {
     saturation: { sessions: 4, senders: 2, windows: [1, 8], stepMs: 1_000, synchronous: ['normal'] },
     sessionScale: { sessions: 20, probeRate: 20, probeMs: 1_000, settleMs: 200 },
     http: { recipients: 4, senders: 2, durationMs: 1_000, levels: [{ connections: 4, pipelining: 1 }], drainMs: 3_000 },
+    seed: { users: 8, clients: 4, durationMs: 500, pollMs: 1_000, paces: [30, 0] },
   },
   quick: {
     chat: { pairs: 1_000, generators: 4, rates: [2_000, 5_000, 10_000, 20_000], durationMs: 4_000, windows: [1, 4, 16, 64], stepMs: 3_000, drainMs: 5_000, peers: ['aedes', 'mosquitto'] },
@@ -40,6 +44,7 @@ export const PARAMS: Record<Mode, Params> = {
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 64, 256, 1024], stepMs: 3_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 50, probeMs: 4_000, settleMs: 15_000 },
     http: { recipients: 100, senders: 5, durationMs: 5_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }], drainMs: 10_000 },
+    seed: { users: 1_000, clients: 16, durationMs: 5_000, pollMs: 5_000, paces: [30, 0] },
   },
   full: {
     chat: { pairs: 1_000, generators: 4, rates: [2_000, 5_000, 10_000, 20_000], durationMs: 15_000, windows: [1, 2, 4, 8, 16, 32, 64], stepMs: 8_000, drainMs: 10_000, peers: ['aedes', 'mosquitto'] },
@@ -49,6 +54,7 @@ export const PARAMS: Record<Mode, Params> = {
     saturation: { sessions: 1_000, senders: 10, windows: [1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], stepMs: 8_000, synchronous: ['normal', 'full'] },
     sessionScale: { sessions: 18_000, probeRate: 100, probeMs: 15_000, settleMs: 15_000 },
     http: { recipients: 1_000, senders: 10, durationMs: 15_000, levels: [{ connections: 10, pipelining: 2 }, { connections: 25, pipelining: 2 }, { connections: 50, pipelining: 2 }, { connections: 100, pipelining: 4 }], drainMs: 20_000 },
+    seed: { users: 1_000, clients: 16, durationMs: 15_000, pollMs: 15_000, paces: [30, 0] },
   },
 };
 
@@ -458,6 +464,7 @@ export const SCENARIOS = {
   saturation,
   'session-scale': sessionScale,
   http,
+  seed,
 } as const;
 
 export type ScenarioName = keyof typeof SCENARIOS;

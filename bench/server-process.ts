@@ -60,7 +60,7 @@ process.on('message', (message: ServerRequest) => {
         case 'start':
           threadsBefore = new Set(threadIds());
           server = await ZapwireServer.start({ logLevel: 'error', ...message.options, host: '127.0.0.1', port: 0 });
-          reply({ t: 'ready', rid: message.rid, port: server.address.port, httpPort: server.httpAddress?.port });
+          reply({ t: 'ready', rid: message.rid, port: server.address.port, httpPort: server.httpAddress?.port, legacyPort: server.legacyAddress?.port });
           break;
         case 'threads':
           reply({ t: 'threads', rid: message.rid, jsThreads: jsThreadsSince(threadsBefore) });
