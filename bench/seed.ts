@@ -20,7 +20,7 @@
  */
 import { loadavg } from 'node:os';
 import { SeedClient, ServerHandle, serverLoad, sleep, summarise, type LatencySummary, type ServerLoad } from './harness.js';
-import { cpuBetween, readProcCpu } from './proc-cpu.js';
+import { cpuBetween, readProcCpu, type ThreadShare } from './proc-cpu.js';
 import type { Context } from './scenarios.js';
 
 export interface SeedParams {
@@ -62,6 +62,8 @@ export interface SeedRun {
     /** stored === count: every send counted was stored, and nothing else. */
     verified: boolean;
     server: ServerLoad;
+    /** The server's threads over the phase, busiest first ('main', js1 = the broker, js2 … the session hosts). */
+    serverThreads: ThreadShare[] | undefined;
     /** The client process, % of one core. */
     clientCpuPercent: number | undefined;
   };
@@ -126,10 +128,15 @@ async function runPace(ctx: Context, server: ServerHandle, client: SeedClient, l
   const recipients = registered.numbers.slice(half, 2 * half);
   await sleep(300);
 
+  // js1 … jsN: the server's Workers in creation order (src/server/server.ts starts the broker's first, then the session hosts).
+  const names = new Map((await server.jsThreads()).map((tid, i) => [tid, `js${i + 1}`]));
+
   ctx.phase(`${label}: ${p.clients} clients sending for ${p.durationMs / 1000} s`);
   const s0 = await server.sample();
   const c0 = readProcCpu(client.pid);
+  const z0 = readProcCpu(server.pid);
   const sent = await client.sends(port, senders.map((src, i) => ({ src, dst: recipients[i]! })), p.clients, p.durationMs);
+  const z1 = readProcCpu(server.pid);
   const c1 = readProcCpu(client.pid);
   const s1 = await server.sample();
   const stored = s1.stats.messagesStored - s0.stats.messagesStored;
@@ -157,6 +164,7 @@ async function runPace(ctx: Context, server: ServerHandle, client: SeedClient, l
       stored,
       verified: stored === sent.sends,
       server: serverLoad(s0, s1),
+      serverThreads: server.pid === undefined ? undefined : cpuBetween(server.pid, z0, z1, names)?.threads,
       clientCpuPercent: clientCpu(c0, c1),
     },
     polls: {
