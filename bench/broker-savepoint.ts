@@ -105,7 +105,7 @@ function setUp(name: string, savepoints: boolean): Variant {
 
 let rid = 10_000;
 function round(v: Variant): void {
-  const requests: BrokerRequest[] = Array.from({ length: batch }, (_, i) => ({ op: 'send', rid: rid++, src: v.src, dst: v.dst, ts: 1_700_000_000 + i, flag: false, text: `message ${i} of the benchmark` }));
+  const requests: BrokerRequest[] = Array.from({ length: batch }, (_, i) => ({ op: 'send', to: { sid: 1, slot: rid++, src: v.src, dst: v.dst, ts: 1_700_000_000 + i }, flag: false, text: `message ${i} of the benchmark` }));
   v.broker.enqueue(1, requests);
   globalThis.gc?.();
   const cpu = process.cpuUsage();

@@ -23,6 +23,9 @@ const program = new Command('bench')
   .option('--name <name>', 'a name for this run')
   .option('--cpu-prof <dir>', 'run the server processes with --cpu-prof into this folder')
   .option('--node-flags <flags>', 'extra node flags for the server processes, space-separated (e.g. "--trace-gc")')
+  .option('--chat-rates <list>', 'chat scenario: comma-separated open-loop rates, msgs/s (default: the mode\'s)')
+  .option('--chat-windows <list>', 'chat scenario: comma-separated closed-loop windows; "none" for no closed loop (default: the mode\'s)')
+  .option('--peers <list>', 'chat scenario: peers to run beside zapwire, comma-separated (aedes, mosquitto) or "none" (default: both)')
   .option('--threads <n>', 'session host threads of the servers under test (default: the server default, one per core)', (v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
@@ -30,8 +33,22 @@ const program = new Command('bench')
   })
   .parse();
 
-const opts = program.opts<{ full?: boolean; tiny?: boolean; only?: string; out?: string; name?: string; cpuProf?: string; threads?: number; nodeFlags?: string }>();
+const opts = program.opts<{ full?: boolean; tiny?: boolean; only?: string; out?: string; name?: string; cpuProf?: string; threads?: number; nodeFlags?: string; chatRates?: string; chatWindows?: string; peers?: string }>();
 const mode: Mode = opts.tiny ? 'tiny' : opts.full ? 'full' : 'quick';
+const params = { ...PARAMS[mode], chat: { ...PARAMS[mode].chat } };
+function numberList(flag: string, text: string): number[] {
+  if (text === 'none') return [];
+  const list = text.split(',').map((v) => Number(v.trim()));
+  if (list.some((n) => !Number.isInteger(n) || n < 1)) program.error(`${flag}: a comma-separated list of positive integers, got ${JSON.stringify(text)}`);
+  return list;
+}
+if (opts.chatRates !== undefined) params.chat.rates = numberList('--chat-rates', opts.chatRates);
+if (opts.chatWindows !== undefined) params.chat.windows = numberList('--chat-windows', opts.chatWindows);
+if (opts.peers !== undefined) {
+  const peers = opts.peers === 'none' ? [] : opts.peers.split(',').map((v) => v.trim());
+  for (const p of peers) if (p !== 'aedes' && p !== 'mosquitto') program.error(`--peers: aedes, mosquitto or none, got ${JSON.stringify(p)}`);
+  params.chat.peers = peers as ('aedes' | 'mosquitto')[];
+}
 const names = (opts.only ? opts.only.split(',').map((s) => s.trim()) : Object.keys(SCENARIOS)) as ScenarioName[];
 for (const n of names) if (!(n in SCENARIOS)) program.error(`unknown scenario ${n}; known: ${Object.keys(SCENARIOS).join(', ')}`);
 const name = opts.name ?? `${mode}-${cpus().length}cpu`;
@@ -55,7 +72,7 @@ const ticker = setInterval(() => {
   }
 }, 250);
 const ctx: Context = {
-  params: PARAMS[mode],
+  params,
   phase(text) {
     phase = text;
     if (!tty) {
@@ -106,7 +123,7 @@ const result: BenchResult = {
   commit: commit(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMemGB: Math.round(totalmem() / 2 ** 30), platform: platform(), release: release(), openFilesLimit: openFilesLimit(), loadAvgStart: loadavg().map((x) => Math.round(x * 100) / 100), loadAvgEnd: [] },
   node: process.version,
-  parameters: { mode, scenarios: names, server: ctx.serverOptions, ...PARAMS[mode] },
+  parameters: { mode, scenarios: names, server: ctx.serverOptions, ...params },
   scenarios: {},
   errors: {},
   targets: [],

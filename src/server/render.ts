@@ -1,3 +1,5 @@
+import { Code } from '../protocol/codes.js';
+import type { FrameInit } from '../protocol/frame.js';
 import { truncateUtf8 } from '../protocol/text.js';
 import { MessageKind, type PendingMessage } from '../store/store.js';
 import type { LegacyRow, WireMessage } from './thread-messages.js';
@@ -75,4 +77,9 @@ export function toLegacyMessage(row: LegacyRow): { src: string; dst: string; ts:
   const text = row.kind === MessageKind.Receipt ? 'recebida' : row.body;
   if (row.group !== null) return { src: row.group, dst: row.recipient, ts: row.ts, text: text + row.sender };
   return { src: row.sender, dst: row.recipient, ts: row.ts, text };
+}
+
+/** The `09` answering a frame: it echoes the frame's src, dst and ts (docs/protocol.md §Codes). */
+export function errorFrameInit(cause: { src: string; dst: string; ts: number }, status: number, reason: string): FrameInit {
+  return { code: Code.Error, src: cause.src, dst: cause.dst, ts: cause.ts, data: `${status} ${reason}`.slice(0, 200) };
 }

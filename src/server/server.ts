@@ -92,13 +92,14 @@ export class ZapwireServer {
     // The main thread's own channel to the broker (host id 0), for the legacy listener.
     const own = new MessageChannel();
     broker.postMessage({ t: 'attach', hostId: 0, port: own.port1 } satisfies BrokerControl, [own.port1]);
-    const brokerClient = new BrokerClient(own.port2, () => {});
+    // It also carries what the broker writes to v1 connections itself (DESIGN.md §The path of one message).
+    let v1!: V1Listener;
+    const brokerClient = new BrokerClient(own.port2, (event) => v1.onBroker(event));
 
     // docs/protocol.md §Limits: one set of connection caps for every listener together.
     const admission = new Admission(options.maxConnections, options.maxConnectionsPerAddress, logger.child({ component: 'admission' }));
-    let v1!: V1Listener;
     const pool = new HostPool({ ...options, logLevel }, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger, forward, faults);
-    v1 = new V1Listener(() => pool, admission, options.maxInflight, logger.child({ listener: 'v1' }));
+    v1 = new V1Listener(() => pool, admission, options.maxInflight, logger.child({ listener: 'v1' }), brokerClient);
     await pool.start();
     const legacy = options.legacyPort === undefined ? undefined : new LegacyListener(brokerClient, options, admission, logger.child({ listener: 'legacy' }));
 

@@ -38,11 +38,14 @@ export type HostOutbound =
    * costs ~170 ms of CPU), which the dedicated mode's warm spares hide.
    */
   | { t: 'ready' }
-  /** Frames to write to the connection, concatenated; `close` ends it after them. */
-  | { t: 'write'; sid: number; bytes: Uint8Array; close?: boolean }
+  /** The answer to the frame that opened answer slot `slot` of the connection (DESIGN.md §Answer order); `close` ends the connection after it. */
+  | { t: 'answer'; sid: number; slot: number; bytes: Uint8Array; close: boolean }
+  /** A `09` that ends the connection: written at once, or (`after`) once the answers of slots below `after` are written. */
+  | { t: 'end'; sid: number; bytes: Uint8Array; after?: number }
   /**
-   * Frames of a connection that the host has finished (answered, or needing
-   * no answer): the main thread reads the socket again once at most
+   * Frames of a connection that the host finished without an answer (an
+   * `08`, or dropped because the session closed); the main thread counts
+   * answered frames itself. It reads the socket again once at most
    * `maxInflight` of its frames wait (DESIGN.md §Flow control).
    */
   | { t: 'credit'; sid: number; frames: number }
@@ -60,7 +63,7 @@ export interface HostTask {
   options: HostOptions;
 }
 
-export type HostOptions = Pick<ServerOptions, 'pollBatch' | 'logLevel' | 'anonymousTimeoutMs'> & { faults?: FaultInjection };
+export type HostOptions = Pick<ServerOptions, 'pollBatch' | 'logLevel' | 'anonymousTimeoutMs' | 'maxInflight'> & { faults?: FaultInjection };
 
 /**
  * Test-only fault injection (never set by `zapwire serve`): a frame, a
@@ -104,18 +107,44 @@ export interface LegacyRow {
   body: string;
 }
 
+/**
+ * Where the broker writes the answer of a version 1 request itself, straight
+ * to the main thread (DESIGN.md §The path of one message): the connection,
+ * the answer slot the session opened for the frame, and the frame's fields
+ * a `07` or `09` echoes.
+ */
+export interface AnswerTo {
+  sid: number;
+  slot: number;
+  src: string;
+  dst: string;
+  ts: number;
+}
+
 /*
  * `remote` is the client's source address (IP only, no port): the broker
  * keeps the per-address quotas (registrations, failed authentications).
  */
 export type BrokerRequest =
   | { op: 'register'; rid: number; name: string; remote: string }
-  | { op: 'open'; rid: number; sid: number; number: string; token: string; push: boolean; remote: string }
+  /** The broker writes the `04` answer (then the pushes) and tells the host the outcome. */
+  | { op: 'open'; rid: number; to: AnswerTo; number: string; token: string; push: boolean; remote: string }
+  /** The session is gone: its delivery ledger (and push route) goes. */
   | { op: 'close'; sid: number }
-  | { op: 'send'; rid: number; src: string; dst: string; ts: number; flag: boolean; text: string }
-  /** Rows acknowledged by an `08`, and how much push credit to give back. */
-  | { op: 'ack'; sid: number; number: string; ids: number[]; credit: number }
-  | { op: 'poll'; rid: number; number: string; limit: number }
+  /** The broker writes the `07` (or `09`) itself: no reply to the host. */
+  | { op: 'send'; to: AnswerTo; flag: boolean; text: string }
+  /**
+   * A cumulative `08`: `count` 06 frames of this connection received. `after`
+   * is the session's next answer slot, where a `09 400` for a count beyond
+   * what was sent is ordered.
+   */
+  | { op: 'ack'; sid: number; number: string; count: number; src: string; dst: string; ts: number; after: number }
+  /** The broker writes the `06`s and the `03` itself, then tells the host (whose next frames waited). */
+  | { op: 'poll'; rid: number; to: AnswerTo; number: string; limit: number }
+  /** From the main thread: the connection's socket stopped draining (false) or drains again: pushes stop or resume. */
+  | { op: 'writable'; sid: number; writable: boolean }
+  /** Answered once everything asked before it on the same port has been answered (a host's shutdown). */
+  | { op: 'sync'; rid: number }
   | { op: 'createGroup'; rid: number; src: string; ts: number; members: string[] }
   | { op: 'validate'; rid: number; number: string; usersOnly?: boolean }
   /** HTTP send: checks the token, then stores each text as its own message, all in one transaction. */
@@ -132,7 +161,6 @@ export type ReplyValue =
   | { kind: 'opened' }
   | { kind: 'stored'; id: number }
   | { kind: 'storedMany'; ids: number[] }
-  | { kind: 'polled'; messages: WireMessage[] }
   | { kind: 'groupCreated'; group: string }
   | { kind: 'validity'; valid: boolean }
   | { kind: 'legacyRows'; rows: LegacyRow[] }
@@ -141,10 +169,17 @@ export type ReplyValue =
 export type BrokerEvent =
   | { t: 'reply'; rid: number; ok: true; value: ReplyValue }
   | { t: 'reply'; rid: number; ok: false; status: number; reason: string }
-  /** New messages for a push session, in order; they use up its credit. */
-  | { t: 'push'; sid: number; messages: WireMessage[] }
-  /** End a session with this status: 409 when a newer push session replaced it (docs/protocol.md §Sessions), 503 when the store failed. */
-  | { t: 'kick'; sid: number; status: number; reason: string };
+  /**
+   * To a host: end a session with this status: 409 when a newer push session
+   * replaced it (docs/protocol.md §Sessions), 503 when the store failed or a
+   * delivery to it failed, 400 for an `08` beyond what was sent (ordered after
+   * answer slot `after - 1`, echoing `cause`).
+   */
+  | { t: 'kick'; sid: number; status: number; reason: string; after?: number; cause?: { src: string; dst: string; ts: number } }
+  /** To the main thread: the answer of slot `slot` of connection `sid` (DESIGN.md §Answer order). */
+  | { t: 'answer'; sid: number; slot: number; bytes: Uint8Array; close: boolean }
+  /** To the main thread: `06` frames for connection `sid`, in the order the ledger counted them. */
+  | { t: 'deliver'; sid: number; bytes: Uint8Array };
 
 // ---- main <-> broker (control) ---------------------------------------------
 

@@ -1,15 +1,39 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ForbiddenError, MalformedRequestError, NotFoundError, RateLimitError, UnauthorizedError, ZapwireError } from '../../errors.js';
-import { Status } from '../../protocol/status.js';
+import { Code } from '../../protocol/codes.js';
+import { encodeFrameInto, FRAME_SIZE, type FrameInit } from '../../protocol/frame.js';
+import { Status, statusClosesConnection } from '../../protocol/status.js';
 import { MessageKind, type NewMessage, type NumberKind, type PendingMessage, type Store } from '../../store/store.js';
-import { isStorableText, READ_RECEIPT, receivedText, toLegacyRow, toWireMessage } from '../render.js';
+import { errorFrameInit, isStorableText, READ_RECEIPT, receivedText, toLegacyRow, toWireMessage } from '../render.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
 import { MAX_GROUP_MEMBERS } from '../session/handlers/create-group.js';
-import type { BrokerEvent, BrokerQuotas, BrokerRequest, BrokerStats, FaultInjection, ReplyValue } from '../thread-messages.js';
+import type { AnswerTo, BrokerEvent, BrokerQuotas, BrokerRequest, BrokerStats, FaultInjection, ReplyValue, WireMessage } from '../thread-messages.js';
 import { addressKey, KeyedLimiter } from './keyed-limiter.js';
 import { PendingQuota } from './pending-quota.js';
+import { Ledgers } from './ledger.js';
 import { LocalRouter, type PushRouter, type PushTarget } from './push-router.js';
+
+/** The host id of the main thread's own port: the v1 sockets' writer, where answers and `06`s go. */
+export const MAIN_THREAD = 0;
+
+/**
+ * What the broker writes to a v1 connection, kept as values until the
+ * transaction has committed: only then are the `06`s counted in the
+ * connection's ledger and encoded (an `08` may cover only frames that
+ * reached the wire, so nothing of a rolled-back batch may be counted).
+ */
+interface WireItem {
+  t: 'wire';
+  sid: number;
+  /** The answer slot these frames answer; undefined for pushes. */
+  slot: number | undefined;
+  /** `06` frames first (a poll answer's or pushes), then `frames`. */
+  messages: WireMessage[];
+  frames: FrameInit[];
+  close: boolean;
+}
+type Outgoing = BrokerEvent | WireItem;
 
 /** Requests that write even when they store no message row. */
 const WRITE_OPS: ReadonlySet<BrokerRequest['op']> = new Set(['register', 'createGroup', 'legacyRegister', 'legacyCreateGroup']);
@@ -118,7 +142,9 @@ export class Broker {
   /** Why commits are failing (disk full, I/O error) while they are; undefined after the next good one. */
   commitError: string | undefined;
   private queue: { hostId: number; request: BrokerRequest }[] = [];
-  private events: [number, BrokerEvent][] = [];
+  private events: [number, Outgoing][] = [];
+  /** Each open v1 session's 06 bookkeeping. */
+  readonly ledgers = new Ledgers();
   private readonly kinds = new Map<string, NumberKind>();
   private readonly effects = new Effects();
   private faults: FaultInjection;
@@ -141,7 +167,7 @@ export class Broker {
     router?: PushRouter,
     private readonly metrics?: BrokerMetrics,
   ) {
-    this.router = router ?? new LocalRouter(store, (target, messages) => this.events.push([target.hostId, { t: 'push', sid: target.sid, messages }]));
+    this.router = router ?? new LocalRouter(store, (target, rows) => this.push(target.sid, rows));
     this.faults = options.faults ?? {};
     const quotas = options.quotas ?? NO_QUOTAS;
     // docs/protocol.md §Limits: per number (bursts of twice the rate), per source address.
@@ -212,7 +238,85 @@ export class Broker {
     }
     const events = this.events;
     this.events = [];
-    for (const [hostId, event] of events) this.emit(hostId, event);
+    for (const [hostId, event] of events) {
+      if (event.t === 'wire') this.emitWire(event);
+      else this.emit(hostId, event);
+    }
+  }
+
+  /**
+   * Encodes what goes to a connection, counts its `06`s in the ledger, and
+   * sends the bytes to the main thread. A delivery that fails to encode ends
+   * that session alone (DESIGN.md §Containment): nothing of it was counted,
+   * and its rows stay pending for the next session.
+   */
+  private emitWire(item: WireItem): void {
+    const { sid, messages } = item;
+    const ledger = this.ledgers.get(sid);
+    // The session closed (and said so) since: nothing of this can reach it.
+    if (messages.length > 0 && !ledger) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.encodeWire(messages, item.frames);
+    } catch (err) {
+      // DESIGN.md §Containment: logged as a session host logs a session's failure.
+      this.logger?.error({ err, sid, number: ledger?.number, during: 'delivering' }, 'session failed: internal error');
+      this.router.detach(sid);
+      this.ledgers.close(sid);
+      if (ledger) this.emit(ledger.hostId, { t: 'kick', sid, status: Status.Unavailable, reason: 'internal error' });
+      return;
+    }
+    if (ledger && messages.length > 0) {
+      ledger.record(
+        messages.map((m) => m.id),
+        item.slot === undefined,
+      );
+      if (this.metrics) {
+        const now = Date.now();
+        for (const m of messages) this.metrics.wireOut.deliveredOne(m.storedAt, now);
+      }
+    }
+    this.metrics?.wireOut.framesWritten(bytes);
+    this.emit(MAIN_THREAD, item.slot === undefined ? { t: 'deliver', sid, bytes } : { t: 'answer', sid, slot: item.slot, bytes, close: item.close });
+  }
+
+  /** One exact-size buffer per item (structured clone copies a Buffer's whole backing store). */
+  private encodeWire(messages: readonly WireMessage[], frames: readonly FrameInit[]): Uint8Array {
+    const buf = Buffer.allocUnsafeSlow((messages.length + frames.length) * FRAME_SIZE);
+    let offset = 0;
+    const faulty = this.faults.deliveryData;
+    for (const m of messages) {
+      if (faulty !== undefined && m.data === faulty) throw new Error(`injected fault: delivery data ${JSON.stringify(m.data)}`);
+      encodeFrameInto(buf, offset, { code: Code.Deliver, src: m.src, dst: m.dst, ts: m.ts, flag: m.flag, data: m.data });
+      offset += FRAME_SIZE;
+    }
+    for (const f of frames) {
+      encodeFrameInto(buf, offset, f);
+      offset += FRAME_SIZE;
+    }
+    return buf;
+  }
+
+  /** The router's sink: rows to push to a live push session, written once the transaction commits. */
+  private push(sid: number, rows: readonly PendingMessage[]): void {
+    this.events.push([MAIN_THREAD, { t: 'wire', sid, slot: undefined, messages: rows.map(toWireMessage), frames: [], close: false }]);
+  }
+
+  /** The answer of a v1 request, written by the broker itself once the transaction commits. */
+  private answerWire(to: AnswerTo, frames: FrameInit[], messages: WireMessage[] = []): void {
+    this.events.push([MAIN_THREAD, { t: 'wire', sid: to.sid, slot: to.slot, messages, frames, close: false }]);
+  }
+
+  /**
+   * A request failed: a v1 request's `09` is written to its connection (400
+   * and 401 close it), and a host waiting for the outcome is told.
+   */
+  private answerError(hostId: number, request: BrokerRequest, status: number, reason: string): void {
+    if ('to' in request) {
+      const { to } = request;
+      this.events.push([MAIN_THREAD, { t: 'wire', sid: to.sid, slot: to.slot, messages: [], frames: [errorFrameInit(to, status, reason)], close: statusClosesConnection(status) }]);
+    }
+    if ('rid' in request) this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status, reason }]);
   }
 
   stats(): BrokerStats {
@@ -222,6 +326,7 @@ export class Broker {
 
   detachHost(hostId: number): void {
     this.router.detachHost(hostId);
+    this.ledgers.dropHost(hostId);
   }
 
   private committed(batch: readonly { request: BrokerRequest }[]): void {
@@ -259,9 +364,7 @@ export class Broker {
       // the store is failing; the gauge is corrected by the next good count
     }
     this.events = [];
-    for (const { hostId, request } of batch) {
-      if ('rid' in request) this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status: Status.Unavailable, reason: 'store unavailable' }]);
-    }
+    for (const { hostId, request } of batch) this.answerError(hostId, request, Status.Unavailable, 'store unavailable');
     for (const target of this.router.targets()) {
       this.router.detach(target.sid);
       this.events.push([target.hostId, { t: 'kick', sid: target.sid, status: Status.Unavailable, reason: 'store unavailable' }]);
@@ -285,7 +388,7 @@ export class Broker {
     } catch (err) {
       this.events.length = mark;
       if (err instanceof ZapwireError) {
-        if ('rid' in request) this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status: err.status, reason: err.message }]);
+        this.answerError(hostId, request, err.status, err.message);
         return;
       }
       if (isStoreFailure(err)) throw err;
@@ -304,10 +407,11 @@ export class Broker {
     // What was looked up in the rolled-back savepoint may not exist.
     this.kinds.clear();
     this.logger?.error({ err, op: request.op, hostId }, 'broker request failed; answering 503');
-    if ('rid' in request) {
-      this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status: Status.Unavailable, reason: 'internal error' }]);
+    if ('rid' in request || 'to' in request) {
+      this.answerError(hostId, request, Status.Unavailable, 'internal error');
     } else if (request.op === 'ack') {
       this.router.detach(request.sid);
+      this.ledgers.close(request.sid);
       this.kick({ hostId, sid: request.sid }, Status.Unavailable, 'internal error');
     }
   }
@@ -343,32 +447,47 @@ export class Broker {
         this.reply(hostId, request.rid, { kind: 'registered', number: user.number, token });
         return;
       }
-      case 'open':
+      case 'open': {
+        const { to } = request;
         this.authenticate(request.remote, request.number, request.token);
+        // docs/protocol.md §Sessions: the 04 answer, then (push) every pending message.
+        this.answerWire(to, [{ code: Code.OpenSession, data: 'ok' }]);
         this.reply(hostId, request.rid, { kind: 'opened' });
+        this.ledgers.open(to.sid, hostId, request.number);
         if (request.push) {
-          const replaced = this.router.attach(request.number, { hostId, sid: request.sid }, this.options.pushWindow);
+          const replaced = this.router.attach(request.number, { hostId, sid: to.sid }, this.options.pushWindow);
           if (replaced) this.kick(replaced, Status.Replaced, 'session replaced by a newer one');
         }
         return;
+      }
       case 'close':
         this.router.detach(request.sid);
+        this.ledgers.close(request.sid);
         return;
       case 'send': {
-        const delivery = this.deliveryOf(request.src, request.dst, request.ts, request.flag, request.text);
-        this.admit(request.src, [delivery]);
-        this.reply(hostId, request.rid, { kind: 'stored', id: this.write(delivery) });
+        const { to } = request;
+        const delivery = this.deliveryOf(to.src, to.dst, to.ts, request.flag, request.text);
+        this.admit(to.src, [delivery]);
+        const id = this.write(delivery);
+        // docs/protocol.md §Delivery guarantees: written only once the transaction holding the row has committed.
+        this.answerWire(to, [{ code: Code.Stored, src: to.src, dst: to.dst, ts: to.ts, data: String(id) }]);
         return;
       }
       case 'ack':
-        this.acknowledge(request.number, request.ids);
-        this.router.grant(request.sid, request.credit);
+        this.ack(hostId, request);
         return;
       case 'poll': {
         const rows = this.store.pendingFor(request.number, 0, request.limit);
-        this.reply(hostId, request.rid, { kind: 'polled', messages: rows.map(toWireMessage) });
+        this.answerWire(request.to, [{ code: Code.Poll, data: String(rows.length) }], rows.map(toWireMessage));
+        this.reply(hostId, request.rid, { kind: 'done' });
         return;
       }
+      case 'writable':
+        this.router.setWritable(request.sid, request.writable);
+        return;
+      case 'sync':
+        this.reply(hostId, request.rid, { kind: 'done' });
+        return;
       case 'createGroup': {
         const group = this.createGroup(request.src, request.ts, request.members);
         this.reply(hostId, request.rid, { kind: 'groupCreated', group });
@@ -419,6 +538,25 @@ export class Broker {
 
   private kick(target: PushTarget, status: number, reason: string): void {
     this.events.push([target.hostId, { t: 'kick', sid: target.sid, status, reason }]);
+  }
+
+  /**
+   * docs/protocol.md §Sessions: a cumulative `08`. A count beyond the `06`
+   * frames written is malformed: the session ends with `09 400`, ordered
+   * after the answers of the frames before the `08`. The rows covered are
+   * deleted; pushes covered return push credit.
+   */
+  private ack(hostId: number, request: Extract<BrokerRequest, { op: 'ack' }>): void {
+    const ledger = this.ledgers.get(request.sid);
+    if (!ledger) return; // the session has gone
+    if (request.count > ledger.sent) {
+      const reason = `ack of ${request.count} but ${ledger.sent} frames were sent`;
+      this.events.push([hostId, { t: 'kick', sid: request.sid, status: Status.Malformed, reason, after: request.after, cause: { src: request.src, dst: request.dst, ts: request.ts } }]);
+      return;
+    }
+    const { ids, pushes } = ledger.acknowledge(request.count);
+    this.acknowledge(request.number, ids);
+    this.router.grant(request.sid, pushes);
   }
 
   /**

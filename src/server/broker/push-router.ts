@@ -1,6 +1,4 @@
 import type { PendingMessage, Store } from '../../store/store.js';
-import { toWireMessage } from '../render.js';
-import type { WireMessage } from '../thread-messages.js';
 
 /** Where a live push session is: the host thread and the session id. */
 export interface PushTarget {
@@ -8,7 +6,8 @@ export interface PushTarget {
   sid: number;
 }
 
-export type PushSink = (target: PushTarget, messages: WireMessage[]) => void;
+/** Writes rows to a push session (the broker: as `06` frames straight to the main thread). */
+export type PushSink = (target: PushTarget, rows: PendingMessage[]) => void;
 
 /**
  * Routing of pushes: which number has a live push session where, and what it
@@ -24,8 +23,10 @@ export interface PushRouter {
   detachHost(hostId: number): void;
   /** Rows were committed: push those whose recipient is live and has credit. */
   committed(rows: readonly PendingMessage[]): void;
-  /** The session acknowledged pushes (or drained): it may be sent `credit` more. */
+  /** The session acknowledged pushes: it may be sent `credit` more. */
   grant(sid: number, credit: number): void;
+  /** The session's socket stopped draining (false): nothing is pushed to it until it drains again (true). */
+  setWritable(sid: number, writable: boolean): void;
   /** Sends stored backlog to sessions that are behind and have credit. Call inside the store's transaction. */
   catchUp(): void;
   /** Some session is behind and has credit: catchUp has more to send. */
@@ -42,6 +43,8 @@ interface Route extends PushTarget {
   lastId: number;
   /** Rows may be stored that this session has not been sent yet. */
   behind: boolean;
+  /** The socket drains (DESIGN.md §Flow control): while it does not, rows wait in the store. */
+  writable: boolean;
 }
 
 /**
@@ -66,7 +69,7 @@ export class LocalRouter implements PushRouter {
   }
 
   get hasBacklog(): boolean {
-    for (const route of this.behind) if (route.credit > 0) return true;
+    for (const route of this.behind) if (route.credit > 0 && route.writable) return true;
     return false;
   }
 
@@ -81,7 +84,7 @@ export class LocalRouter implements PushRouter {
     // every pending message right after the 04 answer).
     // A literal of fixed shape: spreading `target` (a structured-clone copy)
     // gave every route shapes of its own, a third of the broker's heap per session.
-    const route: Route = { hostId: target.hostId, sid: target.sid, number, credit, lastId: 0, behind: true };
+    const route: Route = { hostId: target.hostId, sid: target.sid, number, credit, lastId: 0, behind: true, writable: true };
     this.byNumber.set(number, route);
     this.bySid.set(target.sid, route);
     this.behind.add(route);
@@ -98,11 +101,11 @@ export class LocalRouter implements PushRouter {
   }
 
   committed(rows: readonly PendingMessage[]): void {
-    let batch: { route: Route; messages: WireMessage[] } | undefined;
+    let batch: { route: Route; rows: PendingMessage[] } | undefined;
     for (const row of rows) {
       const route = this.byNumber.get(row.recipient);
       if (!route || row.id <= route.lastId) continue;
-      if (route.behind || route.credit === 0) {
+      if (route.behind || route.credit === 0 || !route.writable) {
         route.behind = true;
         this.behind.add(route);
         continue;
@@ -110,13 +113,13 @@ export class LocalRouter implements PushRouter {
       route.credit--;
       route.lastId = row.id;
       if (batch && batch.route !== route) {
-        this.sink(batch.route, batch.messages);
+        this.sink(batch.route, batch.rows);
         batch = undefined;
       }
-      batch ??= { route, messages: [] };
-      batch.messages.push(toWireMessage(row));
+      batch ??= { route, rows: [] };
+      batch.rows.push(row);
     }
-    if (batch) this.sink(batch.route, batch.messages);
+    if (batch) this.sink(batch.route, batch.rows);
   }
 
   grant(sid: number, credit: number): void {
@@ -125,15 +128,23 @@ export class LocalRouter implements PushRouter {
     route.credit += credit;
   }
 
+  setWritable(sid: number, writable: boolean): void {
+    const route = this.bySid.get(sid);
+    if (!route || route.writable === writable) return;
+    route.writable = writable;
+    // Rows stored while it was not draining are read back from the store, in order.
+    if (writable && route.behind) this.behind.add(route);
+  }
+
   catchUp(): void {
     for (const route of this.behind) {
-      if (route.credit === 0) continue;
+      if (route.credit === 0 || !route.writable) continue;
       const limit = Math.min(route.credit, this.readBatch);
       const rows = this.store.pendingFor(route.number, route.lastId, limit);
       if (rows.length > 0) {
         route.credit -= rows.length;
         route.lastId = rows[rows.length - 1]!.id;
-        this.sink(route, rows.map(toWireMessage));
+        this.sink(route, rows);
       }
       // Fewer rows than asked for means the session has caught up; rows stored
       // from now on are pushed as they commit.

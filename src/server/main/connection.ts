@@ -44,6 +44,8 @@ export interface FlowState {
   readonly maxInflight: number;
   /** The most frames in flight any connection has had since the server started. */
   peakInflight: number;
+  /** Tells the broker, which writes this connection's pushes, that its socket stopped draining or drains again. */
+  readonly pushesWritable: (sid: number, writable: boolean) => void;
 }
 
 /**
@@ -66,8 +68,23 @@ export class Connection {
   private outputBlocked = false;
   /** Whether socket.pause() is in force (for either reason). */
   private readingPaused = false;
-  /** Frames handed to the host that it has not yet returned as credit. */
+  /** Frames handed to the host not yet finished: answered (counted here as each answer is written) or returned as credit. */
   inflight = 0;
+  /**
+   * DESIGN.md §Answer order: the session numbers the answer slots of its
+   * frames; answers come from the session's host or from the broker and
+   * are written in slot order. `nextSlot` is the next to write; an answer
+   * that came before its turn waits in `early` (from the host) or at the
+   * head of `fromBroker`, behind which the broker's later output waits too,
+   * so its `06`s reach the wire in the order its ledger counted them. At
+   * most maxInflight + 256 answers (frames in flight) and one push window
+   * of `06`s can wait.
+   */
+  private nextSlot = 0;
+  private readonly early = new Map<number, { bytes: Uint8Array; close: boolean }>();
+  private readonly fromBroker: { slot: number | undefined; bytes: Uint8Array; close: boolean }[] = [];
+  /** A `09` that ends the connection once the slots below `after` are written. */
+  private pendingEnd: { bytes: Uint8Array; after: number } | undefined;
   private ending = false;
   private stopped = false;
 
@@ -150,7 +167,72 @@ export class Connection {
     else this.socket.resume();
   }
 
-  write(bytes: Uint8Array, close: boolean): void {
+  /** The answer of slot `slot`, made by the session's host. */
+  answer(slot: number, bytes: Uint8Array, close: boolean): void {
+    if (this.ending) return;
+    if (slot !== this.nextSlot) {
+      this.early.set(slot, { bytes, close });
+      return;
+    }
+    this.writeAnswer(bytes, close);
+    this.writeWaiting();
+  }
+
+  /** From the broker: the answer of slot `slot`, or `06` frames (slot undefined), in the order it sent them. */
+  fromTheBroker(slot: number | undefined, bytes: Uint8Array, close: boolean): void {
+    if (this.ending) return;
+    if (this.fromBroker.length > 0 || (slot !== undefined && slot !== this.nextSlot)) {
+      this.fromBroker.push({ slot, bytes, close });
+      return;
+    }
+    if (slot === undefined) this.write(bytes, false);
+    else this.writeAnswer(bytes, close);
+    this.writeWaiting();
+  }
+
+  /** A `09` that ends the session: written now, or once the slots below `after` have been. */
+  end(bytes: Uint8Array, after: number | undefined): void {
+    if (this.ending) return;
+    if (after === undefined || after <= this.nextSlot) {
+      this.write(bytes, true);
+      return;
+    }
+    this.pendingEnd = { bytes, after };
+  }
+
+  private writeAnswer(bytes: Uint8Array, close: boolean): void {
+    this.nextSlot++;
+    this.write(bytes, close);
+    this.credit(1);
+  }
+
+  /** Writes whatever has become next in turn. */
+  private writeWaiting(): void {
+    for (;;) {
+      if (this.ending) return;
+      const early = this.early.get(this.nextSlot);
+      if (early) {
+        this.early.delete(this.nextSlot);
+        this.writeAnswer(early.bytes, early.close);
+        continue;
+      }
+      const head = this.fromBroker[0];
+      if (head && (head.slot === undefined || head.slot === this.nextSlot)) {
+        this.fromBroker.shift();
+        if (head.slot === undefined) this.write(head.bytes, false);
+        else this.writeAnswer(head.bytes, head.close);
+        continue;
+      }
+      break;
+    }
+    if (this.pendingEnd && this.pendingEnd.after <= this.nextSlot) {
+      const { bytes } = this.pendingEnd;
+      this.pendingEnd = undefined;
+      this.write(bytes, true);
+    }
+  }
+
+  private write(bytes: Uint8Array, close: boolean): void {
     if (this.ending || this.socket.destroyed) return;
     this.socket.write(asBuffer(bytes));
     if (close) {
@@ -166,6 +248,7 @@ export class Connection {
       this.outputBlocked = true;
       this.updateReading();
       this.host.inbound.send({ t: 'writable', sid: this.sid, writable: false });
+      this.flow.pushesWritable(this.sid, false);
       this.debug({ queued: this.socket.writableLength }, 'socket not draining: pushes paused');
     }
   }
@@ -176,6 +259,7 @@ export class Connection {
     this.outputBlocked = false;
     this.updateReading();
     this.host.inbound.send({ t: 'writable', sid: this.sid, writable: true });
+    this.flow.pushesWritable(this.sid, true);
   }
 
   /** Stops reading: shutdown lets what was read finish, and handles nothing new (see onData). */

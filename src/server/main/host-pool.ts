@@ -253,7 +253,7 @@ export class HostPool {
       hostId: id,
       mainPort: toMain.port2,
       brokerPort: toBroker.port2,
-      options: { pollBatch: this.options.pollBatch, logLevel: this.options.logLevel, anonymousTimeoutMs: this.options.anonymousTimeoutMs, faults: this.faults },
+      options: { pollBatch: this.options.pollBatch, logLevel: this.options.logLevel, anonymousTimeoutMs: this.options.anonymousTimeoutMs, maxInflight: this.options.maxInflight, faults: this.faults },
     };
     // The port to main is closed by main when it reads `drained` (the host's
     // last message), never when the task resolves: that news travels on

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { Code } from '../../protocol/codes.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
-import type { HostOutbound } from '../thread-messages.js';
+import type { BrokerClient } from '../broker-client.js';
+import type { BrokerEvent, HostOutbound } from '../thread-messages.js';
 import { Admission, type Refusal } from './admission.js';
 import { Connection, type FlowState } from './connection.js';
 import type { HostPool } from './host-pool.js';
@@ -50,8 +51,9 @@ export class V1Listener {
     private readonly admission: Admission,
     maxInflight: number,
     private readonly logger: Logger,
+    broker: BrokerClient,
   ) {
-    this.flow = { maxInflight, peakInflight: 0 };
+    this.flow = { maxInflight, peakInflight: 0, pushesWritable: (sid, writable) => broker.tell({ op: 'writable', sid, writable }) };
     this.server = createServer({ noDelay: true, ...TCP_KEEPALIVE }, (socket) => this.accept(socket));
   }
 
@@ -61,8 +63,15 @@ export class V1Listener {
 
   /** Routes a host's output to its connection. */
   onOutbound(message: HostOutbound): void {
-    if (message.t === 'write') this.connections.get(message.sid)?.write(message.bytes, message.close ?? false);
+    if (message.t === 'answer') this.connections.get(message.sid)?.answer(message.slot, message.bytes, message.close);
+    else if (message.t === 'end') this.connections.get(message.sid)?.end(message.bytes, message.after);
     else if (message.t === 'credit') this.connections.get(message.sid)?.credit(message.frames);
+  }
+
+  /** Routes what the broker writes itself (answers of 04, 05, 03, and every 06) to its connection. */
+  onBroker(event: BrokerEvent): void {
+    if (event.t === 'answer') this.connections.get(event.sid)?.fromTheBroker(event.slot, event.bytes, event.close);
+    else if (event.t === 'deliver') this.connections.get(event.sid)?.fromTheBroker(undefined, event.bytes, false);
   }
 
   /** A host thread died: its connections have no handler any more. */

@@ -72,31 +72,22 @@ class CachedCounter {
   }
 }
 
-/** What a session host thread counts. */
-export class HostMetrics {
-  readonly registry = new Registry();
-  private readonly framesIn: CachedCounter;
+/**
+ * Frames written to v1 clients, counted by the thread that encodes them: a
+ * session host (its own answers) or the broker (answers it writes itself,
+ * and every `06`). Same-named series of every thread are summed by a scrape.
+ */
+export class WireOutMetrics {
   private readonly framesOut: CachedCounter;
   private readonly errors: CachedCounter;
-  private readonly sessions: Gauge<'kind'>;
   private readonly delivered: Counter;
   private readonly latency: Histogram;
 
-  constructor(thread: string) {
-    const registers = [this.registry];
-    this.framesIn = new CachedCounter(new Counter({ name: 'zapwire_frames_in_total', help: 'Frames read from v1 clients, by code', labelNames: ['code'], registers }), 'code');
+  constructor(registers: Registry[]) {
     this.framesOut = new CachedCounter(new Counter({ name: 'zapwire_frames_out_total', help: 'Frames written to v1 clients, by code', labelNames: ['code'], registers }), 'code');
     this.errors = new CachedCounter(new Counter({ name: 'zapwire_errors_total', help: '09 frames sent, by status', labelNames: ['status'], registers }), 'status');
-    this.sessions = new Gauge({ name: 'zapwire_sessions', help: 'v1 connections by kind (push, poll, anonymous)', labelNames: ['kind'], registers });
-    for (const kind of ['push', 'poll', 'anonymous']) this.sessions.set({ kind }, 0);
     this.delivered = new Counter({ name: 'zapwire_messages_delivered_total', help: '06 frames written (pushed or polled)', registers });
-    this.latency = new Histogram({ name: 'zapwire_delivery_latency_seconds', help: 'From the commit of a row to its 06 leaving the session host', buckets: LATENCY_BUCKETS, registers });
-    threadGauges(this.registry, thread);
-  }
-
-  /** Counts the frames of concatenated 256-byte frames read from a client. */
-  framesRead(bytes: Uint8Array): void {
-    for (let offset = 0; offset + FRAME_SIZE <= bytes.length; offset += FRAME_SIZE) this.framesIn.inc(codeAt(bytes, offset));
+    this.latency = new Histogram({ name: 'zapwire_delivery_latency_seconds', help: 'From the commit of a row to its 06 leaving the broker thread', buckets: LATENCY_BUCKETS, registers });
   }
 
   /** Counts the frames written to a client, and the status of each `09`. */
@@ -109,9 +100,35 @@ export class HostMetrics {
   }
 
   /** A `06` was written; `storedAt` is when its row committed (ms). */
-  deliveredOne(storedAt: number | undefined): void {
+  deliveredOne(storedAt: number | undefined, now: number): void {
     this.delivered.inc();
-    if (storedAt !== undefined) this.latency.observe(Math.max(0, Date.now() - storedAt) / 1000);
+    if (storedAt !== undefined) this.latency.observe(Math.max(0, now - storedAt) / 1000);
+  }
+}
+
+/** What a session host thread counts. */
+export class HostMetrics {
+  readonly registry = new Registry();
+  private readonly framesIn: CachedCounter;
+  private readonly wireOut: WireOutMetrics;
+  private readonly sessions: Gauge<'kind'>;
+
+  constructor(thread: string) {
+    const registers = [this.registry];
+    this.framesIn = new CachedCounter(new Counter({ name: 'zapwire_frames_in_total', help: 'Frames read from v1 clients, by code', labelNames: ['code'], registers }), 'code');
+    this.wireOut = new WireOutMetrics(registers);
+    this.sessions = new Gauge({ name: 'zapwire_sessions', help: 'v1 connections by kind (push, poll, anonymous)', labelNames: ['kind'], registers });
+    for (const kind of ['push', 'poll', 'anonymous']) this.sessions.set({ kind }, 0);
+    threadGauges(this.registry, thread);
+  }
+
+  /** Counts the frames of concatenated 256-byte frames read from a client. */
+  framesRead(bytes: Uint8Array): void {
+    for (let offset = 0; offset + FRAME_SIZE <= bytes.length; offset += FRAME_SIZE) this.framesIn.inc(codeAt(bytes, offset));
+  }
+
+  framesWritten(bytes: Uint8Array): void {
+    this.wireOut.framesWritten(bytes);
   }
 
   session(kind: 'push' | 'poll' | 'anonymous', by: number): void {
@@ -141,9 +158,12 @@ export class BrokerMetrics {
   readonly fanOut: Histogram;
   readonly commitLatency: Histogram;
   readonly batchSize: Histogram;
+  /** Answers and `06` frames the broker writes to v1 clients itself. */
+  readonly wireOut: WireOutMetrics;
 
   constructor(counters: () => { statements: number; commits: number }) {
     const registers = [this.registry];
+    this.wireOut = new WireOutMetrics(registers);
     this.stored = new Counter({ name: 'zapwire_messages_stored_total', help: 'Pending rows committed (one per recipient)', registers });
     this.acknowledged = new Counter({ name: 'zapwire_messages_acknowledged_total', help: 'Pending rows deleted by acknowledgements (08, or a legacy delivery)', registers });
     this.pending = new Gauge({ name: 'zapwire_pending_rows', help: 'Rows in the pending table', registers });

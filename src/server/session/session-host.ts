@@ -18,8 +18,15 @@ export class SessionHost implements SessionHostPort {
   private readonly sessions = new Map<number, Session>();
   private readonly broker: BrokerClient;
   private readonly toMain: BatchedPort<HostOutbound>;
-  /** Per connection, what leaves at the end of this turn: frames to write, and credit for frames finished. */
-  private readonly output = new Map<number, { chunks: Buffer[]; close: boolean; credit: number }>();
+  /** Per connection, what leaves at the end of this turn: answers, an end, and credit for frames finished without an answer. */
+  private readonly output = new Map<number, Output>();
+  /**
+   * Credit for unanswered frames (08s) is sent with the connection's next
+   * answer, or once this many have gathered: fewer than half the main
+   * thread's budget, so they never pause a socket by themselves, and an
+   * 08 alone does not wake the main thread (DESIGN.md §Flow control).
+   */
+  private readonly creditBatch: number;
   private outputScheduled = false;
   private shuttingDown = false;
   private done = false;
@@ -40,6 +47,7 @@ export class SessionHost implements SessionHostPort {
       if (this.shuttingDown) this.finishShutdownWhenIdle();
     });
     this.toMain = new BatchedPort(this.mainPort);
+    this.creditBatch = Math.max(1, Math.floor(task.options.maxInflight / 2));
     this.mainPort.on('message', (batch: HostInbound[]) => {
       for (const message of batch) this.fromMain(message);
     });
@@ -59,51 +67,67 @@ export class SessionHost implements SessionHostPort {
     this.broker.tell(request);
   }
 
-  write(sid: number, frames: Buffer | readonly Buffer[], close: boolean): void {
+  answer(sid: number, slot: number, frames: Buffer | readonly Buffer[], close: boolean): void {
     const entry = this.outputOf(sid);
     if (!entry) return;
-    // Collected as they are; flushOutput copies them once into one message.
-    if (Array.isArray(frames)) entry.chunks.push(...frames);
-    else entry.chunks.push(frames as Buffer);
-    entry.close ||= close;
+    // Copied once into an exact-size array: a pooled Buffer would take its 8 KiB slab along.
+    const bytes = Array.isArray(frames) ? packBytes(frames) : packBytes([frames as Buffer]);
+    entry.answers.push({ t: 'answer', sid, slot, bytes, close });
+    this.schedule();
+  }
+
+  endConnection(sid: number, frame: Buffer, after: number | undefined): void {
+    const entry = this.outputOf(sid);
+    if (!entry) return;
+    entry.end = after === undefined ? { t: 'end', sid, bytes: packBytes([frame]) } : { t: 'end', sid, bytes: packBytes([frame]), after };
+    this.schedule();
   }
 
   credit(sid: number, frames: number): void {
     const entry = this.outputOf(sid);
-    if (entry) entry.credit += frames;
+    if (!entry) return;
+    entry.credit += frames;
+    if (entry.credit >= this.creditBatch) this.schedule();
   }
 
-  private outputOf(sid: number): { chunks: Buffer[]; close: boolean; credit: number } | undefined {
+  private outputOf(sid: number): Output | undefined {
     if (!this.sessions.has(sid)) return undefined;
     let entry = this.output.get(sid);
     if (!entry) {
-      entry = { chunks: [], close: false, credit: 0 };
+      entry = { answers: [], end: undefined, credit: 0 };
       this.output.set(sid, entry);
-    }
-    if (!this.outputScheduled) {
-      this.outputScheduled = true;
-      setImmediate(this.flushOutput);
     }
     return entry;
   }
 
+  private schedule(): void {
+    if (this.outputScheduled) return;
+    this.outputScheduled = true;
+    setImmediate(this.flushOutput);
+  }
+
   /**
-   * One `write` per connection per turn, all in one postMessage to the main
-   * thread; credit rides along in the same message, after the writes it
-   * answers, so the main thread reads more only once those answers are queued
-   * on its socket (where the output limit sees them).
+   * Everything for the main thread in one postMessage per turn. Credit for
+   * unanswered frames rides with the connection's answers, or leaves alone
+   * once creditBatch of them have gathered; less waits for a later turn.
    */
   private readonly flushOutput = (): void => {
     this.outputScheduled = false;
-    for (const [sid, { chunks, close, credit }] of this.output) {
-      if (chunks.length > 0) {
-        const bytes = packBytes(chunks);
-        this.metrics?.framesWritten(bytes);
-        this.toMain.send({ t: 'write', sid, bytes, close });
+    for (const [sid, entry] of this.output) {
+      const { answers, end, credit } = entry;
+      const speaks = answers.length > 0 || end !== undefined;
+      if (!speaks && credit < this.creditBatch) continue;
+      for (const answer of answers) {
+        this.metrics?.framesWritten(answer.bytes);
+        this.toMain.send(answer);
+      }
+      if (end) {
+        this.metrics?.framesWritten(end.bytes);
+        this.toMain.send(end);
       }
       if (credit > 0) this.toMain.send({ t: 'credit', sid, frames: credit });
+      this.output.delete(sid);
     }
-    this.output.clear();
     this.toMain.flush();
   };
 
@@ -155,26 +179,21 @@ export class SessionHost implements SessionHostPort {
         this.metrics?.framesRead(message.bytes);
         if (!this.shuttingDown) this.sessions.get(message.sid)?.receive(asBuffer(message.bytes));
         return;
-      case 'writable': {
-        const session = this.sessions.get(message.sid);
-        if (!session) return;
-        session.setWritable(message.writable);
-        if (message.writable && session.heldCredit > 0) {
-          this.notify({ op: 'ack', sid: session.sid, number: session.number, ids: [], credit: session.heldCredit });
-          session.heldCredit = 0;
-        }
+      case 'writable':
+        // The main thread tells the broker too, which stops pushing to it meanwhile.
+        this.sessions.get(message.sid)?.setWritable(message.writable);
         return;
-      }
       case 'closed': {
         const session = this.sessions.get(message.sid);
         if (!session) return;
+        session.closedByClient();
         this.sessions.delete(message.sid);
         this.output.delete(message.sid);
         this.metrics?.session(session.kind, -1);
-        // Unacknowledged 06 rows stay pending: the next session or poll gets them again.
-        if (session.push && session.state !== 'anonymous') this.notify({ op: 'close', sid: message.sid });
+        // The broker drops the connection's ledger and push route. Unacknowledged 06 rows stay pending: the next session or poll gets them again.
+        if (session.opening) this.notify({ op: 'close', sid: message.sid });
         session.state = 'closed';
-        session.debug({ sent: session.sent, acked: session.acked }, 'connection closed');
+        session.debug({}, 'connection closed');
         return;
       }
       case 'shutdown':
@@ -219,22 +238,33 @@ export class SessionHost implements SessionHostPort {
     switch (event.t) {
       case 'reply':
         return; // BrokerClient answers these
-      case 'push':
-        this.sessions.get(event.sid)?.deliver(event.messages);
-        return;
       case 'kick':
-        this.sessions.get(event.sid)?.end(event.status, event.reason);
+        this.sessions.get(event.sid)?.end(event.status, event.reason, true, event.after, event.cause);
         return;
+      case 'answer':
+      case 'deliver':
+        return; // the main thread's, never sent here
     }
   }
 
-  /** Shutdown: once every answer under way has come back, tell each session 503 and end. */
+  /**
+   * Shutdown: once every answer under way has been given (the broker answers
+   * the `sync` asked last only after every request before it), tell each
+   * session 503, written after its answers, and end.
+   */
   private finishShutdownWhenIdle(): void {
     if (this.done || this.broker.outstanding > 0) return;
-    for (const session of this.sessions.values()) session.end(Status.Unavailable, 'server shutting down');
+    if (!this.synced) {
+      this.synced = true;
+      this.broker.ask({ op: 'sync' }, () => this.finishShutdownWhenIdle());
+      this.broker.flush();
+      return;
+    }
+    for (const session of this.sessions.values()) session.end(Status.Unavailable, 'server shutting down', true, session.nextSlot);
     this.flushOutput();
     this.end();
   }
+  private synced = false;
 
   /**
    * Ends the task. The main port is left for the main thread to close when it
@@ -266,6 +296,13 @@ export class SessionHost implements SessionHostPort {
 
   /** Called just before the last messages to the main thread (the worker flushes its log lines). */
   onEnd: (() => void) | undefined;
+}
+
+/** What one connection has for the main thread this turn. */
+interface Output {
+  answers: Extract<HostOutbound, { t: 'answer' }>[];
+  end: Extract<HostOutbound, { t: 'end' }> | undefined;
+  credit: number;
 }
 
 /** Often enough that the limit holds within a quarter of it (at most a second late), never busier than 20 a second. */

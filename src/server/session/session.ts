@@ -1,69 +1,66 @@
 import type { Logger } from 'pino';
 import { ZapwireError } from '../../errors.js';
 import { Code, isClientCode } from '../../protocol/codes.js';
-import { decodeFrame, encodeFrame, FrameError, FRAME_SIZE, NOBODY, type Frame, type FrameInit } from '../../protocol/frame.js';
+import { decodeFrame, encodeFrame, FrameError, FRAME_SIZE, NOBODY, peekCode, type Frame, type FrameInit } from '../../protocol/frame.js';
 import { statusClosesConnection, Status } from '../../protocol/status.js';
 import type { AskRequest, Result, TellRequest } from '../broker-client.js';
 import type { HostMetrics } from '../metrics/metrics.js';
-import type { HostOptions, ReplyValue, WireMessage } from '../thread-messages.js';
+import { errorFrameInit } from '../render.js';
+import type { AnswerTo, HostOptions, ReplyValue } from '../thread-messages.js';
 import { HANDLERS } from './handlers/index.js';
 
 /** What a session needs from the thread hosting it. */
 export interface SessionHostPort {
+  /** Asks the broker; `onReply` gets its answer. */
   request(request: AskRequest, onReply: (result: Result) => void): void;
   notify(request: TellRequest): void;
-  /** Queues frames for the connection; `close` ends it after them. */
-  write(sid: number, frames: Buffer | readonly Buffer[], close: boolean): void;
-  /** `frames` of the connection's frames are finished: the main thread may read that many more (DESIGN.md §Flow control). */
+  /** The answer of answer slot `slot` (DESIGN.md §Answer order); `close` ends the connection after it. */
+  answer(sid: number, slot: number, frames: Buffer | readonly Buffer[], close: boolean): void;
+  /** A `09` that ends the connection: at once, or once the answers of slots below `after` are written. */
+  endConnection(sid: number, frame: Buffer, after: number | undefined): void;
+  /** `frames` of the connection's frames were finished without an answer: the main thread may read that many more (DESIGN.md §Flow control). */
   credit(sid: number, frames: number): void;
   /** The thread's metrics (README §Metrics), when it keeps any. */
   readonly metrics?: HostMetrics | undefined;
-}
-
-/** An answer waiting for its turn: answers leave in the order their frames came. */
-export interface AnswerSlot {
-  ready: boolean;
-  frames: Buffer[];
-  deliveries: WireMessage[];
-  close: boolean;
 }
 
 /** docs/protocol.md §Sessions: an anonymous connection may send only 01, 04 and 19. */
 const ANONYMOUS_CODES = new Set<string>([Code.Register, Code.OpenSession, Code.IsValid]);
 
 /**
- * The handler dedicated to one connection: its protocol state, the checks in
- * docs/protocol.md's order (frame 400, state 401, src 403, then the request), and
- * the bookkeeping of `06` frames sent and acknowledged. It runs on a session
- * host thread; it never touches a socket (the main thread writes) nor SQL (the
- * broker does).
+ * The handler dedicated to one connection: its protocol state and the checks
+ * in docs/protocol.md's order (frame 400, state 401, src 403, then the
+ * request). It runs on a session host thread; it never touches a socket (the
+ * main thread writes) nor SQL (the broker does).
+ *
+ * Every frame that gets an answer opens an answer slot, numbered in frame
+ * order; the main thread writes answers in slot order whoever made them
+ * (DESIGN.md §Answer order). The broker writes the answers of `04`, `05` and
+ * `03` itself, and every `06`, so a message's `07` and its push never come
+ * back through this thread.
  */
 export class Session {
   state: 'anonymous' | 'open' | 'closed' = 'anonymous';
   number = NOBODY;
   push = false;
+  /** A `04` was asked: the broker may keep a ledger (and a push route) for this connection until told it closed. */
+  opening = false;
   /** What the sessions gauge counts this connection as. */
   kind: 'anonymous' | 'push' | 'poll' = 'anonymous';
-  /** `06` frames written on this connection, and how many of them the client acknowledged. */
-  sent = 0;
-  acked = 0;
-  /** Row ids of the `06` frames sent and not yet acknowledged, oldest first, and whether each was a push. */
-  readonly unacked: { id: number; pushed: boolean }[] = [];
-  /** Push credit earned by acknowledgements while the socket was not draining. */
-  heldCredit = 0;
   writable = true;
   /** When the last frame arrived (ms), for the anonymous time limit (docs/protocol.md §Limits). */
   lastFrameAt = Date.now();
+  /** Answer slots opened so far: the next frame that gets an answer takes this number. */
+  nextSlot = 0;
   /**
-   * Frames read and not yet handled. How many frames wait here and in
-   * `slots` is bounded by the main thread, which stops reading a connection
-   * with more than maxInflight frames unfinished (DESIGN.md §Flow control).
+   * Frames read and not yet handled. How many frames wait here is bounded by
+   * the main thread, which stops reading a connection with more than
+   * maxInflight frames unfinished (DESIGN.md §Flow control).
    */
   private readonly inbox: Buffer[] = [];
   private blocked = false;
-  private readonly slots: AnswerSlot[] = [];
-  /** Answer slots opened so far: a frame that opened none was finished when handled (an `08`). */
-  private slotsOpened = 0;
+  /** Requests whose answer this thread waits for (the anonymous time limit counts only idle time). */
+  private waiting = 0;
 
   constructor(
     readonly sid: number,
@@ -104,12 +101,28 @@ export class Session {
   }
 
   /**
-   * No request waits for the broker (the anonymous time limit counts only
-   * such time). Frames waiting in the inbox do not count: they wait for the
-   * client to read its answers.
+   * No request waits for an answer on this thread (the anonymous time limit
+   * counts only such time; an anonymous connection asks only 01, 04, 19).
+   * Frames waiting in the inbox do not count: they wait for the client to
+   * read its answers.
    */
   get idle(): boolean {
-    return this.slots.length === 0;
+    return this.waiting === 0;
+  }
+
+  /**
+   * The client closed. `08`s still waiting in the inbox are acted on: the
+   * broker writes a `03`'s answer straight to the client, so its `08` can
+   * arrive before this thread has heard the `03` was answered, and the
+   * client did receive what it acknowledged. Anything else that waited has
+   * no one to answer.
+   */
+  closedByClient(): void {
+    if (this.state === 'open') {
+      for (const raw of this.inbox) if (peekCode(raw) === Code.Ack) this.handleFrame(raw);
+    }
+    this.inbox.length = 0;
+    this.state = 'closed';
   }
 
   /** The socket drains again (or never stopped): handle the frames that waited for it. */
@@ -126,10 +139,10 @@ export class Session {
    */
   private processInbox(): void {
     while (this.inbox.length > 0 && !this.blocked && this.writable && this.state !== 'closed') {
-      const opened = this.slotsOpened;
+      const opened = this.nextSlot;
       this.handleFrame(this.inbox.shift()!);
-      // Handled needing no answer (08): finished now. Otherwise its slot returns the credit when it leaves.
-      if (this.slotsOpened === opened) this.host.credit(this.sid, 1);
+      // Handled needing no answer (08): finished now. An answered frame is counted by the main thread when its answer is written.
+      if (this.nextSlot === opened) this.host.credit(this.sid, 1);
     }
   }
 
@@ -163,131 +176,105 @@ export class Session {
 
   /**
    * DESIGN.md §Containment: an unexpected exception while handling this
-   * session's frame or delivering to it ends this session alone (`09 503`,
-   * close), never the thread and the other sessions it hosts.
+   * session's frame ends this session alone (`09 503`, close), never the
+   * thread and the other sessions it hosts.
    */
   crash(err: unknown, during: string): void {
     this.threadLogger.error({ err, sid: this.sid, number: this.number, remote: this.remote, during }, 'session failed: internal error');
     this.end(Status.Unavailable, 'internal error', false);
   }
 
+  /** Where the broker writes the answer of `frame` itself: the next answer slot. */
+  answerTo(frame: Frame): AnswerTo {
+    return { sid: this.sid, slot: this.nextSlot++, src: frame.src, dst: frame.dst, ts: frame.ts };
+  }
+
   /**
-   * Asks the broker; `onValue` turns its answer into frames, an error becomes a
-   * `09`. A `blocking` request holds back the frames after it until answered,
-   * for requests whose answer decides what those frames may do (`04`), or
-   * whose answer is large (`03`: see handlers/poll.ts).
+   * Asks the broker and answers on this thread: `onValue` turns its answer
+   * into frames, an error becomes a `09`.
    */
-  ask(frame: Frame, request: AskRequest, onValue: (value: ReplyValue, slot: AnswerSlot) => void, blocking = false): void {
-    const slot = this.openSlot(false, false);
-    if (blocking) this.blocked = true;
+  ask(frame: Frame, request: AskRequest, onValue: (value: ReplyValue) => Buffer[]): void {
+    const slot = this.nextSlot++;
+    this.waiting++;
     this.host.request(request, (result) => {
+      this.waiting--;
+      let frames: Buffer[];
+      let close = false;
       try {
-        if (result.ok) onValue(result.value, slot);
+        if (result.ok) frames = onValue(result.value);
         else {
-          slot.frames.push(errorFrame(frame, result.status, result.reason));
-          slot.close = statusClosesConnection(result.status);
+          frames = [errorFrame(frame, result.status, result.reason)];
+          close = statusClosesConnection(result.status);
         }
       } catch (err) {
         return this.crash(err, `answering a ${frame.code}`);
       }
-      slot.ready = true;
-      this.flushSlots();
-      if (blocking) this.blocked = false;
+      // Written even if the session closed meanwhile: a close ordered after this slot waits for it.
+      if (close) this.closeAfter();
+      this.host.answer(this.sid, slot, frames, close);
+    });
+  }
+
+  /**
+   * A request the broker answers on the wire itself (its `request.to`), and
+   * whose outcome this thread must wait for before handling the next frame:
+   * what those frames may do depends on it (`04`), or the answer is large
+   * (`03`: see handlers/poll.ts).
+   */
+  askBlocking(request: AskRequest, onOutcome: (result: Result) => void): void {
+    this.blocked = true;
+    this.waiting++;
+    this.host.request(request, (result) => {
+      this.waiting--;
+      try {
+        onOutcome(result);
+      } catch (err) {
+        return this.crash(err, `after a ${request.op}`);
+      }
+      // 400 and 401 close the connection: the broker's 09 said so.
+      if (!result.ok && statusClosesConnection(result.status)) this.closeAfter();
+      this.blocked = false;
       this.processInbox();
     });
   }
 
-  /** Answers now, in turn after answers still waiting for the broker. */
+  /** Answers now; the main thread writes it in turn after answers still to come. */
   answer(init: FrameInit, close = false): void {
-    this.openSlot(true, close).frames.push(encodeFrame(init));
-    this.flushSlots();
+    if (close) this.closeAfter();
+    this.host.answer(this.sid, this.nextSlot++, encodeFrame(init), close);
   }
 
   /** Answers a frame with `09`; 400, 401 and 409 also close the connection (docs/protocol.md §Codes). */
   fail(cause: Pick<Frame, 'src' | 'dst' | 'ts'>, status: number, reason: string): void {
     const close = statusClosesConnection(status);
-    this.openSlot(true, close).frames.push(errorFrame(cause, status, reason));
-    if (close) this.dropInbox();
-    this.flushSlots();
+    if (close) this.closeAfter();
+    this.host.answer(this.sid, this.nextSlot++, errorFrame(cause, status, reason), close);
   }
 
-  /** Messages the broker pushed (push session): written at once, counted as pushes. */
-  deliver(messages: readonly WireMessage[]): void {
-    if (this.state === 'closed') return;
-    let frames: Buffer[];
-    try {
-      frames = messages.map((m) => this.track(m, true));
-    } catch (err) {
-      // Not written: the rows stay pending for the next session.
-      return this.crash(err, 'delivering a push');
-    }
-    this.host.write(this.sid, frames, false);
-  }
-
-  /** Ends the session from the server's side (409 takeover, 503 shutdown or failure, 408 anonymous time limit). */
-  end(status: number, reason: string, logged = true): void {
+  /**
+   * Ends the session from the server's side (409 takeover, 503 shutdown or
+   * failure, 408 anonymous time limit, 400 for an 08 the broker found beyond
+   * what was sent). `after`: written once the answers of the slots before it
+   * are (a shutdown lets the answers under way go first); otherwise at once.
+   */
+  end(status: number, reason: string, logged = true, after?: number, cause: Pick<Frame, 'src' | 'dst' | 'ts'> = { src: NOBODY, dst: this.number, ts: 0 }): void {
     if (this.state === 'closed') return;
     if (logged) this.log.info({ status }, reason);
-    this.dropInbox();
-    this.dropSlots();
-    this.host.write(this.sid, errorFrame({ src: NOBODY, dst: this.number, ts: 0 }, status, reason), true);
+    this.closeAfter();
+    this.host.endConnection(this.sid, errorFrame(cause, status, reason), after);
+  }
+
+  /** The session ends: nothing more is handled, and the frames that waited are finished. */
+  private closeAfter(): void {
     this.state = 'closed';
-  }
-
-  /** One answer slot per frame that gets an answer: it returns the frame's credit when it leaves. */
-  private openSlot(ready: boolean, close: boolean): AnswerSlot {
-    const slot: AnswerSlot = { ready, frames: [], deliveries: [], close };
-    this.slots.push(slot);
-    this.slotsOpened++;
-    return slot;
-  }
-
-  /** Frames dropped unhandled because the session closed are finished too. */
-  private dropInbox(): void {
     if (this.inbox.length === 0) return;
     this.host.credit(this.sid, this.inbox.length);
     this.inbox.length = 0;
   }
-
-  private dropSlots(): void {
-    if (this.slots.length === 0) return;
-    this.host.credit(this.sid, this.slots.length);
-    this.slots.length = 0;
-  }
-
-  private track(message: WireMessage, pushed: boolean): Buffer {
-    if (this.options.faults?.deliveryData === message.data) throw new Error(`injected fault: delivery data ${JSON.stringify(message.data)}`);
-    const frame = encodeFrame({ code: Code.Deliver, src: message.src, dst: message.dst, ts: message.ts, flag: message.flag, data: message.data });
-    // Counted only once encoded, so that sent and unacked never count a frame that was not written.
-    this.sent++;
-    this.host.metrics?.deliveredOne(message.storedAt);
-    this.unacked.push({ id: message.id, pushed });
-    return frame;
-  }
-
-  private flushSlots(): void {
-    let left = 0;
-    try {
-      while (this.slots.length > 0 && this.slots[0]!.ready && this.state !== 'closed') {
-        const slot = this.slots[0]!;
-        // Polled messages are counted when written, so the cumulative 08 count
-        // matches the order of the 06 frames on the wire.
-        const frames = [...slot.deliveries.map((m) => this.track(m, false)), ...slot.frames];
-        this.slots.shift();
-        left++;
-        if (slot.close) this.state = 'closed';
-        this.host.write(this.sid, frames, slot.close);
-      }
-    } catch (err) {
-      this.crash(err, 'delivering a poll answer');
-    }
-    if (left > 0) this.host.credit(this.sid, left);
-    if (this.state === 'closed') this.dropSlots();
-  }
 }
 
 function errorFrame(cause: Pick<Frame, 'src' | 'dst' | 'ts'>, status: number, reason: string): Buffer {
-  return encodeFrame({ code: Code.Error, src: cause.src, dst: cause.dst, ts: cause.ts, data: `${status} ${reason}`.slice(0, 200) });
+  return encodeFrame(errorFrameInit(cause, status, reason));
 }
 
 /** The src, dst and ts of a malformed frame where they are digits, so its 09 can echo them. */

@@ -20,11 +20,11 @@ describe('Broker: a request that throws fails alone', () => {
     const bobSid = h.pushSession(bob);
 
     const texts = ['one', 'two', FAULT, 'four', 'five'];
-    const rids = h.enqueue(...texts.map((text) => send(alice.number, bob.number, text)));
+    const keys = h.enqueue(...texts.map((text) => send(alice.number, bob.number, text)));
     const events = h.flush();
-    const replies = rids.map((rid) => events.find(([, e]) => e.t === 'reply' && e.rid === rid)?.[1]);
+    const replies = BrokerHarness.replies(keys, events);
 
-    expect(replies.map((r) => (r?.t === 'reply' && r.ok ? r.value.kind : r?.t === 'reply' ? `${r.status} ${r.reason}` : undefined))).toEqual([
+    expect(replies.map((r) => (r.ok ? r.value.kind : `${r.status} ${r.reason}`))).toEqual([
       'stored',
       'stored',
       '503 internal error',
@@ -117,11 +117,9 @@ describe('Broker: a commit that fails fails the whole batch (failCommits)', () =
     expect(h.broker.commitError).toBeUndefined();
 
     h.broker.setFaults({ failCommits: true });
-    const rids = h.enqueue(send(alice.number, bob.number, 'lost'), send(alice.number, bob.number, 'lost too'));
+    const keys = h.enqueue(send(alice.number, bob.number, 'lost'), send(alice.number, bob.number, 'lost too'));
     const events = h.flush();
-    for (const rid of rids) {
-      expect(events.find(([, e]) => e.t === 'reply' && e.rid === rid)?.[1]).toMatchObject({ ok: false, status: 503, reason: 'store unavailable' });
-    }
+    for (const reply of BrokerHarness.replies(keys, events)) expect(reply).toMatchObject({ ok: false, status: 503, reason: 'store unavailable' });
     expect(events.some(([, e]) => e.t === 'kick' && e.sid === bobSid)).toBe(true);
     expect(BrokerHarness.pushed(events, bobSid)).toEqual([]);
     expect(h.store.countPending(bob.number)).toBe(0);

@@ -4,12 +4,23 @@
  */
 import { Broker, type BrokerOptions } from '../../../src/server/broker/broker.js';
 import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
-import type { BrokerEvent, BrokerRequest, ReplyValue, WireMessage } from '../../../src/server/thread-messages.js';
+import { decodeFrame, FRAME_SIZE, type Frame } from '../../../src/protocol/frame.js';
+import type { AnswerTo, BrokerEvent, BrokerRequest, ReplyValue } from '../../../src/server/thread-messages.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 
 export type Reply = Extract<BrokerEvent, { t: 'reply' }>;
 type WithoutRid<R> = R extends { rid: number } ? Omit<R, 'rid'> : never;
-export type Ask = WithoutRid<BrokerRequest>;
+/**
+ * A request as a test writes it: a v1 `send` or `open` without the answer
+ * slot the session would give it (the harness adds one, and turns the frame
+ * the broker writes back into a reply).
+ */
+export type Ask =
+  | Exclude<WithoutRid<BrokerRequest>, { op: 'open' }>
+  | { op: 'send'; src: string; dst: string; ts: number; flag: boolean; text: string }
+  | { op: 'open'; sid: number; number: string; token: string; push: boolean; remote: string };
+/** What a direct answer carried, as a reply: a 07's id, or a 09's status. */
+type Answer = Extract<BrokerEvent, { t: 'answer' }>;
 
 /** The host id requests come from (any but 0, the legacy listener). */
 export const HOST = 1;
@@ -22,6 +33,9 @@ export class BrokerHarness {
   private readonly captured = captureLogs('debug');
   private nextRid = 1;
   private nextSid = 100;
+  /** The connection the harness's sends come from, and its next answer slot. */
+  static readonly SENDER_SID = 1;
+  private nextSlot = 0;
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.broker = new Broker(this.store, { pushWindow: 1_000, ...options }, (hostId, event) => this.events.push([hostId, event]), this.captured.logger);
@@ -31,14 +45,26 @@ export class BrokerHarness {
     return this.captured.lines();
   }
 
-  /** Queues requests that expect an answer; returns their rids, in order. */
-  enqueue(...requests: Ask[]): number[] {
-    const rids = requests.map(() => this.nextRid++);
-    this.broker.enqueue(
-      HOST,
-      requests.map((request, i) => ({ ...request, rid: rids[i]! }) as BrokerRequest),
-    );
-    return rids;
+  /** Queues requests that expect an answer; returns what identifies each answer (a rid, or a v1 answer slot), in order. */
+  enqueue(...requests: Ask[]): { rid?: number; to?: AnswerTo }[] {
+    const keys: { rid?: number; to?: AnswerTo }[] = [];
+    const queued = requests.map((request): BrokerRequest => {
+      if (request.op === 'send' && 'src' in request) {
+        const to = { sid: BrokerHarness.SENDER_SID, slot: this.nextSlot++, src: request.src, dst: request.dst, ts: request.ts };
+        keys.push({ to });
+        return { op: 'send', to, flag: request.flag, text: request.text };
+      }
+      const rid = this.nextRid++;
+      if (request.op === 'open' && 'sid' in request) {
+        const { sid, ...rest } = request;
+        keys.push({ rid });
+        return { ...rest, rid, to: { sid, slot: 0, src: request.number, dst: '0000000000000', ts: 0 } };
+      }
+      keys.push({ rid });
+      return { ...request, rid } as BrokerRequest;
+    });
+    this.broker.enqueue(HOST, queued);
+    return keys;
   }
 
   /** One group commit of what is queued; returns the events it emitted. */
@@ -50,13 +76,36 @@ export class BrokerHarness {
 
   /** Queues `requests`, flushes once, and returns the reply to each, in order. */
   run(...requests: Ask[]): Reply[] {
-    const rids = this.enqueue(...requests);
-    const events = this.flush();
-    return rids.map((rid) => {
+    const keys = this.enqueue(...requests);
+    return BrokerHarness.replies(keys, this.flush());
+  }
+
+  /** The reply (or the direct answer, as a reply) to each request `enqueue` returned a key for. */
+  static replies(keys: readonly { rid?: number; to?: AnswerTo }[], events: readonly [number, BrokerEvent][]): Reply[] {
+    return keys.map(({ rid, to }) => {
+      if (to) {
+        const answer = events.find((entry): entry is [number, Answer] => entry[1].t === 'answer' && entry[1].sid === to.sid && entry[1].slot === to.slot);
+        if (!answer) throw new Error(`no answer to slot ${to.slot}`);
+        return BrokerHarness.asReply(answer[1]);
+      }
       const reply = events.find((entry): entry is [number, Reply] => entry[1].t === 'reply' && entry[1].rid === rid);
       if (!reply) throw new Error(`no reply to rid ${rid}`);
       return reply[1];
     });
+  }
+
+  /** A `07` as a `stored` reply, a `09` as a refusal. */
+  static asReply(answer: Answer): Reply {
+    const frame = BrokerHarness.frames(answer.bytes).at(-1)!;
+    if (frame.code === '07') return { t: 'reply', rid: 0, ok: true, value: { kind: 'stored', id: Number(frame.data) } };
+    if (frame.code === '09') return { t: 'reply', rid: 0, ok: false, status: Number(frame.data.slice(0, 3)), reason: frame.data.slice(4) };
+    throw new Error(`unexpected answer ${frame.code}`);
+  }
+
+  static frames(bytes: Uint8Array): Frame[] {
+    const frames: Frame[] = [];
+    for (let offset = 0; offset < bytes.length; offset += FRAME_SIZE) frames.push(decodeFrame(bytes.subarray(offset, offset + FRAME_SIZE)));
+    return frames;
   }
 
   value(reply: Reply): ReplyValue {
@@ -77,9 +126,9 @@ export class BrokerHarness {
     return sid;
   }
 
-  /** Everything pushed to `sid` in `events`. */
-  static pushed(events: readonly [number, BrokerEvent][], sid: number): WireMessage[] {
-    return events.flatMap(([, event]) => (event.t === 'push' && event.sid === sid ? event.messages : []));
+  /** Every `06` pushed to `sid` in `events`. */
+  static pushed(events: readonly [number, BrokerEvent][], sid: number): Frame[] {
+    return events.flatMap(([, event]) => (event.t === 'deliver' && event.sid === sid ? BrokerHarness.frames(event.bytes) : []));
   }
 
   close(): void {

@@ -57,8 +57,12 @@ describe('Broker: the pending quota follows acknowledgements', () => {
     const bob = h.user();
     const send = (text: string) => ({ op: 'send', src: alice.number, dst: bob.number, ts: 1, flag: false, text }) as const;
     expect(h.run(send('a'), send('b'), send('c')).map((r) => r.ok)).toEqual([true, true, false]);
-    const [first] = h.store.pendingFor(bob.number, 0, 1);
-    h.broker.enqueue(1, [{ op: 'ack', sid: 9, number: bob.number, ids: [first!.id], credit: 1 }]);
+    // Bob's session polls the oldest and acknowledges it.
+    const bobSid = 9;
+    h.run({ op: 'open', sid: bobSid, number: bob.number, token: bob.token, push: false, remote: '192.0.2.9' });
+    h.broker.enqueue(1, [{ op: 'poll', rid: 9_999, to: { sid: bobSid, slot: 1, src: bob.number, dst: bob.number, ts: 0 }, number: bob.number, limit: 1 }]);
+    h.flush();
+    h.broker.enqueue(1, [{ op: 'ack', sid: bobSid, number: bob.number, count: 1, src: bob.number, dst: bob.number, ts: 0, after: 2 }]);
     h.flush();
     expect(h.run(send('d'), send('e')).map((r) => r.ok)).toEqual([true, false]);
   });
