@@ -26,9 +26,9 @@ const program = new Command('bench')
   .option('--chat-rates <list>', 'chat scenario: comma-separated open-loop rates, msgs/s (default: the mode\'s)')
   .option('--chat-windows <list>', 'chat scenario: comma-separated closed-loop windows; "none" for no closed loop (default: the mode\'s)')
   .option('--peers <list>', 'chat scenario: peers to run beside zapwire, comma-separated (aedes, mosquitto) or "none" (default: both)')
-  .option('--threads <n>', 'session host threads of the servers under test (default: the server default, one per core)', (v) => {
+  .option('--threads <n>', 'session host threads of the servers under test; 0: sessions on the broker thread (default: the server default)', (v) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('an integer, 0 or more');
     return n;
   })
   .parse();

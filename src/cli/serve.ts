@@ -40,7 +40,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--db <path>', 'SQLite database file').env('ZAPWIRE_DB').default(DEFAULT_DB_PATH))
     .addOption(new Option('--legacy-port <n>', 'port of the legacy listener (off unless given; the original used 5000)').env('ZAPWIRE_LEGACY_PORT').argParser(parseInteger))
     .addOption(new Option('--http-port <n>', 'port of the HTTP API, /metrics and /healthz (off unless given; 0 picks a free one)').env('ZAPWIRE_HTTP_PORT').argParser(parseInteger))
-    .addOption(new Option('--threads <n>', 'worker threads hosting sessions (default: cores, or 1024 with --sessions-per-thread 1)').env('ZAPWIRE_THREADS').argParser(parseInteger))
+    .addOption(new Option('--threads <n>', 'worker threads hosting sessions; 0: the sessions run on the broker thread (default: cores, or 1024 with --sessions-per-thread 1)').env('ZAPWIRE_THREADS').argParser(parseInteger))
     .addOption(new Option('--sessions-per-thread <n>', 'sessions one thread hosts; 1 = a dedicated thread per client').env('ZAPWIRE_SESSIONS_PER_THREAD').default(d.sessionsPerThread).argParser(parseInteger))
     .addOption(new Option('--poll-batch <n>', 'most messages one 03 answers with').env('ZAPWIRE_POLL_BATCH').default(d.pollBatch).argParser(parseInteger))
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous mode').env('ZAPWIRE_SYNCHRONOUS').choices(['normal', 'full']).default(d.synchronous))

@@ -9,6 +9,9 @@ export type AskRequest = BrokerRequest extends infer R ? (R extends { rid: numbe
 /** A request that expects no answer. */
 export type TellRequest = Exclude<BrokerRequest, { rid: number }>;
 
+/** The longest a request sent with tellLater waits for company. */
+export const LATER_MS = 5;
+
 /**
  * Request/answer over a port to the broker: adds request ids, batches per
  * turn, and matches answers to callbacks. Events that are not answers (pushes,
@@ -18,6 +21,9 @@ export class BrokerClient {
   private readonly waiting = new Map<number, (result: Result) => void>();
   private readonly out: BatchedPort<BrokerRequest>;
   private nextRid = 1;
+  /** Requests that may wait (see tellLater), oldest first. */
+  private later: TellRequest[] = [];
+  private laterTimer: NodeJS.Timeout | undefined;
 
   constructor(port: MessagePort, onEvent: (event: BrokerEvent) => void, afterBatch?: () => void) {
     this.out = new BatchedPort(port);
@@ -38,6 +44,7 @@ export class BrokerClient {
   ask(request: AskRequest, onResult: (result: Result) => void): void {
     const rid = this.nextRid++;
     this.waiting.set(rid, onResult);
+    this.sendLater();
     this.out.send({ ...request, rid } as BrokerRequest);
   }
 
@@ -46,11 +53,40 @@ export class BrokerClient {
   }
 
   tell(request: TellRequest): void {
+    this.sendLater();
     this.out.send(request);
   }
 
+  /**
+   * A request nobody waits for (an `08`'s deletions): it leaves with the
+   * next request that does go, in order, or after `LATER_MS` at most.
+   * DESIGN.md §The path of one message: at a chat's rates a message arrives
+   * on its own, and an ack that travelled alone cost the broker a wake-up
+   * and a commit of its own; riding with the next 05 it costs neither.
+   */
+  tellLater(request: TellRequest): void {
+    this.later.push(request);
+    this.laterTimer ??= setTimeout(this.flushLater, LATER_MS);
+  }
+
   flush(): void {
+    this.sendLater();
     this.out.flush();
+  }
+
+  private readonly flushLater = (): void => {
+    this.laterTimer = undefined;
+    this.sendLater();
+  };
+
+  private sendLater(): void {
+    if (this.later.length === 0) return;
+    for (const request of this.later) this.out.send(request);
+    this.later = [];
+    if (this.laterTimer !== undefined) {
+      clearTimeout(this.laterTimer);
+      this.laterTimer = undefined;
+    }
   }
 
   private answer(event: Extract<BrokerEvent, { t: 'reply' }>): void {

@@ -16,7 +16,10 @@ export interface ServerOptions {
   legacyPort: number | undefined;
   /** Port of the HTTP API (README §HTTP API); undefined keeps it off, 0 picks a free one. */
   httpPort: number | undefined;
-  /** Worker threads that host sessions (at most). */
+  /**
+   * Worker threads that host sessions (at most). 0: no threads of their own,
+   * the sessions run on the broker thread (DESIGN.md §Thread models).
+   */
   threads: number;
   /** Sessions one thread hosts; 1 gives every client a dedicated thread. */
   sessionsPerThread: number;
@@ -172,7 +175,8 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
   if (merged.httpPort !== undefined) integer('httpPort', merged.httpPort, 0, 65_535);
   integer('sessionsPerThread', merged.sessionsPerThread, 1, 1_000_000);
   const threads = merged.threads ?? defaultThreads(merged.sessionsPerThread);
-  integer('threads', threads, 1, 4_096);
+  integer('threads', threads, 0, 4_096);
+  if (threads === 0 && merged.sessionsPerThread === 1) throw new OptionError('threads 0 (sessions on the broker thread) cannot give each client a thread of its own (sessionsPerThread 1)');
   integer('pollBatch', merged.pollBatch, 1, 10_000);
   if (merged.synchronous !== 'normal' && merged.synchronous !== 'full') {
     throw new OptionError(`synchronous must be normal or full, got ${JSON.stringify(merged.synchronous)}`);

@@ -201,6 +201,8 @@ export type BrokerQuotas = Pick<
 
 export type BrokerControl =
   | { t: 'attach'; hostId: number; port: MessagePort }
+  /** `--threads 0`: host these sessions on the broker thread itself (its port to the broker is a channel within that thread). */
+  | { t: 'hostSessions'; hostId: number; mainPort: MessagePort; options: HostOptions }
   | { t: 'detach'; hostId: number }
   | { t: 'stats'; rid: number }
   | { t: 'metrics'; rid: number }

@@ -181,6 +181,11 @@ function prepareStatements(db: Database.Database) {
        WHERE recipient = ? AND id IN (SELECT value FROM json_each(?))
        RETURNING ${PENDING_COLUMNS}`,
     ),
+    // An 08 at a chat's rates covers one row: a primary-key delete, without the JSON array.
+    deleteOnePending: db.prepare<[number, string], PendingRow>(
+      `DELETE FROM pending WHERE id = ? AND recipient = ?
+       RETURNING ${PENDING_COLUMNS}`,
+    ),
     insertGroupLog: db.prepare<[string, number, string]>(
       'INSERT INTO group_log (group_number, ts, sender) VALUES (?, ?, ?)',
     ),
@@ -353,7 +358,7 @@ export class SqliteStore implements Store {
     // One statement is atomic by itself; RETURNING yields exactly the rows this
     // call removed, so an id acked twice is acted on once.
     const deleted = this.autocommit(() =>
-      this.all(this.sql.deletePending, recipient, JSON.stringify(wanted)),
+      wanted.length === 1 ? this.all(this.sql.deleteOnePending, wanted[0]!, recipient) : this.all(this.sql.deletePending, recipient, JSON.stringify(wanted)),
     );
     return deleted.map(toPending).sort((a, b) => a.id - b.id);
   }

@@ -15,7 +15,9 @@ export interface TestServer {
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'zapwire-test-'));
   const dbPath = options.dbPath ?? join(dir, 'zapwire.db');
-  const server = await ZapwireServer.start({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options, dbPath });
+  // ZAPWIRE_TEST_THREADS runs the suite in another thread model (e.g. 0: sessions on the broker thread).
+  const threads = process.env.ZAPWIRE_TEST_THREADS === undefined || options.threads !== undefined ? {} : { threads: Number(process.env.ZAPWIRE_TEST_THREADS) };
+  const server = await ZapwireServer.start({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...threads, ...options, dbPath });
   return {
     server,
     port: server.address.port,

@@ -3,13 +3,14 @@
  * runs SQL), and the push router. Session hosts and the main thread talk to it
  * over MessagePorts; see thread-messages.ts.
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { DatabaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
 import { BatchedPort } from '../batched-port.js';
 import { LogForwarder } from '../log-forwarder.js';
 import { createLogger } from '../logger.js';
-import { BrokerMetrics, type MetricsJson } from '../metrics/metrics.js';
-import type { BrokerControl, BrokerControlEvent, BrokerEvent, BrokerRequest, BrokerWorkerData } from '../thread-messages.js';
+import { BrokerMetrics, HostMetrics, type MetricsJson } from '../metrics/metrics.js';
+import { SessionHost } from '../session/session-host.js';
+import type { BrokerControl, BrokerControlEvent, BrokerEvent, BrokerRequest, BrokerWorkerData, HostOutbound } from '../thread-messages.js';
 import { Broker } from './broker.js';
 
 const data = workerData as BrokerWorkerData;
@@ -90,6 +91,17 @@ control.on('message', (message: BrokerControl) => {
       ports.delete(message.hostId);
       entry?.port.close();
       broker.detachHost(message.hostId);
+      return;
+    }
+    case 'hostSessions': {
+      // DESIGN.md §Thread models (--threads 0): the sessions on this thread.
+      // Their requests come over a channel within the thread, so no thread
+      // hop lies between a session and the store; log lines go the broker's way.
+      const local = new MessageChannel();
+      attach(message.hostId, local.port1);
+      const task = { hostId: message.hostId, mainPort: message.mainPort, brokerPort: local.port2, options: message.options };
+      new SessionHost(task, logger.child({ host: message.hostId }), new HostMetrics(`host-${message.hostId}`, false));
+      message.mainPort.postMessage([{ t: 'ready' }] satisfies HostOutbound[]);
       return;
     }
     case 'stats':

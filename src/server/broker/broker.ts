@@ -11,7 +11,7 @@ import { MAX_GROUP_MEMBERS } from '../session/handlers/create-group.js';
 import type { AnswerTo, BrokerEvent, BrokerQuotas, BrokerRequest, BrokerStats, FaultInjection, ReplyValue, WireMessage } from '../thread-messages.js';
 import { addressKey, KeyedLimiter } from './keyed-limiter.js';
 import { PendingQuota } from './pending-quota.js';
-import { Ledgers } from './ledger.js';
+import { Ledgers, undoAcknowledgements, type LedgerUndo } from './ledger.js';
 import { LocalRouter, type PushRouter, type PushTarget } from './push-router.js';
 
 /** The host id of the main thread's own port: the v1 sockets' writer, where answers and `06`s go. */
@@ -145,6 +145,8 @@ export class Broker {
   private events: [number, Outgoing][] = [];
   /** Each open v1 session's 06 bookkeeping. */
   readonly ledgers = new Ledgers();
+  /** Acknowledgements of this batch, taken back if its transaction does not commit. */
+  private ackUndo: LedgerUndo[] = [];
   private readonly kinds = new Map<string, NumberKind>();
   private readonly effects = new Effects();
   private faults: FaultInjection;
@@ -220,6 +222,7 @@ export class Broker {
     this.events = [];
     this.batchStored = 0;
     this.batchDelivered = 0;
+    this.ackUndo = [];
     const started = this.metrics && batch.length > 0 ? performance.now() : undefined;
     try {
       this.store.transaction(() => {
@@ -353,6 +356,9 @@ export class Broker {
    */
   private failBatch(batch: readonly { hostId: number; request: BrokerRequest }[], err: unknown): void {
     this.commitError = err instanceof Error ? err.message : String(err);
+    // The rows the batch's 08s deleted are pending again: so are their frames in the ledgers.
+    undoAcknowledgements(this.ackUndo);
+    this.ackUndo = [];
     this.logger?.error({ err }, 'store transaction failed; answering 503');
     // A number registered in the rolled-back transaction may have been looked up in it,
     // and what was counted as pending in it never was.
@@ -554,7 +560,7 @@ export class Broker {
       this.events.push([hostId, { t: 'kick', sid: request.sid, status: Status.Malformed, reason, after: request.after, cause: { src: request.src, dst: request.dst, ts: request.ts } }]);
       return;
     }
-    const { ids, pushes } = ledger.acknowledge(request.count);
+    const { ids, pushes } = ledger.acknowledge(request.count, this.ackUndo);
     this.acknowledge(request.number, ids);
     this.router.grant(request.sid, pushes);
   }

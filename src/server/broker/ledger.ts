@@ -24,6 +24,12 @@ export class Ledger {
     readonly number: string,
   ) {}
 
+  /** @internal undoAcknowledgements */
+  takeBack(acked: number, covered: readonly number[]): void {
+    this.unacked.unshift(...covered);
+    this.acked = acked;
+  }
+
   /** Frames about to be written, in wire order. */
   record(ids: readonly number[], pushed: boolean): void {
     for (const id of ids) this.unacked.push(pushed ? id : -id);
@@ -35,9 +41,11 @@ export class Ledger {
    * row ids it newly covers and how many of them were pushes; an older count
    * covers nothing.
    */
-  acknowledge(count: number): { ids: number[]; pushes: number } {
+  acknowledge(count: number, undo?: LedgerUndo[]): { ids: number[]; pushes: number } {
     if (count <= this.acked) return { ids: [], pushes: 0 };
     const covered = this.unacked.splice(0, count - this.acked);
+    // The deletions commit with the broker's transaction, or not at all: then this is taken back.
+    undo?.push({ ledger: this, acked: this.acked, covered: covered.slice() });
     this.acked = count;
     let pushes = 0;
     for (let i = 0; i < covered.length; i++) {
@@ -46,6 +54,21 @@ export class Ledger {
       else covered[i] = -id;
     }
     return { ids: covered, pushes };
+  }
+}
+
+/** How to take one acknowledgement back (its transaction rolled back). */
+export interface LedgerUndo {
+  ledger: Ledger;
+  acked: number;
+  covered: number[];
+}
+
+/** Takes acknowledgements back, the latest first: the rows they covered are pending again, and unacknowledged again. */
+export function undoAcknowledgements(undo: readonly LedgerUndo[]): void {
+  for (let i = undo.length - 1; i >= 0; i--) {
+    const { ledger, acked, covered } = undo[i]!;
+    ledger.takeBack(acked, covered);
   }
 }
 

@@ -46,6 +46,8 @@ export interface FlowState {
   peakInflight: number;
   /** Tells the broker, which writes this connection's pushes, that its socket stopped draining or drains again. */
   readonly pushesWritable: (sid: number, writable: boolean) => void;
+  /** The socket was corked for the thread message being handled: uncork it once that message is done. */
+  readonly corked: (connection: Connection) => void;
 }
 
 /**
@@ -232,8 +234,19 @@ export class Connection {
     }
   }
 
+  /** Corked until the thread message being handled is done (see uncork). */
+  private isCorked = false;
+
   private write(bytes: Uint8Array, close: boolean): void {
     if (this.ending || this.socket.destroyed) return;
+    // One thread message carries many answers and 06s, several of them often
+    // for one socket (a sender with 16 unanswered 05s): corked, they leave in
+    // one writev rather than one syscall each.
+    if (!this.isCorked) {
+      this.isCorked = true;
+      this.socket.cork();
+      this.flow.corked(this);
+    }
     this.socket.write(asBuffer(bytes));
     if (close) {
       this.ending = true;
@@ -251,6 +264,13 @@ export class Connection {
       this.flow.pushesWritable(this.sid, false);
       this.debug({ queued: this.socket.writableLength }, 'socket not draining: pushes paused');
     }
+  }
+
+  /** Writes what was corked. */
+  uncork(): void {
+    if (!this.isCorked) return;
+    this.isCorked = false;
+    this.socket.uncork();
   }
 
   /** @internal socket 'drain' */

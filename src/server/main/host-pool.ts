@@ -66,7 +66,9 @@ export interface HostsMetrics {
  * its task has ended), so piscina never queues a host behind others.
  */
 export class HostPool {
-  private readonly piscina: Piscina;
+  /** Undefined with `--threads 0` (the sessions run on the broker thread). */
+  private readonly piscina: Piscina | undefined;
+  private readonly onBrokerThread: boolean;
   private readonly hosts = new Map<number, PooledHost>();
   /** Thread per client: idle hosts that run, the most recently idle last. */
   private readonly spares: PooledHost[] = [];
@@ -98,7 +100,8 @@ export class HostPool {
     private readonly spareIdleMs = SPARE_IDLE_MS,
   ) {
     this.dedicated = options.sessionsPerThread === 1;
-    this.piscina = new Piscina({
+    this.onBrokerThread = options.threads === 0;
+    this.piscina = this.onBrokerThread ? undefined : new Piscina({
       filename: workerFile('./session/session-host-worker.js'),
       minThreads: this.dedicated ? Math.min(WARM_SPARES, options.threads) : options.threads,
       maxThreads: options.threads,
@@ -111,7 +114,7 @@ export class HostPool {
       idleTimeout: 30_000,
       resourceLimits: workerResourceLimits(),
     });
-    this.piscina.on('error', (err: unknown) => this.logger.error({ err }, 'session host thread error'));
+    this.piscina?.on('error', (err: unknown) => this.logger.error({ err }, 'session host thread error'));
   }
 
   /**
@@ -121,7 +124,7 @@ export class HostPool {
    */
   start(): Promise<void> {
     if (!this.dedicated) {
-      for (let i = 0; i < this.options.threads; i++) this.spawn();
+      for (let i = 0; i < Math.max(1, this.options.threads); i++) this.spawn();
       return Promise.resolve();
     }
     this.spareSweep = setInterval(() => this.retireIdleSpares(), this.spareIdleMs / 6);
@@ -141,6 +144,7 @@ export class HostPool {
       if (!best || host.sessions < best.sessions) best = host;
     }
     if (!best && this.hosts.size < this.options.threads) best = this.spawn();
+    if (!best && this.onBrokerThread && this.hosts.size === 0 && !this.stopping) best = this.spawn();
     if (best) best.sessions++;
     return best;
   }
@@ -239,14 +243,16 @@ export class HostPool {
   async destroy(): Promise<void> {
     clearInterval(this.spareSweep);
     for (const host of this.hosts.values()) host.port.close();
-    await this.piscina.destroy();
+    await this.piscina?.destroy();
   }
 
   private spawn(): PooledHost {
     const id = this.nextHostId++;
     const toMain = new MessageChannel();
     const toBroker = new MessageChannel();
-    this.broker.postMessage({ t: 'attach', hostId: id, port: toBroker.port1 } satisfies BrokerControl, [toBroker.port1]);
+    // On the broker thread, the host's channel to the broker is made there.
+    if (this.piscina) this.broker.postMessage({ t: 'attach', hostId: id, port: toBroker.port1 } satisfies BrokerControl, [toBroker.port1]);
+    else toBroker.port1.close();
     let markDrained!: () => void;
     const drained = new Promise<void>((resolve) => (markDrained = resolve));
     const task: HostTask = {
@@ -258,7 +264,7 @@ export class HostPool {
     // The port to main is closed by main when it reads `drained` (the host's
     // last message), never when the task resolves: that news travels on
     // piscina's own channel and may overtake the host's last writes.
-    const finished = this.piscina.run(task, { transferList: [toMain.port2, toBroker.port2] }).then(
+    const finished = (this.piscina ? this.piscina.run(task, { transferList: [toMain.port2, toBroker.port2] }) : this.hostOnBroker(task, drained)).then(
       () => this.forget(id, false),
       (err: unknown) => {
         // During shutdown this is destroy() ending a host that had not drained in time.
@@ -283,6 +289,17 @@ export class HostPool {
     });
     this.hosts.set(id, host);
     return host;
+  }
+
+  /**
+   * `--threads 0`: the broker thread hosts the sessions (DESIGN.md §Thread
+   * models). It gets only the port to main; its port to the broker is a
+   * channel within its own thread. The host's life ends with its `drained`.
+   */
+  private hostOnBroker(task: HostTask, drained: Promise<void>): Promise<void> {
+    task.brokerPort.close();
+    this.broker.postMessage({ t: 'hostSessions', hostId: task.hostId, mainPort: task.mainPort, options: task.options } satisfies BrokerControl, [task.mainPort]);
+    return drained;
   }
 
   private onReady(host: PooledHost): void {

@@ -53,13 +53,28 @@ export class V1Listener {
     private readonly logger: Logger,
     broker: BrokerClient,
   ) {
-    this.flow = { maxInflight, peakInflight: 0, pushesWritable: (sid, writable) => broker.tell({ op: 'writable', sid, writable }) };
+    this.flow = { maxInflight, peakInflight: 0, pushesWritable: (sid, writable) => broker.tell({ op: 'writable', sid, writable }), corked: (connection) => this.cork(connection) };
     this.server = createServer({ noDelay: true, ...TCP_KEEPALIVE }, (socket) => this.accept(socket));
   }
 
   get size(): number {
     return this.connections.size;
   }
+
+  /** Sockets corked while the current thread message is handled. */
+  private corkedConnections: Connection[] = [];
+
+  private cork(connection: Connection): void {
+    // A microtask runs once the port's message handler has returned, so one batch's writes leave together.
+    if (this.corkedConnections.length === 0) queueMicrotask(this.uncorkAll);
+    this.corkedConnections.push(connection);
+  }
+
+  private readonly uncorkAll = (): void => {
+    const corked = this.corkedConnections;
+    this.corkedConnections = [];
+    for (const connection of corked) connection.uncork();
+  };
 
   /** Routes a host's output to its connection. */
   onOutbound(message: HostOutbound): void {

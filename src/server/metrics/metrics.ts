@@ -113,13 +113,14 @@ export class HostMetrics {
   private readonly wireOut: WireOutMetrics;
   private readonly sessions: Gauge<'kind'>;
 
-  constructor(thread: string) {
+  /** `ownThread` false: the host shares a thread that reports its own heap and event loop (the broker's, with --threads 0). */
+  constructor(thread: string, ownThread = true) {
     const registers = [this.registry];
     this.framesIn = new CachedCounter(new Counter({ name: 'zapwire_frames_in_total', help: 'Frames read from v1 clients, by code', labelNames: ['code'], registers }), 'code');
     this.wireOut = new WireOutMetrics(registers);
     this.sessions = new Gauge({ name: 'zapwire_sessions', help: 'v1 connections by kind (push, poll, anonymous)', labelNames: ['kind'], registers });
     for (const kind of ['push', 'poll', 'anonymous']) this.sessions.set({ kind }, 0);
-    threadGauges(this.registry, thread);
+    if (ownThread) threadGauges(this.registry, thread);
   }
 
   /** Counts the frames of concatenated 256-byte frames read from a client. */

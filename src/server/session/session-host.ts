@@ -67,6 +67,10 @@ export class SessionHost implements SessionHostPort {
     this.broker.tell(request);
   }
 
+  notifyLater(request: TellRequest): void {
+    this.broker.tellLater(request);
+  }
+
   answer(sid: number, slot: number, frames: Buffer | readonly Buffer[], close: boolean): void {
     const entry = this.outputOf(sid);
     if (!entry) return;

@@ -14,6 +14,8 @@ export interface SessionHostPort {
   /** Asks the broker; `onReply` gets its answer. */
   request(request: AskRequest, onReply: (result: Result) => void): void;
   notify(request: TellRequest): void;
+  /** A request that may wait a few milliseconds for company on its way to the broker (an 08's deletions). */
+  notifyLater(request: TellRequest): void;
   /** The answer of answer slot `slot` (DESIGN.md §Answer order); `close` ends the connection after it. */
   answer(sid: number, slot: number, frames: Buffer | readonly Buffer[], close: boolean): void;
   /** A `09` that ends the connection: at once, or once the answers of slots below `after` are written. */

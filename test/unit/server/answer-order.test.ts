@@ -45,6 +45,13 @@ class FakeSocket extends EventEmitter {
   setNoDelay(): this {
     return this;
   }
+  corks = 0;
+  cork(): void {
+    this.corks++;
+  }
+  uncork(): void {
+    this.corks--;
+  }
   end(): this {
     this.ended = true;
     return this;
@@ -91,6 +98,8 @@ interface Fixture {
   pushesWritable: { sid: number; writable: boolean }[];
   flow: FlowState;
   onClosed: ReturnType<typeof vi.fn>;
+  /** Connections that asked the listener to uncork them once the thread message is handled. */
+  corked: Connection[];
 }
 
 function connect(maxInflight = 64): Fixture {
@@ -98,10 +107,11 @@ function connect(maxInflight = 64): Fixture {
   const toHost: HostInbound[] = [];
   const host = { id: 1, inbound: { send: (message: HostInbound) => toHost.push(message) } } as unknown as HostHandle;
   const pushesWritable: { sid: number; writable: boolean }[] = [];
-  const flow: FlowState = { maxInflight, peakInflight: 0, pushesWritable: (sid, writable) => pushesWritable.push({ sid, writable }) };
+  const corked: Connection[] = [];
+  const flow: FlowState = { maxInflight, peakInflight: 0, pushesWritable: (sid, writable) => pushesWritable.push({ sid, writable }), corked: (c) => corked.push(c) };
   const onClosed = vi.fn();
   const connection = new Connection(SID, socket as unknown as Socket, host, '192.0.2.1', flow, pino({ level: 'silent' }), onClosed);
-  return { connection, socket, toHost, pushesWritable, flow, onClosed };
+  return { connection, socket, toHost, pushesWritable, flow, onClosed, corked };
 }
 
 const writableMessages = (toHost: HostInbound[]) => toHost.filter((m) => m.t === 'writable');
@@ -370,5 +380,22 @@ describe('Connection: a socket that does not drain (DESIGN.md §Flow control)', 
     connection.credit(2);
     expect(connection.inflight).toBe(0);
     expect(socket.paused).toBe(true);
+  });
+});
+
+describe('Connection: the writes of one thread message leave together', () => {
+  it('corks the socket at its first write and asks once to be uncorked; uncork writes them', () => {
+    const { connection, socket, corked } = connect();
+    connection.answer(0, frames('slot 0'), false);
+    connection.fromTheBroker(undefined, deliveries('push'), false);
+    connection.fromTheBroker(1, frames('slot 1'), false);
+    expect(socket.corks).toBe(1);
+    expect(corked).toEqual([connection]);
+    connection.uncork();
+    expect(socket.corks).toBe(0);
+    // The next message's writes cork again.
+    connection.answer(2, frames('slot 2'), false);
+    expect(socket.corks).toBe(1);
+    expect(corked).toEqual([connection, connection]);
   });
 });

@@ -59,6 +59,18 @@ describe('Broker: a poll session\'s 06s are counted only once they commit', () =
     expect(h.store.pendingFor(bob.number, 0, 10).map((row) => row.body)).toEqual(['three']);
   });
 
+  it('takes back an 08 whose batch rolled back: the same 08 sent again deletes the rows', () => {
+    h = new BrokerHarness();
+    const bob = pollSessionWith('one', 'two');
+    poll(bob.number, 1, 2);
+    h.broker.setFaults({ failCommits: true });
+    expect(ack(bob.number, 2, 2)).toEqual([]);
+    expect(h.store.countPending(bob.number)).toBe(2);
+    h.broker.setFaults({});
+    expect(ack(bob.number, 2, 2)).toEqual([]);
+    expect(h.store.countPending(bob.number)).toBe(0);
+  });
+
   it('counts none of the 06s of a poll whose batch rolled back: an 08 covering them is refused with 400', () => {
     h = new BrokerHarness();
     const bob = pollSessionWith('one', 'two', 'three');

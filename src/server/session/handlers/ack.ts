@@ -11,5 +11,6 @@ import type { Session } from '../session.js';
  */
 export function handleAck(session: Session, frame: Frame): void {
   if (!/^[0-9]{1,15}$/.test(frame.data)) throw new MalformedRequestError('08 data must be a decimal count');
-  session.host.notify({ op: 'ack', sid: session.sid, number: session.number, count: Number(frame.data), src: frame.src, dst: frame.dst, ts: frame.ts, after: session.nextSlot });
+  // Nothing waits for it: it travels with the host's next request (DESIGN.md §The path of one message).
+  session.host.notifyLater({ op: 'ack', sid: session.sid, number: session.number, count: Number(frame.data), src: frame.src, dst: frame.dst, ts: frame.ts, after: session.nextSlot });
 }
