@@ -176,7 +176,7 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
   integer('sessionsPerThread', merged.sessionsPerThread, 1, 1_000_000);
   const threads = merged.threads ?? defaultThreads(merged.sessionsPerThread);
   integer('threads', threads, 0, 4_096);
-  if (threads === 0 && merged.sessionsPerThread === 1) throw new OptionError('threads 0 (sessions on the broker thread) cannot give each client a thread of its own (sessionsPerThread 1)');
+  if (threads === 0 && merged.sessionsPerThread === 1) throw new OptionError('threads 0 (the sessions on the broker thread) cannot give each client a thread of its own (sessions per thread 1)');
   integer('pollBatch', merged.pollBatch, 1, 10_000);
   if (merged.synchronous !== 'normal' && merged.synchronous !== 'full') {
     throw new OptionError(`synchronous must be normal or full, got ${JSON.stringify(merged.synchronous)}`);

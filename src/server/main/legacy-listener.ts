@@ -128,12 +128,12 @@ export class LegacyListener {
   }
 
   private handle(socket: Socket, request: LegacyRequest): void {
-    const log = this.logger.child({ code: request.kind });
     switch (request.kind) {
       case 'register':
         this.broker.ask({ op: 'legacyRegister', remote: socket.remoteAddress ?? '' }, (result) => {
           if (result.ok && result.value.kind === 'registered') {
-            log.info({ number: result.value.number }, 'legacy user registered');
+            // No child logger per request: the seed's workload is a connection per request.
+            this.logger.info({ code: request.kind, number: result.value.number }, 'legacy user registered');
             socket.end(legacyRegistered(result.value.number));
           } else socket.end();
         });

@@ -1,7 +1,7 @@
 /**
- * The same protocol in both threading modes: a dedicated session thread per
- * client (sessionsPerThread 1) and sessions pooled on a few threads (the
- * default). docs/protocol.md §Codes: 503 when the server is overloaded.
+ * The same protocol in every threading mode: a dedicated session thread per
+ * client (sessionsPerThread 1), sessions pooled on a few threads (the
+ * default), and the sessions on the broker thread (threads 0). docs/protocol.md §Codes: 503 when the server is overloaded.
  */
 import { describe, expect, it } from 'vitest';
 import { NOBODY } from '../../../src/protocol/index.js';
@@ -12,6 +12,7 @@ import { WireClient } from '../../helpers/wire-client.js';
 describe.each([
   ['a dedicated thread per client (sessionsPerThread 1, threads 64)', { sessionsPerThread: 1, threads: 64 }],
   ['pooled sessions (the default)', {}],
+  ['the sessions on the broker thread (threads 0)', { threads: 0 }],
 ])('with %s', (_mode, options) => {
   const env = useServer(options);
 
