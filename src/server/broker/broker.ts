@@ -241,8 +241,16 @@ export class Broker {
     }
     const events = this.events;
     this.events = [];
+    // Every frame of the turn in one buffer: its views all leave in the
+    // turn's one message to the main thread, and structured clone copies a
+    // buffer once however many views of it a message holds (one allocation
+    // per turn, not one per 07 and one per 06).
+    let frames = 0;
+    for (const [, event] of events) if (event.t === 'wire') frames += event.messages.length + event.frames.length;
+    const arena = frames > 0 ? Buffer.allocUnsafeSlow(frames * FRAME_SIZE) : undefined;
+    let offset = 0;
     for (const [hostId, event] of events) {
-      if (event.t === 'wire') this.emitWire(event);
+      if (event.t === 'wire') offset = this.emitWire(event, arena!, offset);
       else this.emit(hostId, event);
     }
   }
@@ -253,22 +261,23 @@ export class Broker {
    * that session alone (DESIGN.md §Containment): nothing of it was counted,
    * and its rows stay pending for the next session.
    */
-  private emitWire(item: WireItem): void {
+  private emitWire(item: WireItem, arena: Buffer, start: number): number {
     const { sid, messages } = item;
     const ledger = this.ledgers.get(sid);
     // The session closed (and said so) since: nothing of this can reach it.
-    if (messages.length > 0 && !ledger) return;
-    let bytes: Uint8Array;
+    if (messages.length > 0 && !ledger) return start;
+    let end: number;
     try {
-      bytes = this.encodeWire(messages, item.frames);
+      end = this.encodeWire(arena, start, messages, item.frames);
     } catch (err) {
       // DESIGN.md §Containment: logged as a session host logs a session's failure.
       this.logger?.error({ err, sid, number: ledger?.number, during: 'delivering' }, 'session failed: internal error');
       this.router.detach(sid);
       this.ledgers.close(sid);
       if (ledger) this.emit(ledger.hostId, { t: 'kick', sid, status: Status.Unavailable, reason: 'internal error' });
-      return;
+      return start;
     }
+    const bytes = arena.subarray(start, end);
     if (ledger && messages.length > 0) {
       ledger.record(
         messages.map((m) => m.id),
@@ -281,12 +290,11 @@ export class Broker {
     }
     this.metrics?.wireOut.framesWritten(bytes);
     this.emit(MAIN_THREAD, item.slot === undefined ? { t: 'deliver', sid, bytes } : { t: 'answer', sid, slot: item.slot, bytes, close: item.close });
+    return end;
   }
 
-  /** One exact-size buffer per item (structured clone copies a Buffer's whole backing store). */
-  private encodeWire(messages: readonly WireMessage[], frames: readonly FrameInit[]): Uint8Array {
-    const buf = Buffer.allocUnsafeSlow((messages.length + frames.length) * FRAME_SIZE);
-    let offset = 0;
+  /** Encodes the frames at `offset` of the turn's buffer; returns where they end. */
+  private encodeWire(buf: Buffer, offset: number, messages: readonly WireMessage[], frames: readonly FrameInit[]): number {
     const faulty = this.faults.deliveryData;
     for (const m of messages) {
       if (faulty !== undefined && m.data === faulty) throw new Error(`injected fault: delivery data ${JSON.stringify(m.data)}`);
@@ -297,7 +305,7 @@ export class Broker {
       encodeFrameInto(buf, offset, f);
       offset += FRAME_SIZE;
     }
-    return buf;
+    return offset;
   }
 
   /** The router's sink: rows to push to a live push session, written once the transaction commits. */

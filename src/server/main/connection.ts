@@ -257,7 +257,13 @@ export class Connection {
       setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
       return;
     }
-    if (!this.outputBlocked && this.socket.writableLength > WRITE_HIGH_WATER) {
+    // While corked everything written waits in writableLength; whether the
+    // socket drains is judged once uncorked, when the kernel has taken what it takes.
+    if (!this.isCorked) this.checkDraining();
+  }
+
+  private checkDraining(): void {
+    if (!this.outputBlocked && !this.ending && this.socket.writableLength > WRITE_HIGH_WATER) {
       this.outputBlocked = true;
       this.updateReading();
       this.host.inbound.send({ t: 'writable', sid: this.sid, writable: false });
@@ -271,6 +277,7 @@ export class Connection {
     if (!this.isCorked) return;
     this.isCorked = false;
     this.socket.uncork();
+    this.checkDraining();
   }
 
   /** @internal socket 'drain' */

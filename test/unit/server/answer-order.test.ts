@@ -322,11 +322,17 @@ describe('Connection: a socket that does not drain (DESIGN.md §Flow control)', 
     const { connection, socket, toHost, pushesWritable } = connect();
     socket.writableLength = WRITE_HIGH_WATER;
     connection.answer(0, frames('slot 0'), false);
+    connection.uncork();
     expect(writableMessages(toHost)).toEqual([]); // at the mark, not over it
 
     socket.writableLength = WRITE_HIGH_WATER + 1;
     connection.fromTheBroker(undefined, deliveries('push'), false);
     connection.answer(1, frames('slot 1'), false);
+    // Judged once the thread message's writes have left (uncorked), not while they wait corked.
+    expect(writableMessages(toHost)).toEqual([]);
+    connection.uncork();
+    connection.fromTheBroker(undefined, deliveries('push'), false);
+    connection.uncork();
     expect(writableMessages(toHost)).toEqual([{ t: 'writable', sid: SID, writable: false }]);
     expect(pushesWritable).toEqual([{ sid: SID, writable: false }]);
     expect(socket.paused).toBe(true);
@@ -336,6 +342,7 @@ describe('Connection: a socket that does not drain (DESIGN.md §Flow control)', 
     const { connection, socket, toHost, pushesWritable } = connect();
     socket.writableLength = WRITE_HIGH_WATER + 1;
     connection.answer(0, frames('slot 0'), false);
+    connection.uncork();
     socket.writableLength = 0;
     connection.onDrain();
     expect(writableMessages(toHost)).toEqual([
@@ -362,6 +369,7 @@ describe('Connection: a socket that does not drain (DESIGN.md §Flow control)', 
     connection.onData(clientFrames(3));
     socket.writableLength = WRITE_HIGH_WATER + 1;
     connection.answer(0, frames('slot 0'), false);
+    connection.uncork();
     expect(socket.paused).toBe(true);
 
     socket.writableLength = 0;
@@ -377,6 +385,7 @@ describe('Connection: a socket that does not drain (DESIGN.md §Flow control)', 
     connection.onData(clientFrames(3));
     socket.writableLength = WRITE_HIGH_WATER + 1;
     connection.answer(0, frames('slot 0'), false);
+    connection.uncork();
     connection.credit(2);
     expect(connection.inflight).toBe(0);
     expect(socket.paused).toBe(true);
