@@ -161,6 +161,12 @@ export class MemoryStore implements Store {
     });
   }
 
+  deleteAcknowledged(acks: readonly { recipient: string; ids: readonly number[] }[]): PendingMessage[] {
+    const deleted: PendingMessage[] = [];
+    for (const { recipient, ids } of acks) deleted.push(...this.deletePending(recipient, ids));
+    return deleted.sort((a, b) => a.id - b.id);
+  }
+
   recordGroupMessage(group: string, ts: number, sender: string): void {
     this.write(() => this.open().groupLog.set(`${group} ${ts}`, sender));
   }

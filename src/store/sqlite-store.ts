@@ -186,6 +186,14 @@ function prepareStatements(db: Database.Database) {
       `DELETE FROM pending WHERE id = ? AND recipient = ?
        RETURNING ${PENDING_COLUMNS}`,
     ),
+    // The 08s of a group commit in one statement: [id, recipient] pairs, each
+    // still a primary-key lookup (the join), a row deleted only by its recipient.
+    deleteAcknowledged: db.prepare<[string], PendingRow>(
+      `DELETE FROM pending WHERE id IN (
+         SELECT p.id FROM json_each(?) AS a JOIN pending AS p ON p.id = a.value ->> 0 AND p.recipient = a.value ->> 1
+       )
+       RETURNING ${PENDING_COLUMNS}`,
+    ),
     insertGroupLog: db.prepare<[string, number, string]>(
       'INSERT INTO group_log (group_number, ts, sender) VALUES (?, ?, ?)',
     ),
@@ -361,6 +369,17 @@ export class SqliteStore implements Store {
       wanted.length === 1 ? this.all(this.sql.deleteOnePending, wanted[0]!, recipient) : this.all(this.sql.deletePending, recipient, JSON.stringify(wanted)),
     );
     return deleted.map(toPending).sort((a, b) => a.id - b.id);
+  }
+
+  deleteAcknowledged(acks: readonly { recipient: string; ids: readonly number[] }[]): PendingMessage[] {
+    const pairs: [number, string][] = [];
+    for (const { recipient, ids } of acks) for (const id of ids) if (Number.isSafeInteger(id)) pairs.push([id, recipient]);
+    if (pairs.length === 0) return [];
+    const deleted = this.autocommit(() =>
+      pairs.length === 1 ? this.all(this.sql.deleteOnePending, pairs[0]![0], pairs[0]![1]) : this.all(this.sql.deleteAcknowledged, JSON.stringify(pairs)),
+    );
+    const rows = deleted.map(toPending);
+    return rows.length > 1 ? rows.sort((a, b) => a.id - b.id) : rows;
   }
 
   recordGroupMessage(group: string, ts: number, sender: string): void {

@@ -86,6 +86,12 @@ export interface Store {
    * ignored) and returns the rows actually deleted, so each is acted on once.
    */
   deletePending(recipient: string, ids: readonly number[]): PendingMessage[];
+  /**
+   * deletePending for several recipients at once (the acknowledgements of a
+   * group commit): one statement, whoever the recipients. Returns the rows
+   * deleted, in id order.
+   */
+  deleteAcknowledged(acks: readonly { recipient: string; ids: readonly number[] }[]): PendingMessage[];
 
   /** Remembers who sent a group message stamped `ts`, so `lida <ts>` can find them. */
   recordGroupMessage(group: string, ts: number, sender: string): void;

@@ -147,6 +147,8 @@ export class Broker {
   readonly ledgers = new Ledgers();
   /** Acknowledgements of this batch, taken back if its transaction does not commit. */
   private ackUndo: LedgerUndo[] = [];
+  /** The rows this batch's 08s cover, deleted together once its requests are handled. */
+  private acks: { recipient: string; ids: number[] }[] = [];
   private readonly kinds = new Map<string, NumberKind>();
   private readonly effects = new Effects();
   private faults: FaultInjection;
@@ -223,10 +225,12 @@ export class Broker {
     this.batchStored = 0;
     this.batchDelivered = 0;
     this.ackUndo = [];
+    this.acks = [];
     const started = this.metrics && batch.length > 0 ? performance.now() : undefined;
     try {
       this.store.transaction(() => {
         for (const { hostId, request } of batch) this.handle(hostId, request);
+        this.deleteAcknowledged();
         this.router.catchUp();
         // FaultInjection.failCommits: the commit fails as on a full disk, once there is something to commit.
         if (this.faults.failCommits && batch.length > 0) throw new Error('commit failed (injected fault failCommits)');
@@ -569,8 +573,37 @@ export class Broker {
       return;
     }
     const { ids, pushes } = ledger.acknowledge(request.count, this.ackUndo);
-    this.acknowledge(request.number, ids);
+    if (ids.length > 0) this.acks.push({ recipient: request.number, ids });
     this.router.grant(request.sid, pushes);
+  }
+
+  /**
+   * The rows the batch's 08s cover, in one statement (one per 08 was a tenth
+   * of the broker's time at 10,000 msgs/s), inside the group commit: like a
+   * request of its own, what it changes besides the store (receipts pushed,
+   * the pending quota, the counters) takes effect once it succeeded.
+   * Anything it throws fails the batch: the 08s are taken back (the rows
+   * stay pending, the ledgers unacknowledged).
+   */
+  private deleteAcknowledged(): void {
+    if (this.acks.length === 0) return;
+    const acks = this.acks;
+    this.acks = [];
+    const mark = this.events.length;
+    this.effects.reset();
+    this.store.transaction(() => {
+      const deleted = this.store.deleteAcknowledged(acks);
+      if (deleted.length === 0) return;
+      const byRecipient = new Map<string, PendingMessage[]>();
+      for (const row of deleted) {
+        let rows = byRecipient.get(row.recipient);
+        if (!rows) byRecipient.set(row.recipient, (rows = []));
+        rows.push(row);
+      }
+      for (const rows of byRecipient.values()) this.effects.deleted.push(rows);
+      for (const row of deleted) this.receiptFor(row, row.recipient);
+    });
+    this.settle(mark);
   }
 
   /**
@@ -687,16 +720,14 @@ export class Broker {
   }
 
   /** docs/protocol.md §Delivery guarantees: rows go only when the recipient's 08 covers them. */
-  private acknowledge(number: string, ids: readonly number[]): void {
-    if (ids.length === 0) return;
-    const deleted = this.deletePending(number, ids);
-    // docs/protocol.md §Receipts: delivered (two checks), made by the server, to the
-    // original sender only, and never for a message that did not ask for it.
-    // Server-made rows are not refused by the quotas (what caused them was
-    // admitted), but they are counted.
-    for (const row of deleted) {
-      if (row.kind === MessageKind.Text && row.wantsReceipt) this.storeCopies([this.receipt(row, row.sender, number)]);
-    }
+  /**
+   * docs/protocol.md §Receipts: delivered (two checks), made by the server, to the
+   * original sender only, and never for a message that did not ask for it.
+   * Server-made rows are not refused by the quotas (what caused them was
+   * admitted), but they are counted.
+   */
+  private receiptFor(row: PendingMessage, receivedBy: string): void {
+    if (row.kind === MessageKind.Text && row.wantsReceipt) this.storeCopies([this.receipt(row, row.sender, receivedBy)]);
   }
 
   private deletePending(number: string, ids: readonly number[]): PendingMessage[] {

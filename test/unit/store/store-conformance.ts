@@ -286,6 +286,36 @@ export function describeStoreConformance(
       });
     });
 
+    describe('deleteAcknowledged (the 08s of one group commit)', () => {
+      it("deletes each recipient's rows among its ids in one call, returns them in id order, and leaves the rest", () => {
+        const [b1, c1, b2, b3] = store.insertMessage([message({ body: 'b1' })]).concat(
+          store.insertMessage([message({ recipient: CAROL, body: 'c1' })]),
+          store.insertMessage([message({ body: 'b2' })]),
+          store.insertMessage([message({ body: 'b3' })]),
+        );
+        const deleted = store.deleteAcknowledged([
+          { recipient: CAROL, ids: [c1!.id] },
+          { recipient: BOB, ids: [b3!.id, b1!.id] },
+        ]);
+        expect(deleted).toEqual([b1, c1, b3]);
+        expect(store.pendingFor(BOB, 0, 10)).toEqual([b2]);
+        expect(store.pendingFor(CAROL, 0, 10)).toEqual([]);
+      });
+
+      it("never deletes a row for a recipient that is not its own, and acts on each row once", () => {
+        const [forBob] = store.insertMessage([message()]);
+        expect(store.deleteAcknowledged([{ recipient: CAROL, ids: [forBob!.id] }])).toEqual([]);
+        expect(store.deleteAcknowledged([{ recipient: BOB, ids: [forBob!.id] }, { recipient: BOB, ids: [forBob!.id] }])).toEqual([forBob]);
+        expect(store.deleteAcknowledged([{ recipient: BOB, ids: [forBob!.id] }])).toEqual([]);
+      });
+
+      it('one id alone works the same way', () => {
+        const [row] = store.insertMessage([message()]);
+        expect(store.deleteAcknowledged([{ recipient: BOB, ids: [row!.id] }])).toEqual([row]);
+        expect(store.pendingFor(BOB, 0, 10)).toEqual([]);
+      });
+    });
+
     describe('deletePending', () => {
       it('returns the rows it deleted, in id order, and they are gone', () => {
         const rows = ['one', 'two', 'three'].map(
