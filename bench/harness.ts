@@ -39,6 +39,14 @@ class Child<Req extends { rid: number }, Rep extends { t: string }> {
     );
   }
 
+  /** Asks the process to let go (`farewell`, answered `done`), then ends it, whether it answered or not. */
+  async endAfter(farewell: DistributiveOmit<Req, 'rid'>): Promise<void> {
+    await Promise.race([this.request(farewell, 'done' as Rep['t']).catch(() => undefined), sleep(5_000)]);
+    this.child.disconnect?.();
+    await Promise.race([this.exited, sleep(2_000)]);
+    this.kill();
+  }
+
   request<T extends Rep['t']>(message: DistributiveOmit<Req, 'rid'>, _expect: T): Promise<Extract<Rep, { t: T }>> {
     const rid = this.rid++;
     return new Promise((resolve, reject) => {
@@ -146,10 +154,7 @@ export class Generator {
   private readonly proc: Child<GeneratorRequest, GeneratorReply>;
 
   constructor() {
-    const child = fork(here('./load-generator.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.proc = new Child<GeneratorRequest, GeneratorReply>(child, (reply) => {
-      if (reply.t === 'progress') Object.assign(this.progress, { received: reply.received, sent: reply.sent, stored: reply.stored, open: reply.open });
-    });
+    this.proc = forkLoad<GeneratorRequest, GeneratorReply>('./load-generator.js', this.progress);
   }
 
   async register(port: number, count: number): Promise<Identity[]> {
@@ -177,11 +182,18 @@ export class Generator {
     return (await this.proc.request({ t: 'collect' }, 'collected')).collected;
   }
   async close(): Promise<void> {
-    await Promise.race([this.proc.request({ t: 'close' }, 'done').catch(() => undefined), sleep(5_000)]);
-    this.proc.child.disconnect?.();
-    await Promise.race([this.proc.exited, sleep(2_000)]);
-    this.proc.kill();
+    await this.proc.endAfter({ t: 'close' });
   }
+}
+
+/** Forks a load process (bench/load-generator.ts, chat-generator.ts, seed-client.ts) whose progress replies update `progress`. */
+function forkLoad<Req extends { rid: number }, Rep extends { t: string }>(file: string, progress: Progress): Child<Req, Rep> {
+  const child = fork(here(file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Child<Req, Rep>(child, (reply) => {
+    if (reply.t !== 'progress') return;
+    const p = reply as unknown as Progress;
+    Object.assign(progress, { received: p.received, sent: p.sent, stored: p.stored, open: p.open });
+  });
 }
 
 /** A chat load generator process (bench/chat-generator.ts). */
@@ -190,10 +202,7 @@ export class ChatGenerator {
   private readonly proc: Child<ChatRequest, ChatReply>;
 
   constructor() {
-    const child = fork(here('./chat-generator.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.proc = new Child<ChatRequest, ChatReply>(child, (reply) => {
-      if (reply.t === 'progress') Object.assign(this.progress, { received: reply.received, sent: reply.sent, stored: reply.stored, open: reply.open });
-    });
+    this.proc = forkLoad<ChatRequest, ChatReply>('./chat-generator.js', this.progress);
   }
 
   get pid(): number | undefined {
@@ -216,10 +225,7 @@ export class ChatGenerator {
     await this.proc.request({ t: 'drop' }, 'done');
   }
   async close(): Promise<void> {
-    await Promise.race([this.proc.request({ t: 'drop' }, 'done').catch(() => undefined), sleep(5_000)]);
-    this.proc.child.disconnect?.();
-    await Promise.race([this.proc.exited, sleep(2_000)]);
-    this.proc.kill();
+    await this.proc.endAfter({ t: 'drop' });
   }
 }
 
@@ -229,10 +235,7 @@ export class SeedClient {
   private readonly proc: Child<SeedRequest, SeedReply>;
 
   constructor() {
-    const child = fork(here('./seed-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.proc = new Child<SeedRequest, SeedReply>(child, (reply) => {
-      if (reply.t === 'progress') Object.assign(this.progress, { received: reply.received, sent: reply.sent, stored: reply.stored, open: reply.open });
-    });
+    this.proc = forkLoad<SeedRequest, SeedReply>('./seed-client.js', this.progress);
   }
 
   get pid(): number | undefined {
@@ -248,10 +251,7 @@ export class SeedClient {
     return (await this.proc.request({ t: 'polls', port, numbers, clients, durationMs }, 'polled')).result;
   }
   async close(): Promise<void> {
-    await Promise.race([this.proc.request({ t: 'close' }, 'done').catch(() => undefined), sleep(5_000)]);
-    this.proc.child.disconnect?.();
-    await Promise.race([this.proc.exited, sleep(2_000)]);
-    this.proc.kill();
+    await this.proc.endAfter({ t: 'close' });
   }
 }
 

@@ -35,6 +35,9 @@ interface WireItem {
 }
 type Outgoing = BrokerEvent | WireItem;
 
+/** Requests that read pending rows back: the 08s queued before them delete their rows first. */
+const READS_PENDING: ReadonlySet<BrokerRequest['op']> = new Set(['poll', 'legacyFetch']);
+
 /** Requests that write even when they store no message row. */
 const WRITE_OPS: ReadonlySet<BrokerRequest['op']> = new Set(['register', 'createGroup', 'legacyRegister', 'legacyCreateGroup']);
 
@@ -229,7 +232,11 @@ export class Broker {
     const started = this.metrics && batch.length > 0 ? performance.now() : undefined;
     try {
       this.store.transaction(() => {
-        for (const { hostId, request } of batch) this.handle(hostId, request);
+        for (const { hostId, request } of batch) {
+          // A poll must not read back what an 08 before it covered.
+          if (READS_PENDING.has(request.op)) this.deleteAcknowledged();
+          this.handle(hostId, request);
+        }
         this.deleteAcknowledged();
         this.router.catchUp();
         // FaultInjection.failCommits: the commit fails as on a full disk, once there is something to commit.

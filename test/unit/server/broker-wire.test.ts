@@ -59,6 +59,21 @@ describe('Broker: a poll session\'s 06s are counted only once they commit', () =
     expect(h.store.pendingFor(bob.number, 0, 10).map((row) => row.body)).toEqual(['three']);
   });
 
+  it('deletes what an 08 covered before a poll later in the same group commit reads the rows back', () => {
+    h = new BrokerHarness();
+    const bob = pollSessionWith('one', 'two', 'three');
+    poll(bob.number, 1, 2);
+    // One batch: the 08 of both frames, then a poll.
+    h.broker.enqueue(HOST, [{ op: 'ack', sid: POLL_SID, number: bob.number, count: 2, src: bob.number, dst: NOBODY, ts: 5, after: 2 }]);
+    h.enqueue({ op: 'poll', to: slot(2, bob.number), number: bob.number, limit: 10 });
+    const answer = h.flush().find(([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === 2);
+    if (!answer || answer[1].t !== 'answer') throw new Error('no answer to slot 2');
+    expect(BrokerHarness.frames(answer[1].bytes).map(({ code, data }) => ({ code, data }))).toEqual([
+      { code: Code.Deliver, data: 'three' },
+      { code: Code.Poll, data: '1' },
+    ]);
+  });
+
   it('takes back an 08 whose batch rolled back: the same 08 sent again deletes the rows', () => {
     h = new BrokerHarness();
     const bob = pollSessionWith('one', 'two');
