@@ -29,6 +29,8 @@ export class SessionHost implements SessionHostPort {
   private readonly creditBatch: number;
   private outputScheduled = false;
   private shuttingDown = false;
+  /** Shutdown: the last `sync` has been asked (and answered once finishShutdownWhenIdle runs again). */
+  private synced = false;
   private done = false;
   private resolveFinished!: () => void;
   private readonly mainPort: MessagePort;
@@ -268,7 +270,6 @@ export class SessionHost implements SessionHostPort {
     this.flushOutput();
     this.end();
   }
-  private synced = false;
 
   /**
    * Ends the task. The main port is left for the main thread to close when it
