@@ -23,7 +23,7 @@ import hdr from 'hdr-histogram-js';
 import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/index.js';
 import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest } from './ipc.js';
 import { CONNACK, encodeConnect, encodeSubscribe, MqttSplitter, publishParts, publishTemplate, PUBACK, PUBLISH, SUBACK, writePuback } from './mqtt-codec.js';
-import { newHistogram, now } from './measure.js';
+import { newHistogram, now, SendTimes } from './measure.js';
 import { PerTurnFlush, replyToParent } from './child.js';
 
 /** The MQTT payload size: a zapwire frame is 256 bytes, so the peers carry 256 bytes too. */
@@ -111,8 +111,7 @@ let loading = false;
 class ZapSender extends Conn implements Sender {
   private readonly splitter = new FrameSplitter();
   /** Send times of unanswered 05, in order (07 and 09 answer in order). */
-  private readonly pending: number[] = [];
-  private head = 0;
+  private readonly pending = new SendTimes();
   private seq = 0;
   window = 0;
 
@@ -122,7 +121,7 @@ class ZapSender extends Conn implements Sender {
   }
 
   get inflight(): number {
-    return this.pending.length - this.head;
+    return this.pending.size;
   }
 
   send(from: number): void {
@@ -133,27 +132,19 @@ class ZapSender extends Conn implements Sender {
     this.write(buf);
   }
 
-  private answered(): number {
-    const t = this.pending[this.head++]!;
-    if (this.head > 1024 && this.head * 2 > this.pending.length) {
-      this.pending.splice(0, this.head);
-      this.head = 0;
-    }
-    return t;
-  }
 
   protected onData(chunk: Buffer): void {
     this.splitter.push(chunk, (f) => {
       const code = (f[0]! - 0x30) * 10 + (f[1]! - 0x30);
       if (code === 7) {
         acked++;
-        h0507.recordValue(us(now() - this.answered()));
+        h0507.recordValue(us(now() - this.pending.shift()));
         if (this.window > 0 && loading) this.send(now());
       } else if (code === 4) this.ready();
       else if (code === 9) {
         errors++;
         if (!this.opened) this.socket.destroy();
-        else if (this.inflight > 0) this.answered();
+        else if (this.inflight > 0) this.pending.shift();
       }
     });
   }

@@ -18,7 +18,7 @@ import { connect, type Socket } from 'node:net';
 import hdr from 'hdr-histogram-js';
 import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/index.js';
 import type { Collected, GeneratorReply, GeneratorRequest, Identity } from './ipc.js';
-import { newHistogram, now } from './measure.js';
+import { newHistogram, now, SendTimes } from './measure.js';
 import { PerTurnFlush, replyToParent } from './child.js';
 
 
@@ -56,8 +56,7 @@ class Conn {
   private count06 = 0;
   private acked = 0;
   /** Send times of unanswered 05, in order. */
-  private readonly pending: number[] = [];
-  private pendingHead = 0;
+  private readonly pending = new SendTimes();
   seq = 0;
   window = 0;
   opened = false;
@@ -87,7 +86,7 @@ class Conn {
   }
 
   get inflight(): number {
-    return this.pending.length - this.pendingHead;
+    return this.pending.size;
   }
 
   write(buf: Buffer): void {
@@ -129,14 +128,6 @@ class Conn {
     }
   }
 
-  private answered(): number {
-    const t = this.pending[this.pendingHead++]!;
-    if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
-      this.pending.splice(0, this.pendingHead);
-      this.pendingHead = 0;
-    }
-    return t;
-  }
 
   private onFrame(f: Buffer): void {
     const c0 = f[0]! - 0x30;
@@ -160,7 +151,7 @@ class Conn {
       }
       case 7:
         stored++;
-        h0507.recordValue(Math.max(1, Math.round((now() - this.answered()) * 1000)));
+        h0507.recordValue(Math.max(1, Math.round((now() - this.pending.shift()) * 1000)));
         if (this.window > 0) scheduleFlush(this);
         break;
       case 4:
@@ -183,7 +174,7 @@ class Conn {
           this.socket.destroy();
           break;
         }
-        if (this.role === 'sender' && this.inflight > 0) this.answered();
+        if (this.role === 'sender' && this.inflight > 0) this.pending.shift();
         break;
       default:
         break;

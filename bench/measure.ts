@@ -16,3 +16,32 @@ export function newHistogram(): hdr.Histogram {
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
 export const now = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The send times of a connection's unanswered `05`s, oldest first: answers
+ * come in frame order, so the oldest is the one each `07` (or `09`) answers.
+ * A head index rather than shift(); the consumed front is dropped once it is
+ * the larger half.
+ */
+export class SendTimes {
+  private readonly times: number[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.times.length - this.head;
+  }
+
+  push(t: number): void {
+    this.times.push(t);
+  }
+
+  /** The oldest send time, taken off. */
+  shift(): number {
+    const t = this.times[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times.splice(0, this.head);
+      this.head = 0;
+    }
+    return t;
+  }
+}

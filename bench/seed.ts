@@ -22,6 +22,7 @@ import { loadavg } from 'node:os';
 import { SeedClient, ServerHandle, serverLoad, sleep, summarise, type LatencySummary, type ServerLoad } from './harness.js';
 import { cpuBetween, readProcCpu, type ThreadShare } from './proc-cpu.js';
 import type { Context } from './scenarios.js';
+import type { SeedPolls } from './ipc.js';
 
 export interface SeedParams {
   /** Legacy users registered; the first half send, the second half receive. */
@@ -67,16 +68,9 @@ export interface SeedRun {
     /** The client process, % of one core. */
     clientCpuPercent: number | undefined;
   };
-  polls: {
+  /** The client's counts (SeedPolls, `polls` as `count`), and what the run made of them. */
+  polls: Omit<SeedPolls, 'polls' | 'latency'> & {
     count: number;
-    /** Rows read by the clients. */
-    rows: number;
-    empty: number;
-    malformed: number;
-    errors: number;
-    /** Every recipient answered with a bare `06` within pollMs. */
-    drainedAll: boolean;
-    elapsedMs: number;
     drainedPerSec: number;
     /** clients × 1000 / legacyPaceMs; undefined when unpaced. */
     paceBoundPerSec: number | undefined;
