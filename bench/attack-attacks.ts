@@ -6,17 +6,19 @@
  * 127.0.0.1, from the attacker's own loopback addresses (attackerAddress),
  * bounded in count and in time.
  */
-import hdr from 'hdr-histogram-js';
+
 import type { Socket } from 'node:net';
+import hdr from 'hdr-histogram-js';
 import { FRAME_SIZE } from '../src/protocol/index.js';
 import type { AttackerReport, LoadEnv } from './attack-ipc.js';
-import { newHistogram } from './measure.js';
 import {
   attackerAddress,
   frames,
+  HttpPipe,
   httpOnce,
   httpRequest,
-  HttpPipe,
+  type Identity,
+  type InFrame,
   legacyRequest,
   now,
   openSession,
@@ -25,9 +27,8 @@ import {
   sleep,
   statusOf,
   WireConn,
-  type Identity,
-  type InFrame,
 } from './attack-wire.js';
+import { newHistogram } from './measure.js';
 
 export interface AttackEnv extends LoadEnv {
   /** Aborted when the tool stops the attack early (the server passed its RSS ceiling). */
@@ -75,7 +76,6 @@ class Tally {
   }
 }
 
-
 // ---- flood helpers -------------------------------------------------------------------------
 
 /** Resolves on the socket's drain or close, the deadline, or the abort. */
@@ -100,7 +100,12 @@ function drained(socket: Socket, until: number, signal: AbortSignal): Promise<vo
  * only for its drain), until the deadline. Returns the frames that reached
  * the kernel.
  */
-async function writeFlood(conn: WireConn, batch: Buffer, until: number, signal: AbortSignal): Promise<number> {
+async function writeFlood(
+  conn: WireConn,
+  batch: Buffer,
+  until: number,
+  signal: AbortSignal,
+): Promise<number> {
   const before = conn.socket.bytesWritten;
   while (!signal.aborted && now() < until && !conn.closed) {
     if (!conn.write(batch)) await drained(conn.socket, until, signal);
@@ -112,7 +117,15 @@ async function writeFlood(conn: WireConn, batch: Buffer, until: number, signal: 
  * Keeps `window` requests unanswered on a connection (as fast as the server
  * answers): each answer frame the `isAnswer` test accepts lets one more go.
  */
-function windowFlood(conn: WireConn, frame: Buffer, window: number, until: number, signal: AbortSignal, tally: Tally, isAnswer: (f: InFrame) => boolean = () => true): Promise<number> {
+function windowFlood(
+  conn: WireConn,
+  frame: Buffer,
+  window: number,
+  until: number,
+  signal: AbortSignal,
+  tally: Tally,
+  isAnswer: (f: InFrame) => boolean = () => true,
+): Promise<number> {
   return new Promise((resolve) => {
     let inflight = 0;
     let written = 0;
@@ -186,7 +199,9 @@ async function pipeline19NoRead(env: AttackEnv): Promise<Prepared> {
 }
 
 /** A sender in a poll session and an offline recipient, both the attacker's own users. */
-async function senderAndRecipient(env: AttackEnv): Promise<{ sender: Identity; recipient: Identity; conn: WireConn }> {
+async function senderAndRecipient(
+  env: AttackEnv,
+): Promise<{ sender: Identity; recipient: Identity; conn: WireConn }> {
   const [sender, recipient] = await register(env.port, 2, attackerAddress(0));
   const conn = await openSession(env.port, sender!, false, attackerAddress(0));
   return { sender: sender!, recipient: recipient!, conn };
@@ -196,7 +211,13 @@ async function senderAndRecipient(env: AttackEnv): Promise<{ sender: Identity; r
 function pipeline05(read: boolean) {
   return async (env: AttackEnv): Promise<Prepared> => {
     const { sender, recipient, conn } = await senderAndRecipient(env);
-    const batch = frames(256, { code: '05', src: sender.number, dst: recipient.number, ts: ts(), data: 'pipelined 05' });
+    const batch = frames(256, {
+      code: '05',
+      src: sender.number,
+      dst: recipient.number,
+      ts: ts(),
+      data: 'pipelined 05',
+    });
     return async () => {
       const tally = new Tally();
       tally.facts.recipient = recipient.number;
@@ -218,7 +239,15 @@ async function pipeline03(env: AttackEnv): Promise<Prepared> {
   await new Promise<void>((resolve) => {
     let stored = 0;
     senderConn.onFrame = () => ++stored === 10 && resolve();
-    senderConn.write(frames(10, { code: '05', src: sender.number, dst: recipient.number, ts: ts(), data: 'waiting' }));
+    senderConn.write(
+      frames(10, {
+        code: '05',
+        src: sender.number,
+        dst: recipient.number,
+        ts: ts(),
+        data: 'waiting',
+      }),
+    );
     setTimeout(resolve, 5_000);
   });
   senderConn.destroy();
@@ -246,7 +275,12 @@ async function loneSurrogate(env: AttackEnv): Promise<Prepared> {
   const [attacker, victim, ...others] = await register(env.port, 22);
   const bystanders = await openSessions(env.port, others, true);
   let victimConn = await openSession(env.port, victim!, true);
-  const request = httpRequest('POST', '/v1/messages', `{"to":"${victim!.number}","text":"x\\ud800y","receipts":false}`, { Authorization: `Bearer ${attacker!.number}:${attacker!.token}` });
+  const request = httpRequest(
+    'POST',
+    '/v1/messages',
+    `{"to":"${victim!.number}","text":"x\\ud800y","receipts":false}`,
+    { Authorization: `Bearer ${attacker!.number}:${attacker!.token}` },
+  );
   return async () => {
     const tally = new Tally();
     let victimDrops = 0;
@@ -268,7 +302,9 @@ async function loneSurrogate(env: AttackEnv): Promise<Prepared> {
     const t0 = now();
     const pipe = new HttpPipe(env.httpPort!, attackerAddress(0));
     while (!env.signal.aborted && now() - t0 < env.durationMs) {
-      const a = await (pipe.closed ? httpOnce(env.httpPort!, request, 2_000, attackerAddress(0)) : pipe.ask(request, 2_000));
+      const a = await (pipe.closed
+        ? httpOnce(env.httpPort!, request, 2_000, attackerAddress(0))
+        : pipe.ask(request, 2_000));
       tally.count(`http:${a.status}`);
       await sleep(200, env.signal);
     }
@@ -299,10 +335,13 @@ async function probeNewcomers(env: AttackEnv, tally: Tally, when: string): Promi
     await register(env.port, 1, undefined, 1_000);
     tally.facts[`${when}V1`] = `02 in ${Math.round(now() - t0)} ms`;
   } catch (err) {
-    tally.facts[`${when}V1`] = `no 02 within 1 s (${err instanceof Error ? err.message.replace(/^register: /, '') : err})`;
+    tally.facts[`${when}V1`] =
+      `no 02 within 1 s (${err instanceof Error ? err.message.replace(/^register: /, '') : err})`;
   }
   const h = await httpOnce(env.httpPort!, httpRequest('GET', '/healthz'), 1_000);
-  tally.facts[`${when}Healthz`] = h.status ? `${h.status} in ${Math.round(h.ms)} ms` : `no answer within 1 s`;
+  tally.facts[`${when}Healthz`] = h.status
+    ? `${h.status} in ${Math.round(h.ms)} ms`
+    : `no answer within 1 s`;
 }
 
 /**
@@ -321,7 +360,10 @@ async function idleSockets(env: AttackEnv): Promise<Prepared> {
     const openOne = (): Promise<void> =>
       new Promise((resolve) => {
         const i = next++;
-        const conn = new WireConn(env.port, attackerAddress(env.index * perProcessAddresses + Math.floor(i / SOCKETS_PER_ADDRESS)));
+        const conn = new WireConn(
+          env.port,
+          attackerAddress(env.index * perProcessAddresses + Math.floor(i / SOCKETS_PER_ADDRESS)),
+        );
         conns.push(conn);
         let first: InFrame | undefined;
         conn.onFrame = (f) => (first ??= f);
@@ -331,7 +373,8 @@ async function idleSockets(env: AttackEnv): Promise<Prepared> {
         conn.onClose = () => {
           resolve();
           if (ending) return;
-          if (conn.connectedAt === undefined) return tally.count(`connectFailed:${conn.error ?? 'closed'}`);
+          if (conn.connectedAt === undefined)
+            return tally.count(`connectFailed:${conn.error ?? 'closed'}`);
           const status = first?.code === '09' ? statusOf(first) : undefined;
           tally.count(status ? `closed:09 ${status}` : `closed:${conn.error ?? 'no frame'}`);
           if (status === 408) tally.ms('closedAfter408', conn.closedAt! - conn.connectedAt);
@@ -384,7 +427,11 @@ async function slowHttp(env: AttackEnv): Promise<Prepared> {
         pipe.socket.once('connect', () => {
           entry.at = now();
           entry.ready = true;
-          pipe.socket.write(kind === 'headers' ? 'POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' : 'POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
+          pipe.socket.write(
+            kind === 'headers'
+              ? 'POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '
+              : 'POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n',
+          );
         });
         // What the server says before closing (Node answers 408 to a timed-out request).
         pipe.expect((a) => tally.count(`${kind}:answered ${a.status || 'nothing'}`));
@@ -394,18 +441,24 @@ async function slowHttp(env: AttackEnv): Promise<Prepared> {
       }
     }
     const drip = setInterval(() => {
-      for (const s of slow) if (s.ready && !s.pipe.closed && s.pipe.socket.writable) s.pipe.socket.write(s.kind === 'headers' ? 'a' : ' ');
+      for (const s of slow)
+        if (s.ready && !s.pipe.closed && s.pipe.socket.writable)
+          s.pipe.socket.write(s.kind === 'headers' ? 'a' : ' ');
     }, 1_000);
     if (env.index === 0) {
       await sleep(2_000, env.signal);
       tally.count('openAtProbe', slow.filter((s) => !s.pipe.closed).length);
       await probeNewcomers(env, tally, 'whileHeld');
     }
-    while (!env.signal.aborted && now() - t0 < hold && slow.some((s) => !s.pipe.closed)) await sleep(250, env.signal);
+    while (!env.signal.aborted && now() - t0 < hold && slow.some((s) => !s.pipe.closed))
+      await sleep(250, env.signal);
     clearInterval(drip);
     ending = true;
     tally.facts.heldS = Math.round((now() - t0) / 100) / 10;
-    tally.count('headersStillOpen', slow.filter((s) => s.kind === 'headers' && !s.pipe.closed).length);
+    tally.count(
+      'headersStillOpen',
+      slow.filter((s) => s.kind === 'headers' && !s.pipe.closed).length,
+    );
     tally.count('bodyStillOpen', slow.filter((s) => s.kind === 'body' && !s.pipe.closed).length);
     for (const s of slow) s.pipe.destroy();
     return tally.report();
@@ -413,7 +466,15 @@ async function slowHttp(env: AttackEnv): Promise<Prepared> {
 }
 
 /** HTTP requests kept in flight on each of `pipes` connections until the deadline. */
-function httpFlood(pipes: HttpPipe[], request: () => Buffer, depth: number, until: number, signal: AbortSignal, onAnswer: (status: number) => void, ratePerSec = 0): Promise<void> {
+function httpFlood(
+  pipes: HttpPipe[],
+  request: () => Buffer,
+  depth: number,
+  until: number,
+  signal: AbortSignal,
+  onAnswer: (status: number) => void,
+  ratePerSec = 0,
+): Promise<void> {
   return new Promise((resolve) => {
     const t0 = now();
     let issued = 0;
@@ -422,7 +483,8 @@ function httpFlood(pipes: HttpPipe[], request: () => Buffer, depth: number, unti
         clearInterval(ticker);
         return resolve();
       }
-      const due = ratePerSec > 0 ? Math.floor(((now() - t0) * ratePerSec) / 1000) - issued : Infinity;
+      const due =
+        ratePerSec > 0 ? Math.floor(((now() - t0) * ratePerSec) / 1000) - issued : Infinity;
       let budget = due;
       for (const pipe of pipes) {
         while (budget > 0 && !pipe.closed && pipe.inflight < depth) {
@@ -448,7 +510,14 @@ async function registerFlood(env: AttackEnv): Promise<Prepared> {
     const until = now() + env.durationMs;
     await Promise.all([
       ...conns.map((c) => windowFlood(c, one01, 256, until, env.signal, tally)),
-      httpFlood(pipes, () => post, 16, until, env.signal, (s) => tally.count(`http:${s}`)),
+      httpFlood(
+        pipes,
+        () => post,
+        16,
+        until,
+        env.signal,
+        (s) => tally.count(`http:${s}`),
+      ),
     ]);
     await sleep(500);
     for (const c of conns) c.destroy();
@@ -462,7 +531,13 @@ async function offlineFlood(env: AttackEnv): Promise<Prepared> {
   const from = attackerAddress(0);
   const [sender, victim] = await register(env.port, 2, from);
   const { conns } = await openSessions(env.port, [sender!, sender!, sender!, sender!], false, from);
-  const one05 = frames(1, { code: '05', src: sender!.number, dst: victim!.number, ts: ts(), data: 'offline flood' });
+  const one05 = frames(1, {
+    code: '05',
+    src: sender!.number,
+    dst: victim!.number,
+    ts: ts(),
+    data: 'offline flood',
+  });
   return async () => {
     const tally = new Tally();
     tally.facts.recipient = victim!.number;
@@ -489,12 +564,21 @@ async function groupFlood(env: AttackEnv): Promise<Prepared> {
   });
   if (!group) throw new Error('group-flood: the first group was not created');
   const one10 = frames(1, { code: '10', src: creator!.number, ts: ts(), data: memberData });
-  const one05 = frames(1, { code: '05', src: creator!.number, dst: group, ts: ts(), data: 'group flood' });
+  const one05 = frames(1, {
+    code: '05',
+    src: creator!.number,
+    dst: group,
+    ts: ts(),
+    data: 'group flood',
+  });
   return async () => {
     const tally = new Tally();
     tally.facts.member = members[0]!.number;
     const until = now() + env.durationMs;
-    await Promise.all([windowFlood(groups, one10, 64, until, env.signal, tally), windowFlood(sends, one05, 256, until, env.signal, tally)]);
+    await Promise.all([
+      windowFlood(groups, one10, 64, until, env.signal, tally),
+      windowFlood(sends, one05, 256, until, env.signal, tally),
+    ]);
     await sleep(500, env.signal);
     groups.destroy();
     sends.destroy();
@@ -509,22 +593,41 @@ async function groupFlood(env: AttackEnv): Promise<Prepared> {
 async function legacyBigGroup(env: AttackEnv): Promise<Prepared> {
   const [member] = await register(env.port, 1, attackerAddress(0));
   const others = Array.from({ length: 4_999 }, randomNumber);
-  const request10 = Buffer.from(`10${String(ts()).padStart(10, '0')}${member!.number}${others.join('')}`, 'latin1');
+  const request10 = Buffer.from(
+    `10${String(ts()).padStart(10, '0')}${member!.number}${others.join('')}`,
+    'latin1',
+  );
   return async () => {
     const tally = new Tally();
     const created = await legacyRequest(env.legacyPort!, request10, 30_000, attackerAddress(0));
     tally.facts.createMs = Math.round(created.ms);
     // Legacy 10 has no answer: the member learns the group from its notice (03).
-    const poll = await legacyRequest(env.legacyPort!, Buffer.from(`03${member!.number}`, 'latin1'), 30_000, attackerAddress(0));
+    const poll = await legacyRequest(
+      env.legacyPort!,
+      Buffer.from(`03${member!.number}`, 'latin1'),
+      30_000,
+      attackerAddress(0),
+    );
     tally.facts.pollMs = Math.round(poll.ms);
     // A notice names the group; a bare `06` means nothing pending (the 10 refused); nothing at all, no answer.
-    tally.facts.pollAnswer = poll.answer.length === 0 ? 'closed without an answer' : poll.answer.length === 2 ? 'nothing pending' : 'a notice';
-    const group = poll.answer.length >= 15 && poll.answer.toString('latin1', 0, 2) === '06' ? poll.answer.toString('latin1', 2, 15) : undefined;
+    tally.facts.pollAnswer =
+      poll.answer.length === 0
+        ? 'closed without an answer'
+        : poll.answer.length === 2
+          ? 'nothing pending'
+          : 'a notice';
+    const group =
+      poll.answer.length >= 15 && poll.answer.toString('latin1', 0, 2) === '06'
+        ? poll.answer.toString('latin1', 2, 15)
+        : undefined;
     tally.facts.groupCreated = group !== undefined;
     // The sends to the group get half the attack's time, counted once the group is known (the 10 itself can take seconds).
     const t0 = now();
     if (group) {
-      const send = Buffer.from(`05${member!.number}${group}${String(ts()).padStart(10, '0')}legacy flood`, 'latin1');
+      const send = Buffer.from(
+        `05${member!.number}${group}${String(ts()).padStart(10, '0')}legacy flood`,
+        'latin1',
+      );
       await Promise.all(
         Array.from({ length: 2 }, async () => {
           while (!env.signal.aborted && now() - t0 < env.durationMs / 2) {
@@ -547,8 +650,12 @@ async function legacyBigGroup(env: AttackEnv): Promise<Prepared> {
 async function wrongTokenHttp(env: AttackEnv): Promise<Prepared> {
   const [victim, friend] = await register(env.port, 2);
   const body = `{"to":"${friend!.number}","text":"x","receipts":false}`;
-  const wrong = httpRequest('POST', '/v1/messages', body, { Authorization: `Bearer ${victim!.number}:not-the-token` });
-  const valid = httpRequest('POST', '/v1/messages', body, { Authorization: `Bearer ${victim!.number}:${victim!.token}` });
+  const wrong = httpRequest('POST', '/v1/messages', body, {
+    Authorization: `Bearer ${victim!.number}:not-the-token`,
+  });
+  const valid = httpRequest('POST', '/v1/messages', body, {
+    Authorization: `Bearer ${victim!.number}:${victim!.token}`,
+  });
   const pipes = Array.from({ length: 32 }, () => new HttpPipe(env.httpPort!, attackerAddress(0)));
   return async () => {
     const tally = new Tally();
@@ -558,7 +665,15 @@ async function wrongTokenHttp(env: AttackEnv): Promise<Prepared> {
       if (victimPipe.closed) victimPipe = new HttpPipe(env.httpPort!);
       victimPipe.request(valid, (a) => tally.count(`victim:${a.status}`));
     }, 50);
-    await httpFlood(pipes, () => wrong, 32, until, env.signal, (s) => tally.count(`attacker:${s}`), 11_900);
+    await httpFlood(
+      pipes,
+      () => wrong,
+      32,
+      until,
+      env.signal,
+      (s) => tally.count(`attacker:${s}`),
+      11_900,
+    );
     clearInterval(victimTimer);
     await sleep(1_000);
     victimPipe.destroy();
@@ -591,7 +706,8 @@ async function wrongToken04(env: AttackEnv): Promise<Prepared> {
           };
           conn.onClose = () => {
             clearTimeout(timer);
-            if (conn.connectedAt === undefined) tally.count(`connectFailed:${conn.error ?? 'closed'}`);
+            if (conn.connectedAt === undefined)
+              tally.count(`connectFailed:${conn.error ?? 'closed'}`);
             resolve();
           };
           conn.write(wrong);

@@ -8,7 +8,10 @@ import type { Identity } from './attack-wire.js';
 
 export type ServerRequest = { t: 'start'; options: Partial<ServerOptions> } | { t: 'stop' };
 
-export type ServerReply = { t: 'ready'; port: number; httpPort?: number; legacyPort?: number } | { t: 'stopped' } | { t: 'failed'; message: string };
+export type ServerReply =
+  | { t: 'ready'; port: number; httpPort?: number; legacyPort?: number }
+  | { t: 'stopped' }
+  | { t: 'failed'; message: string };
 
 /** What an attacker process is told: where the server is, how long, and its share of the attack. */
 export interface LoadEnv {
@@ -21,7 +24,10 @@ export interface LoadEnv {
   of: number;
 }
 
-export type LoadRequest = { t: 'prepare'; attack: string; env: LoadEnv } | { t: 'run' } | { t: 'stop' };
+export type LoadRequest =
+  | { t: 'prepare'; attack: string; env: LoadEnv }
+  | { t: 'run' }
+  | { t: 'stop' };
 
 /**
  * What the attacker saw: counters (summed over processes), hdr histograms
@@ -33,6 +39,9 @@ export interface AttackerReport {
   facts: Record<string, string | number | boolean>;
 }
 
-export type LoadReply = { t: 'prepared' } | { t: 'result'; report: AttackerReport } | { t: 'failed'; message: string };
+export type LoadReply =
+  | { t: 'prepared' }
+  | { t: 'result'; report: AttackerReport }
+  | { t: 'failed'; message: string };
 
 export type { Identity };

@@ -25,7 +25,10 @@ process.on('message', (message: LoadRequest) => {
         reply({ t: 'result', report: await prepared!() });
       } else abort.abort();
     } catch (err) {
-      reply({ t: 'failed', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      reply({
+        t: 'failed',
+        message: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
     }
   })();
 });

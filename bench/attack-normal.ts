@@ -6,7 +6,16 @@
  * that got a `07` reached the recipient (the recipient opens a new push
  * session and takes what is still pending).
  */
-import { now, openSession, register, sleep, statusOf, type Identity, type InFrame, type WireConn } from './attack-wire.js';
+import {
+  type Identity,
+  type InFrame,
+  now,
+  openSession,
+  register,
+  sleep,
+  statusOf,
+  type WireConn,
+} from './attack-wire.js';
 import { newHistogram } from './measure.js';
 
 export const PROBE_INTERVAL_MS = 50;
@@ -62,7 +71,12 @@ export function latencyOf(values: number[]): Latency {
   const h = histogram();
   for (const v of values) h.recordValue(Math.max(1, Math.round(v * 1000)));
   const ms = (us: number) => Math.round(us) / 1000;
-  return { count: h.totalCount, p50: ms(h.getValueAtPercentile(50)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue) };
+  return {
+    count: h.totalCount,
+    p50: ms(h.getValueAtPercentile(50)),
+    p99: ms(h.getValueAtPercentile(99)),
+    max: ms(h.maxValue),
+  };
 }
 
 /** Keeps one push session open for `who`, opening it again whenever it ends (a real client's reconnect). */
@@ -182,7 +196,14 @@ export class NormalClient {
     this.probes.push(probe);
     this.bySeq.set(seq, probe);
     // ts carries seq, so that each 07 or 09 names the probe it answers.
-    conn.send({ code: '05', src: this.a.number, dst: this.b.number, ts: TS_BASE + seq, flag: false, data: `probe ${seq}` });
+    conn.send({
+      code: '05',
+      src: this.a.number,
+      dst: this.b.number,
+      ts: TS_BASE + seq,
+      flag: false,
+      data: `probe ${seq}`,
+    });
   }
 
   private onSenderFrame(f: InFrame): void {
@@ -203,7 +224,8 @@ export class NormalClient {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     const t0 = now();
-    while (this.probes.some((p) => p.answeredAt === undefined) && now() - t0 < 3_000) await sleep(50);
+    while (this.probes.some((p) => p.answeredAt === undefined) && now() - t0 < 3_000)
+      await sleep(50);
     this.sender.stop();
   }
 
@@ -246,7 +268,8 @@ export class NormalClient {
     let unanswered = this.noSession;
     for (const p of window) {
       if (p.answeredAt === undefined || p.answeredAt - p.sentAt > ANSWER_WITHIN_MS) unanswered++;
-      if (p.status !== undefined && p.status !== 0) refused[p.status] = (refused[p.status] ?? 0) + 1;
+      if (p.status !== undefined && p.status !== 0)
+        refused[p.status] = (refused[p.status] ?? 0) + 1;
     }
     return {
       ticks: this.ticks,
@@ -255,15 +278,23 @@ export class NormalClient {
       stored: window.filter((p) => p.status === 0).length,
       refused,
       unanswered,
-      latency0507: latencyOf(window.filter((p) => p.status === 0).map((p) => p.answeredAt! - p.sentAt)),
-      latency0506: latencyOf(window.filter((p) => p.receivedAt !== undefined).map((p) => p.receivedAt! - p.sentAt)),
+      latency0507: latencyOf(
+        window.filter((p) => p.status === 0).map((p) => p.answeredAt! - p.sentAt),
+      ),
+      latency0506: latencyOf(
+        window.filter((p) => p.receivedAt !== undefined).map((p) => p.receivedAt! - p.sentAt),
+      ),
       reconnects: this.sender.reconnects + this.recipient.reconnects,
       acknowledged: this.probes.filter((p) => p.status === 0).length,
       lost: verified?.error && verified.lost > 0 ? undefined : verified?.lost,
       lostProbes: this.probes
         .filter((p) => p.status === 0 && p.receivedAt === undefined)
         .slice(0, 10)
-        .map((p) => ({ seq: p.seq, sentAtMs: Math.round(p.sentAt - this.probes[0]!.sentAt), storedAfterMs: Math.round(p.answeredAt! - p.sentAt) })),
+        .map((p) => ({
+          seq: p.seq,
+          sentAtMs: Math.round(p.sentAt - this.probes[0]!.sentAt),
+          storedAfterMs: Math.round(p.answeredAt! - p.sentAt),
+        })),
       ...(verified?.error ? { verifyError: verified.error } : {}),
     };
   }

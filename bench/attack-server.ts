@@ -17,7 +17,12 @@ process.on('message', (message: ServerRequest) => {
     try {
       if (message.t === 'start') {
         server = await ZapwireServer.start(message.options);
-        reply({ t: 'ready', port: server.address.port, httpPort: server.httpAddress?.port, legacyPort: server.legacyAddress?.port });
+        reply({
+          t: 'ready',
+          port: server.address.port,
+          httpPort: server.httpAddress?.port,
+          legacyPort: server.legacyAddress?.port,
+        });
       } else {
         await server?.close();
         reply({ t: 'stopped' });

@@ -6,7 +6,7 @@
  * legacy request.
  */
 import { connect, type Socket } from 'node:net';
-import { encodeFrame, FrameSplitter, FRAME_SIZE, type FrameInit } from '../src/protocol/index.js';
+import { encodeFrame, FRAME_SIZE, type FrameInit, FrameSplitter } from '../src/protocol/index.js';
 import { now } from './measure.js';
 
 export const LOOPBACK = '127.0.0.1';
@@ -91,7 +91,9 @@ export class WireConn {
     this.socket = connect({ port, host: LOOPBACK, ...(localAddress ? { localAddress } : {}) });
     this.socket.setNoDelay(true);
     this.socket.on('connect', () => (this.connectedAt = now()));
-    this.socket.on('data', (chunk: Buffer) => this.splitter.push(chunk, (f) => this.onFrame(readFrame(f))));
+    this.socket.on('data', (chunk: Buffer) =>
+      this.splitter.push(chunk, (f) => this.onFrame(readFrame(f))),
+    );
     this.socket.on('error', (err: NodeJS.ErrnoException) => (this.error = err.code ?? err.message));
     this.socket.on('close', () => {
       this.closedAt = now();
@@ -118,11 +120,19 @@ export class WireConn {
 }
 
 /** Registers `count` users with pipelined `01`s on one connection. */
-export function register(port: number, count: number, localAddress?: string, timeoutMs = 15_000): Promise<Identity[]> {
+export function register(
+  port: number,
+  count: number,
+  localAddress?: string,
+  timeoutMs = 15_000,
+): Promise<Identity[]> {
   return new Promise((resolve, reject) => {
     const conn = new WireConn(port, localAddress);
     const out: Identity[] = [];
-    const timer = setTimeout(() => fail(`registered ${out.length} of ${count} within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(
+      () => fail(`registered ${out.length} of ${count} within ${timeoutMs} ms`),
+      timeoutMs,
+    );
     function fail(why: string) {
       clearTimeout(timer);
       conn.destroy();
@@ -137,8 +147,11 @@ export function register(port: number, count: number, localAddress?: string, tim
         resolve(out);
       }
     };
-    conn.onClose = () => out.length < count && fail(`closed after ${out.length} of ${count} (${conn.error ?? 'by the server'})`);
-    for (let i = 0; i < count; i += 500) conn.write(frames(Math.min(500, count - i), { code: '01', data: 'attack' }));
+    conn.onClose = () =>
+      out.length < count &&
+      fail(`closed after ${out.length} of ${count} (${conn.error ?? 'by the server'})`);
+    for (let i = 0; i < count; i += 500)
+      conn.write(frames(Math.min(500, count - i), { code: '01', data: 'attack' }));
   });
 }
 
@@ -147,7 +160,14 @@ export function register(port: number, count: number, localAddress?: string, tim
  * synchronously on that answer: a push session's first `06` may arrive in
  * the same chunk as the `04`, before any awaiting code could set a handler.
  */
-export function openSession(port: number, who: Identity, push: boolean, localAddress?: string, timeoutMs = 10_000, opened?: (conn: WireConn) => void): Promise<WireConn> {
+export function openSession(
+  port: number,
+  who: Identity,
+  push: boolean,
+  localAddress?: string,
+  timeoutMs = 10_000,
+  opened?: (conn: WireConn) => void,
+): Promise<WireConn> {
   return new Promise((resolve, reject) => {
     const conn = new WireConn(port, localAddress);
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
@@ -171,7 +191,13 @@ export function openSession(port: number, who: Identity, push: boolean, localAdd
 }
 
 /** Opens many sessions, `concurrency` at a time; the ones that failed are counted, not thrown. */
-export async function openSessions(port: number, who: Identity[], push: boolean, localAddress?: string, concurrency = 50): Promise<{ conns: WireConn[]; failed: number }> {
+export async function openSessions(
+  port: number,
+  who: Identity[],
+  push: boolean,
+  localAddress?: string,
+  concurrency = 50,
+): Promise<{ conns: WireConn[]; failed: number }> {
   const conns: WireConn[] = [];
   let failed = 0;
   let next = 0;
@@ -192,7 +218,12 @@ export async function openSessions(port: number, who: Identity[], push: boolean,
 
 // ---- HTTP ---------------------------------------------------------------------------------
 
-export function httpRequest(method: string, path: string, body?: string, headers: Record<string, string> = {}): Buffer {
+export function httpRequest(
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Buffer {
   const bytes = body === undefined ? undefined : Buffer.from(body, 'utf8');
   let head = `${method} ${path} HTTP/1.1\r\nHost: ${LOOPBACK}\r\n`;
   for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
@@ -252,7 +283,10 @@ export class HttpPipe {
 
   ask(buf: Buffer, timeoutMs = 5_000): Promise<HttpAnswer> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve({ status: 0, body: `no answer within ${timeoutMs} ms` }), timeoutMs);
+      const timer = setTimeout(
+        () => resolve({ status: 0, body: `no answer within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
       this.request(buf, (a) => {
         clearTimeout(timer);
         resolve(a);
@@ -282,7 +316,12 @@ export class HttpPipe {
 }
 
 /** One request on a fresh connection, closed afterwards; status 0 if unanswered in time. */
-export async function httpOnce(port: number, buf: Buffer, timeoutMs = 5_000, localAddress?: string): Promise<HttpAnswer & { ms: number }> {
+export async function httpOnce(
+  port: number,
+  buf: Buffer,
+  timeoutMs = 5_000,
+  localAddress?: string,
+): Promise<HttpAnswer & { ms: number }> {
   const t0 = now();
   const pipe = new HttpPipe(port, localAddress);
   const answer = await pipe.ask(buf, timeoutMs);
@@ -292,7 +331,12 @@ export async function httpOnce(port: number, buf: Buffer, timeoutMs = 5_000, loc
 
 /** Registers one user over HTTP (`POST /v1/users`). */
 export async function registerHttp(port: number, localAddress?: string): Promise<Identity> {
-  const a = await httpOnce(port, httpRequest('POST', '/v1/users', '{"name":"attack"}'), 5_000, localAddress);
+  const a = await httpOnce(
+    port,
+    httpRequest('POST', '/v1/users', '{"name":"attack"}'),
+    5_000,
+    localAddress,
+  );
   if (a.status !== 201) throw new Error(`POST /v1/users answered ${a.status} ${a.body}`);
   const parsed = JSON.parse(a.body) as Identity;
   return { number: parsed.number, token: parsed.token };
@@ -301,10 +345,20 @@ export async function registerHttp(port: number, localAddress?: string): Promise
 // ---- legacy ---------------------------------------------------------------------------------
 
 /** One legacy request: connect, write, half-close, read until the server closes. */
-export function legacyRequest(port: number, request: Buffer, timeoutMs = 10_000, localAddress?: string): Promise<{ answer: Buffer; ms: number; ok: boolean }> {
+export function legacyRequest(
+  port: number,
+  request: Buffer,
+  timeoutMs = 10_000,
+  localAddress?: string,
+): Promise<{ answer: Buffer; ms: number; ok: boolean }> {
   return new Promise((resolve) => {
     const t0 = now();
-    const socket = connect({ port, host: LOOPBACK, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) });
+    const socket = connect({
+      port,
+      host: LOOPBACK,
+      allowHalfOpen: true,
+      ...(localAddress ? { localAddress } : {}),
+    });
     const chunks: Buffer[] = [];
     let ok = true;
     const timer = setTimeout(() => {

@@ -8,17 +8,34 @@
  * 05->07 during the attack, what the attacker got, and whether anything
  * acknowledged was lost. A Markdown table goes to stdout, the JSON to --out.
  */
-import Database from 'better-sqlite3';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError } from 'commander';
 import hdr from 'hdr-histogram-js';
 import type { ServerOptions } from '../src/server/config.js';
 import { ATTACKS, IDLE_HOLD_MS, IDLE_SOCKETS } from './attack-attacks.js';
-import type { AttackerReport, LoadReply, LoadRequest, ServerReply, ServerRequest } from './attack-ipc.js';
+import type {
+  AttackerReport,
+  LoadReply,
+  LoadRequest,
+  ServerReply,
+  ServerRequest,
+} from './attack-ipc.js';
 import { NormalClient, type NormalSummary } from './attack-normal.js';
 import { now, openSession, register, sleep } from './attack-wire.js';
 import { SERVER_NODE_FLAGS, summarise } from './harness.js';
@@ -46,7 +63,8 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 /** A forked child with one request in flight at a time: `next(t)` waits for the reply of type t. */
 class Child<Req, Rep extends { t: string }> {
-  private readonly waiting: { t: string; resolve: (r: Rep) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: { t: string; resolve: (r: Rep) => void; reject: (e: Error) => void }[] =
+    [];
   exit: string | undefined;
 
   constructor(readonly proc: ChildProcess) {
@@ -54,7 +72,8 @@ class Child<Req, Rep extends { t: string }> {
       const i = this.waiting.findIndex((w) => w.t === reply.t || reply.t === 'failed');
       if (i < 0) return;
       const [w] = this.waiting.splice(i, 1);
-      if (reply.t === 'failed') w!.reject(new Error((reply as unknown as { message: string }).message));
+      if (reply.t === 'failed')
+        w!.reject(new Error((reply as unknown as { message: string }).message));
       else w!.resolve(reply);
     });
     proc.once('exit', (code, signal) => {
@@ -66,8 +85,15 @@ class Child<Req, Rep extends { t: string }> {
   ask<T extends Rep['t']>(request: Req, t: T, timeoutMs: number): Promise<Extract<Rep, { t: T }>> {
     return new Promise((resolve, reject) => {
       if (this.exit) return reject(new Error(`child ended (${this.exit})`));
-      const timer = setTimeout(() => reject(new Error(`no ${t} within ${timeoutMs} ms`)), timeoutMs);
-      this.waiting.push({ t, resolve: (r) => (clearTimeout(timer), resolve(r as Extract<Rep, { t: T }>)), reject: (e) => (clearTimeout(timer), reject(e)) });
+      const timer = setTimeout(
+        () => reject(new Error(`no ${t} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiting.push({
+        t,
+        resolve: (r) => (clearTimeout(timer), resolve(r as Extract<Rep, { t: T }>)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
       if (this.proc.connected) this.proc.send(request as object);
     });
   }
@@ -106,7 +132,10 @@ class AttackServer {
   }
 
   static async start(options: Partial<ServerOptions>): Promise<AttackServer> {
-    const proc = fork(here('./attack-server.js'), [], { execArgv: SERVER_NODE_FLAGS, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const proc = fork(here('./attack-server.js'), [], {
+      execArgv: SERVER_NODE_FLAGS,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     const child = new Child<ServerRequest, ServerReply>(proc);
     const log: LogCount = { warn: 0, error: 0, fatal: 0, samples: [] };
     countLog(proc, log);
@@ -139,7 +168,8 @@ function countLog(proc: ChildProcess, log: LogCount): void {
     if (level >= 60) log.fatal++;
     else if (level >= 50) log.error++;
     else log.warn++;
-    if (log.samples.length < 5) log.samples.push((/"msg":"([^"]*)"/.exec(line)?.[1] ?? line).slice(0, 160));
+    if (log.samples.length < 5)
+      log.samples.push((/"msg":"([^"]*)"/.exec(line)?.[1] ?? line).slice(0, 160));
   };
   proc.stdout!.on('data', (chunk: Buffer) => {
     const lines = (rest + chunk.toString('utf8')).split('\n');
@@ -190,7 +220,9 @@ class RssWatch {
 class Attacker {
   private readonly child: Child<LoadRequest, LoadReply>;
   constructor() {
-    this.child = new Child(fork(here('./attack-load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    this.child = new Child(
+      fork(here('./attack-load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
   }
   async prepare(attack: string, env: Extract<LoadRequest, { t: 'prepare' }>['env']): Promise<void> {
     await this.child.ask({ t: 'prepare', attack, env }, 'prepared', 60_000);
@@ -221,7 +253,11 @@ function merge(reports: AttackerReport[]): AttackerReport {
     for (const e of list) total.add(hdr.decodeFromCompressedBase64(e, 32, false));
     hists[k] = hdr.encodeIntoCompressedBase64(total);
   }
-  return { counters, hists, facts: Object.assign({}, ...[...reports].reverse().map((r) => r.facts)) };
+  return {
+    counters,
+    hists,
+    facts: Object.assign({}, ...[...reports].reverse().map((r) => r.facts)),
+  };
 }
 
 // ---- one row of the table -------------------------------------------------------------------
@@ -231,7 +267,14 @@ interface AttackRow {
   attacker: string;
   report?: AttackerReport;
   /** MB */
-  rss?: { before: number; peak: number; end: number; settled: number | undefined; stoppedAtCeilingAfterS?: number; serverExit?: string };
+  rss?: {
+    before: number;
+    peak: number;
+    end: number;
+    settled: number | undefined;
+    stoppedAtCeilingAfterS?: number;
+    serverExit?: string;
+  };
   normal?: NormalSummary;
   /** The attacker's own acknowledged messages, checked in the database after the run. */
   attackerCheck?: { ok: boolean | null; text: string };
@@ -262,7 +305,9 @@ function dbSizeMB(dbPath: string): number {
 function pendingRows(dbPath: string, recipients: string[]): Record<string, number> {
   const db = new Database(dbPath);
   try {
-    const out: Record<string, number> = { pending: (db.prepare('SELECT COUNT(*) AS n FROM pending').get() as { n: number }).n };
+    const out: Record<string, number> = {
+      pending: (db.prepare('SELECT COUNT(*) AS n FROM pending').get() as { n: number }).n,
+    };
     const one = db.prepare('SELECT COUNT(*) AS n FROM pending WHERE recipient = ?');
     for (const r of recipients) out[r] = (one.get(r) as { n: number }).n;
     return out;
@@ -272,7 +317,11 @@ function pendingRows(dbPath: string, recipients: string[]): Record<string, numbe
 }
 
 /** What the attacker's acknowledged messages must have left in the store (the recipients never connected). */
-function checkAttackerRows(name: string, report: AttackerReport, rows: Record<string, number>): { ok: boolean | null; text: string } | undefined {
+function checkAttackerRows(
+  name: string,
+  report: AttackerReport,
+  rows: Record<string, number>,
+): { ok: boolean | null; text: string } | undefined {
   const c = report.counters;
   const f = report.facts;
   if (name === 'pipeline-05' || name === 'offline-flood') {
@@ -302,10 +351,22 @@ interface Fresh {
 function freshServer(name: string): Fresh {
   const { dir, dbPath } = tempDb();
   // Default options, but for a free port, the HTTP API, the legacy listener where needed, and the temporary file.
-  const options: Partial<ServerOptions> = { port: 0, httpPort: 0, dbPath, ...(ATTACKS[name]!.legacy ? { legacyPort: 0 } : {}) };
+  const options: Partial<ServerOptions> = {
+    port: 0,
+    httpPort: 0,
+    dbPath,
+    ...(ATTACKS[name]!.legacy ? { legacyPort: 0 } : {}),
+  };
   const server = AttackServer.start(options);
   server.catch(() => {}); // awaited (and reported) by the attack
-  return { name, dir, dbPath, options, server, attackers: Array.from({ length: ATTACKS[name]!.processes ?? 1 }, () => new Attacker()) };
+  return {
+    name,
+    dir,
+    dbPath,
+    options,
+    server,
+    attackers: Array.from({ length: ATTACKS[name]!.processes ?? 1 }, () => new Attacker()),
+  };
 }
 
 /**
@@ -313,7 +374,12 @@ function freshServer(name: string): Fresh {
  * part is over (the attack, the settle, the RSS readings): the tool starts the
  * next attack's server then, while this one's losses are checked.
  */
-async function standardAttack(name: string, seconds: number, fresh: Fresh, settled: () => void): Promise<AttackRow> {
+async function standardAttack(
+  name: string,
+  seconds: number,
+  fresh: Fresh,
+  settled: () => void,
+): Promise<AttackRow> {
   const { dir, dbPath, options } = fresh;
   const t0 = now();
   const row: AttackRow = { attack: name, attacker: '', durationS: 0 };
@@ -323,8 +389,16 @@ async function standardAttack(name: string, seconds: number, fresh: Fresh, settl
   try {
     server = await fresh.server;
     phase('server started');
-    const env = { port: server.port, httpPort: server.httpPort, legacyPort: server.legacyPort, durationMs: seconds * 1000 };
-    const [normal] = await Promise.all([NormalClient.create(server.port), ...attackers.map((a, index) => a.prepare(name, { ...env, index, of: attackers.length }))]);
+    const env = {
+      port: server.port,
+      httpPort: server.httpPort,
+      legacyPort: server.legacyPort,
+      durationMs: seconds * 1000,
+    };
+    const [normal] = await Promise.all([
+      NormalClient.create(server.port),
+      ...attackers.map((a, index) => a.prepare(name, { ...env, index, of: attackers.length })),
+    ]);
     normal.start(server.port);
     await sleep(300);
     const before = rssOf(server.pid) ?? 0;
@@ -348,7 +422,11 @@ async function standardAttack(name: string, seconds: number, fresh: Fresh, settl
     let verifyPort = server.port;
     if (server.exit) {
       // The server was stopped at the ceiling (or died): what it acknowledged must be in its file.
-      restarted = await AttackServer.start({ ...options, httpPort: undefined, legacyPort: undefined });
+      restarted = await AttackServer.start({
+        ...options,
+        httpPort: undefined,
+        legacyPort: undefined,
+      });
       verifyPort = restarted.port;
     }
     const verified = await normal.verify(verifyPort);
@@ -360,15 +438,21 @@ async function standardAttack(name: string, seconds: number, fresh: Fresh, settl
       peak: Math.round(watch.peak / MB),
       end: Math.round(end / MB),
       settled: settledRss === undefined ? undefined : Math.round(settledRss / MB),
-      ...(watch.passedCeilingAfterS !== undefined ? { stoppedAtCeilingAfterS: watch.passedCeilingAfterS } : {}),
-      ...(server.exit && watch.passedCeilingAfterS === undefined ? { serverExit: server.exit } : {}),
+      ...(watch.passedCeilingAfterS !== undefined
+        ? { stoppedAtCeilingAfterS: watch.passedCeilingAfterS }
+        : {}),
+      ...(server.exit && watch.passedCeilingAfterS === undefined
+        ? { serverExit: server.exit }
+        : {}),
     };
     for (const a of attackers) await a.close();
     await restarted?.stop();
     await server.stop();
     phase('stopped');
     row.log = server.log;
-    const recipients = [row.report.facts.recipient, row.report.facts.member].filter((x): x is string => typeof x === 'string');
+    const recipients = [row.report.facts.recipient, row.report.facts.member].filter(
+      (x): x is string => typeof x === 'string',
+    );
     row.db = { ...pendingRows(dbPath, recipients), dbMB: dbSizeMB(dbPath) };
     row.attackerCheck = checkAttackerRows(name, row.report, row.db);
     row.durationS = Math.round((now() - t0) / 100) / 10;
@@ -381,7 +465,11 @@ async function standardAttack(name: string, seconds: number, fresh: Fresh, settl
     for (const a of attackers) await a.close();
     restarted?.kill();
     server?.kill();
-    if (!server) void fresh.server.then((s) => s.kill(), () => {});
+    if (!server)
+      void fresh.server.then(
+        (s) => s.kill(),
+        () => {},
+      );
     rmSync(dir, { recursive: true, force: true });
   }
   return row;
@@ -392,9 +480,15 @@ async function standardAttack(name: string, seconds: number, fresh: Fresh, settl
 const CLI = here('../src/cli/main.js');
 
 /** Runs `zapwire serve` until it exits or `waitMs` passes; what it printed and how it ended. */
-function serveCli(args: string[], waitMs: number, onListening?: (port: number, proc: ChildProcess) => void): Promise<{ exit: string; stderr: string; stdoutErrors: string[]; startedPort?: number }> {
+function serveCli(
+  args: string[],
+  waitMs: number,
+  onListening?: (port: number, proc: ChildProcess) => void,
+): Promise<{ exit: string; stderr: string; stdoutErrors: string[]; startedPort?: number }> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, 'serve', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let stdout = '';
     let startedPort: number | undefined;
@@ -418,8 +512,19 @@ function serveCli(args: string[], waitMs: number, onListening?: (port: number, p
         .split('\n')
         .filter((l) => Number(/"level":(\d+)/.exec(l)?.[1] ?? 0) >= 50)
         .map((l) => (/"msg":"([^"]*)"/.exec(l)?.[1] ?? l).slice(0, 200));
-      const exit = stopped ? `still running after ${waitMs / 1000} s` : startedPort !== undefined ? `started (stopped by the tool, ${signal ?? `exit ${code}`})` : signal ? `killed by ${signal}` : `exit ${code}`;
-      resolve({ exit, stderr: stderr.trim().slice(0, 400), stdoutErrors, ...(startedPort !== undefined ? { startedPort } : {}) });
+      const exit = stopped
+        ? `still running after ${waitMs / 1000} s`
+        : startedPort !== undefined
+          ? `started (stopped by the tool, ${signal ?? `exit ${code}`})`
+          : signal
+            ? `killed by ${signal}`
+            : `exit ${code}`;
+      resolve({
+        exit,
+        stderr: stderr.trim().slice(0, 400),
+        stdoutErrors,
+        ...(startedPort !== undefined ? { startedPort } : {}),
+      });
     });
   });
 }
@@ -442,37 +547,60 @@ async function twoServers(seconds: number): Promise<AttackRow> {
     const watch = new RssWatch(server.pid, () => server?.kill());
     normal.beginWindow();
     let pushed: string | undefined;
-    const second = await serveCli(['--db', dbPath, '--port', '0', '--host', '127.0.0.1'], Math.max(5_000, Math.min(seconds * 1000, 10_000)), (port, proc) => {
-      void (async () => {
-        try {
-          const [stranger] = await register(port, 1);
-          const conn = await openSession(port, stranger!, false);
-          const stored = await new Promise<boolean>((resolve) => {
-            conn.onFrame = (f) => resolve(f.code === '07');
-            conn.send({ code: '05', src: stranger!.number, dst: normal.b.number, ts: Math.floor(Date.now() / 1000), data: 'via the second server' });
-            setTimeout(() => resolve(false), 2_000);
-          });
-          conn.destroy();
-          await sleep(1_000);
-          const live = normal.othersLive.includes('via the second server');
-          pushed = stored ? `a 05 via it got 07, ${live ? 'and was' : 'but was not'} pushed to the recipient's session on the first within 1 s` : 'a 05 via it got no 07';
-        } catch (err) {
-          pushed = `using it failed: ${err instanceof Error ? err.message : err}`;
-        }
-        proc.kill('SIGTERM');
-      })();
-    });
+    const second = await serveCli(
+      ['--db', dbPath, '--port', '0', '--host', '127.0.0.1'],
+      Math.max(5_000, Math.min(seconds * 1000, 10_000)),
+      (port, proc) => {
+        void (async () => {
+          try {
+            const [stranger] = await register(port, 1);
+            const conn = await openSession(port, stranger!, false);
+            const stored = await new Promise<boolean>((resolve) => {
+              conn.onFrame = (f) => resolve(f.code === '07');
+              conn.send({
+                code: '05',
+                src: stranger!.number,
+                dst: normal.b.number,
+                ts: Math.floor(Date.now() / 1000),
+                data: 'via the second server',
+              });
+              setTimeout(() => resolve(false), 2_000);
+            });
+            conn.destroy();
+            await sleep(1_000);
+            const live = normal.othersLive.includes('via the second server');
+            pushed = stored
+              ? `a 05 via it got 07, ${live ? 'and was' : 'but was not'} pushed to the recipient's session on the first within 1 s`
+              : 'a 05 via it got no 07';
+          } catch (err) {
+            pushed = `using it failed: ${err instanceof Error ? err.message : err}`;
+          }
+          proc.kill('SIGTERM');
+        })();
+      },
+    );
     normal.endWindow();
     await sleep(SETTLE_MS);
     watch.stop();
     await normal.stop();
     row.normal = normal.summary(await normal.verify(server.port));
-    row.rss = { before: Math.round(before / MB), peak: Math.round(watch.peak / MB), end: Math.round(watch.last / MB), settled: Math.round((rssOf(server.pid) ?? 0) / MB) };
+    row.rss = {
+      before: Math.round(before / MB),
+      peak: Math.round(watch.peak / MB),
+      end: Math.round(watch.last / MB),
+      settled: Math.round((rssOf(server.pid) ?? 0) / MB),
+    };
     await server.stop();
     row.log = server.log;
     const started = second.startedPort !== undefined;
-    row.report = { counters: {}, hists: {}, facts: { started, exit: second.exit, stderr: second.stderr, ...(pushed ? { pushed } : {}) } };
-    row.attacker = started ? `second server started (${pushed ?? 'not used'}); ${second.exit}` : `second server refused: ${second.exit}, "${firstLine(second.stderr || second.stdoutErrors.join(' | '))}"`;
+    row.report = {
+      counters: {},
+      hists: {},
+      facts: { started, exit: second.exit, stderr: second.stderr, ...(pushed ? { pushed } : {}) },
+    };
+    row.attacker = started
+      ? `second server started (${pushed ?? 'not used'}); ${second.exit}`
+      : `second server refused: ${second.exit}, "${firstLine(second.stderr || second.stdoutErrors.join(' | '))}"`;
   } catch (err) {
     row.error = err instanceof Error ? err.message : String(err);
     row.attacker = `tool error: ${row.error}`;
@@ -492,7 +620,10 @@ async function corruptDb(): Promise<AttackRow> {
   try {
     const outcomes: Record<string, string | number | boolean> = {};
     const parts: string[] = [];
-    for (const [where, offset] of [['header', 0], ['pages', 4096]] as const) {
+    for (const [where, offset] of [
+      ['header', 0],
+      ['pages', 4096],
+    ] as const) {
       const { dir, dbPath } = tempDb();
       dirs.push(dir);
       // A real database first: a server that registered users and stopped.
@@ -506,29 +637,44 @@ async function corruptDb(): Promise<AttackRow> {
       closeSync(fd);
       // If it starts, does it serve? A registration and a send touch the damaged pages.
       let served = '';
-      const r = await serveCli(['--db', dbPath, '--port', '0', '--host', '127.0.0.1'], 8_000, (port, proc) => {
-        void (async () => {
-          try {
-            const [a, b] = await register(port, 2, undefined, 2_000);
-            const conn = await openSession(port, a!, false, undefined, 2_000);
-            served = await new Promise<string>((resolve) => {
-              conn.onFrame = (f) => resolve(f.code === '07' ? '01, 04 and 05 served' : `05 answered ${f.code} ${f.data}`);
-              conn.onClose = () => resolve('05: closed');
-              conn.send({ code: '05', src: a!.number, dst: b!.number, ts: Math.floor(Date.now() / 1000), data: 'after the damage' });
-              setTimeout(() => resolve('05 unanswered in 2 s'), 2_000);
-            });
-            conn.destroy();
-          } catch (err) {
-            served = err instanceof Error ? err.message : String(err);
-          }
-          proc.kill('SIGTERM');
-        })();
-      });
+      const r = await serveCli(
+        ['--db', dbPath, '--port', '0', '--host', '127.0.0.1'],
+        8_000,
+        (port, proc) => {
+          void (async () => {
+            try {
+              const [a, b] = await register(port, 2, undefined, 2_000);
+              const conn = await openSession(port, a!, false, undefined, 2_000);
+              served = await new Promise<string>((resolve) => {
+                conn.onFrame = (f) =>
+                  resolve(
+                    f.code === '07' ? '01, 04 and 05 served' : `05 answered ${f.code} ${f.data}`,
+                  );
+                conn.onClose = () => resolve('05: closed');
+                conn.send({
+                  code: '05',
+                  src: a!.number,
+                  dst: b!.number,
+                  ts: Math.floor(Date.now() / 1000),
+                  data: 'after the damage',
+                });
+                setTimeout(() => resolve('05 unanswered in 2 s'), 2_000);
+              });
+              conn.destroy();
+            } catch (err) {
+              served = err instanceof Error ? err.message : String(err);
+            }
+            proc.kill('SIGTERM');
+          })();
+        },
+      );
       const said = firstLine(r.stderr || r.stdoutErrors.join(' | ')) || '(nothing)';
       outcomes[`${where}Exit`] = r.exit;
       outcomes[`${where}Said`] = r.stderr || r.stdoutErrors.join(' | ');
       if (served) outcomes[`${where}Served`] = served;
-      parts.push(`${where} (offset ${offset}): ${r.exit}${served ? ` (${served})` : ''}, said "${said}"`);
+      parts.push(
+        `${where} (offset ${offset}): ${r.exit}${served ? ` (${served})` : ''}, said "${said}"`,
+      );
     }
     row.report = { counters: {}, hists: {}, facts: outcomes };
     row.attacker = parts.join('; ');
@@ -615,11 +761,15 @@ function describe(name: string, row: AttackRow, seconds: number): string {
     case 'wrong-token-http': {
       const victim = Object.entries(c).filter(([k]) => k.startsWith('victim:'));
       const total = victim.reduce((a, [, v]) => a + v, 0);
-      const attacks = Object.entries(c).filter(([k]) => k.startsWith('attacker:')).reduce((a, [, v]) => a + v, 0);
+      const attacks = Object.entries(c)
+        .filter(([k]) => k.startsWith('attacker:'))
+        .reduce((a, [, v]) => a + v, 0);
       return `attacker ${perS(attacks)}: ${statuses(c, 'attacker:')}; victim's valid sends: ${statuses(c, 'victim:')} (429: ${total ? ((100 * (c['victim:429'] ?? 0)) / total).toFixed(1) : '?'}%)`;
     }
     case 'wrong-token-04': {
-      const total = Object.entries(c).filter(([k]) => k.startsWith('09:')).reduce((a, [, v]) => a + v, 0);
+      const total = Object.entries(c)
+        .filter(([k]) => k.startsWith('09:'))
+        .reduce((a, [, v]) => a + v, 0);
       return `${perS(total)} answered: ${answers(c)}; victim's own 04: ${f.victimSession}`;
     }
     default:
@@ -636,18 +786,32 @@ function cell(text: string): string {
 function renderRow(row: AttackRow): string {
   const rss = row.rss
     ? `${fmt(row.rss.peak)}/${fmt(row.rss.end)} MB (from ${fmt(row.rss.before)}; settled ${row.rss.settled === undefined ? '-' : fmt(row.rss.settled)})` +
-      (row.rss.stoppedAtCeilingAfterS !== undefined ? `; **stopped past ${Math.round(RSS_CEILING / MB)} MB after ${row.rss.stoppedAtCeilingAfterS} s**` : '') +
+      (row.rss.stoppedAtCeilingAfterS !== undefined
+        ? `; **stopped past ${Math.round(RSS_CEILING / MB)} MB after ${row.rss.stoppedAtCeilingAfterS} s**`
+        : '') +
       (row.rss.serverExit ? `; **server died (${row.rss.serverExit})**` : '')
     : '-';
   const n = row.normal;
   const normal = n
     ? `${n.latency0507.p50}/${n.latency0507.p99}/${n.latency0507.max} ms; ${n.unanswered}/${n.ticks} unanswered` +
-      (Object.keys(n.refused).length ? `; refused ${Object.entries(n.refused).map(([s, k]) => `${s} ×${k}`).join(', ')}` : '') +
+      (Object.keys(n.refused).length
+        ? `; refused ${Object.entries(n.refused)
+            .map(([s, k]) => `${s} ×${k}`)
+            .join(', ')}`
+        : '') +
       (n.reconnects ? `; ${n.reconnects} reconnects` : '')
     : '-';
   const lost: string[] = [];
-  if (n) lost.push(n.lost === undefined ? `unverified (${n.verifyError})` : n.lost === 0 ? `yes (${fmt(n.acknowledged)} acknowledged)` : `**NO: ${n.lost} of ${n.acknowledged} lost**`);
-  if (row.attackerCheck) lost.push(`${row.attackerCheck.ok ? 'yes' : '**NO**'} (${row.attackerCheck.text})`);
+  if (n)
+    lost.push(
+      n.lost === undefined
+        ? `unverified (${n.verifyError})`
+        : n.lost === 0
+          ? `yes (${fmt(n.acknowledged)} acknowledged)`
+          : `**NO: ${n.lost} of ${n.acknowledged} lost**`,
+    );
+  if (row.attackerCheck)
+    lost.push(`${row.attackerCheck.ok ? 'yes' : '**NO**'} (${row.attackerCheck.text})`);
   const log = row.log ? `${row.log.warn}/${row.log.error + row.log.fatal}` : '-';
   return `| ${row.attack} | ${cell(row.attacker)} | ${cell(rss)} | ${cell(normal)} | ${cell(lost.join('; ') || '-')} | ${log} |`;
 }
@@ -665,18 +829,26 @@ function renderTable(rows: AttackRow[]): string {
 async function main(): Promise<void> {
   const names = Object.keys(ATTACKS);
   const program = new Command('attack')
-    .description("repeats issue #9's attacks against a fresh default server each and measures what they do")
+    .description(
+      "repeats issue #9's attacks against a fresh default server each and measures what they do",
+    )
     .option('--only <names>', `comma-separated attacks: ${names.join(', ')}`)
-    .option('--seconds <n>', 'how long each attack runs (some hold longer to see a time limit act)', (v) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 1 || n > 120) throw new InvalidArgumentError('1 to 120');
-      return n;
-    }, 10)
+    .option(
+      '--seconds <n>',
+      'how long each attack runs (some hold longer to see a time limit act)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 1 || n > 120) throw new InvalidArgumentError('1 to 120');
+        return n;
+      },
+      10,
+    )
     .option('--out <file>', 'write the JSON result there')
     .parse();
   const opts = program.opts<{ only?: string; seconds: number; out?: string }>();
   const chosen = opts.only ? opts.only.split(',').map((s) => s.trim()) : names;
-  for (const n of chosen) if (!(n in ATTACKS)) program.error(`unknown attack ${n}; known: ${names.join(', ')}`);
+  for (const n of chosen)
+    if (!(n in ATTACKS)) program.error(`unknown attack ${n}; known: ${names.join(', ')}`);
 
   const startedAt = new Date().toISOString();
   const load0 = loadavg();
@@ -690,9 +862,16 @@ async function main(): Promise<void> {
     const startNext = () => {
       if (!next && standard(chosen[i + 1])) next = freshServer(chosen[i + 1]!);
     };
-    const row = name === 'two-servers' ? await twoServers(opts.seconds) : name === 'corrupt-db' ? await corruptDb() : await standardAttack(name, opts.seconds, fresh!, startNext);
+    const row =
+      name === 'two-servers'
+        ? await twoServers(opts.seconds)
+        : name === 'corrupt-db'
+          ? await corruptDb()
+          : await standardAttack(name, opts.seconds, fresh!, startNext);
     rows.push(row);
-    process.stderr.write(` ${row.durationS} s${row.error ? ` (error: ${row.error.split('\n')[0]})` : ''}\n`);
+    process.stderr.write(
+      ` ${row.durationS} s${row.error ? ` (error: ${row.error.split('\n')[0]})` : ''}\n`,
+    );
   }
   const table = renderTable(rows);
   process.stdout.write(`${table}\n`);
@@ -701,7 +880,21 @@ async function main(): Promise<void> {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(
       out,
-      JSON.stringify({ startedAt, finishedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, loadAvgStart: load0, loadAvgEnd: loadavg(), seconds: opts.seconds, rows, table }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          startedAt,
+          finishedAt: new Date().toISOString(),
+          node: process.version,
+          cpus: cpus().length,
+          loadAvgStart: load0,
+          loadAvgEnd: loadavg(),
+          seconds: opts.seconds,
+          rows,
+          table,
+        },
+        null,
+        2,
+      ) + '\n',
     );
     process.stderr.write(`wrote ${out}\n`);
   }

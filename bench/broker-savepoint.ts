@@ -24,10 +24,24 @@ import type { Store } from '../src/store/store.js';
 const program = new Command()
   .option('--batch <n>', 'sends per flush', (v) => Number(v), 1_000)
   .option('--rounds <n>', 'flushes measured per variant', (v) => Number(v), 60)
-  .option('--group <n>', 'send to a group of this many members (0: one recipient)', (v) => Number(v), 0)
-  .option('--quotas', 'the quotas on: their checks and counts cost what they cost, but rateLimit and maxPendingPerRecipient x1000 so that no send is refused (otherwise all off)', false)
+  .option(
+    '--group <n>',
+    'send to a group of this many members (0: one recipient)',
+    (v) => Number(v),
+    0,
+  )
+  .option(
+    '--quotas',
+    'the quotas on: their checks and counts cost what they cost, but rateLimit and maxPendingPerRecipient x1000 so that no send is refused (otherwise all off)',
+    false,
+  )
   .parse();
-const { batch, rounds, group, quotas: withQuotas } = program.opts<{ batch: number; rounds: number; group: number; quotas: boolean }>();
+const {
+  batch,
+  rounds,
+  group,
+  quotas: withQuotas,
+} = program.opts<{ batch: number; rounds: number; group: number; quotas: boolean }>();
 
 /** The store with nested transactions flattened: what the broker did before its savepoints. */
 function withoutSavepoints(store: SqliteStore): Store {
@@ -45,7 +59,14 @@ function withoutSavepoints(store: SqliteStore): Store {
   return flat;
 }
 
-const OFF: BrokerQuotas = { rateLimit: 0, groupRateLimit: 0, maxPendingPerRecipient: 0, registerRate: 0, registerBurst: 1, authFailuresPerMinute: 0 };
+const OFF: BrokerQuotas = {
+  rateLimit: 0,
+  groupRateLimit: 0,
+  maxPendingPerRecipient: 0,
+  registerRate: 0,
+  registerBurst: 1,
+  authFailuresPerMinute: 0,
+};
 const quotas: BrokerQuotas = withQuotas
   ? {
       rateLimit: DEFAULT_OPTIONS.rateLimit * 1_000,
@@ -72,7 +93,7 @@ interface Variant {
 
 function reply(events: [number, BrokerEvent][], rid: number): Extract<BrokerEvent, { t: 'reply' }> {
   const found = events.find(([, e]) => e.t === 'reply' && e.rid === rid)?.[1];
-  if (!found || found.t !== 'reply') throw new Error(`no reply to ${rid}`);
+  if (found?.t !== 'reply') throw new Error(`no reply to ${rid}`);
   return found;
 }
 
@@ -80,7 +101,11 @@ function setUp(name: string, savepoints: boolean): Variant {
   const dir = mkdtempSync(join(tmpdir(), 'zapwire-savepoint-'));
   const store = SqliteStore.open({ path: join(dir, 'bench.db') });
   let events: [number, BrokerEvent][] = [];
-  const broker = new Broker(savepoints ? store : withoutSavepoints(store), { pushWindow: 512, quotas }, (hostId, event) => events.push([hostId, event]));
+  const broker = new Broker(
+    savepoints ? store : withoutSavepoints(store),
+    { pushWindow: 512, quotas },
+    (hostId, event) => events.push([hostId, event]),
+  );
   const ask = (request: BrokerRequest) => {
     events = [];
     broker.enqueue(1, [request]);
@@ -96,7 +121,13 @@ function setUp(name: string, savepoints: boolean): Variant {
   });
   let dst = users[1]!;
   if (group > 0) {
-    const value = ask({ op: 'createGroup', rid: 1_000, src: users[0]!, ts: 1, members: users.slice(1) });
+    const value = ask({
+      op: 'createGroup',
+      rid: 1_000,
+      src: users[0]!,
+      ts: 1,
+      members: users.slice(1),
+    });
     if (value.kind !== 'groupCreated') throw new Error(value.kind);
     dst = value.group;
   }
@@ -105,7 +136,12 @@ function setUp(name: string, savepoints: boolean): Variant {
 
 let rid = 10_000;
 function round(v: Variant): void {
-  const requests: BrokerRequest[] = Array.from({ length: batch }, (_, i) => ({ op: 'send', to: { sid: 1, slot: rid++, src: v.src, dst: v.dst, ts: 1_700_000_000 + i }, flag: false, text: `message ${i} of the benchmark` }));
+  const requests: BrokerRequest[] = Array.from({ length: batch }, (_, i) => ({
+    op: 'send',
+    to: { sid: 1, slot: rid++, src: v.src, dst: v.dst, ts: 1_700_000_000 + i },
+    flag: false,
+    text: `message ${i} of the benchmark`,
+  }));
   v.broker.enqueue(1, requests);
   globalThis.gc?.();
   const cpu = process.cpuUsage();
@@ -125,7 +161,8 @@ for (const v of variants) {
   v.times.length = 0;
   v.cpu.length = 0;
 }
-for (let i = 0; i < rounds; i++) for (const v of i % 2 === 0 ? variants : [...variants].reverse()) round(v);
+for (let i = 0; i < rounds; i++)
+  for (const v of i % 2 === 0 ? variants : [...variants].reverse()) round(v);
 
 const [withSp, withoutSp] = variants.map((v) => median(v.times)) as [number, number];
 const [cpuWith, cpuWithout] = variants.map((v) => median(v.cpu)) as [number, number];
@@ -137,8 +174,14 @@ const result = {
   quotas: withQuotas,
   rowsPerRequest: group > 0 ? group - 1 : 1,
   gc: typeof globalThis.gc === 'function',
-  medianFlushMs: { savepointPerRequest: Number(withSp.toFixed(3)), noSavepoints: Number(withoutSp.toFixed(3)) },
-  perRequestUs: { savepointPerRequest: Number(((withSp * 1000) / batch).toFixed(2)), noSavepoints: Number(((withoutSp * 1000) / batch).toFixed(2)) },
+  medianFlushMs: {
+    savepointPerRequest: Number(withSp.toFixed(3)),
+    noSavepoints: Number(withoutSp.toFixed(3)),
+  },
+  perRequestUs: {
+    savepointPerRequest: Number(((withSp * 1000) / batch).toFixed(2)),
+    noSavepoints: Number(((withoutSp * 1000) / batch).toFixed(2)),
+  },
   savepointCostUsPerRequest: Number((((withSp - withoutSp) * 1000) / batch).toFixed(2)),
   relative: Number((withSp / withoutSp).toFixed(3)),
   cpuPerRequestUs: { savepointPerRequest: us(cpuWith), noSavepoints: us(cpuWithout) },

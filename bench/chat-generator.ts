@@ -21,10 +21,21 @@
 import { connect, type Socket } from 'node:net';
 import hdr from 'hdr-histogram-js';
 import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/index.js';
-import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest } from './ipc.js';
-import { CONNACK, encodeConnect, encodeSubscribe, MqttSplitter, publishParts, publishTemplate, PUBACK, PUBLISH, SUBACK, writePuback } from './mqtt-codec.js';
-import { newHistogram, now, SendTimes } from './measure.js';
 import { PerTurnFlush, replyToParent } from './child.js';
+import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest } from './ipc.js';
+import { newHistogram, now, SendTimes } from './measure.js';
+import {
+  CONNACK,
+  encodeConnect,
+  encodeSubscribe,
+  MqttSplitter,
+  PUBACK,
+  PUBLISH,
+  publishParts,
+  publishTemplate,
+  SUBACK,
+  writePuback,
+} from './mqtt-codec.js';
 
 /** The MQTT payload size: a zapwire frame is 256 bytes, so the peers carry 256 bytes too. */
 const MQTT_PAYLOAD = 256;
@@ -115,7 +126,10 @@ class ZapSender extends Conn implements Sender {
   private seq = 0;
   window = 0;
 
-  constructor(port: number, private readonly pair: ChatPair) {
+  constructor(
+    port: number,
+    private readonly pair: ChatPair,
+  ) {
     super(port);
     this.write(frame('04', pair.sender.number, NOBODY, false, pair.sender.token));
   }
@@ -126,12 +140,17 @@ class ZapSender extends Conn implements Sender {
 
   send(from: number): void {
     const buf = Buffer.allocUnsafe(FRAME_SIZE);
-    encodeFrameInto(buf, 0, { code: '05', src: this.pair.sender.number, dst: this.pair.receiver.number, ts: Math.floor(from / 1000), data: `${++this.seq} ${from.toFixed(3)}` });
+    encodeFrameInto(buf, 0, {
+      code: '05',
+      src: this.pair.sender.number,
+      dst: this.pair.receiver.number,
+      ts: Math.floor(from / 1000),
+      data: `${++this.seq} ${from.toFixed(3)}`,
+    });
     this.pending.push(from);
     sent++;
     this.write(buf);
   }
-
 
   protected onData(chunk: Buffer): void {
     this.splitter.push(chunk, (f) => {
@@ -155,7 +174,10 @@ class ZapReceiver extends Conn {
   private count06 = 0;
   private last = 0;
 
-  constructor(port: number, private readonly pair: ChatPair) {
+  constructor(
+    port: number,
+    private readonly pair: ChatPair,
+  ) {
     super(port);
     this.write(frame('04', pair.receiver.number, NOBODY, true, pair.receiver.token));
   }
@@ -177,7 +199,8 @@ class ZapReceiver extends Conn {
       }
     });
     // One cumulative 08 per read (docs/protocol.md §Codes: 08 carries the count of 06 received).
-    if (got) this.write(frame('08', this.pair.receiver.number, NOBODY, false, String(this.count06)));
+    if (got)
+      this.write(frame('08', this.pair.receiver.number, NOBODY, false, String(this.count06)));
   }
 }
 
@@ -232,7 +255,10 @@ class MqttReceiver extends Conn {
   private readonly splitter = new MqttSplitter();
   private last = 0;
 
-  constructor(port: number, private readonly pair: ChatPair) {
+  constructor(
+    port: number,
+    private readonly pair: ChatPair,
+  ) {
     super(port);
     this.write(encodeConnect(`s${pair.receiver.number}`));
   }
@@ -256,7 +282,8 @@ class MqttReceiver extends Conn {
           }
           writePuback(acks, n++ * 4, packetId);
         }
-      } else if (type === CONNACK) this.write(encodeSubscribe(1, `chat/${this.pair.receiver.number}`));
+      } else if (type === CONNACK)
+        this.write(encodeSubscribe(1, `chat/${this.pair.receiver.number}`));
       else if (type === SUBACK) this.ready();
     });
     if (acks && n > 0) this.write(acks.subarray(0, n * 4));
@@ -267,7 +294,12 @@ const conns = new Set<Conn>();
 let senders: Sender[] = [];
 
 /** Opens `make` for each pair, `concurrency` at a time, within timeoutMs. */
-function openEach<T extends Conn>(pairs: ChatPair[], make: (p: ChatPair) => T, concurrency: number, timeoutMs: number): Promise<{ ok: T[]; failed: number }> {
+function openEach<T extends Conn>(
+  pairs: ChatPair[],
+  make: (p: ChatPair) => T,
+  concurrency: number,
+  timeoutMs: number,
+): Promise<{ ok: T[]; failed: number }> {
   const ok: T[] = [];
   let failed = 0;
   let next = 0;
@@ -307,14 +339,32 @@ function openEach<T extends Conn>(pairs: ChatPair[], make: (p: ChatPair) => T, c
   });
 }
 
-async function open(protocol: ChatProtocol, port: number, pairs: ChatPair[], concurrency: number, timeoutMs: number) {
-  const receivers = await openEach(pairs, (p) => (protocol === 'zapwire' ? new ZapReceiver(port, p) : new MqttReceiver(port, p)), concurrency, timeoutMs);
-  const s = await openEach(pairs, (p): Sender => (protocol === 'zapwire' ? new ZapSender(port, p) : new MqttSender(port, p)), concurrency, timeoutMs);
+async function open(
+  protocol: ChatProtocol,
+  port: number,
+  pairs: ChatPair[],
+  concurrency: number,
+  timeoutMs: number,
+) {
+  const receivers = await openEach(
+    pairs,
+    (p) => (protocol === 'zapwire' ? new ZapReceiver(port, p) : new MqttReceiver(port, p)),
+    concurrency,
+    timeoutMs,
+  );
+  const s = await openEach(
+    pairs,
+    (p): Sender => (protocol === 'zapwire' ? new ZapSender(port, p) : new MqttSender(port, p)),
+    concurrency,
+    timeoutMs,
+  );
   senders = s.ok;
   return { ok: receivers.ok.length + s.ok.length, failed: receivers.failed + s.failed };
 }
 
-function load(r: Extract<ChatRequest, { t: 'load' }>): Promise<{ sent: number; acked: number; elapsedMs: number }> {
+function load(
+  r: Extract<ChatRequest, { t: 'load' }>,
+): Promise<{ sent: number; acked: number; elapsedMs: number }> {
   const sent0 = sent;
   const acked0 = acked;
   const endAt = r.startAt + r.durationMs;
@@ -324,18 +374,24 @@ function load(r: Extract<ChatRequest, { t: 'load' }>): Promise<{ sent: number; a
       loading = false;
       for (const s of senders) s.window = 0;
       // Let the last answers come back before reporting (bounded).
-      const wait = () => (senders.some((s) => s.inflight > 0 && !s.closed) && now() < endAt + 10_000 ? setTimeout(wait, 2) : resolve({ sent: sent - sent0, acked: acked - acked0, elapsedMs: now() - r.startAt }));
+      const wait = () =>
+        senders.some((s) => s.inflight > 0 && !s.closed) && now() < endAt + 10_000
+          ? setTimeout(wait, 2)
+          : resolve({ sent: sent - sent0, acked: acked - acked0, elapsedMs: now() - r.startAt });
       wait();
     };
     if (r.window !== undefined) {
       const window = r.window;
-      setTimeout(() => {
-        for (const s of senders) {
-          s.window = window;
-          for (let i = 0; i < window; i++) s.send(now());
-        }
-        setTimeout(finish, r.durationMs);
-      }, Math.max(0, r.startAt - now()));
+      setTimeout(
+        () => {
+          for (const s of senders) {
+            s.window = window;
+            for (let i = 0; i < window; i++) s.send(now());
+          }
+          setTimeout(finish, r.durationMs);
+        },
+        Math.max(0, r.startAt - now()),
+      );
       return;
     }
     const step = 1000 / r.totalRate!;
@@ -384,7 +440,13 @@ process.on('message', (message: ChatRequest) => {
       switch (message.t) {
         case 'open': {
           const t0 = now();
-          const r = await open(message.protocol, message.port, message.pairs, message.concurrency, message.timeoutMs);
+          const r = await open(
+            message.protocol,
+            message.port,
+            message.pairs,
+            message.concurrency,
+            message.timeoutMs,
+          );
           reply({ t: 'opened', rid: message.rid, ...r, elapsedMs: now() - t0 });
           break;
         }
@@ -406,10 +468,17 @@ process.on('message', (message: ChatRequest) => {
           break;
       }
     } catch (err) {
-      reply({ t: 'failed', rid: message.rid, message: err instanceof Error ? err.message : String(err) });
+      reply({
+        t: 'failed',
+        rid: message.rid,
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
   })();
 });
 
-setInterval(() => reply({ t: 'progress', received, sent, stored: acked, open: conns.size }), 100).unref();
+setInterval(
+  () => reply({ t: 'progress', received, sent, stored: acked, open: conns.size }),
+  100,
+).unref();
 process.on('disconnect', () => process.exit(0));

@@ -13,12 +13,21 @@
  * generators' CPU, to show they are not the bottleneck.
  */
 import { loadavg } from 'node:os';
-import { ChatGenerator, Generator, ServerHandle, serverLoad, sleep, split, summarise, type LatencySummary } from './harness.js';
+import {
+  ChatGenerator,
+  Generator,
+  type LatencySummary,
+  ServerHandle,
+  serverLoad,
+  sleep,
+  split,
+  summarise,
+} from './harness.js';
 import type { ChatPair, ChatProtocol, ServerSample } from './ipc.js';
-import { startAedes, startMosquitto, type PeerBroker } from './peers.js';
-import { cpuBetween, readProcCpu, type CpuUse } from './proc-cpu.js';
-import type { Context } from './scenarios.js';
 import { now } from './measure.js';
+import { type PeerBroker, startAedes, startMosquitto } from './peers.js';
+import { type CpuUse, cpuBetween, readProcCpu } from './proc-cpu.js';
+import type { Context } from './scenarios.js';
 
 export interface ChatParams {
   pairs: number;
@@ -111,7 +120,11 @@ export async function chat(ctx: Context) {
 
   // The same generator processes drive every system in turn (forking them costs seconds on a busy 2-core machine).
   const gens = Array.from({ length: p.generators }, () => new ChatGenerator());
-  const attempt = async (system: ChatSystem, start: () => Promise<Target | { skipped: string }>, pairs: (t: Target) => Promise<ChatPair[]>) => {
+  const attempt = async (
+    system: ChatSystem,
+    start: () => Promise<Target | { skipped: string }>,
+    pairs: (t: Target) => Promise<ChatPair[]>,
+  ) => {
     ctx.phase(`chat ${system}: starting`);
     try {
       const target = await start();
@@ -138,10 +151,23 @@ export async function chat(ctx: Context) {
       'zapwire',
       async () => {
         reg = new Generator();
-        const server = await ServerHandle.start({ execArgv: ctx.serverExecArgv, ...ctx.serverOptions });
+        const server = await ServerHandle.start({
+          execArgv: ctx.serverExecArgv,
+          ...ctx.serverOptions,
+        });
         // js1 … jsN: the server's Workers in creation order (src/server/server.ts starts the broker's first, then the session hosts).
-        const threadNames = async () => new Map((await server.jsThreads()).map((tid, i) => [tid, `js${i + 1}`]));
-        return { system: 'zapwire', version: 'this commit', protocol: 'zapwire', port: server.port, pid: server.pid, threadNames, sample: () => server.sample(), stop: () => server.stop() };
+        const threadNames = async () =>
+          new Map((await server.jsThreads()).map((tid, i) => [tid, `js${i + 1}`]));
+        return {
+          system: 'zapwire',
+          version: 'this commit',
+          protocol: 'zapwire',
+          port: server.port,
+          pid: server.pid,
+          threadNames,
+          sample: () => server.sample(),
+          stop: () => server.stop(),
+        };
       },
       async (t) => {
         ctx.phase(`chat zapwire: registering ${2 * p.pairs} users`);
@@ -149,16 +175,31 @@ export async function chat(ctx: Context) {
         reg = undefined;
         try {
           const ids = await r.register(t.port, 2 * p.pairs);
-          return Array.from({ length: p.pairs }, (_, i) => ({ sender: ids[2 * i]!, receiver: ids[2 * i + 1]! }));
+          return Array.from({ length: p.pairs }, (_, i) => ({
+            sender: ids[2 * i]!,
+            receiver: ids[2 * i + 1]!,
+          }));
         } finally {
           await r.close();
         }
       },
     );
     await reg?.close(); // when the server did not start
-    const mqttPairs = async () => Array.from({ length: p.pairs }, (_, i) => ({ sender: { number: `${i}`, token: '' }, receiver: { number: `${i}`, token: '' } }));
-    const peer = (b: PeerBroker): Target => ({ system: b.name, version: b.version, protocol: 'mqtt', port: b.port, pid: b.pid, stop: () => b.stop() });
-    if (p.peers.includes('aedes')) await attempt('aedes', async () => peer(await startAedes()), mqttPairs);
+    const mqttPairs = async () =>
+      Array.from({ length: p.pairs }, (_, i) => ({
+        sender: { number: `${i}`, token: '' },
+        receiver: { number: `${i}`, token: '' },
+      }));
+    const peer = (b: PeerBroker): Target => ({
+      system: b.name,
+      version: b.version,
+      protocol: 'mqtt',
+      port: b.port,
+      pid: b.pid,
+      stop: () => b.stop(),
+    });
+    if (p.peers.includes('aedes'))
+      await attempt('aedes', async () => peer(await startAedes()), mqttPairs);
     if (p.peers.includes('mosquitto'))
       await attempt(
         'mosquitto',
@@ -174,14 +215,21 @@ export async function chat(ctx: Context) {
   return { params: p, runs, skipped, failed };
 }
 
-async function runSystem(ctx: Context, gens: ChatGenerator[], target: Target, pairs: ChatPair[]): Promise<ChatRun> {
+async function runSystem(
+  ctx: Context,
+  gens: ChatGenerator[],
+  target: Target,
+  pairs: ChatPair[],
+): Promise<ChatRun> {
   const p = ctx.params.chat;
   const load0 = round1(loadavg()[0]!);
   ctx.watch(gens);
   try {
     ctx.phase(`chat ${target.system}: opening ${2 * pairs.length} sessions`);
     const parts = split(pairs, gens.length);
-    const opened = await Promise.all(gens.map((g, i) => g.open(target.protocol, target.port, parts[i]!)));
+    const opened = await Promise.all(
+      gens.map((g, i) => g.open(target.protocol, target.port, parts[i]!)),
+    );
     const ok = opened.reduce((a, o) => a + o.ok, 0);
     const failedOpen = opened.reduce((a, o) => a + o.failed, 0);
     if (ok === 0) throw new Error(`no session opened (${failedOpen} failed)`);
@@ -199,7 +247,17 @@ async function runSystem(ctx: Context, gens: ChatGenerator[], target: Target, pa
       saturation.push(await step(target, names, gens, p, { window }, p.stepMs, pairs.length));
       await sleep(300);
     }
-    return { system: target.system, version: target.version, durable: target.system === 'zapwire', sessions: ok, failed: failedOpen, rates, saturation, best: Math.max(0, ...saturation.map((s) => s.deliveredPerSec)), loadAvg: [load0, round1(loadavg()[0]!)] };
+    return {
+      system: target.system,
+      version: target.version,
+      durable: target.system === 'zapwire',
+      sessions: ok,
+      failed: failedOpen,
+      rates,
+      saturation,
+      best: Math.max(0, ...saturation.map((s) => s.deliveredPerSec)),
+      loadAvg: [load0, round1(loadavg()[0]!)],
+    };
   } finally {
     ctx.watch([]);
     await Promise.all(gens.map((g) => g.drop()));
@@ -219,17 +277,39 @@ async function settle(gens: ChatGenerator[]): Promise<boolean> {
   for (;;) {
     const c = await Promise.all(gens.map((g) => g.collect()));
     const sent = c.reduce((a, x) => a + x.sent, 0);
-    if (c.reduce((a, x) => a + x.acked, 0) >= sent && c.reduce((a, x) => a + x.received + x.duplicates, 0) >= sent) return true;
+    if (
+      c.reduce((a, x) => a + x.acked, 0) >= sent &&
+      c.reduce((a, x) => a + x.received + x.duplicates, 0) >= sent
+    )
+      return true;
     if (Date.now() > deadline) return false;
     await sleep(200);
   }
 }
 
-async function step(target: Target, names: ReadonlyMap<number, string>, gens: ChatGenerator[], p: ChatParams, how: { rate?: number; window?: number }, durationMs: number, pairs: number): Promise<ChatStep> {
+async function step(
+  target: Target,
+  names: ReadonlyMap<number, string>,
+  gens: ChatGenerator[],
+  p: ChatParams,
+  how: { rate?: number; window?: number },
+  durationMs: number,
+  pairs: number,
+): Promise<ChatStep> {
   const settled = await settle(gens);
   await Promise.all(gens.map((g) => g.reset()));
   const startAt = now() + 200;
-  const loads = Promise.all(gens.map((g, i) => g.load({ durationMs, startAt, slot: i, slots: gens.length, ...(how.rate !== undefined ? { totalRate: how.rate } : { window: how.window }) })));
+  const loads = Promise.all(
+    gens.map((g, i) =>
+      g.load({
+        durationMs,
+        startAt,
+        slot: i,
+        slots: gens.length,
+        ...(how.rate !== undefined ? { totalRate: how.rate } : { window: how.window }),
+      }),
+    ),
+  );
   await sleep(Math.max(0, startAt - now()));
   const c0 = readProcCpu(target.pid);
   const gc0 = gens.map((g) => readProcCpu(g.pid));
@@ -240,18 +320,25 @@ async function step(target: Target, names: ReadonlyMap<number, string>, gens: Ch
   const z1 = await target.sample?.();
   const acked = loaded.reduce((a, l) => a + l.acked, 0);
   const deadline = Date.now() + p.drainMs;
-  while (Date.now() < deadline && gens.reduce((a, g) => a + g.progress.received, 0) < acked) await sleep(20);
+  while (Date.now() < deadline && gens.reduce((a, g) => a + g.progress.received, 0) < acked)
+    await sleep(20);
   const c2 = readProcCpu(target.pid);
   const gc2 = gens.map((g) => readProcCpu(g.pid));
   const c = await Promise.all(gens.map((g) => g.collect()));
   const received = c.reduce((a, x) => a + x.received, 0);
-  const elapsedSec = how.rate !== undefined ? durationMs / 1000 : Math.max(...loaded.map((l) => l.elapsedMs)) / 1000;
+  const elapsedSec =
+    how.rate !== undefined ? durationMs / 1000 : Math.max(...loaded.map((l) => l.elapsedMs)) / 1000;
   const total = target.pid === undefined ? undefined : cpuBetween(target.pid, c0, c2, names);
-  const genUs = gens.reduce((a, g, i) => a + (g.pid === undefined ? 0 : (cpuBetween(g.pid, gc0[i], gc2[i])?.cpuUs ?? 0)), 0);
+  const genUs = gens.reduce(
+    (a, g, i) => a + (g.pid === undefined ? 0 : (cpuBetween(g.pid, gc0[i], gc2[i])?.cpuUs ?? 0)),
+    0,
+  );
   const genWallUs = gc0[0] && gc2[0] ? (gc2[0].at - gc0[0].at) * 1000 : 0;
   const zap = z0 && z1 ? serverLoad(z0, z1) : undefined;
   return {
-    ...(how.rate !== undefined ? { rate: how.rate } : { window: how.window, inFlight: how.window! * pairs }),
+    ...(how.rate !== undefined
+      ? { rate: how.rate }
+      : { window: how.window, inFlight: how.window! * pairs }),
     settledBefore: settled,
     offered: how.rate !== undefined ? Math.round((how.rate * durationMs) / 1000) : 0,
     sent: c.reduce((a, x) => a + x.sent, 0),
@@ -265,7 +352,12 @@ async function step(target: Target, names: ReadonlyMap<number, string>, gens: Ch
     sendLag: summarise(c.map((x) => x.sendLag)),
     cpu: target.pid === undefined ? undefined : cpuBetween(target.pid, c0, c1, names),
     cpuUsPerMsg: total && received > 0 ? round1(total.cpuUs / received) : undefined,
-    ...(zap ? { sqlPerSec: zap.sqlPerSec, commitsPerSec: zap.commitsPerSec, rssMB: zap.rssMB } : {}),
-    generators: genWallUs > 0 && received > 0 ? { cpuPercent: round1((genUs / genWallUs) * 100), cpuUsPerMsg: round1(genUs / received) } : undefined,
+    ...(zap
+      ? { sqlPerSec: zap.sqlPerSec, commitsPerSec: zap.commitsPerSec, rssMB: zap.rssMB }
+      : {}),
+    generators:
+      genWallUs > 0 && received > 0
+        ? { cpuPercent: round1((genUs / genWallUs) * 100), cpuUsPerMsg: round1(genUs / received) }
+        : undefined,
   };
 }

@@ -15,7 +15,9 @@ const rb = JSON.parse(readFileSync(b, 'utf8')) as BenchResult;
 const out: string[] = [];
 out.push(`| | ${ra.name} | ${rb.name} | b/a |`, '|---|---|---|---|');
 out.push(`| commit | \`${ra.commit.slice(0, 10)}\` | \`${rb.commit.slice(0, 10)}\` | |`);
-out.push(`| machine | ${ra.machine.cpus} cpu, Node ${ra.node} | ${rb.machine.cpus} cpu, Node ${rb.node} | |`);
+out.push(
+  `| machine | ${ra.machine.cpus} cpu, Node ${ra.node} | ${rb.machine.cpus} cpu, Node ${rb.node} | |`,
+);
 out.push(`| mode | ${ra.mode} | ${rb.mode} | |`);
 const keys = [...new Set([...Object.keys(ra.headline), ...Object.keys(rb.headline)])];
 for (const k of keys) {
@@ -25,7 +27,9 @@ for (const k of keys) {
   out.push(`| ${k} | ${x ?? '–'} | ${y ?? '–'} | ${ratio} |`);
 }
 out.push('', '| target | ' + ra.name + ' | ' + rb.name + ' |', '|---|---|---|');
-const targets = [...new Set([...ra.targets.map((t) => t.target), ...rb.targets.map((t) => t.target)])];
+const targets = [
+  ...new Set([...ra.targets.map((t) => t.target), ...rb.targets.map((t) => t.target)]),
+];
 const cell = (r: BenchResult, target: string) => {
   const t = r.targets.find((x) => x.target === target);
   return t ? `${t.figure} (${t.met === null ? 'n/a' : t.met ? 'met' : 'missed'})` : '–';

@@ -2,21 +2,42 @@
  * The parent's handles on its children: the server process and the load
  * generator processes, each a fork with typed IPC (bench/ipc.ts).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import hdr from 'hdr-histogram-js';
 import type { ServerOptions } from '../src/server/config.js';
-import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest, Collected, GeneratorReply, GeneratorRequest, Identity, SeedPair, SeedPolls, SeedReply, SeedRequest, SeedSends, ServerReply, ServerRequest, ServerSample } from './ipc.js';
+import type {
+  ChatCollected,
+  ChatPair,
+  ChatProtocol,
+  ChatReply,
+  ChatRequest,
+  Collected,
+  GeneratorReply,
+  GeneratorRequest,
+  Identity,
+  SeedPair,
+  SeedPolls,
+  SeedReply,
+  SeedRequest,
+  SeedSends,
+  ServerReply,
+  ServerRequest,
+  ServerSample,
+} from './ipc.js';
 import { newHistogram } from './measure.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
 class Child<Req extends { rid: number }, Rep extends { t: string }> {
   private rid = 1;
-  private readonly waiting = new Map<number, { resolve: (r: Rep) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: Rep) => void; reject: (e: Error) => void }
+  >();
   readonly exited: Promise<void>;
 
   constructor(
@@ -27,12 +48,14 @@ class Child<Req extends { rid: number }, Rep extends { t: string }> {
       const w = reply.rid === undefined ? undefined : this.waiting.get(reply.rid);
       if (!w) return onOther(reply);
       this.waiting.delete(reply.rid!);
-      if (reply.t === 'failed') w.reject(new Error((reply as unknown as { message: string }).message));
+      if (reply.t === 'failed')
+        w.reject(new Error((reply as unknown as { message: string }).message));
       else w.resolve(reply);
     });
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
-        for (const w of this.waiting.values()) w.reject(new Error(`child exited (${code ?? signal})`));
+        for (const w of this.waiting.values())
+          w.reject(new Error(`child exited (${code ?? signal})`));
         this.waiting.clear();
         resolve();
       }),
@@ -41,13 +64,19 @@ class Child<Req extends { rid: number }, Rep extends { t: string }> {
 
   /** Asks the process to let go (`farewell`, answered `done`), then ends it, whether it answered or not. */
   async endAfter(farewell: DistributiveOmit<Req, 'rid'>): Promise<void> {
-    await Promise.race([this.request(farewell, 'done' as Rep['t']).catch(() => undefined), sleep(5_000)]);
+    await Promise.race([
+      this.request(farewell, 'done' as Rep['t']).catch(() => undefined),
+      sleep(5_000),
+    ]);
     this.child.disconnect?.();
     await Promise.race([this.exited, sleep(2_000)]);
     this.kill();
   }
 
-  request<T extends Rep['t']>(message: DistributiveOmit<Req, 'rid'>, _expect: T): Promise<Extract<Rep, { t: T }>> {
+  request<T extends Rep['t']>(
+    message: DistributiveOmit<Req, 'rid'>,
+    _expect: T,
+  ): Promise<Extract<Rep, { t: T }>> {
     const rid = this.rid++;
     return new Promise((resolve, reject) => {
       this.waiting.set(rid, { resolve: resolve as (r: Rep) => void, reject });
@@ -108,10 +137,19 @@ export class ServerHandle {
   static async start(options: ServerHandleOptions): Promise<ServerHandle> {
     const { execArgv = [], ...serverOptions } = options;
     const dir = mkdtempSync(join(tmpdir(), 'zapwire-bench-'));
-    const child = fork(here('./server-process.js'), [], { execArgv: [...SERVER_NODE_FLAGS, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(here('./server-process.js'), [], {
+      execArgv: [...SERVER_NODE_FLAGS, ...execArgv],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const proc = new Child<ServerRequest, ServerReply>(child);
     try {
-      const ready = await proc.request({ t: 'start', options: { ...BENCH_LIMITS, dbPath: join(dir, 'bench.db'), ...serverOptions } }, 'ready');
+      const ready = await proc.request(
+        {
+          t: 'start',
+          options: { ...BENCH_LIMITS, dbPath: join(dir, 'bench.db'), ...serverOptions },
+        },
+        'ready',
+      );
       return new ServerHandle(proc, ready.port, dir, ready.httpPort, ready.legacyPort);
     } catch (err) {
       proc.kill();
@@ -135,7 +173,10 @@ export class ServerHandle {
   }
 
   async stop(): Promise<void> {
-    await Promise.race([this.proc.request({ t: 'stop' }, 'stopped').catch(() => undefined), sleep(15_000)]);
+    await Promise.race([
+      this.proc.request({ t: 'stop' }, 'stopped').catch(() => undefined),
+      sleep(15_000),
+    ]);
     await Promise.race([this.proc.exited, sleep(2_000)]);
     this.proc.kill();
     rmSync(this.dir, { recursive: true, force: true });
@@ -160,8 +201,17 @@ export class Generator {
   async register(port: number, count: number): Promise<Identity[]> {
     return (await this.proc.request({ t: 'register', port, count }, 'registered')).identities;
   }
-  open(port: number, kind: 'push' | 'poll' | 'sender', identities: Identity[], concurrency = 200, timeoutMs = 60_000) {
-    return this.proc.request({ t: 'open', port, kind, identities, concurrency, timeoutMs }, 'opened');
+  open(
+    port: number,
+    kind: 'push' | 'poll' | 'sender',
+    identities: Identity[],
+    concurrency = 200,
+    timeoutMs = 60_000,
+  ) {
+    return this.proc.request(
+      { t: 'open', port, kind, identities, concurrency, timeoutMs },
+      'opened',
+    );
   }
   async startPolling(intervalMs: number): Promise<void> {
     await this.proc.request({ t: 'start-polling', intervalMs }, 'done');
@@ -187,7 +237,10 @@ export class Generator {
 }
 
 /** Forks a load process (bench/load-generator.ts, chat-generator.ts, seed-client.ts) whose progress replies update `progress`. */
-function forkLoad<Req extends { rid: number }, Rep extends { t: string }>(file: string, progress: Progress): Child<Req, Rep> {
+function forkLoad<Req extends { rid: number }, Rep extends { t: string }>(
+  file: string,
+  progress: Progress,
+): Child<Req, Rep> {
   const child = fork(here(file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Child<Req, Rep>(child, (reply) => {
     if (reply.t !== 'progress') return;
@@ -208,10 +261,26 @@ export class ChatGenerator {
   get pid(): number | undefined {
     return this.proc.child.pid;
   }
-  open(protocol: ChatProtocol, port: number, pairs: ChatPair[], concurrency = 200, timeoutMs = 60_000) {
-    return this.proc.request({ t: 'open', protocol, port, pairs, concurrency, timeoutMs }, 'opened');
+  open(
+    protocol: ChatProtocol,
+    port: number,
+    pairs: ChatPair[],
+    concurrency = 200,
+    timeoutMs = 60_000,
+  ) {
+    return this.proc.request(
+      { t: 'open', protocol, port, pairs, concurrency, timeoutMs },
+      'opened',
+    );
   }
-  load(how: { durationMs: number; startAt: number; totalRate?: number; slot: number; slots: number; window?: number }) {
+  load(how: {
+    durationMs: number;
+    startAt: number;
+    totalRate?: number;
+    slot: number;
+    slots: number;
+    window?: number;
+  }) {
     return this.proc.request({ t: 'load', ...how }, 'loaded');
   }
   async reset(): Promise<void> {
@@ -244,11 +313,23 @@ export class SeedClient {
   register(port: number, count: number, clients: number) {
     return this.proc.request({ t: 'register', port, count, clients }, 'registered');
   }
-  async sends(port: number, pairs: SeedPair[], clients: number, durationMs: number): Promise<SeedSends> {
-    return (await this.proc.request({ t: 'sends', port, pairs, clients, durationMs }, 'sent')).result;
+  async sends(
+    port: number,
+    pairs: SeedPair[],
+    clients: number,
+    durationMs: number,
+  ): Promise<SeedSends> {
+    return (await this.proc.request({ t: 'sends', port, pairs, clients, durationMs }, 'sent'))
+      .result;
   }
-  async polls(port: number, numbers: string[], clients: number, durationMs: number): Promise<SeedPolls> {
-    return (await this.proc.request({ t: 'polls', port, numbers, clients, durationMs }, 'polled')).result;
+  async polls(
+    port: number,
+    numbers: string[],
+    clients: number,
+    durationMs: number,
+  ): Promise<SeedPolls> {
+    return (await this.proc.request({ t: 'polls', port, numbers, clients, durationMs }, 'polled'))
+      .result;
   }
   async close(): Promise<void> {
     await this.proc.endAfter({ t: 'close' });
@@ -256,15 +337,23 @@ export class SeedClient {
 }
 
 /** Registers `count` users, split across generators (pipelined 01 frames). */
-export async function registerMany(gens: Generator[], port: number, count: number): Promise<Identity[]> {
-  const parts = await Promise.all(gens.map((g, i) => g.register(port, Math.floor(count / gens.length) + (i < count % gens.length ? 1 : 0))));
+export async function registerMany(
+  gens: Generator[],
+  port: number,
+  count: number,
+): Promise<Identity[]> {
+  const parts = await Promise.all(
+    gens.map((g, i) =>
+      g.register(port, Math.floor(count / gens.length) + (i < count % gens.length ? 1 : 0)),
+    ),
+  );
   return parts.flat();
 }
 
 /** Splits a list into n nearly equal slices. */
 export function split<T>(items: readonly T[], n: number): T[][] {
   const out: T[][] = Array.from({ length: n }, () => []);
-  items.forEach((item, i) => out[i % n]!.push(item));
+  for (const [i, item] of items.entries()) out[i % n]!.push(item);
   return out;
 }
 
@@ -291,7 +380,9 @@ export interface LatencySummary {
   cdf: [number, number][];
 }
 
-const CDF_PERCENTILES = [0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 99, 99.5, 99.9, 99.99, 100];
+const CDF_PERCENTILES = [
+  0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 99, 99.5, 99.9, 99.99, 100,
+];
 
 /** Merges encoded hdr histograms (microseconds) and summarises them in ms. */
 export function summarise(encoded: string[]): LatencySummary {
@@ -305,7 +396,10 @@ export function summarise(encoded: string[]): LatencySummary {
     p99: ms(total.getValueAtPercentile(99)),
     max: ms(total.maxValue),
     mean: Math.round(total.mean) / 1000,
-    cdf: total.totalCount === 0 ? [] : CDF_PERCENTILES.map((p) => [ms(total.getValueAtPercentile(p)), p / 100]),
+    cdf:
+      total.totalCount === 0
+        ? []
+        : CDF_PERCENTILES.map((p) => [ms(total.getValueAtPercentile(p)), p / 100]),
   };
 }
 
@@ -330,7 +424,9 @@ export function serverLoad(a: ServerSample, b: ServerSample): ServerLoad {
     commitsPerSec: r((b.stats.commits - a.stats.commits) / s),
     storedPerSec: r((b.stats.messagesStored - a.stats.messagesStored) / s),
     deliveredPerSec: r((b.stats.messagesDelivered - a.stats.messagesDelivered) / s),
-    cpuPercent: r(((b.cpuUser + b.cpuSystem - a.cpuUser - a.cpuSystem) / 1000 / (b.at - a.at)) * 100),
+    cpuPercent: r(
+      ((b.cpuUser + b.cpuSystem - a.cpuUser - a.cpuSystem) / 1000 / (b.at - a.at)) * 100,
+    ),
     rssMB: r(b.rss / 1048576),
     sessions: b.sessions,
   };

@@ -16,10 +16,16 @@
  * 4..11 send time (float64 performance.timeOrigin + now(), comparable across
  * processes), the rest zero.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { isMainThread, MessageChannel, Worker, workerData, type MessagePort } from 'node:worker_threads';
+import {
+  isMainThread,
+  MessageChannel,
+  type MessagePort,
+  Worker,
+  workerData,
+} from 'node:worker_threads';
 import { Command, InvalidArgumentError } from 'commander';
 import { newHistogram, now } from './measure.js';
 
@@ -90,7 +96,8 @@ async function runRelay(hops: number): Promise<void> {
   const writeOut = (): void => {
     const out = pending;
     pending = new Map();
-    for (const [dest, frames] of out) sockets[dest]?.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    for (const [dest, frames] of out)
+      sockets[dest]?.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   };
 
   // hops=0: main routes and writes in the same turn it read.
@@ -105,7 +112,13 @@ async function runRelay(hops: number): Promise<void> {
     for (let k = 1; k <= hops; k++) {
       const input = channels[k - 1]!.port2;
       const output = channels[k]!.port1;
-      workers.push(new Worker(self, { eval: false, workerData: { input, output }, transferList: [input, output] }));
+      workers.push(
+        new Worker(self, {
+          eval: false,
+          workerData: { input, output },
+          transferList: [input, output],
+        }),
+      );
     }
     await Promise.all(workers.map((w) => new Promise((resolve) => w.once('online', resolve))));
     const head = channels[0]!.port1;
@@ -142,7 +155,10 @@ async function runRelay(hops: number): Promise<void> {
     } else {
       // cpuUsage covers all threads of the process: more than 100% means more than one core.
       const cpu = process.cpuUsage(cpu0);
-      send({ t: 'cpu', percent: ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100 });
+      send({
+        t: 'cpu',
+        percent: ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100,
+      });
     }
   });
   process.on('disconnect', () => process.exit(0));
@@ -151,21 +167,32 @@ async function runRelay(hops: number): Promise<void> {
 }
 
 // ---- client (parent) -------------------------------------------------------------------------
-function waitFor<T extends RelayReply['t']>(child: ChildProcess, t: T): Promise<Extract<RelayReply, { t: T }>> {
+function waitFor<T extends RelayReply['t']>(
+  child: ChildProcess,
+  t: T,
+): Promise<Extract<RelayReply, { t: T }>> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: RelayReply) => {
       if (m.t !== t) return;
       child.off('message', onMessage).off('exit', onExit);
       resolve(m as Extract<RelayReply, { t: T }>);
     };
-    const onExit = (code: number | null) => reject(new Error(`relay exited (${code}) before '${t}'`));
+    const onExit = (code: number | null) =>
+      reject(new Error(`relay exited (${code}) before '${t}'`));
     child.on('message', onMessage);
     child.once('exit', onExit);
   });
 }
 
-async function trial(hops: number, rate: number, durationMs: number, connections: number): Promise<string> {
-  const child = fork(self, ['--relay', String(hops)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function trial(
+  hops: number,
+  rate: number,
+  durationMs: number,
+  connections: number,
+): Promise<string> {
+  const child = fork(self, ['--relay', String(hops)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const { port } = await waitFor(child, 'ready');
   const hist = newHistogram();
   let received = 0;
@@ -175,7 +202,9 @@ async function trial(hops: number, rate: number, durationMs: number, connections
   const sockets: Socket[] = [];
   for (let i = 0; i < connections; i++) {
     const socket = connect({ port, host: '127.0.0.1', noDelay: true });
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      socket.once('connect', resolve).once('error', reject),
+    );
     socket.on('error', () => {});
     const onFrames = (frames: Buffer): void => {
       const t = now();
@@ -223,7 +252,8 @@ async function trial(hops: number, rate: number, durationMs: number, connections
   });
   // Up to 2 s for the last frames; whatever hasn't come back by then counts as lost.
   const end = performance.now() + 2_000;
-  while (received < sent && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (received < sent && performance.now() < end)
+    await new Promise((resolve) => setTimeout(resolve, 5));
 
   child.send({ t: 'stop' } satisfies RelayRequest);
   const { percent } = await waitFor(child, 'cpu');
@@ -251,19 +281,31 @@ async function runClient(): Promise<void> {
     .option('--rate <n>', 'frames per second, total', positiveInt, 10_000)
     .option('--duration <ms>', 'send duration per trial', positiveInt, 4_000)
     .option('--connections <n>', 'client connections (also the destinations)', positiveInt, 1_000)
-    .option('--hops <list>', 'comma-separated hop counts, one trial each', (v) => {
-      const list = v.split(',').map((s) => Number(s.trim()));
-      if (list.some((n) => !Number.isInteger(n) || n < 0)) throw new InvalidArgumentError('comma-separated non-negative integers');
-      return list;
-    }, [0, 2, 4])
+    .option(
+      '--hops <list>',
+      'comma-separated hop counts, one trial each',
+      (v) => {
+        const list = v.split(',').map((s) => Number(s.trim()));
+        if (list.some((n) => !Number.isInteger(n) || n < 0))
+          throw new InvalidArgumentError('comma-separated non-negative integers');
+        return list;
+      },
+      [0, 2, 4],
+    )
     .parse()
     .opts<{ rate: number; duration: number; connections: number; hops: number[] }>();
-  console.log(`rate ${opts.rate}/s, duration ${opts.duration} ms, ${opts.connections} connections, ${FRAME}-byte frames`);
-  for (const hops of opts.hops) console.log(await trial(hops, opts.rate, opts.duration, opts.connections));
+  console.log(
+    `rate ${opts.rate}/s, duration ${opts.duration} ms, ${opts.connections} connections, ${FRAME}-byte frames`,
+  );
+  for (const hops of opts.hops)
+    console.log(await trial(hops, opts.rate, opts.duration, opts.connections));
 }
 
 if (!isMainThread) runWorker();
 else if (process.argv[2] === '--relay')
   runRelay(Number(process.argv[3])).catch((err: unknown) => (console.error(err), process.exit(1)));
 else
-  runClient().then(() => process.exit(0), (err: unknown) => (console.error(err), process.exit(1)));
+  runClient().then(
+    () => process.exit(0),
+    (err: unknown) => (console.error(err), process.exit(1)),
+  );

@@ -4,8 +4,9 @@
  * place like src/server/thread-messages.ts. Every request carries `rid`; the
  * child answers with the same `rid`.
  */
-import type { BrokerStats } from '../src/server/thread-messages.js';
+
 import type { ServerOptions } from '../src/server/config.js';
+import type { BrokerStats } from '../src/server/thread-messages.js';
 
 export interface Identity {
   number: string;
@@ -50,7 +51,15 @@ export type GeneratorRequest =
   /** Registers `count` users over TCP (pipelined 01 frames on a few connections). */
   | { t: 'register'; rid: number; port: number; count: number }
   /** Opens one long session per identity; `concurrency` connects at a time. */
-  | { t: 'open'; rid: number; port: number; kind: SessionKind; identities: Identity[]; concurrency: number; timeoutMs: number }
+  | {
+      t: 'open';
+      rid: number;
+      port: number;
+      kind: SessionKind;
+      identities: Identity[];
+      concurrency: number;
+      timeoutMs: number;
+    }
   /** Poll sessions start sending 03 every intervalMs (random phase). */
   | { t: 'start-polling'; rid: number; intervalMs: number }
   /** The original model: every intervalMs each identity connects, 04, 03, 08, closes. */
@@ -59,7 +68,14 @@ export type GeneratorRequest =
    * Senders send 05 to `targets` round robin: at `rate` messages/s (this
    * process's share), or keeping `window` 05 unanswered per sender connection.
    */
-  | { t: 'load'; rid: number; targets: string[]; durationMs: number; rate?: number; window?: number }
+  | {
+      t: 'load';
+      rid: number;
+      targets: string[];
+      durationMs: number;
+      rate?: number;
+      window?: number;
+    }
   /** Stops polling and original-model loops. */
   | { t: 'stop-polling'; rid: number }
   /** Zeroes histograms and counters (start of a measurement window). */
@@ -85,7 +101,15 @@ export interface Collected {
 export type GeneratorReply =
   | { t: 'registered'; rid: number; identities: Identity[] }
   /** `refused`: 04 answered 503 (no handler ready) and tried again. */
-  | { t: 'opened'; rid: number; ok: number; failed: number; refused: number; elapsedMs: number; connect: string }
+  | {
+      t: 'opened';
+      rid: number;
+      ok: number;
+      failed: number;
+      refused: number;
+      elapsedMs: number;
+      connect: string;
+    }
   | { t: 'done'; rid: number }
   | { t: 'loaded'; rid: number; sent: number; stored: number; elapsedMs: number }
   | { t: 'collected'; rid: number; collected: Collected }
@@ -109,14 +133,31 @@ export interface ChatPair {
 
 export type ChatRequest =
   /** Opens every receiver's session (push / subscribed), then every sender's; `concurrency` connects at a time. */
-  | { t: 'open'; rid: number; protocol: ChatProtocol; port: number; pairs: ChatPair[]; concurrency: number; timeoutMs: number }
+  | {
+      t: 'open';
+      rid: number;
+      protocol: ChatProtocol;
+      port: number;
+      pairs: ChatPair[];
+      concurrency: number;
+      timeoutMs: number;
+    }
   /**
    * Open loop: the run's messages are numbered globally and message j is due
    * at startAt + j * 1000 / totalRate; this process (`slot` of `slots`) sends
    * j = slot, slot + slots, ..., round robin over its senders. Closed loop
    * (`window`): each sender keeps `window` messages unanswered.
    */
-  | { t: 'load'; rid: number; durationMs: number; startAt: number; totalRate?: number; slot: number; slots: number; window?: number }
+  | {
+      t: 'load';
+      rid: number;
+      durationMs: number;
+      startAt: number;
+      totalRate?: number;
+      slot: number;
+      slots: number;
+      window?: number;
+    }
   | { t: 'reset'; rid: number }
   | { t: 'collect'; rid: number }
   /** Closes every connection (the same processes then drive the next system). */
@@ -157,13 +198,27 @@ export type SeedRequest =
   /** Registers `count` legacy users (legacy `01`, one connection each), `clients` at a time. */
   | { t: 'register'; rid: number; port: number; count: number; clients: number }
   /** `clients` loops, each: connect, one `05` (half-closed, as the original client), wait for the close; round robin over `pairs` until durationMs. */
-  | { t: 'sends'; rid: number; port: number; pairs: SeedPair[]; clients: number; durationMs: number }
+  | {
+      t: 'sends';
+      rid: number;
+      port: number;
+      pairs: SeedPair[];
+      clients: number;
+      durationMs: number;
+    }
   /**
    * `clients` loops, each: connect, `03` + a number, read until the close. A
    * number whose poll brought rows is polled again later; one answered with a
    * bare `06` is drained. No poll starts after durationMs.
    */
-  | { t: 'polls'; rid: number; port: number; numbers: string[]; clients: number; durationMs: number }
+  | {
+      t: 'polls';
+      rid: number;
+      port: number;
+      numbers: string[];
+      clients: number;
+      durationMs: number;
+    }
   | { t: 'close'; rid: number };
 
 export interface SeedSends {

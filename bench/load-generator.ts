@@ -17,10 +17,9 @@
 import { connect, type Socket } from 'node:net';
 import hdr from 'hdr-histogram-js';
 import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/index.js';
+import { PerTurnFlush, replyToParent } from './child.js';
 import type { Collected, GeneratorReply, GeneratorRequest, Identity } from './ipc.js';
 import { newHistogram, now, SendTimes } from './measure.js';
-import { PerTurnFlush, replyToParent } from './child.js';
-
 
 let h0506 = newHistogram();
 let h0507 = newHistogram();
@@ -112,7 +111,13 @@ class Conn {
     const t = now();
     for (let i = 0; i < n; i++) {
       const dst = targets[targetCursor++ % targets.length]!;
-      encodeFrameInto(buf, i * FRAME_SIZE, { code: '05', src: this.who.number, dst, ts: Math.floor(t / 1000), data: `${++this.seq} ${t.toFixed(3)}` });
+      encodeFrameInto(buf, i * FRAME_SIZE, {
+        code: '05',
+        src: this.who.number,
+        dst,
+        ts: Math.floor(t / 1000),
+        data: `${++this.seq} ${t.toFixed(3)}`,
+      });
       this.pending.push(t);
     }
     sent += n;
@@ -127,7 +132,6 @@ class Conn {
       pending.forget(this); // already flushing
     }
   }
-
 
   private onFrame(f: Buffer): void {
     const c0 = f[0]! - 0x30;
@@ -200,7 +204,13 @@ class Conn {
 }
 
 const frameCache = Buffer.allocUnsafe(FRAME_SIZE);
-function frame(code: '03' | '04' | '05' | '08' | '01', src: string, dst: string, flag: boolean, data: string): Buffer {
+function frame(
+  code: '03' | '04' | '05' | '08' | '01',
+  src: string,
+  dst: string,
+  flag: boolean,
+  data: string,
+): Buffer {
   encodeFrameInto(frameCache, 0, { code, src, dst, flag, data });
   return Buffer.from(frameCache);
 }
@@ -212,7 +222,7 @@ const timers: NodeJS.Timeout[] = [];
 let targets: string[] = [];
 let targetCursor = 0;
 let loadUntil = 0;
-let pollBatch = 100;
+const pollBatch = 100;
 
 /** Pipelines 01 frames on a few connections; the server answers each with 02. */
 async function register(port: number, count: number): Promise<Identity[]> {
@@ -229,7 +239,8 @@ async function register(port: number, count: number): Promise<Identity[]> {
         socket.on('error', reject);
         socket.on('data', (chunk: Buffer) =>
           splitter.push(chunk, (f) => {
-            if (f.toString('latin1', 0, 2) !== '02') return reject(new Error(`register answered ${f.toString('latin1', 0, 2)}`));
+            if (f.toString('latin1', 0, 2) !== '02')
+              return reject(new Error(`register answered ${f.toString('latin1', 0, 2)}`));
             let end = FRAME_SIZE;
             while (end > 39 && f[end - 1] === 0) end--;
             out.push({ number: f.toString('latin1', 15, 28), token: f.toString('utf8', 39, end) });
@@ -245,7 +256,8 @@ async function register(port: number, count: number): Promise<Identity[]> {
           while (written < n) {
             const k = Math.min(1000, n - written);
             const buf = Buffer.allocUnsafe(k * FRAME_SIZE);
-            for (let i = 0; i < k; i++) encodeFrameInto(buf, i * FRAME_SIZE, { code: '01', data: 'bench' });
+            for (let i = 0; i < k; i++)
+              encodeFrameInto(buf, i * FRAME_SIZE, { code: '01', data: 'bench' });
             written += k;
             if (!socket.write(buf)) return void socket.once('drain', writeMore);
           }
@@ -260,7 +272,13 @@ async function register(port: number, count: number): Promise<Identity[]> {
 /** Pause before opening a session again after a 503 (no handler ready). */
 const RETRY_503_MS = 50;
 
-async function open(port: number, kind: Role, identities: Identity[], concurrency: number, timeoutMs: number): Promise<{ ok: number; failed: number; refused: number; connect: string }> {
+async function open(
+  port: number,
+  kind: Role,
+  identities: Identity[],
+  concurrency: number,
+  timeoutMs: number,
+): Promise<{ ok: number; failed: number; refused: number; connect: string }> {
   const hist = newHistogram();
   let ok = 0;
   let failed = 0;
@@ -365,7 +383,9 @@ function startOriginal(port: number, identities: Identity[], intervalMs: number)
   }
 }
 
-function load(request: Extract<GeneratorRequest, { t: 'load' }>): Promise<{ sent: number; stored: number; elapsedMs: number }> {
+function load(
+  request: Extract<GeneratorRequest, { t: 'load' }>,
+): Promise<{ sent: number; stored: number; elapsedMs: number }> {
   targets = request.targets;
   targetCursor = Math.floor(Math.random() * targets.length);
   const sent0 = sent;
@@ -373,7 +393,8 @@ function load(request: Extract<GeneratorRequest, { t: 'load' }>): Promise<{ sent
   const t0 = now();
   loadUntil = t0 + request.durationMs;
   return new Promise((resolve) => {
-    const finish = () => resolve({ sent: sent - sent0, stored: stored - stored0, elapsedMs: now() - t0 });
+    const finish = () =>
+      resolve({ sent: sent - sent0, stored: stored - stored0, elapsedMs: now() - t0 });
     if (request.window !== undefined) {
       for (const s of senders) {
         s.window = request.window;
@@ -382,7 +403,11 @@ function load(request: Extract<GeneratorRequest, { t: 'load' }>): Promise<{ sent
       setTimeout(() => {
         for (const s of senders) s.window = 0;
         // Let the last 07 come back before reporting.
-        const wait = () => (senders.some((s) => s.inflight > 0 && !s.closed) && now() - t0 < request.durationMs + 10_000 ? setTimeout(wait, 5) : finish());
+        const wait = () =>
+          senders.some((s) => s.inflight > 0 && !s.closed) &&
+          now() - t0 < request.durationMs + 10_000
+            ? setTimeout(wait, 5)
+            : finish();
         wait();
       }, request.durationMs);
       return;
@@ -409,7 +434,11 @@ function load(request: Extract<GeneratorRequest, { t: 'load' }>): Promise<{ sent
       }
       if (t >= loadUntil) {
         clearInterval(timer);
-        const wait = () => (senders.some((s) => s.inflight > 0 && !s.closed) && now() - t0 < request.durationMs + 10_000 ? setTimeout(wait, 5) : finish());
+        const wait = () =>
+          senders.some((s) => s.inflight > 0 && !s.closed) &&
+          now() - t0 < request.durationMs + 10_000
+            ? setTimeout(wait, 5)
+            : finish();
         wait();
       }
     }, 1);
@@ -434,11 +463,21 @@ process.on('message', (message: GeneratorRequest) => {
     try {
       switch (message.t) {
         case 'register':
-          reply({ t: 'registered', rid: message.rid, identities: await register(message.port, message.count) });
+          reply({
+            t: 'registered',
+            rid: message.rid,
+            identities: await register(message.port, message.count),
+          });
           break;
         case 'open': {
           const t0 = now();
-          const r = await open(message.port, message.kind, message.identities, message.concurrency, message.timeoutMs);
+          const r = await open(
+            message.port,
+            message.kind,
+            message.identities,
+            message.concurrency,
+            message.timeoutMs,
+          );
           reply({ t: 'opened', rid: message.rid, ...r, elapsedMs: now() - t0 });
           break;
         }
@@ -473,7 +512,11 @@ process.on('message', (message: GeneratorRequest) => {
           break;
       }
     } catch (err) {
-      reply({ t: 'failed', rid: message.rid, message: err instanceof Error ? err.message : String(err) });
+      reply({
+        t: 'failed',
+        rid: message.rid,
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
   })();
 });

@@ -11,7 +11,12 @@ import hdr from 'hdr-histogram-js';
  * and it needs no memory of its own to be freed.
  */
 export function newHistogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
 }
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */

@@ -39,7 +39,10 @@ function packet(first: number, body: Buffer): Buffer {
 
 /** [MQTT-3.1] CONNECT, protocol level 4, clean session, keep alive 0 (no PINGREQ needed). */
 export function encodeConnect(clientId: string): Buffer {
-  return packet(0x10, Buffer.concat([utf8Field('MQTT'), Buffer.from([4, 0x02, 0, 0]), utf8Field(clientId)]));
+  return packet(
+    0x10,
+    Buffer.concat([utf8Field('MQTT'), Buffer.from([4, 0x02, 0, 0]), utf8Field(clientId)]),
+  );
 }
 
 /** [MQTT-3.8] SUBSCRIBE one topic at QoS 1; the first byte's flags must be 0010 [MQTT-3.8.1-1]. */
@@ -54,7 +57,10 @@ export function encodeSubscribe(packetId: number, topic: string): Buffer {
  * packet with a zeroed payload and the payload's offset, so that the sender
  * builds it once per topic and only rewrites packet id and payload per message.
  */
-export function publishTemplate(topic: string, payloadSize: number): { packet: Buffer; idOffset: number; payloadOffset: number } {
+export function publishTemplate(
+  topic: string,
+  payloadSize: number,
+): { packet: Buffer; idOffset: number; payloadOffset: number } {
   const t = utf8Field(topic);
   const body = Buffer.alloc(t.length + 2 + payloadSize);
   t.copy(body, 0);

@@ -4,7 +4,7 @@
  * in memory) and mosquitto (when the binary is on PATH; persistence off).
  * Neither commits a message to disk before acknowledging it; zapwire does.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,12 +29,20 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export async function startAedes(): Promise<PeerBroker> {
-  const child = fork(fileURLToPath(new URL('./aedes-process.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./aedes-process.js', import.meta.url)), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ready = await new Promise<{ port: number; version: string }>((resolve, reject) => {
     child.once('message', (m: { port: number; version: string }) => resolve(m));
     child.once('exit', (code) => reject(new Error(`aedes exited (${code}) before listening`)));
   });
-  return { name: 'aedes', version: ready.version, port: ready.port, pid: child.pid, stop: () => stopChild(child) };
+  return {
+    name: 'aedes',
+    version: ready.version,
+    port: ready.port,
+    pid: child.pid,
+    stop: () => stopChild(child),
+  };
 }
 
 /** The mosquitto binary on PATH, if any. */
@@ -67,7 +75,11 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
         socket.destroy();
         resolve();
       });
-      socket.once('error', () => (Date.now() > deadline ? reject(new Error(`nothing listens on ${port} after ${timeoutMs} ms`)) : setTimeout(attempt, 50)));
+      socket.once('error', () =>
+        Date.now() > deadline
+          ? reject(new Error(`nothing listens on ${port} after ${timeoutMs} ms`))
+          : setTimeout(attempt, 50),
+      );
     };
     attempt();
   });
@@ -84,7 +96,10 @@ export async function startMosquitto(): Promise<PeerBroker | { skipped: string }
   if (!bin) return { skipped: 'mosquitto is not on PATH (Debian: apt-get install mosquitto)' };
   let version = 'unknown';
   try {
-    version = execFileSync(bin, ['-h'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).match(/version ([\d.]+)/)?.[1] ?? version;
+    version =
+      execFileSync(bin, ['-h'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).match(
+        /version ([\d.]+)/,
+      )?.[1] ?? version;
   } catch (err) {
     // `mosquitto -h` exits 3 after printing its usage
     const out = String((err as { stdout?: string }).stdout ?? '');
@@ -93,7 +108,17 @@ export async function startMosquitto(): Promise<PeerBroker | { skipped: string }
   const dir = mkdtempSync(join(tmpdir(), 'zapwire-bench-mosquitto-'));
   const port = await freePort();
   const config = join(dir, 'mosquitto.conf');
-  writeFileSync(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', 'log_dest none', ''].join('\n'));
+  writeFileSync(
+    config,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'set_tcp_nodelay true',
+      'log_dest none',
+      '',
+    ].join('\n'),
+  );
   const child = spawn(bin, ['-c', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitForPort(port, 5_000);

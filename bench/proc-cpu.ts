@@ -30,7 +30,10 @@ export function readProcCpu(pid: number | undefined): ProcCpu | undefined {
     const threads = new Map<number, number>();
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        threads.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]));
+        threads.set(
+          Number(tid),
+          Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]),
+        );
       } catch {
         // the thread exited between the listing and the read
       }
@@ -59,17 +62,24 @@ export interface CpuUse {
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** `names` names threads (e.g. zapwire's Workers); named threads are listed whatever their share. */
-export function cpuBetween(pid: number, a: ProcCpu | undefined, b: ProcCpu | undefined, names: ReadonlyMap<number, string> = new Map()): CpuUse | undefined {
+export function cpuBetween(
+  pid: number,
+  a: ProcCpu | undefined,
+  b: ProcCpu | undefined,
+  names: ReadonlyMap<number, string> = new Map(),
+): CpuUse | undefined {
   if (!a || !b || b.at <= a.at) return undefined;
   const wallNs = (b.at - a.at) * 1e6;
   const shares: { tid: number; pct: number }[] = [];
-  for (const [tid, ns] of b.threads) shares.push({ tid, pct: ((ns - (a.threads.get(tid) ?? 0)) / wallNs) * 100 });
+  for (const [tid, ns] of b.threads)
+    shares.push({ tid, pct: ((ns - (a.threads.get(tid) ?? 0)) / wallNs) * 100 });
   shares.sort((x, y) => y.pct - x.pct);
   const threads: ThreadShare[] = [];
   let others = 0;
   for (const s of shares) {
     const name = s.tid === pid ? 'main' : names.get(s.tid);
-    if (name !== undefined || s.pct >= 2) threads.push({ thread: name ?? `tid ${s.tid}`, cpuPercent: round1(s.pct) });
+    if (name !== undefined || s.pct >= 2)
+      threads.push({ thread: name ?? `tid ${s.tid}`, cpuPercent: round1(s.pct) });
     else others += s.pct;
   }
   if (others > 0) threads.push({ thread: 'others', cpuPercent: round1(others) });

@@ -15,8 +15,8 @@ import { connect, type Socket } from 'node:net';
 import hdr from 'hdr-histogram-js';
 import { NUMBER_LENGTH, TS_LENGTH } from '../src/protocol/frame.js';
 import { LegacyCode } from '../src/protocol/legacy.js';
-import type { SeedPair, SeedPolls, SeedReply, SeedRequest, SeedSends } from './ipc.js';
 import { replyToParent } from './child.js';
+import type { SeedPair, SeedPolls, SeedReply, SeedRequest, SeedSends } from './ipc.js';
 import { newHistogram, now } from './measure.js';
 
 /** A message text: `seed ` + its sequence number, padded with spaces. */
@@ -43,7 +43,9 @@ function exchange(port: number, request: Buffer, halfClose: boolean): Promise<Bu
     const socket = connect({ port, host: '127.0.0.1', noDelay: true });
     sockets.add(socket);
     open++;
-    socket.setTimeout(REQUEST_TIMEOUT_MS, () => socket.destroy(new Error(`no close within ${REQUEST_TIMEOUT_MS} ms`)));
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () =>
+      socket.destroy(new Error(`no close within ${REQUEST_TIMEOUT_MS} ms`)),
+    );
     // One write, as the original's sendall; a 05 then shuts down the writing side as the original's tell() did.
     if (halfClose) socket.end(request);
     else socket.write(request);
@@ -74,7 +76,11 @@ async function loops(clients: number, one: () => Promise<boolean>): Promise<void
 
 const micros = (ms: number) => Math.max(1, Math.round(ms * 1000));
 
-async function register(port: number, count: number, clients: number): Promise<{ numbers: string[]; errors: number }> {
+async function register(
+  port: number,
+  count: number,
+  clients: number,
+): Promise<{ numbers: string[]; errors: number }> {
   const numbers: string[] = [];
   let errors = 0;
   let started = 0;
@@ -82,8 +88,14 @@ async function register(port: number, count: number, clients: number): Promise<{
     if (started >= count) return false;
     started++;
     try {
-      const answer = (await exchange(port, Buffer.from(LegacyCode.Register, 'latin1'), false)).toString('latin1');
-      if (answer.length === LegacyCode.Registered.length + NUMBER_LENGTH && answer.startsWith(LegacyCode.Registered)) numbers.push(answer.slice(LegacyCode.Registered.length));
+      const answer = (
+        await exchange(port, Buffer.from(LegacyCode.Register, 'latin1'), false)
+      ).toString('latin1');
+      if (
+        answer.length === LegacyCode.Registered.length + NUMBER_LENGTH &&
+        answer.startsWith(LegacyCode.Registered)
+      )
+        numbers.push(answer.slice(LegacyCode.Registered.length));
       else errors++;
     } catch {
       errors++;
@@ -93,7 +105,12 @@ async function register(port: number, count: number, clients: number): Promise<{
   return { numbers, errors };
 }
 
-async function sends(port: number, pairs: SeedPair[], clients: number, durationMs: number): Promise<SeedSends> {
+async function sends(
+  port: number,
+  pairs: SeedPair[],
+  clients: number,
+  durationMs: number,
+): Promise<SeedSends> {
   const latency = newHistogram();
   let count = 0;
   let errors = 0;
@@ -114,7 +131,12 @@ async function sends(port: number, pairs: SeedPair[], clients: number, durationM
     }
     return true;
   });
-  return { sends: count, errors, elapsedMs: Math.round(now() - t0), latency: hdr.encodeIntoCompressedBase64(latency) };
+  return {
+    sends: count,
+    errors,
+    elapsedMs: Math.round(now() - t0),
+    latency: hdr.encodeIntoCompressedBase64(latency),
+  };
 }
 
 /** The rows in one poll's bytes, or undefined when they are not whole `06` frames of this workload's messages to `number`. */
@@ -123,14 +145,22 @@ function rowsIn(bytes: Buffer, number: string): number | undefined {
   const dstAt = LegacyCode.Deliver.length + NUMBER_LENGTH;
   const textAt = dstAt + NUMBER_LENGTH + TS_LENGTH;
   for (let at = 0; at < bytes.length; at += FRAME_BYTES) {
-    if (bytes.toString('latin1', at, at + LegacyCode.Deliver.length) !== LegacyCode.Deliver) return undefined;
-    if (bytes.toString('latin1', at + dstAt, at + dstAt + NUMBER_LENGTH) !== number) return undefined;
-    if (bytes.toString('latin1', at + textAt, at + textAt + TEXT_PREFIX.length) !== TEXT_PREFIX) return undefined;
+    if (bytes.toString('latin1', at, at + LegacyCode.Deliver.length) !== LegacyCode.Deliver)
+      return undefined;
+    if (bytes.toString('latin1', at + dstAt, at + dstAt + NUMBER_LENGTH) !== number)
+      return undefined;
+    if (bytes.toString('latin1', at + textAt, at + textAt + TEXT_PREFIX.length) !== TEXT_PREFIX)
+      return undefined;
   }
   return bytes.length / FRAME_BYTES;
 }
 
-async function polls(port: number, numbers: string[], clients: number, durationMs: number): Promise<SeedPolls> {
+async function polls(
+  port: number,
+  numbers: string[],
+  clients: number,
+  durationMs: number,
+): Promise<SeedPolls> {
   const latency = newHistogram();
   const queue = [...numbers];
   /** Polls under way: each may put its number back, so a loop finding the queue empty waits for them. */
@@ -182,7 +212,16 @@ async function polls(port: number, numbers: string[], clients: number, durationM
     return true;
   });
   wake = [];
-  return { polls: count, rows, empty, malformed, errors, drainedAll: queue.length === 0, elapsedMs: Math.round(now() - t0), latency: hdr.encodeIntoCompressedBase64(latency) };
+  return {
+    polls: count,
+    rows,
+    empty,
+    malformed,
+    errors,
+    drainedAll: queue.length === 0,
+    elapsedMs: Math.round(now() - t0),
+    latency: hdr.encodeIntoCompressedBase64(latency),
+  };
 }
 
 process.on('message', (message: SeedRequest) => {
@@ -190,13 +229,25 @@ process.on('message', (message: SeedRequest) => {
     try {
       switch (message.t) {
         case 'register':
-          reply({ t: 'registered', rid: message.rid, ...(await register(message.port, message.count, message.clients)) });
+          reply({
+            t: 'registered',
+            rid: message.rid,
+            ...(await register(message.port, message.count, message.clients)),
+          });
           break;
         case 'sends':
-          reply({ t: 'sent', rid: message.rid, result: await sends(message.port, message.pairs, message.clients, message.durationMs) });
+          reply({
+            t: 'sent',
+            rid: message.rid,
+            result: await sends(message.port, message.pairs, message.clients, message.durationMs),
+          });
           break;
         case 'polls':
-          reply({ t: 'polled', rid: message.rid, result: await polls(message.port, message.numbers, message.clients, message.durationMs) });
+          reply({
+            t: 'polled',
+            rid: message.rid,
+            result: await polls(message.port, message.numbers, message.clients, message.durationMs),
+          });
           break;
         case 'close':
           for (const s of sockets) s.destroy();
@@ -204,7 +255,11 @@ process.on('message', (message: SeedRequest) => {
           break;
       }
     } catch (err) {
-      reply({ t: 'failed', rid: message.rid, message: err instanceof Error ? err.message : String(err) });
+      reply({
+        t: 'failed',
+        rid: message.rid,
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
   })();
 });

@@ -5,7 +5,7 @@
  */
 import type { LatencySummary } from './harness.js';
 import type { ThreadShare } from './proc-cpu.js';
-import { ORIGINAL_SENDS_PER_SEC, TARGET_RATIO, type seed, type SeedRun } from './seed.js';
+import { ORIGINAL_SENDS_PER_SEC, type SeedRun, type seed, TARGET_RATIO } from './seed.js';
 
 export type SeedResult = Awaited<ReturnType<typeof seed>>;
 
@@ -22,7 +22,13 @@ const DEFAULT_PACE_MS = 30;
 
 const lat = (l: LatencySummary) => `${l.p50} / ${l.p95} / ${l.p99} / ${l.max}`;
 const times = (x: number) => `${(x / ORIGINAL_SENDS_PER_SEC).toFixed(1)}×`;
-const threads = (t: ThreadShare[] | undefined) => (t ? t.slice(0, 4).map((x) => `${x.thread} ${x.cpuPercent}`).join(', ') : '–');
+const threads = (t: ThreadShare[] | undefined) =>
+  t
+    ? t
+        .slice(0, 4)
+        .map((x) => `${x.thread} ${x.cpuPercent}`)
+        .join(', ')
+    : '–';
 const yesNo = (x: boolean) => (x ? 'yes' : '**no**');
 
 /** The run with the server's default pace, else the first. */
@@ -30,7 +36,10 @@ function defaultRun(s: SeedResult): SeedRun | undefined {
   return s.runs.find((r) => r.legacyPaceMs === DEFAULT_PACE_MS) ?? s.runs[0];
 }
 
-export function seedTargets(s: SeedResult | undefined, headline: Record<string, number>): SeedTarget[] {
+export function seedTargets(
+  s: SeedResult | undefined,
+  headline: Record<string, number>,
+): SeedTarget[] {
   const goal = ORIGINAL_SENDS_PER_SEC * TARGET_RATIO;
   const target = `legacy listener, the seed's workload (${TARGET_CLIENTS} clients, a connection per 05): sends/s >= ${TARGET_RATIO}× the original's ${ORIGINAL_SENDS_PER_SEC} (${goal.toLocaleString('en')})`;
   const r = s && defaultRun(s);
@@ -42,7 +51,9 @@ export function seedTargets(s: SeedResult | undefined, headline: Record<string, 
     headline[`seed.pace${x.legacyPaceMs}.drainedPerSec`] = x.polls.drainedPerSec;
   }
   const judged = s.params.clients === TARGET_CLIENTS && s.params.durationMs >= TARGET_DURATION_MS;
-  const others = s.runs.filter((x) => x !== r).map((x) => `${x.sends.perSec} with pace ${x.legacyPaceMs} ms`);
+  const others = s.runs
+    .filter((x) => x !== r)
+    .map((x) => `${x.sends.perSec} with pace ${x.legacyPaceMs} ms`);
   return [
     {
       target,
@@ -73,8 +84,13 @@ export function seedSection(s: SeedResult): string[] {
     `The original Python server's figure is the one stated in issue #10 for the 2-vCPU reference machine with the same ${TARGET_CLIENTS}-client shape (${ORIGINAL_SENDS_PER_SEC} sends/s); it is not re-measured by this run. The original's polls drained/s is not stated there.`,
     '',
   );
-  md.push('| server | legacy pace ms | sends/s | ÷ original | send latency p50 / p95 / p99 / max (ms) | stored / sends | server CPU % (sends) | busiest server threads (sends) | client CPU % (sends) | polls drained rows/s | pace bound rows/s | rows read / deleted | polls (bare `06`) | poll latency p50 / p99 (ms) | all drained | load avg |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  md.push(`| original (Python), issue #10 | – | ${ORIGINAL_SENDS_PER_SEC} | 1× | – | – | – | – | – | – | – | – | – | – | – | – |`);
+  md.push(
+    '| server | legacy pace ms | sends/s | ÷ original | send latency p50 / p95 / p99 / max (ms) | stored / sends | server CPU % (sends) | busiest server threads (sends) | client CPU % (sends) | polls drained rows/s | pace bound rows/s | rows read / deleted | polls (bare `06`) | poll latency p50 / p99 (ms) | all drained | load avg |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  md.push(
+    `| original (Python), issue #10 | – | ${ORIGINAL_SENDS_PER_SEC} | 1× | – | – | – | – | – | – | – | – | – | – | – | – |`,
+  );
   for (const r of s.runs) {
     const x = r.sends;
     const y = r.polls;
@@ -82,6 +98,10 @@ export function seedSection(s: SeedResult): string[] {
       `| zapwire legacy listener | ${r.legacyPaceMs} | ${x.perSec} | ${times(x.perSec)} | ${lat(x.latency)} | ${x.stored} / ${x.count}${x.verified ? '' : ' **(differ)**'}${x.errors ? `, ${x.errors} errors` : ''} | ${x.server.cpuPercent} | ${threads(x.serverThreads)} | ${x.clientCpuPercent ?? '–'} | ${y.drainedPerSec} | ${y.paceBoundPerSec ?? 'none'} | ${y.rows} / ${y.deleted}${y.verified ? '' : ' **(differ)**'}${y.malformed ? `, ${y.malformed} malformed` : ''}${y.errors ? `, ${y.errors} errors` : ''} | ${y.count} (${y.empty}) | ${y.latency.p50} / ${y.latency.p99} | ${yesNo(y.drainedAll)}${y.drainedAll ? '' : ` (${x.stored - y.rows} left after ${p.pollMs / 1000} s)`} | ${r.loadAvg[0]} → ${r.loadAvg[1]} |`,
     );
   }
-  md.push('', `Target: sends/s >= ${TARGET_RATIO}× the original's, i.e. >= ${(ORIGINAL_SENDS_PER_SEC * TARGET_RATIO).toLocaleString('en')} sends/s, judged on the run with the default pace (see §Targets). CPU in % of one core (threads: "main" is the server's main thread, which runs the legacy listener; js1 the broker, which runs SQL; js2 … the session hosts); the client process shares the machine's cores with the server.`, '');
+  md.push(
+    '',
+    `Target: sends/s >= ${TARGET_RATIO}× the original's, i.e. >= ${(ORIGINAL_SENDS_PER_SEC * TARGET_RATIO).toLocaleString('en')} sends/s, judged on the run with the default pace (see §Targets). CPU in % of one core (threads: "main" is the server's main thread, which runs the legacy listener; js1 the broker, which runs SQL; js2 … the session hosts); the client process shares the machine's cores with the server.`,
+    '',
+  );
   return md;
 }

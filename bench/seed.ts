@@ -19,10 +19,18 @@
  *    drain at clients × 1000 / legacyPaceMs.
  */
 import { loadavg } from 'node:os';
-import { SeedClient, ServerHandle, serverLoad, sleep, summarise, type LatencySummary, type ServerLoad } from './harness.js';
+import {
+  type LatencySummary,
+  SeedClient,
+  ServerHandle,
+  type ServerLoad,
+  serverLoad,
+  sleep,
+  summarise,
+} from './harness.js';
+import type { SeedPolls } from './ipc.js';
 import { cpuBetween, readProcCpu, type ThreadShare } from './proc-cpu.js';
 import type { Context } from './scenarios.js';
-import type { SeedPolls } from './ipc.js';
 
 export interface SeedParams {
   /** Legacy users registered; the first half send, the second half receive. */
@@ -93,7 +101,12 @@ export async function seed(ctx: Context) {
   try {
     for (const legacyPaceMs of p.paces) {
       ctx.phase(`seed (legacy pace ${legacyPaceMs} ms): starting a server`);
-      const server = await ServerHandle.start({ execArgv: ctx.serverExecArgv, ...ctx.serverOptions, legacyPort: 0, legacyPaceMs });
+      const server = await ServerHandle.start({
+        execArgv: ctx.serverExecArgv,
+        ...ctx.serverOptions,
+        legacyPort: 0,
+        legacyPaceMs,
+      });
       try {
         runs.push(await runPace(ctx, server, client, legacyPaceMs));
       } finally {
@@ -107,7 +120,12 @@ export async function seed(ctx: Context) {
   return { params: p, original: { sendsPerSec: ORIGINAL_SENDS_PER_SEC }, runs };
 }
 
-async function runPace(ctx: Context, server: ServerHandle, client: SeedClient, legacyPaceMs: number): Promise<SeedRun> {
+async function runPace(
+  ctx: Context,
+  server: ServerHandle,
+  client: SeedClient,
+  legacyPaceMs: number,
+): Promise<SeedRun> {
   const p = ctx.params.seed;
   const port = server.legacyPort;
   if (port === undefined) throw new Error('the server process did not report a legacy port');
@@ -116,7 +134,10 @@ async function runPace(ctx: Context, server: ServerHandle, client: SeedClient, l
 
   ctx.phase(`${label}: registering ${p.users} legacy users`);
   const registered = await client.register(port, p.users, p.clients);
-  if (registered.numbers.length !== p.users) throw new Error(`registered ${registered.numbers.length} of ${p.users} legacy users (${registered.errors} errors)`);
+  if (registered.numbers.length !== p.users)
+    throw new Error(
+      `registered ${registered.numbers.length} of ${p.users} legacy users (${registered.errors} errors)`,
+    );
   const half = Math.floor(p.users / 2);
   const senders = registered.numbers.slice(0, half);
   const recipients = registered.numbers.slice(half, 2 * half);
@@ -129,7 +150,12 @@ async function runPace(ctx: Context, server: ServerHandle, client: SeedClient, l
   const s0 = await server.sample();
   const c0 = readProcCpu(client.pid);
   const z0 = readProcCpu(server.pid);
-  const sent = await client.sends(port, senders.map((src, i) => ({ src, dst: recipients[i]! })), p.clients, p.durationMs);
+  const sent = await client.sends(
+    port,
+    senders.map((src, i) => ({ src, dst: recipients[i]! })),
+    p.clients,
+    p.durationMs,
+  );
   const z1 = readProcCpu(server.pid);
   const c1 = readProcCpu(client.pid);
   const s1 = await server.sample();
@@ -143,7 +169,8 @@ async function runPace(ctx: Context, server: ServerHandle, client: SeedClient, l
   const c3 = readProcCpu(client.pid);
   const s3 = await server.sample();
   const deleted = s3.stats.messagesDelivered - s2.stats.messagesDelivered;
-  const clientCpu = (a: typeof c0, b: typeof c0) => (client.pid === undefined ? undefined : cpuBetween(client.pid, a, b)?.cpuPercent);
+  const clientCpu = (a: typeof c0, b: typeof c0) =>
+    client.pid === undefined ? undefined : cpuBetween(client.pid, a, b)?.cpuPercent;
 
   return {
     legacyPaceMs,
@@ -158,7 +185,8 @@ async function runPace(ctx: Context, server: ServerHandle, client: SeedClient, l
       stored,
       verified: stored === sent.sends,
       server: serverLoad(s0, s1),
-      serverThreads: server.pid === undefined ? undefined : cpuBetween(server.pid, z0, z1, names)?.threads,
+      serverThreads:
+        server.pid === undefined ? undefined : cpuBetween(server.pid, z0, z1, names)?.threads,
       clientCpuPercent: clientCpu(c0, c1),
     },
     polls: {

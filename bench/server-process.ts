@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { ZapwireServer } from '../src/server/server.js';
-import type { ServerReply, ServerRequest, ServerSample } from './ipc.js';
 import { replyToParent } from './child.js';
+import type { ServerReply, ServerRequest, ServerSample } from './ipc.js';
 
 let server: ZapwireServer | undefined;
 /** The threads of this process before the server started. */
@@ -50,7 +50,9 @@ function jsThreadsSince(before: Set<number>): number[] {
       return 0;
     }
   };
-  return threadIds().filter((tid) => !before.has(tid) && ran(tid) > 10_000_000).sort((a, b) => a - b);
+  return threadIds()
+    .filter((tid) => !before.has(tid) && ran(tid) > 10_000_000)
+    .sort((a, b) => a - b);
 }
 
 process.on('message', (message: ServerRequest) => {
@@ -59,8 +61,19 @@ process.on('message', (message: ServerRequest) => {
       switch (message.t) {
         case 'start':
           threadsBefore = new Set(threadIds());
-          server = await ZapwireServer.start({ logLevel: 'error', ...message.options, host: '127.0.0.1', port: 0 });
-          reply({ t: 'ready', rid: message.rid, port: server.address.port, httpPort: server.httpAddress?.port, legacyPort: server.legacyAddress?.port });
+          server = await ZapwireServer.start({
+            logLevel: 'error',
+            ...message.options,
+            host: '127.0.0.1',
+            port: 0,
+          });
+          reply({
+            t: 'ready',
+            rid: message.rid,
+            port: server.address.port,
+            httpPort: server.httpAddress?.port,
+            legacyPort: server.legacyAddress?.port,
+          });
           break;
         case 'threads':
           reply({ t: 'threads', rid: message.rid, jsThreads: jsThreadsSince(threadsBefore) });
@@ -75,7 +88,11 @@ process.on('message', (message: ServerRequest) => {
           break;
       }
     } catch (err) {
-      reply({ t: 'failed', rid: message.rid, message: err instanceof Error ? err.message : String(err) });
+      reply({
+        t: 'failed',
+        rid: message.rid,
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
   })();
 });

@@ -1,6 +1,12 @@
 import { Argument, Command } from 'commander';
 import { ZapwireClient } from '../client/zapwire-client.js';
-import { maybeProfile, runClient, target, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+import {
+  type ConnectionFlags,
+  maybeProfile,
+  runClient,
+  target,
+  withConnectionOptions,
+} from './client-command.js';
 
 /** `zapwire check <number>`: `valid` (exit 0) or `invalid` (exit 1). Needs no profile. */
 export function checkCommand(): Command {

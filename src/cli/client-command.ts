@@ -1,12 +1,19 @@
-import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ZapwireClient } from '../client/zapwire-client.js';
+import { Argument, type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ZapwireClientOptions } from '../client/client-options.js';
 import type { Delivery } from '../client/deliveries.js';
+import { ZapwireClient } from '../client/zapwire-client.js';
 import { ConnectionError, ZapwireError } from '../errors.js';
 import { isNumber } from '../protocol/frame.js';
 import { DEFAULT_PORT } from '../server/config.js';
 import { parseInteger } from './options.js';
-import { CliError, defaultConfigDir, PROFILE_NAME, profileExists, readProfile, type Profile } from './profile.js';
+import {
+  CliError,
+  defaultConfigDir,
+  PROFILE_NAME,
+  type Profile,
+  profileExists,
+  readProfile,
+} from './profile.js';
 import { terminalJson, terminalText } from './terminal-text.js';
 
 /** The options every client command takes. */
@@ -19,18 +26,23 @@ export interface ConnectionFlags {
 
 function parsePort(value: string): number {
   const port = parseInteger(value);
-  if (port < 1 || port > 65_535) throw new InvalidArgumentError(`${value} is not a port (1 to 65535).`);
+  if (port < 1 || port > 65_535)
+    throw new InvalidArgumentError(`${value} is not a port (1 to 65535).`);
   return port;
 }
 
 function parseProfileName(value: string): string {
-  if (!PROFILE_NAME.test(value)) throw new InvalidArgumentError('use letters, digits, ".", "_" and "-" (not starting with ".").');
+  if (!PROFILE_NAME.test(value))
+    throw new InvalidArgumentError(
+      'use letters, digits, ".", "_" and "-" (not starting with ".").',
+    );
   return value;
 }
 
 /** Commander parser for a 13-digit number argument. */
 export function parseNumber(value: string): string {
-  if (!isNumber(value)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a 13-digit number.`);
+  if (!isNumber(value))
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a 13-digit number.`);
   return value;
 }
 
@@ -42,17 +54,39 @@ export function numberArgument(name: string, description: string): Argument {
 /** Adds --host, --port, --profile and --config-dir to a client command. */
 export function withConnectionOptions(command: Command): Command {
   return command
-    .addOption(new Option('--host <address>', 'server address').env('ZAPWIRE_HOST').default('127.0.0.1', "the profile's, else 127.0.0.1"))
-    .addOption(new Option('--port <n>', 'server port').env('ZAPWIRE_PORT').default(DEFAULT_PORT, `the profile's, else ${DEFAULT_PORT}`).argParser(parsePort))
-    .addOption(new Option('--profile <name>', 'profile to act as').env('ZAPWIRE_PROFILE').default('default').argParser(parseProfileName))
-    .addOption(new Option('--config-dir <dir>', 'folder of the profiles').env('ZAPWIRE_CONFIG_DIR').default(defaultConfigDir()));
+    .addOption(
+      new Option('--host <address>', 'server address')
+        .env('ZAPWIRE_HOST')
+        .default('127.0.0.1', "the profile's, else 127.0.0.1"),
+    )
+    .addOption(
+      new Option('--port <n>', 'server port')
+        .env('ZAPWIRE_PORT')
+        .default(DEFAULT_PORT, `the profile's, else ${DEFAULT_PORT}`)
+        .argParser(parsePort),
+    )
+    .addOption(
+      new Option('--profile <name>', 'profile to act as')
+        .env('ZAPWIRE_PROFILE')
+        .default('default')
+        .argParser(parseProfileName),
+    )
+    .addOption(
+      new Option('--config-dir <dir>', 'folder of the profiles')
+        .env('ZAPWIRE_CONFIG_DIR')
+        .default(defaultConfigDir()),
+    );
 }
 
 /**
  * Where to connect: --host / --port when given (flag or environment), else
  * what the profile was registered with, else the defaults.
  */
-export function target(command: Command, flags: ConnectionFlags, profile?: Profile): { host: string; port: number } {
+export function target(
+  command: Command,
+  flags: ConnectionFlags,
+  profile?: Profile,
+): { host: string; port: number } {
   const given = (key: string) => {
     const source = command.getOptionValueSource(key);
     return source !== undefined && source !== 'default';
@@ -70,12 +104,23 @@ export function loadProfile(flags: ConnectionFlags): Profile {
 
 /** The profile if it exists (commands that do not need one, like check). */
 export function maybeProfile(flags: ConnectionFlags): Profile | undefined {
-  return profileExists(flags.configDir, flags.profile) ? readProfile(flags.configDir, flags.profile) : undefined;
+  return profileExists(flags.configDir, flags.profile)
+    ? readProfile(flags.configDir, flags.profile)
+    : undefined;
 }
 
 /** A client acting as the profile, connecting where `target` says. */
-export function clientFor(command: Command, flags: ConnectionFlags, profile: Profile, options: ZapwireClientOptions = {}): ZapwireClient {
-  return new ZapwireClient({ ...target(command, flags, profile), identity: { number: profile.number, token: profile.token }, ...options });
+export function clientFor(
+  command: Command,
+  flags: ConnectionFlags,
+  profile: Profile,
+  options: ZapwireClientOptions = {},
+): ZapwireClient {
+  return new ZapwireClient({
+    ...target(command, flags, profile),
+    identity: { number: profile.number, token: profile.token },
+    ...options,
+  });
 }
 
 /**
@@ -89,7 +134,8 @@ export function describeError(err: unknown): string {
 
 function errorLine(err: unknown): string {
   if (err instanceof ConnectionError || err instanceof CliError) return err.message;
-  if (err instanceof ZapwireError) return err.status > 0 ? `${err.status} ${err.message}` : err.message;
+  if (err instanceof ZapwireError)
+    return err.status > 0 ? `${err.status} ${err.message}` : err.message;
   if (err instanceof Error) return err.message;
   return String(err);
 }
@@ -113,7 +159,9 @@ export async function runClient(name: string, body: () => Promise<number | void>
 
 function clock(ts: number): string {
   const d = new Date(ts * 1000);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  return [d.getHours(), d.getMinutes(), d.getSeconds()]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
 }
 
 /**

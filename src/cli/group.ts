@@ -1,13 +1,21 @@
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import { isNumber } from '../protocol/frame.js';
-import { clientFor, loadProfile, runClient, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+import {
+  type ConnectionFlags,
+  clientFor,
+  loadProfile,
+  runClient,
+  withConnectionOptions,
+} from './client-command.js';
 
 const MAX_MEMBERS = 16;
 
 function collectMember(value: string, previous: string[] | undefined): string[] {
-  if (!isNumber(value)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a 13-digit number.`);
+  if (!isNumber(value))
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a 13-digit number.`);
   const members = [...(previous ?? []), value];
-  if (members.length > MAX_MEMBERS) throw new InvalidArgumentError(`at most ${MAX_MEMBERS} members besides you.`);
+  if (members.length > MAX_MEMBERS)
+    throw new InvalidArgumentError(`at most ${MAX_MEMBERS} members besides you.`);
   return members;
 }
 
@@ -15,7 +23,11 @@ function collectMember(value: string, previous: string[] | undefined): string[] 
 export function groupCommand(): Command {
   const create = withConnectionOptions(new Command('create'))
     .description('create a group with these members (you are always one); prints its number')
-    .addArgument(new Argument('<numbers...>', `1 to ${MAX_MEMBERS} member numbers, 13 digits each`).argParser(collectMember))
+    .addArgument(
+      new Argument('<numbers...>', `1 to ${MAX_MEMBERS} member numbers, 13 digits each`).argParser(
+        collectMember,
+      ),
+    )
     .action((members: string[], flags: ConnectionFlags, command: Command) =>
       runClient('group create', async () => {
         const profile = loadProfile(flags);

@@ -1,6 +1,15 @@
 import { Command } from 'commander';
 import type { ZapwireError } from '../errors.js';
-import { clientFor, describeError, loadProfile, printer, runClient, target, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+import {
+  type ConnectionFlags,
+  clientFor,
+  describeError,
+  loadProfile,
+  printer,
+  runClient,
+  target,
+  withConnectionOptions,
+} from './client-command.js';
 
 interface ListenFlags extends ConnectionFlags {
   json?: boolean;
@@ -25,7 +34,8 @@ export function listenCommand(): Command {
         client.on('groupCreated', print);
         const note = (line: string) => process.stderr.write(`zapwire listen: ${line}\n`);
         client.on('disconnect', ({ error, reconnectInMs }) => {
-          if (reconnectInMs !== undefined) note(`${describeError(error)}; reconnecting in ${reconnectInMs} ms`);
+          if (reconnectInMs !== undefined)
+            note(`${describeError(error)}; reconnecting in ${reconnectInMs} ms`);
         });
         client.on('reconnect', () => note('reconnected'));
         // Reported by 'close' below, which ends the command.

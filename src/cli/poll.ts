@@ -1,5 +1,12 @@
 import { Command } from 'commander';
-import { clientFor, loadProfile, printer, runClient, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+import {
+  type ConnectionFlags,
+  clientFor,
+  loadProfile,
+  printer,
+  runClient,
+  withConnectionOptions,
+} from './client-command.js';
 
 interface PollFlags extends ConnectionFlags {
   json?: boolean;

@@ -1,4 +1,12 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isNumber } from '../protocol/frame.js';
@@ -47,7 +55,9 @@ export function readProfile(configDir: string, name: string): Profile {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CliError(`no profile "${name}" (${path} does not exist); run zapwire register${name === 'default' ? '' : ` --profile ${name}`} first`);
+      throw new CliError(
+        `no profile "${name}" (${path} does not exist); run zapwire register${name === 'default' ? '' : ` --profile ${name}`} first`,
+      );
     }
     throw new CliError(`cannot read profile "${name}" (${path}): ${(err as Error).message}`);
   }
@@ -58,7 +68,12 @@ export function readProfile(configDir: string, name: string): Profile {
     throw new CliError(`profile "${name}" (${path}) is not valid JSON`);
   }
   const { number, token, host, port, name: displayName } = data;
-  if (typeof number !== 'string' || !isNumber(number) || typeof token !== 'string' || token.length === 0) {
+  if (
+    typeof number !== 'string' ||
+    !isNumber(number) ||
+    typeof token !== 'string' ||
+    token.length === 0
+  ) {
     throw new CliError(`profile "${name}" (${path}) has no valid number and token`);
   }
   return {

@@ -1,6 +1,11 @@
 import { Command } from 'commander';
 import { ZapwireClient } from '../client/zapwire-client.js';
-import { runClient, target, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+import {
+  type ConnectionFlags,
+  runClient,
+  target,
+  withConnectionOptions,
+} from './client-command.js';
 import { CliError, profileExists, profilePath, readProfile, writeProfile } from './profile.js';
 
 interface RegisterFlags extends ConnectionFlags {
@@ -13,7 +18,10 @@ export function registerCommand(): Command {
   return withConnectionOptions(new Command('register'))
     .description('register a new number and save it (with its secret token) as a profile')
     .option('--name <name>', 'display name, at most 64 bytes', '')
-    .option('--force', 'replace an existing profile of that name (its number is not deleted on the server)')
+    .option(
+      '--force',
+      'replace an existing profile of that name (its number is not deleted on the server)',
+    )
     .action((flags: RegisterFlags, command: Command) =>
       runClient('register', async () => {
         // Checked before registering, so that a refusal does not cost a number.

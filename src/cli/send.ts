@@ -1,5 +1,12 @@
 import { Argument, Command } from 'commander';
-import { clientFor, loadProfile, numberArgument, runClient, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+import {
+  type ConnectionFlags,
+  clientFor,
+  loadProfile,
+  numberArgument,
+  runClient,
+  withConnectionOptions,
+} from './client-command.js';
 
 interface SendFlags extends ConnectionFlags {
   receipts: boolean;
@@ -12,7 +19,9 @@ interface SendFlags extends ConnectionFlags {
  */
 export function sendCommand(): Command {
   return withConnectionOptions(new Command('send'))
-    .description('send a text to a user or group; prints the message id once the server has stored it')
+    .description(
+      'send a text to a user or group; prints the message id once the server has stored it',
+    )
     .addArgument(numberArgument('<to>', 'a 13-digit user or group number'))
     .addArgument(new Argument('<text>', 'the text (over 217 bytes it goes as several messages)'))
     .option('--no-receipts', 'do not ask for delivered/read receipts')

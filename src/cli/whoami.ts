@@ -1,5 +1,10 @@
 import { Command } from 'commander';
-import { loadProfile, runClient, withConnectionOptions, type ConnectionFlags } from './client-command.js';
+import {
+  type ConnectionFlags,
+  loadProfile,
+  runClient,
+  withConnectionOptions,
+} from './client-command.js';
 
 /** `zapwire whoami`: the profile's number (no server needed). */
 export function whoamiCommand(): Command {

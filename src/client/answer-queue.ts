@@ -1,6 +1,6 @@
 import { ConnectionError, errorForStatus, ZapwireError } from '../errors.js';
 import { Code } from '../protocol/codes.js';
-import { NOBODY, type Frame } from '../protocol/frame.js';
+import { type Frame, NOBODY } from '../protocol/frame.js';
 import { Status } from '../protocol/status.js';
 
 /** A request written on a connection, waiting for its answer. */
@@ -27,7 +27,12 @@ const ERROR_DATA = /^([0-9]{3}) ([\s\S]*)$/;
 /** The typed error for a `09`'s data, `<status> <reason>` (docs/protocol.md §Codes). */
 export function errorFromData(data: string): ZapwireError {
   const match = ERROR_DATA.exec(data);
-  if (!match) return new ZapwireError(`malformed 09 from the server: ${JSON.stringify(data)}`, 'ZAPWIRE_ERROR', 0);
+  if (!match)
+    return new ZapwireError(
+      `malformed 09 from the server: ${JSON.stringify(data)}`,
+      'ZAPWIRE_ERROR',
+      0,
+    );
   return errorForStatus(Number(match[1]), match[2]!);
 }
 
@@ -64,16 +69,24 @@ export class AnswerQueue {
     if (frame.code === Code.Error) {
       const error = errorFromData(frame.data);
       const self = this.self();
-      if (error.status === Status.Replaced || (self !== NOBODY && frame.src !== self)) return { kind: 'connection-error', error };
+      if (error.status === Status.Replaced || (self !== NOBODY && frame.src !== self))
+        return { kind: 'connection-error', error };
       const oldest = this.queue.shift();
       if (!oldest) return { kind: 'connection-error', error };
       oldest.reject(error);
       return { kind: 'answered' };
     }
     const oldest = this.queue[0];
-    if (!oldest) return { kind: 'unexpected', reason: `the server sent ${frame.code} with no request waiting` };
+    if (!oldest)
+      return {
+        kind: 'unexpected',
+        reason: `the server sent ${frame.code} with no request waiting`,
+      };
     if (oldest.answer !== frame.code) {
-      return { kind: 'unexpected', reason: `the server answered ${frame.code} where ${oldest.answer} was expected` };
+      return {
+        kind: 'unexpected',
+        reason: `the server answered ${frame.code} where ${oldest.answer} was expected`,
+      };
     }
     this.queue.shift();
     oldest.resolve(frame);
@@ -92,6 +105,10 @@ export class AnswerQueue {
  */
 export function lostError(cause: ZapwireError | undefined, where: string): ConnectionError {
   if (cause instanceof ConnectionError) return new ConnectionError(cause.message, { cause });
-  if (cause) return new ConnectionError(`connection to ${where} lost: ${cause.status > 0 ? `${cause.status} ` : ''}${cause.message}`, { cause });
+  if (cause)
+    return new ConnectionError(
+      `connection to ${where} lost: ${cause.status > 0 ? `${cause.status} ` : ''}${cause.message}`,
+      { cause },
+    );
   return new ConnectionError(`connection to ${where} lost`);
 }

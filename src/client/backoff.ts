@@ -10,7 +10,11 @@ export interface BackoffOptions {
  * capped, then jittered to between half and all of it, so that the clients a
  * server restart dropped all at once do not come back all at once.
  */
-export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(attempt, 30);
   const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** exponent);
   return Math.round(ceiling / 2 + random() * (ceiling / 2));

@@ -45,7 +45,10 @@ export interface ResolvedClientOptions {
   seenCapacity: number;
 }
 
-export const DEFAULT_RECONNECT: Readonly<BackoffOptions> = Object.freeze({ initialDelayMs: 250, maxDelayMs: 30_000 });
+export const DEFAULT_RECONNECT: Readonly<BackoffOptions> = Object.freeze({
+  initialDelayMs: 250,
+  maxDelayMs: 30_000,
+});
 
 const KNOWN = [
   'host',
@@ -60,32 +63,47 @@ const KNOWN = [
   'seenCapacity',
 ] as const;
 
-function integer(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function integer(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`options.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new RangeError(
+      `options.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
 /** Checks every option once, with a message naming it (and a hint for a misspelled one), then freezes them. */
-export function resolveClientOptions(input: ZapwireClientOptions = {}): Readonly<ResolvedClientOptions> {
+export function resolveClientOptions(
+  input: ZapwireClientOptions = {},
+): Readonly<ResolvedClientOptions> {
   if (typeof input !== 'object' || input === null) throw new TypeError('options must be an object');
   for (const key of Object.keys(input)) {
     if (!(KNOWN as readonly string[]).includes(key)) {
       const hint = closest(key, KNOWN);
-      throw new TypeError(`unknown option ${JSON.stringify(key)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`);
+      throw new TypeError(
+        `unknown option ${JSON.stringify(key)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`,
+      );
     }
   }
   const host = input.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host.length === 0) throw new TypeError('options.host must be a non-empty string');
+  if (typeof host !== 'string' || host.length === 0)
+    throw new TypeError('options.host must be a non-empty string');
   const port = integer('port', input.port, DEFAULT_PORT, 1, 65_535);
 
   let identity: Identity | undefined;
   if (input.identity !== undefined) {
     const { number, token } = input.identity as Partial<Identity>;
-    if (typeof number !== 'string' || !isNumber(number)) throw new TypeError('options.identity.number must be 13 digits');
-    if (typeof token !== 'string' || token.length === 0) throw new TypeError('options.identity.token must be a non-empty string');
+    if (typeof number !== 'string' || !isNumber(number))
+      throw new TypeError('options.identity.number must be 13 digits');
+    if (typeof token !== 'string' || token.length === 0)
+      throw new TypeError('options.identity.token must be a non-empty string');
     identity = Object.freeze({ number, token });
   }
 
@@ -93,14 +111,31 @@ export function resolveClientOptions(input: ZapwireClientOptions = {}): Readonly
   if (input.reconnect === false) reconnect = false;
   else {
     const given = input.reconnect ?? {};
-    if (typeof given !== 'object' || given === null) throw new TypeError('options.reconnect must be false or { initialDelayMs, maxDelayMs }');
-    const initialDelayMs = integer('reconnect.initialDelayMs', given.initialDelayMs, DEFAULT_RECONNECT.initialDelayMs, 1);
-    const maxDelayMs = integer('reconnect.maxDelayMs', given.maxDelayMs, Math.max(DEFAULT_RECONNECT.maxDelayMs, initialDelayMs), initialDelayMs);
+    if (typeof given !== 'object' || given === null)
+      throw new TypeError('options.reconnect must be false or { initialDelayMs, maxDelayMs }');
+    const initialDelayMs = integer(
+      'reconnect.initialDelayMs',
+      given.initialDelayMs,
+      DEFAULT_RECONNECT.initialDelayMs,
+      1,
+    );
+    const maxDelayMs = integer(
+      'reconnect.maxDelayMs',
+      given.maxDelayMs,
+      Math.max(DEFAULT_RECONNECT.maxDelayMs, initialDelayMs),
+      initialDelayMs,
+    );
     reconnect = Object.freeze({ initialDelayMs, maxDelayMs });
   }
 
   const seen = input.seen;
-  if (seen !== undefined && (typeof seen !== 'object' || seen === null || typeof seen.has !== 'function' || typeof seen.add !== 'function')) {
+  if (
+    seen !== undefined &&
+    (typeof seen !== 'object' ||
+      seen === null ||
+      typeof seen.has !== 'function' ||
+      typeof seen.add !== 'function')
+  ) {
     throw new TypeError('options.seen must be an object with has(key) and add(key)');
   }
 
@@ -137,7 +172,11 @@ function distance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = row;
   }

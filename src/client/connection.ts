@@ -1,8 +1,15 @@
 import { connect, type Socket } from 'node:net';
 import { ConnectionError, MalformedRequestError, type ZapwireError } from '../errors.js';
 import { Code } from '../protocol/codes.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  FrameError,
+  type FrameInit,
+  NOBODY,
+} from '../protocol/frame.js';
 import { FrameSplitter } from '../protocol/frame-splitter.js';
-import { decodeFrame, encodeFrame, FrameError, NOBODY, type Frame, type FrameInit } from '../protocol/frame.js';
 import { AnswerQueue, lostError } from './answer-queue.js';
 
 export interface ConnectionSettings {
@@ -72,7 +79,10 @@ export class Connection {
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.failure ??= new ConnectionError(`connection to ${this.where} lost (${err.code ?? err.message})`, { cause: err });
+      this.failure ??= new ConnectionError(
+        `connection to ${this.where} lost (${err.code ?? err.message})`,
+        { cause: err },
+      );
     });
     socket.on('close', () => this.onClose());
   }
@@ -92,7 +102,11 @@ export class Connection {
           socket.off('error', onError);
           socket.on('error', () => {});
           socket.destroy();
-          reject(new ConnectionError(`cannot connect to ${where}: no answer within ${settings.connectTimeoutMs} ms`));
+          reject(
+            new ConnectionError(
+              `cannot connect to ${where}: no answer within ${settings.connectTimeoutMs} ms`,
+            ),
+          );
         }, settings.connectTimeoutMs);
       }
       socket.once('error', onError);
@@ -119,12 +133,18 @@ export class Connection {
    * answer is read, before any frame after it.
    */
   async openSession(number: string, token: string, push: boolean): Promise<void> {
-    const [answer] = this.requestMany([{ code: Code.OpenSession, src: number, flag: push, data: token }], Code.OpenSession, (frame) => {
-      if (frame.data === 'ok') this.self = number;
-    });
+    const [answer] = this.requestMany(
+      [{ code: Code.OpenSession, src: number, flag: push, data: token }],
+      Code.OpenSession,
+      (frame) => {
+        if (frame.data === 'ok') this.self = number;
+      },
+    );
     const frame = await answer!;
     if (frame.data !== 'ok') {
-      const error = new ConnectionError(`the server answered 04 with ${JSON.stringify(frame.data)} instead of ok`);
+      const error = new ConnectionError(
+        `the server answered 04 with ${JSON.stringify(frame.data)} instead of ok`,
+      );
       this.destroy(error);
       throw error;
     }
@@ -141,7 +161,11 @@ export class Connection {
    * written if any of them cannot be encoded: all reject with a
    * MalformedRequestError then.
    */
-  requestMany(inits: readonly FrameInit[], answer: Code, onAnswer?: (frame: Frame) => void): Promise<Frame>[] {
+  requestMany(
+    inits: readonly FrameInit[],
+    answer: Code,
+    onAnswer?: (frame: Frame) => void,
+  ): Promise<Frame>[] {
     if (this.closed || this.ending || this.failure) {
       return inits.map(() => Promise.reject(lostError(this.failure ?? this.endReason, this.where)));
     }
@@ -150,7 +174,9 @@ export class Connection {
       frames = inits.map((init) => encodeFrame(init));
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
-      return inits.map(() => Promise.reject(new MalformedRequestError(`cannot send: ${err.message}`)));
+      return inits.map(() =>
+        Promise.reject(new MalformedRequestError(`cannot send: ${err.message}`)),
+      );
     }
     const promises = frames.map(
       (_, i) =>
@@ -176,7 +202,11 @@ export class Connection {
           const { requestTimeoutMs } = this.settings;
           if (requestTimeoutMs > 0) {
             timer = setTimeout(() => {
-              this.destroy(new ConnectionError(`no answer to ${inits[i]!.code} from ${this.where} within ${requestTimeoutMs} ms`));
+              this.destroy(
+                new ConnectionError(
+                  `no answer to ${inits[i]!.code} from ${this.where} within ${requestTimeoutMs} ms`,
+                ),
+              );
             }, requestTimeoutMs);
             this.requestTimers.add(timer);
           }
@@ -206,7 +236,14 @@ export class Connection {
       clearTimeout(this.ackTimer);
       this.ackTimer = undefined;
     }
-    if (this.received <= this.acked || this.self === NOBODY || this.closed || this.failure || !this.socket.writable) return;
+    if (
+      this.received <= this.acked ||
+      this.self === NOBODY ||
+      this.closed ||
+      this.failure ||
+      !this.socket.writable
+    )
+      return;
     // docs/protocol.md §Codes: 08 data is how many 06 this connection has received so far.
     this.socket.write(encodeFrame({ code: Code.Ack, src: this.self, data: String(this.received) }));
     this.acked = this.received;
@@ -290,9 +327,16 @@ export class Connection {
     this.requestTimers.clear();
     this.held = undefined;
     const byUs = this.ending && !this.failure;
-    const error = byUs ? this.endReason : (this.failure ?? new ConnectionError(`connection to ${this.where} lost (closed by the other end)`));
+    const error = byUs
+      ? this.endReason
+      : (this.failure ??
+        new ConnectionError(`connection to ${this.where} lost (closed by the other end)`));
     this.closeError = error;
-    this.answers.rejectAll(() => (error === undefined ? new ConnectionError('connection closed before the answer came') : lostError(error, this.where)));
+    this.answers.rejectAll(() =>
+      error === undefined
+        ? new ConnectionError('connection closed before the answer came')
+        : lostError(error, this.where),
+    );
     this.resolveClosed();
     this.hooks.closed(error);
   }
@@ -301,7 +345,8 @@ export class Connection {
 function connectError(err: NodeJS.ErrnoException, where: string): ConnectionError {
   let reason: string;
   if (err.code === 'ECONNREFUSED') reason = 'connection refused (ECONNREFUSED)';
-  else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reason = `unknown host (${err.code})`;
+  else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+    reason = `unknown host (${err.code})`;
   else reason = err.code ?? err.message;
   return new ConnectionError(`cannot connect to ${where}: ${reason}`, { cause: err });
 }

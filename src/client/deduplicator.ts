@@ -20,7 +20,9 @@ export interface SeenStore {
  */
 export function messageKey(frame: Pick<Frame, 'src' | 'dst' | 'ts' | 'flag' | 'data'>): string {
   return createHash('sha256')
-    .update(`${frame.src}${frame.dst}${String(frame.ts).padStart(10, '0')}${frame.flag ? '1' : '0'}`)
+    .update(
+      `${frame.src}${frame.dst}${String(frame.ts).padStart(10, '0')}${frame.flag ? '1' : '0'}`,
+    )
     .update(frame.data, 'utf8')
     .digest('base64url');
 }
@@ -30,7 +32,8 @@ export class LruMap<V> {
   private readonly map = new Map<string, V>();
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError('capacity must be a positive integer');
   }
 
   get size(): number {

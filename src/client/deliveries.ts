@@ -59,18 +59,36 @@ export const GROUP_CREATED_TEXT = 'grupo criado';
  * group notices are recognised only with flag 0, as the server sends them; the
  * same text with flag 1 is an ordinary message someone typed.
  */
-export function toDelivery(frame: Pick<Frame, 'src' | 'dst' | 'ts' | 'flag' | 'data'>, self: string): Delivery {
-  const chat: ChatRef = frame.dst === self ? { kind: 'user', number: frame.src } : { kind: 'group', number: frame.dst };
+export function toDelivery(
+  frame: Pick<Frame, 'src' | 'dst' | 'ts' | 'flag' | 'data'>,
+  self: string,
+): Delivery {
+  const chat: ChatRef =
+    frame.dst === self ? { kind: 'user', number: frame.src } : { kind: 'group', number: frame.dst };
   if (!frame.flag) {
     const receipt = RECEIPT.exec(frame.data);
     if (receipt) {
-      return { type: 'receipt', kind: receipt[1] as Receipt['kind'], from: frame.src, chat, ts: Number(receipt[2]), at: frame.ts };
+      return {
+        type: 'receipt',
+        kind: receipt[1] as Receipt['kind'],
+        from: frame.src,
+        chat,
+        ts: Number(receipt[2]),
+        at: frame.ts,
+      };
     }
     if (frame.data === GROUP_CREATED_TEXT && chat.kind === 'group') {
       return { type: 'groupCreated', group: frame.dst, creator: frame.src, ts: frame.ts };
     }
   }
-  return { type: 'message', sender: frame.src, chat, ts: frame.ts, text: frame.data, wantsReceipt: frame.flag };
+  return {
+    type: 'message',
+    sender: frame.src,
+    chat,
+    ts: frame.ts,
+    text: frame.data,
+    wantsReceipt: frame.flag,
+  };
 }
 
 /** `lida <ts>`: the text of a read receipt for a message stamped `ts`. */

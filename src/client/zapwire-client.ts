@@ -1,13 +1,31 @@
 import { EventEmitter } from 'node:events';
-import { ConnectionError, MalformedRequestError, ReplacedError, UnauthorizedError, ZapwireError } from '../errors.js';
+import {
+  ConnectionError,
+  MalformedRequestError,
+  ReplacedError,
+  UnauthorizedError,
+  ZapwireError,
+} from '../errors.js';
 import { Code } from '../protocol/codes.js';
-import { isNumber, type Frame } from '../protocol/frame.js';
+import { type Frame, isNumber } from '../protocol/frame.js';
 import { splitText } from '../protocol/text.js';
 import { backoffDelay } from './backoff.js';
-import { resolveClientOptions, type Identity, type ResolvedClientOptions, type ZapwireClientOptions } from './client-options.js';
+import {
+  type Identity,
+  type ResolvedClientOptions,
+  resolveClientOptions,
+  type ZapwireClientOptions,
+} from './client-options.js';
 import { Connection, type ConnectionSettings } from './connection.js';
-import { readReceiptText, toDelivery, type Delivery, type GroupCreated, type Message, type Receipt } from './deliveries.js';
 import { Deduplicator, messageKey } from './deduplicator.js';
+import {
+  type Delivery,
+  type GroupCreated,
+  type Message,
+  type Receipt,
+  readReceiptText,
+  toDelivery,
+} from './deliveries.js';
 import { ListenerError } from './listener-error.js';
 
 /** `push`: the server sends messages as they come. `poll`: only when asked (`poll()`); never replaces another session. */
@@ -120,7 +138,14 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     this.identityValue = this.options.identity;
     this.dedup = new Deduplicator(this.options.seenCapacity, this.options.seen);
     const { host, port, ackDelayMs, ackEvery, requestTimeoutMs, connectTimeoutMs } = this.options;
-    this.settings = Object.freeze({ host, port, ackDelayMs, ackEvery, requestTimeoutMs, connectTimeoutMs });
+    this.settings = Object.freeze({
+      host,
+      port,
+      ackDelayMs,
+      ackEvery,
+      requestTimeoutMs,
+      connectTimeoutMs,
+    });
   }
 
   get identity(): Identity | undefined {
@@ -146,7 +171,9 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
    * needed). The client adopts it as its identity if it had none.
    */
   async register(name = ''): Promise<Identity> {
-    const frame = await this.oneShot((conn) => conn.request({ code: Code.Register, data: name }, Code.Registered));
+    const frame = await this.oneShot((conn) =>
+      conn.request({ code: Code.Register, data: name }, Code.Registered),
+    );
     const identity = Object.freeze({ number: frame.dst, token: frame.data });
     this.identityValue ??= identity;
     return identity;
@@ -160,9 +187,12 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
    */
   async connect(options: { mode?: SessionMode } = {}): Promise<void> {
     const mode = options.mode ?? 'push';
-    if (mode !== 'push' && mode !== 'poll') throw new TypeError(`mode must be 'push' or 'poll', got ${JSON.stringify(mode)}`);
-    if (!this.identityValue) throw new UnauthorizedError('no identity: pass options.identity or call register() first');
-    if (this.stateValue !== 'idle' && this.stateValue !== 'closed') throw new Error(`connect() called while ${this.stateValue}`);
+    if (mode !== 'push' && mode !== 'poll')
+      throw new TypeError(`mode must be 'push' or 'poll', got ${JSON.stringify(mode)}`);
+    if (!this.identityValue)
+      throw new UnauthorizedError('no identity: pass options.identity or call register() first');
+    if (this.stateValue !== 'idle' && this.stateValue !== 'closed')
+      throw new Error(`connect() called while ${this.stateValue}`);
     this.mode = mode;
     this.stateValue = 'connecting';
     let conn: Connection;
@@ -188,11 +218,16 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
    * The error's `storedIds` lists the parts stored before the failure.
    */
   async send(to: string, text: string, options: SendOptions = {}): Promise<SendResult> {
-    if (typeof to !== 'string' || !isNumber(to)) throw withStored(new MalformedRequestError(`to must be 13 digits, got ${JSON.stringify(to)}`), []);
+    if (typeof to !== 'string' || !isNumber(to))
+      throw withStored(
+        new MalformedRequestError(`to must be 13 digits, got ${JSON.stringify(to)}`),
+        [],
+      );
     if (typeof text !== 'string') throw new TypeError('text must be a string');
     const receipts = options.receipts ?? true;
     const ts = options.ts ?? nowSeconds();
-    if (!Number.isInteger(ts) || ts < 0 || ts > 9_999_999_999) throw new RangeError(`options.ts must be Unix seconds, got ${ts}`);
+    if (!Number.isInteger(ts) || ts < 0 || ts > 9_999_999_999)
+      throw new RangeError(`options.ts must be Unix seconds, got ${ts}`);
     const conn = this.session();
     const parts = splitText(text);
     const answers = conn.requestMany(
@@ -214,9 +249,13 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
       throw new MalformedRequestError(`a group needs 1 to ${MAX_GROUP_MEMBERS} other members`);
     }
     const bad = members.find((m) => typeof m !== 'string' || !isNumber(m));
-    if (bad !== undefined) throw new MalformedRequestError(`member ${JSON.stringify(bad)} is not 13 digits`);
+    if (bad !== undefined)
+      throw new MalformedRequestError(`member ${JSON.stringify(bad)} is not 13 digits`);
     const conn = this.session();
-    const frame = await conn.request({ code: Code.CreateGroup, src: conn.self, ts: nowSeconds(), data: members.join('') }, Code.GroupCreated);
+    const frame = await conn.request(
+      { code: Code.CreateGroup, src: conn.self, ts: nowSeconds(), data: members.join('') },
+      Code.GroupCreated,
+    );
     return frame.dst;
   }
 
@@ -226,8 +265,10 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
    */
   async isValid(number: string): Promise<boolean> {
     if (typeof number !== 'string' || !isNumber(number)) return false;
-    const ask = (conn: Connection) => conn.request({ code: Code.IsValid, src: conn.self, dst: number }, Code.Validity);
-    const frame = this.conn && this.stateValue === 'open' ? await ask(this.conn) : await this.oneShot(ask);
+    const ask = (conn: Connection) =>
+      conn.request({ code: Code.IsValid, src: conn.self, dst: number }, Code.Validity);
+    const frame =
+      this.conn && this.stateValue === 'open' ? await ask(this.conn) : await this.oneShot(ask);
     return frame.data === '1';
   }
 
@@ -250,9 +291,13 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
    * sender only). Only messages whose sender asked for receipts get one:
    * resolves with the receipt's id, or undefined when none was asked for.
    */
-  async markRead(message: Pick<Message, 'chat' | 'ts' | 'wantsReceipt'>): Promise<number | undefined> {
+  async markRead(
+    message: Pick<Message, 'chat' | 'ts' | 'wantsReceipt'>,
+  ): Promise<number | undefined> {
     if (!message.wantsReceipt) return undefined;
-    const result = await this.send(message.chat.number, readReceiptText(message.ts), { receipts: false });
+    const result = await this.send(message.chat.number, readReceiptText(message.ts), {
+      receipts: false,
+    });
     return result.id;
   }
 
@@ -292,7 +337,8 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
 
   private async pollOnce(): Promise<Delivery[]> {
     const conn = this.session();
-    if (this.mode !== 'poll') throw new Error("poll() needs a poll session: connect({ mode: 'poll' })");
+    if (this.mode !== 'poll')
+      throw new Error("poll() needs a poll session: connect({ mode: 'poll' })");
     // Acknowledge first: polling before acknowledging would bring the same messages again.
     conn.flushAck();
     const batch: NonNullable<typeof this.pollBatch> = { deliveries: [], failure: undefined };
@@ -315,7 +361,7 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     const identity = this.identityValue!;
     const generation = ++this.generation;
     const push = this.mode === 'push';
-    let conn: Connection | undefined = undefined;
+    let conn: Connection | undefined;
     const opened = await Connection.open(this.settings, {
       delivery: (frame) => this.onDelivery(conn!, frame, generation, identity.number),
       closed: (error) => this.onConnectionClosed(conn!, error),
@@ -403,7 +449,10 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
   private scheduleReconnect(): number {
     // A listener that throws on the same message every time would otherwise get it back at the first delay for ever.
     const attempt = Math.max(this.attempt, this.listenerFailures - 1);
-    const delay = backoffDelay(attempt, this.options.reconnect as Exclude<ResolvedClientOptions['reconnect'], false>);
+    const delay = backoffDelay(
+      attempt,
+      this.options.reconnect as Exclude<ResolvedClientOptions['reconnect'], false>,
+    );
     this.attempt++;
     this.reconnectTimer = setTimeout(() => void this.reconnectNow(), delay);
     return delay;
@@ -485,4 +534,3 @@ function asZapwireError(err: unknown): ZapwireError {
 function withStored(error: ZapwireError, storedIds: number[]): SendError {
   return Object.assign(error, { storedIds: [...storedIds] });
 }
-

@@ -1,4 +1,4 @@
-import { isKnownCode, type Code } from './codes.js';
+import { type Code, isKnownCode } from './codes.js';
 
 /** docs/protocol.md §Frame: every frame is exactly 256 bytes. */
 export const FRAME_SIZE = 256;
@@ -85,12 +85,16 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw new FrameError('length', `a frame is ${FRAME_SIZE} bytes, got ${bytes.length}`);
   }
   // Every server read is a Buffer already; any other Uint8Array gets a view.
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!isDigits(buf, OFFSET.code, 2)) throw new FrameError('code', 'code is not two digits');
   const code = TWO_DIGITS[digitsValue(buf, OFFSET.code, 2)]!;
   if (!isKnownCode(code)) throw new FrameError('code', `unknown code ${code}`);
-  if (!isDigits(buf, OFFSET.src, NUMBER_LENGTH)) throw new FrameError('src', 'src is not 13 digits');
-  if (!isDigits(buf, OFFSET.dst, NUMBER_LENGTH)) throw new FrameError('dst', 'dst is not 13 digits');
+  if (!isDigits(buf, OFFSET.src, NUMBER_LENGTH))
+    throw new FrameError('src', 'src is not 13 digits');
+  if (!isDigits(buf, OFFSET.dst, NUMBER_LENGTH))
+    throw new FrameError('dst', 'dst is not 13 digits');
   if (!isDigits(buf, OFFSET.ts, TS_LENGTH)) throw new FrameError('ts', 'ts is not 10 digits');
   const flagByte = buf[OFFSET.flag];
   if (flagByte !== 0x30 && flagByte !== 0x31) throw new FrameError('flag', 'flag is not 0 or 1');
@@ -133,7 +137,8 @@ export interface FrameInit {
 }
 
 function checkNumber(name: 'src' | 'dst', value: string): void {
-  if (!isNumber(value)) throw new FrameError(name, `${name} must be 13 digits, got ${JSON.stringify(value)}`);
+  if (!isNumber(value))
+    throw new FrameError(name, `${name} must be 13 digits, got ${JSON.stringify(value)}`);
 }
 
 /**
@@ -164,9 +169,11 @@ export function encodeFrameInto(buf: Buffer, offset: number, init: FrameInit): v
     throw new FrameError('ts', `ts must be an integer from 0 to 9999999999, got ${ts}`);
   }
   if (data.includes('\0')) throw new FrameError('data', 'data must not contain 0x00');
-  if (LONE_SURROGATE.test(data)) throw new FrameError('data', 'data must be well-formed Unicode (lone surrogate)');
+  if (LONE_SURROGATE.test(data))
+    throw new FrameError('data', 'data must be well-formed Unicode (lone surrogate)');
   const length = Buffer.byteLength(data, 'utf8');
-  if (length > DATA_SIZE) throw new FrameError('data', `data is ${length} bytes, at most ${DATA_SIZE}`);
+  if (length > DATA_SIZE)
+    throw new FrameError('data', `data is ${length} bytes, at most ${DATA_SIZE}`);
   buf.write(init.code, offset + OFFSET.code, 'latin1');
   buf.write(src, offset + OFFSET.src, 'latin1');
   buf.write(dst, offset + OFFSET.dst, 'latin1');

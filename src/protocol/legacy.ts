@@ -1,4 +1,4 @@
-import { NUMBER_LENGTH, TS_LENGTH, isNumber } from './frame.js';
+import { isNumber, NUMBER_LENGTH, TS_LENGTH } from './frame.js';
 
 /**
  * The original system's protocol, spoken by the legacy listener (docs/protocol.md
@@ -52,9 +52,17 @@ export interface LegacyPoll {
   number: string;
 }
 
-export type LegacyRequest = LegacyRegister | LegacyValidate | LegacySend | LegacyCreateGroup | LegacyPoll;
+export type LegacyRequest =
+  | LegacyRegister
+  | LegacyValidate
+  | LegacySend
+  | LegacyCreateGroup
+  | LegacyPoll;
 
-export type LegacyParse = { kind: 'incomplete' } | { kind: 'invalid'; reason: string } | LegacyRequest;
+export type LegacyParse =
+  | { kind: 'incomplete' }
+  | { kind: 'invalid'; reason: string }
+  | LegacyRequest;
 
 const CODE_LENGTH = 2;
 /** `01`: the code alone. */
@@ -107,7 +115,8 @@ export function parseLegacyRequest(buf: Buffer, ended: boolean): LegacyParse {
       const what = `a ${code} request`;
       const bad = checkFixedLength(buf, ended, NUMBER_REQUEST_LENGTH, what);
       if (bad) return bad;
-      if (!isDigits(buf, CODE_LENGTH, NUMBER_LENGTH)) return invalid(`${what}: the number is not 13 digits`);
+      if (!isDigits(buf, CODE_LENGTH, NUMBER_LENGTH))
+        return invalid(`${what}: the number is not 13 digits`);
       const number = buf.toString('latin1', CODE_LENGTH, NUMBER_REQUEST_LENGTH);
       return code === LegacyCode.IsValid ? { kind: 'validate', number } : { kind: 'poll', number };
     }
@@ -162,7 +171,12 @@ function endsInsideCharacter(buf: Buffer, from: number): boolean {
 }
 
 /** null when `buf` has exactly `length` bytes; otherwise what to answer. */
-function checkFixedLength(buf: Buffer, ended: boolean, length: number, what: string): LegacyParse | null {
+function checkFixedLength(
+  buf: Buffer,
+  ended: boolean,
+  length: number,
+  what: string,
+): LegacyParse | null {
   if (buf.length === length) return null;
   if (buf.length < length && !ended) return INCOMPLETE;
   return invalid(`${what} is ${length} bytes, got ${buf.length}`);
@@ -171,7 +185,9 @@ function checkFixedLength(buf: Buffer, ended: boolean, length: number, what: str
 /** `05` + src(13) + dst(13) + ts(10) + text. */
 function parseSend(buf: Buffer, ended: boolean): LegacyParse {
   if (buf.length < SEND_FIXED_LENGTH) {
-    return ended ? invalid(`a 05 request is at least ${SEND_FIXED_LENGTH} bytes, got ${buf.length}`) : INCOMPLETE;
+    return ended
+      ? invalid(`a 05 request is at least ${SEND_FIXED_LENGTH} bytes, got ${buf.length}`)
+      : INCOMPLETE;
   }
   const srcAt = CODE_LENGTH;
   const dstAt = srcAt + NUMBER_LENGTH;
@@ -204,25 +220,35 @@ function parseSend(buf: Buffer, ended: boolean): LegacyParse {
 /** `10` + ts(10) + N >= 1 numbers of 13 digits, nothing else. */
 function parseCreateGroup(buf: Buffer, ended: boolean): LegacyParse {
   if (buf.length < GROUP_FIXED_LENGTH) {
-    return ended ? invalid(`a 10 request is at least ${GROUP_FIXED_LENGTH} bytes, got ${buf.length}`) : INCOMPLETE;
+    return ended
+      ? invalid(`a 10 request is at least ${GROUP_FIXED_LENGTH} bytes, got ${buf.length}`)
+      : INCOMPLETE;
   }
   if (!isDigits(buf, CODE_LENGTH, TS_LENGTH)) return invalid('a 10 request: ts is not 10 digits');
   if (!ended) return INCOMPLETE;
   const membersLength = buf.length - GROUP_FIXED_LENGTH;
   if (membersLength === 0) return invalid('a 10 request names no member');
   if (membersLength % NUMBER_LENGTH !== 0) {
-    return invalid(`a 10 request: ${membersLength} bytes of members is not a whole number of 13-digit numbers`);
+    return invalid(
+      `a 10 request: ${membersLength} bytes of members is not a whole number of 13-digit numbers`,
+    );
   }
   const members: string[] = [];
   for (let at = GROUP_FIXED_LENGTH; at < buf.length; at += NUMBER_LENGTH) {
-    if (!isDigits(buf, at, NUMBER_LENGTH)) return invalid(`a 10 request: member ${members.length + 1} is not 13 digits`);
+    if (!isDigits(buf, at, NUMBER_LENGTH))
+      return invalid(`a 10 request: member ${members.length + 1} is not 13 digits`);
     members.push(buf.toString('latin1', at, at + NUMBER_LENGTH));
   }
-  return { kind: 'createGroup', ts: Number(buf.toString('latin1', CODE_LENGTH, GROUP_FIXED_LENGTH)), members };
+  return {
+    kind: 'createGroup',
+    ts: Number(buf.toString('latin1', CODE_LENGTH, GROUP_FIXED_LENGTH)),
+    members,
+  };
 }
 
 function checkNumber(name: string, value: string): void {
-  if (!isNumber(value)) throw new RangeError(`${name} must be 13 digits, got ${JSON.stringify(value)}`);
+  if (!isNumber(value))
+    throw new RangeError(`${name} must be 13 digits, got ${JSON.stringify(value)}`);
 }
 
 /** `02` + the new number: 15 bytes. */

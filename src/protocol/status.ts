@@ -16,5 +16,10 @@ export type Status = (typeof Status)[keyof typeof Status];
 
 /** docs/protocol.md: only 400, 401, 408 and 409 also close the connection. */
 export function statusClosesConnection(status: number): boolean {
-  return status === Status.Malformed || status === Status.Unauthorized || status === Status.Timeout || status === Status.Replaced;
+  return (
+    status === Status.Malformed ||
+    status === Status.Unauthorized ||
+    status === Status.Timeout ||
+    status === Status.Replaced
+  );
 }

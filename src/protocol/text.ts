@@ -6,7 +6,8 @@ import { DATA_SIZE } from './frame.js';
  * are kept whole because iteration is by code point.
  */
 export function splitText(text: string, maxBytes: number = DATA_SIZE): string[] {
-  if (!Number.isInteger(maxBytes) || maxBytes < 4) throw new RangeError('maxBytes must be an integer of at least 4');
+  if (!Number.isInteger(maxBytes) || maxBytes < 4)
+    throw new RangeError('maxBytes must be an integer of at least 4');
   if (Buffer.byteLength(text, 'utf8') <= maxBytes) return [text];
   const pieces: string[] = [];
   let piece = '';

@@ -2,10 +2,16 @@ import type { MessagePort } from 'node:worker_threads';
 import { BatchedPort } from './batched-port.js';
 import type { BrokerEvent, BrokerRequest, ReplyValue } from './thread-messages.js';
 
-export type Result = { ok: true; value: ReplyValue } | { ok: false; status: number; reason: string };
+export type Result =
+  | { ok: true; value: ReplyValue }
+  | { ok: false; status: number; reason: string };
 
 /** A request to the broker without the id the client adds. */
-export type AskRequest = BrokerRequest extends infer R ? (R extends { rid: number } ? Omit<R, 'rid'> : never) : never;
+export type AskRequest = BrokerRequest extends infer R
+  ? R extends { rid: number }
+    ? Omit<R, 'rid'>
+    : never
+  : never;
 /** A request that expects no answer. */
 export type TellRequest = Exclude<BrokerRequest, { rid: number }>;
 
@@ -92,6 +98,10 @@ export class BrokerClient {
   private answer(event: Extract<BrokerEvent, { t: 'reply' }>): void {
     const callback = this.waiting.get(event.rid);
     this.waiting.delete(event.rid);
-    callback?.(event.ok ? { ok: true, value: event.value } : { ok: false, status: event.status, reason: event.reason });
+    callback?.(
+      event.ok
+        ? { ok: true, value: event.value }
+        : { ok: false, status: event.status, reason: event.reason },
+    );
   }
 }

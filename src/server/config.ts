@@ -110,32 +110,33 @@ export function defaultMaxConnections(fileLimit: number | undefined = openFileLi
   return Math.min(1_000_000, Math.max(16, fileLimit - reserve));
 }
 
-export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads' | 'maxConnections'>> = Object.freeze({
-  host: '127.0.0.1',
-  port: DEFAULT_PORT,
-  dbPath: DEFAULT_DB_PATH,
-  legacyPort: undefined,
-  httpPort: undefined,
-  sessionsPerThread: 10_000,
-  pollBatch: 100,
-  synchronous: 'normal',
-  logLevel: 'info',
-  pushWindow: 512,
-  rateLimit: 1_000,
-  groupRateLimit: 5,
-  maxPendingPerRecipient: 10_000,
-  registerRate: 100,
-  registerBurst: 1_000,
-  authFailuresPerMinute: 100,
-  maxInflight: 32,
-  anonymousTimeoutMs: 10_000,
-  maxConnectionsPerAddress: 1_000,
-  httpHeadersTimeoutMs: 10_000,
-  httpRequestTimeoutMs: 30_000,
-  httpKeepAliveTimeoutMs: 5_000,
-  legacyPaceMs: 30,
-  commitWindowMs: 0,
-});
+export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads' | 'maxConnections'>> =
+  Object.freeze({
+    host: '127.0.0.1',
+    port: DEFAULT_PORT,
+    dbPath: DEFAULT_DB_PATH,
+    legacyPort: undefined,
+    httpPort: undefined,
+    sessionsPerThread: 10_000,
+    pollBatch: 100,
+    synchronous: 'normal',
+    logLevel: 'info',
+    pushWindow: 512,
+    rateLimit: 1_000,
+    groupRateLimit: 5,
+    maxPendingPerRecipient: 10_000,
+    registerRate: 100,
+    registerBurst: 1_000,
+    authFailuresPerMinute: 100,
+    maxInflight: 32,
+    anonymousTimeoutMs: 10_000,
+    maxConnectionsPerAddress: 1_000,
+    httpHeadersTimeoutMs: 10_000,
+    httpRequestTimeoutMs: 30_000,
+    httpKeepAliveTimeoutMs: 5_000,
+    legacyPaceMs: 30,
+    commitWindowMs: 0,
+  });
 
 /** An option that cannot be used, with a message that names it. */
 export class OptionError extends Error {
@@ -149,11 +150,21 @@ export class OptionError extends Error {
   }
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 
 function integer(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new OptionError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new OptionError(
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -167,22 +178,32 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new OptionError(`unknown option ${key}`);
   }
-  const merged = { ...DEFAULT_OPTIONS, ...stripUndefined(input) } as Partial<ServerOptions> & typeof DEFAULT_OPTIONS;
-  if (typeof merged.host !== 'string' || merged.host.length === 0) throw new OptionError('host must be a non-empty string');
+  const merged = { ...DEFAULT_OPTIONS, ...stripUndefined(input) } as Partial<ServerOptions> &
+    typeof DEFAULT_OPTIONS;
+  if (typeof merged.host !== 'string' || merged.host.length === 0)
+    throw new OptionError('host must be a non-empty string');
   integer('port', merged.port, 0, 65_535);
-  if (typeof merged.dbPath !== 'string' || merged.dbPath.length === 0) throw new OptionError('dbPath must be a non-empty path');
+  if (typeof merged.dbPath !== 'string' || merged.dbPath.length === 0)
+    throw new OptionError('dbPath must be a non-empty path');
   if (merged.legacyPort !== undefined) integer('legacyPort', merged.legacyPort, 0, 65_535);
   if (merged.httpPort !== undefined) integer('httpPort', merged.httpPort, 0, 65_535);
   integer('sessionsPerThread', merged.sessionsPerThread, 1, 1_000_000);
   const threads = merged.threads ?? defaultThreads(merged.sessionsPerThread);
   integer('threads', threads, 0, 4_096);
-  if (threads === 0 && merged.sessionsPerThread === 1) throw new OptionError('threads 0 (the sessions on the broker thread) cannot give each client a thread of its own (sessions per thread 1)');
+  if (threads === 0 && merged.sessionsPerThread === 1)
+    throw new OptionError(
+      'threads 0 (the sessions on the broker thread) cannot give each client a thread of its own (sessions per thread 1)',
+    );
   integer('pollBatch', merged.pollBatch, 1, 10_000);
   if (merged.synchronous !== 'normal' && merged.synchronous !== 'full') {
-    throw new OptionError(`synchronous must be normal or full, got ${JSON.stringify(merged.synchronous)}`);
+    throw new OptionError(
+      `synchronous must be normal or full, got ${JSON.stringify(merged.synchronous)}`,
+    );
   }
   if (!LOG_LEVELS.includes(merged.logLevel)) {
-    throw new OptionError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(merged.logLevel)}`);
+    throw new OptionError(
+      `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(merged.logLevel)}`,
+    );
   }
   integer('pushWindow', merged.pushWindow, 1, 1_000_000);
   integer('rateLimit', merged.rateLimit, 0, 10_000_000);

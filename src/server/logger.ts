@@ -1,10 +1,17 @@
 import { createRequire } from 'node:module';
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type PinoPretty from 'pino-pretty';
 import type { LogLevel } from './config.js';
 
 /** Paths never written to logs: tokens and credentials (README §Logs). */
-export const REDACTED_PATHS = ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization'];
+export const REDACTED_PATHS = [
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+];
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -22,7 +29,16 @@ export function createLogger(options: LoggerOptions): Logger {
   const base = { level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   if (options.destination) return pino(base, options.destination);
   const wantPretty = options.pretty ?? Boolean(process.stdout.isTTY);
-  if (wantPretty) return pino(base, loadPretty()({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+  if (wantPretty)
+    return pino(
+      base,
+      loadPretty()({
+        colorize: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+        sync: true,
+      }),
+    );
   return pino(base, pino.destination({ fd: 1, sync: false }));
 }
 
@@ -32,7 +48,9 @@ export function createLogger(options: LoggerOptions): Logger {
  * end up where the root logger's own do.
  */
 export function writeForwarded(root: Logger, lines: readonly string[]): void {
-  const stream = (root as unknown as Record<symbol, DestinationStream | undefined>)[pino.symbols.streamSym];
+  const stream = (root as unknown as Record<symbol, DestinationStream | undefined>)[
+    pino.symbols.streamSym
+  ];
   if (!stream) return;
   for (const line of lines) stream.write(line);
 }
@@ -43,6 +61,8 @@ export function writeForwarded(root: Logger, lines: readonly string[]): void {
  * mode each of hundreds of threads would otherwise pay for it in memory.
  */
 function loadPretty(): typeof PinoPretty {
-  const required = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty | { default: typeof PinoPretty };
+  const required = createRequire(import.meta.url)('pino-pretty') as
+    | typeof PinoPretty
+    | { default: typeof PinoPretty };
   return 'default' in required ? required.default : required;
 }

@@ -52,16 +52,48 @@ export function toWireMessage(row: PendingMessage): WireMessage {
   const dst = row.group ?? row.recipient;
   switch (row.kind) {
     case MessageKind.GroupCreated:
-      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: false, data: GROUP_CREATED_TEXT };
+      return {
+        id: row.id,
+        storedAt: row.storedAt,
+        src: row.sender,
+        dst,
+        ts: row.ts,
+        flag: false,
+        data: GROUP_CREATED_TEXT,
+      };
     case MessageKind.Receipt:
-      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: false, data: frameText(row.body) };
+      return {
+        id: row.id,
+        storedAt: row.storedAt,
+        src: row.sender,
+        dst,
+        ts: row.ts,
+        flag: false,
+        data: frameText(row.body),
+      };
     default:
-      return { id: row.id, storedAt: row.storedAt, src: row.sender, dst, ts: row.ts, flag: row.wantsReceipt, data: frameText(row.body) };
+      return {
+        id: row.id,
+        storedAt: row.storedAt,
+        src: row.sender,
+        dst,
+        ts: row.ts,
+        flag: row.wantsReceipt,
+        data: frameText(row.body),
+      };
   }
 }
 
 export function toLegacyRow(row: PendingMessage): LegacyRow {
-  return { id: row.id, kind: row.kind, sender: row.sender, recipient: row.recipient, group: row.group, ts: row.ts, body: row.body };
+  return {
+    id: row.id,
+    kind: row.kind,
+    sender: row.sender,
+    recipient: row.recipient,
+    group: row.group,
+    ts: row.ts,
+    body: row.body,
+  };
 }
 
 /**
@@ -70,16 +102,32 @@ export function toLegacyRow(row: PendingMessage): LegacyRow {
  * appended to the text; receipts read `recebida`; a creation notice is the
  * member list.
  */
-export function toLegacyMessage(row: LegacyRow): { src: string; dst: string; ts: number; text: string } {
+export function toLegacyMessage(row: LegacyRow): {
+  src: string;
+  dst: string;
+  ts: number;
+  text: string;
+} {
   if (row.kind === MessageKind.GroupCreated) {
     return { src: row.group ?? row.sender, dst: row.recipient, ts: row.ts, text: row.body };
   }
   const text = row.kind === MessageKind.Receipt ? 'recebida' : row.body;
-  if (row.group !== null) return { src: row.group, dst: row.recipient, ts: row.ts, text: text + row.sender };
+  if (row.group !== null)
+    return { src: row.group, dst: row.recipient, ts: row.ts, text: text + row.sender };
   return { src: row.sender, dst: row.recipient, ts: row.ts, text };
 }
 
 /** The `09` answering a frame: it echoes the frame's src, dst and ts (docs/protocol.md §Codes). */
-export function errorFrameInit(cause: { src: string; dst: string; ts: number }, status: number, reason: string): FrameInit {
-  return { code: Code.Error, src: cause.src, dst: cause.dst, ts: cause.ts, data: `${status} ${reason}`.slice(0, 200) };
+export function errorFrameInit(
+  cause: { src: string; dst: string; ts: number },
+  status: number,
+  reason: string,
+): FrameInit {
+  return {
+    code: Code.Error,
+    src: cause.src,
+    dst: cause.dst,
+    ts: cause.ts,
+    data: `${status} ${reason}`.slice(0, 200),
+  };
 }

@@ -3,15 +3,26 @@ import type { AddressInfo, Server } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { BrokerClient } from './broker-client.js';
-import { openFileLimit, resolveServerOptions, type LogLevel, type ServerOptions } from './config.js';
-import { HttpListener, type HttpFlowStats } from './http/http-listener.js';
+import {
+  type LogLevel,
+  openFileLimit,
+  resolveServerOptions,
+  type ServerOptions,
+} from './config.js';
+import { type HttpFlowStats, HttpListener } from './http/http-listener.js';
 import { createLogger, writeForwarded } from './logger.js';
 import { Admission } from './main/admission.js';
 import { HostPool } from './main/host-pool.js';
 import { LegacyListener } from './main/legacy-listener.js';
-import { V1Listener, type V1FlowStats } from './main/v1-listener.js';
+import { type V1FlowStats, V1Listener } from './main/v1-listener.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
-import type { BrokerControl, BrokerControlEvent, BrokerStats, BrokerWorkerData, FaultInjection } from './thread-messages.js';
+import type {
+  BrokerControl,
+  BrokerControlEvent,
+  BrokerStats,
+  BrokerWorkerData,
+  FaultInjection,
+} from './thread-messages.js';
 import { workerFile, workerResourceLimits } from './worker-files.js';
 
 export interface StartOptions extends Partial<ServerOptions> {
@@ -85,23 +96,54 @@ export class ZapwireServer {
       },
       ...(faults ? { faults } : {}),
     };
-    const broker = new Worker(workerFile('./broker/broker-worker.js'), { workerData, resourceLimits: workerResourceLimits() });
+    const broker = new Worker(workerFile('./broker/broker-worker.js'), {
+      workerData,
+      resourceLimits: workerResourceLimits(),
+    });
     broker.on('message', (event: BrokerControlEvent) => event.t === 'log' && forward(event.lines));
     await waitForBroker(broker);
 
     // The main thread's own channel to the broker (host id 0), for the legacy listener.
     const own = new MessageChannel();
-    broker.postMessage({ t: 'attach', hostId: 0, port: own.port1 } satisfies BrokerControl, [own.port1]);
+    broker.postMessage({ t: 'attach', hostId: 0, port: own.port1 } satisfies BrokerControl, [
+      own.port1,
+    ]);
     // It also carries what the broker writes to v1 connections itself (DESIGN.md §The path of one message).
     let v1!: V1Listener;
     const brokerClient = new BrokerClient(own.port2, (event) => v1.onBroker(event));
 
     // docs/protocol.md §Limits: one set of connection caps for every listener together.
-    const admission = new Admission(options.maxConnections, options.maxConnectionsPerAddress, logger.child({ component: 'admission' }));
-    const pool = new HostPool({ ...options, logLevel }, broker, (_host, message) => v1.onOutbound(message), (hostId) => v1.onHostGone(hostId), logger, forward, faults);
-    v1 = new V1Listener(() => pool, admission, options.maxInflight, logger.child({ listener: 'v1' }), brokerClient);
+    const admission = new Admission(
+      options.maxConnections,
+      options.maxConnectionsPerAddress,
+      logger.child({ component: 'admission' }),
+    );
+    const pool = new HostPool(
+      { ...options, logLevel },
+      broker,
+      (_host, message) => v1.onOutbound(message),
+      (hostId) => v1.onHostGone(hostId),
+      logger,
+      forward,
+      faults,
+    );
+    v1 = new V1Listener(
+      () => pool,
+      admission,
+      options.maxInflight,
+      logger.child({ listener: 'v1' }),
+      brokerClient,
+    );
     await pool.start();
-    const legacy = options.legacyPort === undefined ? undefined : new LegacyListener(brokerClient, options, admission, logger.child({ listener: 'legacy' }));
+    const legacy =
+      options.legacyPort === undefined
+        ? undefined
+        : new LegacyListener(
+            brokerClient,
+            options,
+            admission,
+            logger.child({ listener: 'legacy' }),
+          );
 
     const server = new ZapwireServer(options, logger, broker, pool, v1, legacy, brokerClient);
     broker.on('error', (err) => logger.fatal({ err }, 'broker thread failed'));
@@ -185,12 +227,25 @@ export class ZapwireServer {
     // (read-only) transaction, and is not what the answer should report on.
     const [commits, store, hosts] = await Promise.all([
       this.askBroker('health', THREAD_ANSWER_MS),
-      withTimeout(this.brokerClient.askAsync({ op: 'validate', number: HEALTH_PROBE_NUMBER }), THREAD_ANSWER_MS),
+      withTimeout(
+        this.brokerClient.askAsync({ op: 'validate', number: HEALTH_PROBE_NUMBER }),
+        THREAD_ANSWER_MS,
+      ),
       this.pool.collectMetrics(THREAD_ANSWER_MS),
     ]);
     const checks: Record<string, string> = {
-      store: store === undefined ? 'no answer' : store.ok ? 'ok' : `failed: ${store.status} ${store.reason}`,
-      commits: commits === undefined ? 'no answer' : commits.failing === undefined ? 'ok' : `failing: ${commits.failing}`,
+      store:
+        store === undefined
+          ? 'no answer'
+          : store.ok
+            ? 'ok'
+            : `failed: ${store.status} ${store.reason}`,
+      commits:
+        commits === undefined
+          ? 'no answer'
+          : commits.failing === undefined
+            ? 'ok'
+            : `failing: ${commits.failing}`,
       hosts: hosts.missing.length === 0 ? 'ok' : `no answer from host ${hosts.missing.join(', ')}`,
     };
     return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
@@ -210,7 +265,10 @@ export class ZapwireServer {
    * Posts a control message to the broker and resolves with its answer (the
    * event of the same kind and rid), or undefined after `timeoutMs`.
    */
-  private askBroker<K extends 'stats' | 'metrics' | 'health'>(t: K, timeoutMs?: number): Promise<Extract<BrokerControlEvent, { t: K }> | undefined> {
+  private askBroker<K extends 'stats' | 'metrics' | 'health'>(
+    t: K,
+    timeoutMs?: number,
+  ): Promise<Extract<BrokerControlEvent, { t: K }> | undefined> {
     const rid = this.statsRid++;
     const answer = new Promise<Extract<BrokerControlEvent, { t: K }> | undefined>((resolve) => {
       const onMessage = (event: BrokerControlEvent) => {
@@ -303,7 +361,11 @@ function waitForBroker(broker: Worker): Promise<void> {
     // An error thrown in a thread arrives as a copy, which may not be an Error.
     const onError = (err: unknown) => {
       cleanup();
-      reject(new Error(`broker thread failed at start: ${err instanceof Error ? err.message : JSON.stringify(err)}`));
+      reject(
+        new Error(
+          `broker thread failed at start: ${err instanceof Error ? err.message : JSON.stringify(err)}`,
+        ),
+      );
     };
     const onExit = (code: number) => {
       cleanup();

@@ -63,7 +63,10 @@ export interface HostTask {
   options: HostOptions;
 }
 
-export type HostOptions = Pick<ServerOptions, 'pollBatch' | 'logLevel' | 'anonymousTimeoutMs' | 'maxInflight'> & { faults?: FaultInjection };
+export type HostOptions = Pick<
+  ServerOptions,
+  'pollBatch' | 'logLevel' | 'anonymousTimeoutMs' | 'maxInflight'
+> & { faults?: FaultInjection };
 
 /**
  * Test-only fault injection (never set by `zapwire serve`): a frame, a
@@ -128,7 +131,15 @@ export interface AnswerTo {
 export type BrokerRequest =
   | { op: 'register'; rid: number; name: string; remote: string }
   /** The broker writes the `04` answer (then the pushes) and tells the host the outcome. */
-  | { op: 'open'; rid: number; to: AnswerTo; number: string; token: string; push: boolean; remote: string }
+  | {
+      op: 'open';
+      rid: number;
+      to: AnswerTo;
+      number: string;
+      token: string;
+      push: boolean;
+      remote: string;
+    }
   /** The session is gone: its delivery ledger (and push route) goes. */
   | { op: 'close'; sid: number }
   /** The broker writes the `07` (or `09`) itself: no reply to the host. */
@@ -138,7 +149,16 @@ export type BrokerRequest =
    * is the session's next answer slot, where a `09 400` for a count beyond
    * what was sent is ordered.
    */
-  | { op: 'ack'; sid: number; number: string; count: number; src: string; dst: string; ts: number; after: number }
+  | {
+      op: 'ack';
+      sid: number;
+      number: string;
+      count: number;
+      src: string;
+      dst: string;
+      ts: number;
+      after: number;
+    }
   /** The broker writes the `06`s and the `03` itself, then tells the host (whose next frames waited). */
   | { op: 'poll'; rid: number; to: AnswerTo; number: string; limit: number }
   /** From the main thread: the connection's socket stopped draining (false) or drains again: pushes stop or resume. */
@@ -148,7 +168,17 @@ export type BrokerRequest =
   | { op: 'createGroup'; rid: number; src: string; ts: number; members: string[] }
   | { op: 'validate'; rid: number; number: string; usersOnly?: boolean }
   /** HTTP send: checks the token, then stores each text as its own message, all in one transaction. */
-  | { op: 'authSend'; rid: number; number: string; token: string; dst: string; ts: number; flag: boolean; texts: string[]; remote: string }
+  | {
+      op: 'authSend';
+      rid: number;
+      number: string;
+      token: string;
+      dst: string;
+      ts: number;
+      flag: boolean;
+      texts: string[];
+      remote: string;
+    }
   // Legacy listener (docs/protocol.md §Legacy listener): trusts src, no token.
   | { op: 'legacyRegister'; rid: number; remote: string }
   | { op: 'legacySend'; rid: number; src: string; dst: string; ts: number; text: string }
@@ -175,7 +205,14 @@ export type BrokerEvent =
    * delivery to it failed, 400 for an `08` beyond what was sent (ordered after
    * answer slot `after - 1`, echoing `cause`).
    */
-  | { t: 'kick'; sid: number; status: number; reason: string; after?: number; cause?: { src: string; dst: string; ts: number } }
+  | {
+      t: 'kick';
+      sid: number;
+      status: number;
+      reason: string;
+      after?: number;
+      cause?: { src: string; dst: string; ts: number };
+    }
   /** To the main thread: the answer of slot `slot` of connection `sid` (DESIGN.md §Answer order). */
   | { t: 'answer'; sid: number; slot: number; bytes: Uint8Array; close: boolean }
   /** To the main thread: `06` frames for connection `sid`, in the order the ledger counted them. */
@@ -196,7 +233,12 @@ export interface BrokerWorkerData {
 /** The limits the broker enforces (docs/protocol.md §Limits); 0 turns one off. */
 export type BrokerQuotas = Pick<
   ServerOptions,
-  'rateLimit' | 'groupRateLimit' | 'maxPendingPerRecipient' | 'registerRate' | 'registerBurst' | 'authFailuresPerMinute'
+  | 'rateLimit'
+  | 'groupRateLimit'
+  | 'maxPendingPerRecipient'
+  | 'registerRate'
+  | 'registerBurst'
+  | 'authFailuresPerMinute'
 >;
 
 export type BrokerControl =

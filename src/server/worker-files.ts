@@ -25,7 +25,10 @@ export function workerFile(relativeJs: string): string {
  */
 export function workerResourceLimits(): { maxYoungGenerationSizeMb: number } {
   const fromEnv = Number(process.env.ZAPWIRE_WORKER_YOUNG_MB);
-  return { maxYoungGenerationSizeMb: Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_WORKER_YOUNG_MB };
+  return {
+    maxYoungGenerationSizeMb:
+      Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_WORKER_YOUNG_MB,
+  };
 }
 
 const DEFAULT_WORKER_YOUNG_MB = 6;

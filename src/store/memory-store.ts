@@ -1,3 +1,4 @@
+import { freeNumber } from './numbers.js';
 import type {
   NewMessage,
   NumberKind,
@@ -6,8 +7,6 @@ import type {
   StoreCounters,
   UserRecord,
 } from './store.js';
-import { freeNumber } from './numbers.js';
-
 
 interface State {
   users: Map<string, { name: string; tokenHash: Buffer | null }>;
@@ -22,7 +21,13 @@ interface State {
 }
 
 function emptyState(): State {
-  return { users: new Map(), groups: new Map(), pending: new Map(), groupLog: new Map(), nextId: 1 };
+  return {
+    users: new Map(),
+    groups: new Map(),
+    pending: new Map(),
+    groupLog: new Map(),
+    nextId: 1,
+  };
 }
 
 // Stored records are never mutated in place (only added or removed), so a
@@ -161,7 +166,9 @@ export class MemoryStore implements Store {
     });
   }
 
-  deleteAcknowledged(acks: readonly { recipient: string; ids: readonly number[] }[]): PendingMessage[] {
+  deleteAcknowledged(
+    acks: readonly { recipient: string; ids: readonly number[] }[],
+  ): PendingMessage[] {
     const deleted: PendingMessage[] = [];
     for (const { recipient, ids } of acks) deleted.push(...this.deletePending(recipient, ids));
     return deleted.sort((a, b) => a.id - b.id);

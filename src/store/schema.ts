@@ -136,7 +136,8 @@ export function takeLock(db: Database.Database): void {
 export function assertIntact(db: Database.Database): void {
   const found = String(db.pragma('quick_check(1)', { simple: true }));
   // Its report spans lines ("*** in database main ***\nTree 8 page 13: ..."): one line here.
-  if (found !== 'ok') throw new Error(`it is damaged (PRAGMA quick_check: ${found.replace(/\s*\n\s*/g, ' ')})`);
+  if (found !== 'ok')
+    throw new Error(`it is damaged (PRAGMA quick_check: ${found.replace(/\s*\n\s*/g, ' ')})`);
 }
 
 /** Readies a freshly opened connection: lock, version check, pragmas, schema, damage check. */

@@ -3,6 +3,7 @@ import nodePath from 'node:path';
 import Database from 'better-sqlite3';
 import { ZapwireError } from '../errors.js';
 import { Status } from '../protocol/status.js';
+import { freeNumber } from './numbers.js';
 import { prepareDatabase, type Synchronous } from './schema.js';
 import type {
   MessageKind,
@@ -13,7 +14,6 @@ import type {
   StoreCounters,
   UserRecord,
 } from './store.js';
-import { freeNumber } from './numbers.js';
 
 export interface SqliteStoreOptions {
   /** File of the database; its folder is created if missing. `:memory:` for a private in-memory one. */
@@ -47,13 +47,20 @@ export class DatabaseOpenError extends ZapwireError {
       );
     }
     const reason = err instanceof Error ? err.message : String(err);
-    return new DatabaseOpenError(file, `cannot open database ${file}: ${reason}`, 'ZAPWIRE_DATABASE_UNUSABLE');
+    return new DatabaseOpenError(
+      file,
+      `cannot open database ${file}: ${reason}`,
+      'ZAPWIRE_DATABASE_UNUSABLE',
+    );
   }
 }
 
 /** SQLite's codes for a file whose pages are not what it wrote: it does not heal by itself. */
 function isDamage(err: unknown): err is InstanceType<typeof Database.SqliteError> {
-  return err instanceof Database.SqliteError && (err.code.startsWith('SQLITE_CORRUPT') || err.code === 'SQLITE_NOTADB');
+  return (
+    err instanceof Database.SqliteError &&
+    (err.code.startsWith('SQLITE_CORRUPT') || err.code === 'SQLITE_NOTADB')
+  );
 }
 
 /**
@@ -70,7 +77,6 @@ function makeFolders(dir: string): void {
   if (parent !== dir) makeFolders(parent);
   fs.mkdirSync(dir);
 }
-
 
 interface PendingRow {
   id: number;
@@ -120,7 +126,9 @@ function checkOptions(options: SqliteStoreOptions): Required<SqliteStoreOptions>
   }
   const synchronous = options.synchronous ?? 'normal';
   if (synchronous !== 'normal' && synchronous !== 'full') {
-    throw new TypeError(`options.synchronous must be 'normal' or 'full', got ${String(synchronous)}`);
+    throw new TypeError(
+      `options.synchronous must be 'normal' or 'full', got ${String(synchronous)}`,
+    );
   }
   return { path: options.path, synchronous };
 }
@@ -219,7 +227,8 @@ export class SqliteStore implements Store {
   static open(options: SqliteStoreOptions): SqliteStore {
     const { path, synchronous } = checkOptions(options);
     try {
-      if (path !== ':memory:' && !path.startsWith('file:')) makeFolders(nodePath.dirname(nodePath.resolve(path)));
+      if (path !== ':memory:' && !path.startsWith('file:'))
+        makeFolders(nodePath.dirname(nodePath.resolve(path)));
       // Busy timeout 0: the only lock that can be in the way is another
       // server's, held for its whole life; waiting for it is pointless.
       const db = new Database(path, { timeout: 0 });
@@ -366,17 +375,24 @@ export class SqliteStore implements Store {
     // One statement is atomic by itself; RETURNING yields exactly the rows this
     // call removed, so an id acked twice is acted on once.
     const deleted = this.autocommit(() =>
-      wanted.length === 1 ? this.all(this.sql.deleteOnePending, wanted[0]!, recipient) : this.all(this.sql.deletePending, recipient, JSON.stringify(wanted)),
+      wanted.length === 1
+        ? this.all(this.sql.deleteOnePending, wanted[0]!, recipient)
+        : this.all(this.sql.deletePending, recipient, JSON.stringify(wanted)),
     );
     return deleted.map(toPending).sort((a, b) => a.id - b.id);
   }
 
-  deleteAcknowledged(acks: readonly { recipient: string; ids: readonly number[] }[]): PendingMessage[] {
+  deleteAcknowledged(
+    acks: readonly { recipient: string; ids: readonly number[] }[],
+  ): PendingMessage[] {
     const pairs: [number, string][] = [];
-    for (const { recipient, ids } of acks) for (const id of ids) if (Number.isSafeInteger(id)) pairs.push([id, recipient]);
+    for (const { recipient, ids } of acks)
+      for (const id of ids) if (Number.isSafeInteger(id)) pairs.push([id, recipient]);
     if (pairs.length === 0) return [];
     const deleted = this.autocommit(() =>
-      pairs.length === 1 ? this.all(this.sql.deleteOnePending, pairs[0]![0], pairs[0]![1]) : this.all(this.sql.deleteAcknowledged, JSON.stringify(pairs)),
+      pairs.length === 1
+        ? this.all(this.sql.deleteOnePending, pairs[0]![0], pairs[0]![1])
+        : this.all(this.sql.deleteAcknowledged, JSON.stringify(pairs)),
     );
     const rows = deleted.map(toPending);
     return rows.length > 1 ? rows.sort((a, b) => a.id - b.id) : rows;

@@ -91,7 +91,9 @@ export interface Store {
    * group commit): one statement, whoever the recipients. Returns the rows
    * deleted, in id order.
    */
-  deleteAcknowledged(acks: readonly { recipient: string; ids: readonly number[] }[]): PendingMessage[];
+  deleteAcknowledged(
+    acks: readonly { recipient: string; ids: readonly number[] }[],
+  ): PendingMessage[];
 
   /** Remembers who sent a group message stamped `ts`, so `lida <ts>` can find them. */
   recordGroupMessage(group: string, ts: number, sender: string): void;

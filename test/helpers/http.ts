@@ -5,6 +5,7 @@ export interface HttpAnswer {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads whatever fields it expects
   json: any;
 }
 
@@ -18,18 +19,39 @@ export interface HttpRequestOptions {
 }
 
 /** One HTTP request to the test server's HTTP API on 127.0.0.1. */
-export function http(port: number, path: string, options: HttpRequestOptions = {}): Promise<HttpAnswer> {
-  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+export function http(
+  port: number,
+  path: string,
+  options: HttpRequestOptions = {},
+): Promise<HttpAnswer> {
+  const body =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string'
+        ? options.body
+        : JSON.stringify(options.body);
   const headers: Record<string, string | number> = { ...options.headers };
   if (options.auth) headers.authorization = `Bearer ${options.auth.number}:${options.auth.token}`;
   if (body !== undefined) headers['content-type'] ??= 'application/json';
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(answer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve(answer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +39,8 @@ export interface Pty {
 const SGR = /\x1b\[[0-9;]*m/g;
 const commands = new Map<string, boolean>();
 function has(command: string): boolean {
-  if (!commands.has(command)) commands.set(command, spawnSync('sh', ['-c', `command -v ${command}`]).status === 0);
+  if (!commands.has(command))
+    commands.set(command, spawnSync('sh', ['-c', `command -v ${command}`]).status === 0);
   return commands.get(command)!;
 }
 
@@ -55,7 +56,9 @@ export function ptyDriver(): 'tmux' | 'script' {
   if (forced === 'tmux' || forced === 'script') return forced;
   if (has('tmux')) return 'tmux';
   if (has('script')) return 'script';
-  throw new Error('neither tmux nor script (util-linux) is installed: cannot run the terminal test');
+  throw new Error(
+    'neither tmux nor script (util-linux) is installed: cannot run the terminal test',
+  );
 }
 
 function shellQuote(s: string): string {
@@ -69,21 +72,44 @@ export function spawnPty(
   const cols = options.cols ?? 80;
   const rows = options.rows ?? 24;
   const command = argv.map(shellQuote).join(' ');
-  return (options.driver ?? ptyDriver()) === 'tmux' ? tmuxPty(command, options.env, cols, rows) : scriptPty(command, options.env, cols, rows);
+  return (options.driver ?? ptyDriver()) === 'tmux'
+    ? tmuxPty(command, options.env, cols, rows)
+    : scriptPty(command, options.env, cols, rows);
 }
 
 function tmuxPty(command: string, env: NodeJS.ProcessEnv, cols: number, rows: number): Pty {
   const socket = `zw-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { env, encoding: 'utf8' });
+  const tmux = (...args: string[]) =>
+    execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { env, encoding: 'utf8' });
   const statusFile = join(tmpdir(), `${socket}.status`);
   // The exit code is written where the test can read it; the pane stays until killed.
-  tmux('new-session', '-d', '-s', 'main', '-x', String(cols), '-y', String(rows), `${command}; echo $? > ${statusFile}; sleep 600`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'main',
+    '-x',
+    String(cols),
+    '-y',
+    String(rows),
+    `${command}; echo $? > ${statusFile}; sleep 600`,
+  );
   tmux('set-option', '-t', 'main', 'status', 'off');
   let killed = false;
-  const capture = (styled: boolean) => tmux('capture-pane', '-p', ...(styled ? ['-e'] : []), '-t', 'main').replace(/\n$/, '').split('\n');
+  const capture = (styled: boolean) =>
+    tmux('capture-pane', '-p', ...(styled ? ['-e'] : []), '-t', 'main')
+      .replace(/\n$/, '')
+      .split('\n');
   return {
     driver: 'tmux',
-    type: (keys) => void tmux('send-keys', '-t', 'main', '-H', ...[...Buffer.from(keys, 'utf8')].map((b) => b.toString(16).padStart(2, '0'))),
+    type: (keys) =>
+      void tmux(
+        'send-keys',
+        '-t',
+        'main',
+        '-H',
+        ...[...Buffer.from(keys, 'utf8')].map((b) => b.toString(16).padStart(2, '0')),
+      ),
     screen: () => capture(false),
     styledScreen: () => capture(true),
     resize: (c, r) => void tmux('resize-window', '-t', 'main', '-x', String(c), '-y', String(r)),
@@ -106,11 +132,15 @@ function tmuxPty(command: string, env: NodeJS.ProcessEnv, cols: number, rows: nu
 }
 
 function scriptPty(command: string, env: NodeJS.ProcessEnv, cols: number, rows: number): Pty {
-  const child: ChildProcess = spawn('script', ['-qfec', `stty rows ${rows} cols ${cols}; exec ${command}`, '/dev/null'], {
-    env: { ...env, TERM: 'xterm-256color' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child: ChildProcess = spawn(
+    'script',
+    ['-qfec', `stty rows ${rows} cols ${cols}; exec ${command}`, '/dev/null'],
+    {
+      env: { ...env, TERM: 'xterm-256color' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr!.resume();
@@ -130,7 +160,13 @@ function scriptPty(command: string, env: NodeJS.ProcessEnv, cols: number, rows: 
   return {
     driver: 'script',
     type: (keys) => void child.stdin!.write(keys),
-    screen: () => lastFrame().map((l) => l.replace(SGR, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trimEnd()),
+    screen: () =>
+      lastFrame().map((l) =>
+        l
+          .replace(SGR, '')
+          .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+          .trimEnd(),
+      ),
     styledScreen: lastFrame,
     output: () => out,
     exited: () => exit,
@@ -146,13 +182,18 @@ function scriptPty(command: string, env: NodeJS.ProcessEnv, cols: number, rows: 
 }
 
 /** Waits until the screen matches (a regexp on the whole screen, rows joined by \n); fails with the screen. */
-export async function waitForScreen(pty: Pty, pattern: RegExp | ((screen: string[]) => boolean), timeoutMs = 8_000): Promise<string[]> {
+export async function waitForScreen(
+  pty: Pty,
+  pattern: RegExp | ((screen: string[]) => boolean),
+  timeoutMs = 8_000,
+): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   const ok = typeof pattern === 'function' ? pattern : (s: string[]) => pattern.test(s.join('\n'));
   for (;;) {
     const screen = pty.screen();
     if (ok(screen)) return screen;
-    if (Date.now() > deadline) throw new Error(`screen never matched ${String(pattern)}; it shows:\n${screen.join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`screen never matched ${String(pattern)}; it shows:\n${screen.join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

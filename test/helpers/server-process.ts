@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -10,7 +10,8 @@ const live = new Set<ChildProcess>();
 /** The environment of a child, without ZAPWIRE_* variables leaking in from the caller unless given. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('ZAPWIRE_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith('ZAPWIRE_')) env[key] = value;
   return { ...env, ...extra };
 }
 
@@ -34,7 +35,8 @@ export interface ServerProcess {
 
 function trackExit(child: ChildProcess): Promise<Exit> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -44,7 +46,10 @@ function trackExit(child: ChildProcess): Promise<Exit> {
  * "zapwire listening on ..." (JSON on stdout: stdout is a pipe, so not pretty).
  * Rejects with its stderr if it exits or stays silent first.
  */
-export function spawnServer(args: readonly string[], { env = childEnv(), timeoutMs = 10_000 } = {}): Promise<ServerProcess> {
+export function spawnServer(
+  args: readonly string[],
+  { env = childEnv(), timeoutMs = 10_000 } = {},
+): Promise<ServerProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
@@ -57,7 +62,10 @@ export function spawnServer(args: readonly string[], { env = childEnv(), timeout
 
   return new Promise((resolve, reject) => {
     let done = false;
-    const timer = setTimeout(() => finish(new Error(`no listening line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no listening line within ${timeoutMs} ms; stderr: ${stderr}`)),
+      timeoutMs,
+    );
     const finish = (err: Error | undefined, listening?: Record<string, unknown>) => {
       if (done) return;
       done = true;
@@ -68,7 +76,14 @@ export function spawnServer(args: readonly string[], { env = childEnv(), timeout
         return;
       }
       const address = listening!.address as { port: number };
-      resolve({ child, port: address.port, listening: listening!, lines, stderr: () => stderr, exited });
+      resolve({
+        child,
+        port: address.port,
+        listening: listening!,
+        lines,
+        stderr: () => stderr,
+        exited,
+      });
     };
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       partial += chunk;
@@ -82,10 +97,17 @@ export function spawnServer(args: readonly string[], { env = childEnv(), timeout
         } catch {
           continue;
         }
-        if (typeof parsed.msg === 'string' && parsed.msg.startsWith('zapwire listening on')) finish(undefined, parsed);
+        if (typeof parsed.msg === 'string' && parsed.msg.startsWith('zapwire listening on'))
+          finish(undefined, parsed);
       }
     });
-    void exited.then((exit) => finish(new Error(`server exited (${exit.code ?? exit.signal}) before listening; stderr: ${stderr}`)));
+    void exited.then((exit) =>
+      finish(
+        new Error(
+          `server exited (${exit.code ?? exit.signal}) before listening; stderr: ${stderr}`,
+        ),
+      ),
+    );
   });
 }
 
@@ -95,13 +117,23 @@ export interface CliRun extends Exit {
 }
 
 /** Runs the command line to its end (a usage error, say); kills it after `timeoutMs`. */
-export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliRun> {
   return runScript(CLI, args, options);
 }
 
 /** Runs a built script (the CLI, a benchmark tool) with node to its end; kills it after `timeoutMs`. */
-export function runScript(file: string, args: readonly string[], { env = childEnv(), timeoutMs = 10_000 } = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runScript(
+  file: string,
+  args: readonly string[],
+  { env = childEnv(), timeoutMs = 10_000 } = {},
+): Promise<CliRun> {
+  const child = spawn(process.execPath, [file, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   let stdout = '';
   let stderr = '';

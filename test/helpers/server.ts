@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZapwireServer, type StartOptions } from '../../src/server/server.js';
+import { type StartOptions, ZapwireServer } from '../../src/server/server.js';
 
 export interface TestServer {
   server: ZapwireServer;
@@ -16,8 +16,18 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const dir = mkdtempSync(join(tmpdir(), 'zapwire-test-'));
   const dbPath = options.dbPath ?? join(dir, 'zapwire.db');
   // ZAPWIRE_TEST_THREADS runs the suite in another thread model (e.g. 0: sessions on the broker thread).
-  const threads = process.env.ZAPWIRE_TEST_THREADS === undefined || options.threads !== undefined ? {} : { threads: Number(process.env.ZAPWIRE_TEST_THREADS) };
-  const server = await ZapwireServer.start({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...threads, ...options, dbPath });
+  const threads =
+    process.env.ZAPWIRE_TEST_THREADS === undefined || options.threads !== undefined
+      ? {}
+      : { threads: Number(process.env.ZAPWIRE_TEST_THREADS) };
+  const server = await ZapwireServer.start({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    ...threads,
+    ...options,
+    dbPath,
+  });
   return {
     server,
     port: server.address.port,

@@ -1,5 +1,5 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP proxy on 127.0.0.1:0 in front of a server, so that a test can cut a
@@ -53,7 +53,8 @@ export class TcpProxy {
   /** Forwards what was held back and stops holding. */
   release(): void {
     this.holdingReplies = false;
-    for (const pair of this.pairs) for (const chunk of pair.held.splice(0)) pair.client.write(chunk);
+    for (const pair of this.pairs)
+      for (const chunk of pair.held.splice(0)) pair.client.write(chunk);
   }
 
   /** Cuts every connection at once, both sides, like a network failure (held bytes are lost; holding stops). */

@@ -5,10 +5,10 @@
  * sends or reads exactly the frames its name says.
  */
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { encodeFrame, NOBODY, type Frame, type FrameInit } from '../../src/protocol/index.js';
+import { encodeFrame, type Frame, type FrameInit, NOBODY } from '../../src/protocol/index.js';
 import type { StartOptions } from '../../src/server/server.js';
 import { startTestServer, type TestServer } from './server.js';
-import { WireClient, type Identity } from './wire-client.js';
+import { type Identity, WireClient } from './wire-client.js';
 
 /** A plausible Unix time to stamp test messages with (10 digits). */
 export const T0 = 1_700_000_000;
@@ -112,14 +112,19 @@ export interface ReceiveOptions {
  * acknowledges them as it goes, as a real client must for a push session to
  * keep receiving beyond its window.
  */
-export async function receive(c: WireClient, n: number, options: ReceiveOptions = {}): Promise<Frame[]> {
+export async function receive(
+  c: WireClient,
+  n: number,
+  options: ReceiveOptions = {},
+): Promise<Frame[]> {
   const { ackAs, every = 64, base = 0, timeoutMs = 3_000 } = options;
   const out: Frame[] = [];
   for (let i = 0; i < n; i++) {
     const frame = await c.next(timeoutMs).catch((err: Error) => {
       throw new Error(`after ${i} of ${n} 06 frames: ${err.message}`);
     });
-    if (frame.code !== '06') throw new Error(`expected a 06 as frame ${i + 1} of ${n}, got ${JSON.stringify(frame)}`);
+    if (frame.code !== '06')
+      throw new Error(`expected a 06 as frame ${i + 1} of ${n}, got ${JSON.stringify(frame)}`);
     out.push(frame);
     if (ackAs !== undefined && ((i + 1) % every === 0 || i + 1 === n)) ack(c, ackAs, base + i + 1);
   }
@@ -132,7 +137,12 @@ export function ack(c: WireClient, src: string, count: number): void {
 }
 
 /** A `05` frame. */
-export function message(src: string, dst: string, data: string, options: { ts?: number; flag?: boolean } = {}): FrameInit {
+export function message(
+  src: string,
+  dst: string,
+  data: string,
+  options: { ts?: number; flag?: boolean } = {},
+): FrameInit {
   return { code: '05', src, dst, ts: options.ts ?? T0, flag: options.flag ?? false, data };
 }
 
@@ -140,12 +150,21 @@ export function message(src: string, dst: string, data: string, options: { ts?: 
 export async function sendStored(c: WireClient, init: FrameInit): Promise<Frame> {
   c.send(init);
   const answer = await c.next();
-  expect(answer, `the answer to 05 ${init.data ?? ''}`).toMatchObject({ code: '07', src: init.src, dst: init.dst, ts: init.ts });
+  expect(answer, `the answer to 05 ${init.data ?? ''}`).toMatchObject({
+    code: '07',
+    src: init.src,
+    dst: init.dst,
+    ts: init.ts,
+  });
   return answer;
 }
 
 /** Asserts that `frame` is a `09` with this status and, if given, echoes this frame's src, dst and ts. */
-export function expectError(frame: Frame, status: number, cause?: { src?: string; dst?: string; ts?: number }): void {
+export function expectError(
+  frame: Frame,
+  status: number,
+  cause?: { src?: string; dst?: string; ts?: number },
+): void {
   expect(frame.code, `expected 09 ${status}, got ${JSON.stringify(frame)}`).toBe('09');
   expect(frame.data).toMatch(new RegExp(`^${status} `));
   if (cause) {
@@ -158,14 +177,23 @@ export function expectError(frame: Frame, status: number, cause?: { src?: string
 }
 
 /** Reads the next frame, asserts it is `09 <status>` (echoing `cause` if given), then that the server closes the connection. */
-export async function expectErrorAndClose(c: WireClient, status: number, cause?: { src?: string; dst?: string; ts?: number }): Promise<void> {
+export async function expectErrorAndClose(
+  c: WireClient,
+  status: number,
+  cause?: { src?: string; dst?: string; ts?: number },
+): Promise<void> {
   expectError(await c.next(), status, cause);
   await c.waitClosed();
   expect(c.frames).toHaveLength(0);
 }
 
 /** Reads the next frame, asserts it is `09 <status>`, and that the connection stays open (it still answers a `19`). */
-export async function expectErrorAndOpen(c: WireClient, status: number, asker: string, cause?: { src?: string; dst?: string; ts?: number }): Promise<void> {
+export async function expectErrorAndOpen(
+  c: WireClient,
+  status: number,
+  asker: string,
+  cause?: { src?: string; dst?: string; ts?: number },
+): Promise<void> {
   expectError(await c.next(), status, cause);
   await expectStillServed(c, asker);
 }
@@ -213,7 +241,11 @@ export function prng(seed: number): () => number {
 }
 
 /** Waits until `check` holds, polling, or fails after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3_000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 3_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() >= deadline) throw new Error(`${what} still false after ${timeoutMs} ms`);

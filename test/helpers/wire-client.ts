@@ -1,5 +1,11 @@
 import { connect, type Socket } from 'node:net';
-import { decodeFrame, encodeFrame, FrameSplitter, type Frame, type FrameInit } from '../../src/protocol/index.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  type FrameInit,
+  FrameSplitter,
+} from '../../src/protocol/index.js';
 
 /**
  * A bare protocol v1 connection for tests: writes frames, and queues every
@@ -112,6 +118,7 @@ export async function openSession(port: number, who: Identity, push = true): Pro
   const c = await WireClient.connect(port);
   c.send({ code: '04', src: who.number, flag: push, data: who.token });
   const answer = await c.next();
-  if (answer.code !== '04' || answer.data !== 'ok') throw new Error(`open answered ${answer.code} ${answer.data}`);
+  if (answer.code !== '04' || answer.data !== 'ok')
+    throw new Error(`open answered ${answer.code} ${answer.data}`);
   return c;
 }

@@ -14,7 +14,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const run = (args: string[], timeoutMs: number) => runScript(ATTACK, args, { timeoutMs });
 
 describe('attack tool (bench/attack.ts), one short attack', () => {
-  it('prints the table and writes the JSON: the attacker, the server RSS, the normal client and the loss check', { timeout: 60_000 }, async () => {
+  it('prints the table and writes the JSON: the attacker, the server RSS, the normal client and the loss check', {
+    timeout: 60_000,
+  }, async () => {
     const out = join(dir, 'attack.json');
     const r = await run(['--only', 'wrong-token-04', '--seconds', '1', '--out', out], 55_000);
     expect(r.code, r.stderr).toBe(0);

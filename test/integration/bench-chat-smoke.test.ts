@@ -8,7 +8,9 @@ import { runScript } from '../helpers/server-process.js';
 // The built harness (npm test builds first), run as `npm run bench` runs it.
 const RUN = fileURLToPath(new URL('../../dist/bench/run.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'zapwire-bench-chat-smoke-'));
-const mosquittoOnPath = (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, 'mosquitto')));
+const mosquittoOnPath = (process.env.PATH ?? '')
+  .split(delimiter)
+  .some((d) => d && existsSync(join(d, 'mosquitto')));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,7 +34,9 @@ interface Step {
 }
 
 describe('chat benchmark scenario (tiny parameters): zapwire and the MQTT peers driven alike', () => {
-  it('delivers every open-loop message on zapwire, aedes and (when installed) mosquitto, and reports them side by side', { timeout: 60_000 }, async () => {
+  it('delivers every open-loop message on zapwire, aedes and (when installed) mosquitto, and reports them side by side', {
+    timeout: 60_000,
+  }, async () => {
     const out = join(dir, 'chat.json');
     const r = await run(['--tiny', '--only', 'chat', '--out', out, '--name', 'chat'], 55_000);
     expect(r.code, r.stderr).toBe(0);
@@ -40,10 +44,20 @@ describe('chat benchmark scenario (tiny parameters): zapwire and the MQTT peers 
     const c = result.scenarios.chat;
     expect(c.failed).toEqual([]);
     const systems = c.runs.map((x: { system: string }) => x.system);
-    expect(systems).toEqual(mosquittoOnPath ? ['zapwire', 'aedes', 'mosquitto'] : ['zapwire', 'aedes']);
-    if (!mosquittoOnPath) expect(c.skipped.map((s: { system: string }) => s.system)).toEqual(['mosquitto']);
+    expect(systems).toEqual(
+      mosquittoOnPath ? ['zapwire', 'aedes', 'mosquitto'] : ['zapwire', 'aedes'],
+    );
+    if (!mosquittoOnPath)
+      expect(c.skipped.map((s: { system: string }) => s.system)).toEqual(['mosquitto']);
 
-    for (const x of c.runs as { system: string; durable: boolean; sessions: number; rates: Step[]; saturation: Step[]; best: number }[]) {
+    for (const x of c.runs as {
+      system: string;
+      durable: boolean;
+      sessions: number;
+      rates: Step[];
+      saturation: Step[];
+      best: number;
+    }[]) {
       expect(x.durable, x.system).toBe(x.system === 'zapwire');
       expect(x.sessions, x.system).toBe(2 * c.params.pairs);
       expect(x.rates.map((s) => s.rate)).toEqual(c.params.rates);
@@ -70,17 +84,26 @@ describe('chat benchmark scenario (tiny parameters): zapwire and the MQTT peers 
       if (x.system === 'zapwire') {
         expect(x.rates[0]!.sqlPerSec).toBeGreaterThan(0);
         // The server's Workers are named by creation order (js1 …), the other threads by tid.
-        if (process.platform === 'linux') expect(x.rates[0]!.cpu!.threads.map((t) => t.thread)).toContain('js1');
+        if (process.platform === 'linux')
+          expect(x.rates[0]!.cpu!.threads.map((t) => t.thread)).toContain('js1');
       }
     }
-    expect(result.targets.filter((t: { scenario: string }) => t.scenario === 'chat').length).toBe(6);
+    expect(result.targets.filter((t: { scenario: string }) => t.scenario === 'chat').length).toBe(
+      6,
+    );
 
     const md = readFileSync(join(dir, 'chat.md'), 'utf8');
     expect(md).toContain('## 1. Chat');
     expect(md).toContain('commit nothing to disk');
     expect(md).toContain('µs/msg ÷ aedes');
-    for (const svg of ['chat-chat-cpu-per-message.svg', 'chat-chat-latency.svg', 'chat-chat-saturation.svg']) {
-      expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
+    for (const svg of [
+      'chat-chat-cpu-per-message.svg',
+      'chat-chat-latency.svg',
+      'chat-chat-saturation.svg',
+    ]) {
+      expect(readFileSync(join(dir, svg), 'utf8')).toMatch(
+        /^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/,
+      );
     }
   });
 });

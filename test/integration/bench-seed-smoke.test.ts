@@ -13,14 +13,34 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Run {
   legacyPaceMs: number;
-  sends: { count: number; errors: number; perSec: number; stored: number; verified: boolean; latency: { count: number; p50: number; p99: number } };
-  polls: { count: number; rows: number; malformed: number; deleted: number; verified: boolean; drainedPerSec: number; paceBoundPerSec?: number; latency: { count: number } };
+  sends: {
+    count: number;
+    errors: number;
+    perSec: number;
+    stored: number;
+    verified: boolean;
+    latency: { count: number; p50: number; p99: number };
+  };
+  polls: {
+    count: number;
+    rows: number;
+    malformed: number;
+    deleted: number;
+    verified: boolean;
+    drainedPerSec: number;
+    paceBoundPerSec?: number;
+    latency: { count: number };
+  };
 }
 
 describe('seed workload benchmark scenario (tiny parameters): the legacy listener driven like the original client', () => {
-  it('stores every send counted, drains the rows by polling, and reports them beside the original', { timeout: 40_000 }, async () => {
+  it('stores every send counted, drains the rows by polling, and reports them beside the original', {
+    timeout: 40_000,
+  }, async () => {
     const out = join(dir, 'seed.json');
-    const r = await runScript(RUN, ['--tiny', '--only', 'seed', '--out', out, '--name', 'seed'], { timeoutMs: 35_000 });
+    const r = await runScript(RUN, ['--tiny', '--only', 'seed', '--out', out, '--name', 'seed'], {
+      timeoutMs: 35_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(readFileSync(out, 'utf8'));
     const s = result.scenarios.seed;
@@ -43,13 +63,17 @@ describe('seed workload benchmark scenario (tiny parameters): the legacy listene
       expect(x.polls.verified).toBe(true);
       expect(x.polls.drainedPerSec).toBeGreaterThan(0);
       expect(x.polls.latency.count).toBe(x.polls.count);
-      if (x.legacyPaceMs > 0) expect(x.polls.paceBoundPerSec).toBe(Math.round((s.params.clients * 1000) / x.legacyPaceMs));
+      if (x.legacyPaceMs > 0)
+        expect(x.polls.paceBoundPerSec).toBe(
+          Math.round((s.params.clients * 1000) / x.legacyPaceMs),
+        );
       else expect(x.polls.paceBoundPerSec).toBeUndefined();
     }
     const target = result.targets.filter((t: { scenario: string }) => t.scenario === 'seed');
     expect(target.length).toBe(1);
     expect(target[0].met).toBeNull(); // tiny parameters are not the shape the target names
-    for (const x of s.runs as Run[]) expect(result.headline[`seed.pace${x.legacyPaceMs}.sendsPerSec`]).toBe(x.sends.perSec);
+    for (const x of s.runs as Run[])
+      expect(result.headline[`seed.pace${x.legacyPaceMs}.sendsPerSec`]).toBe(x.sends.perSec);
 
     const md = readFileSync(join(dir, 'seed.md'), 'utf8');
     expect(md).toContain("## 8. The seed's workload");

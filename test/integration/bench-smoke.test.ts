@@ -12,12 +12,17 @@ const dir = mkdtempSync(join(tmpdir(), 'zapwire-bench-smoke-'));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = (file: string, args: string[], timeoutMs: number) => runScript(file, args, { timeoutMs });
+const run = (file: string, args: string[], timeoutMs: number) =>
+  runScript(file, args, { timeoutMs });
 
 describe('benchmark harness (tiny parameters)', () => {
   it('writes the result JSON and a Markdown report with charts', { timeout: 40_000 }, async () => {
     const out = join(dir, 'smoke.json');
-    const r = await run(RUN, ['--tiny', '--only', 'push-vs-poll,saturation,http', '--out', out, '--name', 'smoke'], 35_000);
+    const r = await run(
+      RUN,
+      ['--tiny', '--only', 'push-vs-poll,saturation,http', '--out', out, '--name', 'smoke'],
+      35_000,
+    );
     expect(r.code, r.stderr).toBe(0);
 
     const result = JSON.parse(readFileSync(out, 'utf8'));
@@ -29,7 +34,11 @@ describe('benchmark harness (tiny parameters)', () => {
 
     const pvp = result.scenarios['push-vs-poll'];
     // The models at the scenario's rate, then push at the other rates of the sweep.
-    expect(pvp.runs.map((x: { mode: string; rate: number }) => `${x.mode}@${x.rate}`)).toEqual(['push@200', 'poll-100ms@200', 'push@100']);
+    expect(pvp.runs.map((x: { mode: string; rate: number }) => `${x.mode}@${x.rate}`)).toEqual([
+      'push@200',
+      'poll-100ms@200',
+      'push@100',
+    ]);
     for (const x of pvp.runs) {
       expect(x.received).toBeGreaterThan(0);
       expect(x.received).toBe(x.stored);
@@ -59,9 +68,15 @@ describe('benchmark harness (tiny parameters)', () => {
     expect(md).toContain('## Targets');
     expect(md).toContain('## 7. HTTP');
     expect(md).toContain('![latency CDF](smoke-latency-cdf.svg)');
-    for (const svg of ['smoke-latency-cdf.svg', 'smoke-throughput-window.svg', 'smoke-push-latency-rate.svg']) {
+    for (const svg of [
+      'smoke-latency-cdf.svg',
+      'smoke-throughput-window.svg',
+      'smoke-push-latency-rate.svg',
+    ]) {
       expect(existsSync(join(dir, svg))).toBe(true);
-      expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
+      expect(readFileSync(join(dir, svg), 'utf8')).toMatch(
+        /^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/,
+      );
     }
 
     const cmp = await run(COMPARE, [out, out], 5_000);

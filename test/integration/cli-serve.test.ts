@@ -40,7 +40,10 @@ describe('zapwire serve with bad options', () => {
     { args: ['--synchronous', 'fast'], names: /--synchronous\b.*fast/ },
     { args: ['--sessions-per-thread', '0'], names: /--sessions-per-thread\b/ },
     { args: ['--threads', '-1'], names: /--threads\b/ },
-    { args: ['--threads', '0', '--sessions-per-thread', '1'], names: /--threads 0\b.*sessions per thread 1\b/ },
+    {
+      args: ['--threads', '0', '--sessions-per-thread', '1'],
+      names: /--threads 0\b.*sessions per thread 1\b/,
+    },
     { args: ['--legacy-port', '99999'], names: /--legacy-port\b/ },
     { args: ['--http-port', '99999'], names: /--http-port\b/ },
     { args: [], env: { ZAPWIRE_HTTP_PORT: 'x' }, names: /ZAPWIRE_HTTP_PORT/ },
@@ -82,7 +85,13 @@ describe('zapwire serve configured from the environment', () => {
   it('starts with ZAPWIRE_PORT=0 and ZAPWIRE_DB, and prints the listening line with what it was given', async () => {
     const db = join(dir, 'env', 'z.db');
     const server = await spawnServer(['serve'], {
-      env: childEnv({ ZAPWIRE_PORT: '0', ZAPWIRE_DB: db, ZAPWIRE_HOST: '127.0.0.1', ZAPWIRE_SYNCHRONOUS: 'full', ZAPWIRE_LOG_LEVEL: 'info' }),
+      env: childEnv({
+        ZAPWIRE_PORT: '0',
+        ZAPWIRE_DB: db,
+        ZAPWIRE_HOST: '127.0.0.1',
+        ZAPWIRE_SYNCHRONOUS: 'full',
+        ZAPWIRE_LOG_LEVEL: 'info',
+      }),
     });
     expect(server.listening.msg).toBe(`zapwire listening on 127.0.0.1:${server.port}`);
     expect(server.port).toBeGreaterThan(0);
@@ -97,7 +106,17 @@ describe('zapwire serve configured from the environment', () => {
   });
 
   it('serves the HTTP API with --http-port, and its listening line says where', async () => {
-    const server = await spawnServer(['serve', '--port', '0', '--http-port', '0', '--host', '127.0.0.1', '--db', join(dir, 'http', 'z.db')]);
+    const server = await spawnServer([
+      'serve',
+      '--port',
+      '0',
+      '--http-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--db',
+      join(dir, 'http', 'z.db'),
+    ]);
     const http = server.listening.http as { host: string; port: number };
     expect(http.port).toBeGreaterThan(0);
     const health = await fetch(`http://127.0.0.1:${http.port}/healthz`);
@@ -108,7 +127,11 @@ describe('zapwire serve configured from the environment', () => {
 
   it('lets a flag override the environment', async () => {
     const server = await spawnServer(['serve', '--port', '0', '--synchronous', 'normal'], {
-      env: childEnv({ ZAPWIRE_PORT: '1', ZAPWIRE_DB: join(dir, 'override', 'z.db'), ZAPWIRE_SYNCHRONOUS: 'full' }),
+      env: childEnv({
+        ZAPWIRE_PORT: '1',
+        ZAPWIRE_DB: join(dir, 'override', 'z.db'),
+        ZAPWIRE_SYNCHRONOUS: 'full',
+      }),
     });
     expect(server.port).not.toBe(1);
     expect(server.listening.synchronous).toBe('normal');
@@ -118,7 +141,15 @@ describe('zapwire serve configured from the environment', () => {
 describe('zapwire serve stops gracefully on a signal', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`tells an open push session 09 503 and exits 0 on ${signal}`, async () => {
-      const server = await spawnServer(['serve', '--port', '0', '--host', '127.0.0.1', '--db', join(dir, signal, 'z.db')]);
+      const server = await spawnServer([
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--db',
+        join(dir, signal, 'z.db'),
+      ]);
       const alice = await register(server.port);
       const session = await openSession(server.port, alice);
       clients.push(session);
@@ -143,7 +174,15 @@ describe('zapwire serve is ready to stop once it says it is listening', () => {
     // A supervisor that stops the server as soon as it is up: the signal must
     // reach the graceful shutdown, not the default action (death by SIGTERM).
     for (let i = 0; i < 3; i++) {
-      const server = await spawnServer(['serve', '--port', '0', '--host', '127.0.0.1', '--db', join(dir, `ready-${i}`, 'z.db')]);
+      const server = await spawnServer([
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--db',
+        join(dir, `ready-${i}`, 'z.db'),
+      ]);
       server.child.kill('SIGTERM');
       expect(await server.exited).toEqual({ code: 0, signal: null });
     }
@@ -159,7 +198,11 @@ describe('zapwire serve with defaults (as npm start runs it)', () => {
     expect(existsSync(folder)).toBe(true);
     expect(existsSync(db)).toBe(true);
     // The defaults: 127.0.0.1, info logs (the listening line is one), normal sync, no legacy listener.
-    expect(server.listening).toMatchObject({ address: { host: '127.0.0.1' }, db, synchronous: 'normal' });
+    expect(server.listening).toMatchObject({
+      address: { host: '127.0.0.1' },
+      db,
+      synchronous: 'normal',
+    });
     expect(server.listening.legacy).toBeUndefined();
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });

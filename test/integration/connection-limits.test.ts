@@ -9,9 +9,18 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogs } from '../helpers/log-capture.js';
 import { answer, type HttpAnswer } from '../helpers/http.js';
-import { eventually, expectError, expectStillServed, message, receive, sendStored, T0, useServer } from '../helpers/v1.js';
+import { captureLogs } from '../helpers/log-capture.js';
+import {
+  eventually,
+  expectError,
+  expectStillServed,
+  message,
+  receive,
+  sendStored,
+  T0,
+  useServer,
+} from '../helpers/v1.js';
 import { WireClient } from '../helpers/wire-client.js';
 
 const MAX_CONNECTIONS = 6;
@@ -35,7 +44,13 @@ afterEach(async () => {
   env.dropAll();
   for (const c of opened.splice(0)) c.destroy();
   // Every connection released before the next test counts again.
-  await eventually(() => env.t.server.flowStats().v1.connections === 0 && env.t.server.flowStats().http!.connections === 0, 3_000, 'connections released');
+  await eventually(
+    () =>
+      env.t.server.flowStats().v1.connections === 0 &&
+      env.t.server.flowStats().http!.connections === 0,
+    3_000,
+    'connections released',
+  );
 });
 
 /** A v1 connection from `from`, kept for cleanup. */
@@ -55,12 +70,23 @@ async function admittedFrom(from: string, asker: string): Promise<WireClient> {
 /** One HTTP GET from `from` on a connection of its own. */
 function httpFrom(from: string, path: string): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: env.t.server.httpAddress!.port, localAddress: from, path, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(answer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: env.t.server.httpAddress!.port,
+        localAddress: from,
+        path,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve(answer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'))),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -68,7 +94,11 @@ function httpFrom(from: string, path: string): Promise<HttpAnswer> {
 
 /** A legacy connection from `from`: what it got before the server closed it. */
 async function legacyFrom(from: string, bytes: string): Promise<Buffer> {
-  const socket: Socket = connect({ host: '127.0.0.1', port: env.t.server.legacyAddress!.port, localAddress: from });
+  const socket: Socket = connect({
+    host: '127.0.0.1',
+    port: env.t.server.legacyAddress!.port,
+    localAddress: from,
+  });
   opened.push(socket);
   const got: Buffer[] = [];
   socket.on('data', (c: Buffer) => got.push(c));
@@ -90,26 +120,41 @@ describe('docs/protocol.md §Limits: connections per source address (maxConnecti
   it('refuses the 4th connection of one address with 09 503 and closes it, while other addresses, sessions and /healthz are served', async () => {
     const [alice] = await env.users(1);
     const flood = [];
-    for (let i = 0; i < MAX_PER_ADDRESS; i++) flood.push(await admittedFrom('127.0.0.2', alice!.number));
+    for (let i = 0; i < MAX_PER_ADDRESS; i++)
+      flood.push(await admittedFrom('127.0.0.2', alice!.number));
     const refused = await v1From('127.0.0.2');
     expectError(await refused.next(), 503);
     expect(refused.frames.length).toBe(0);
     await refused.waitClosed();
     await eventually(
-      () => lines().some((l) => l.level === 40 && l.msg === 'connection refused: too many connections from your address (maxConnectionsPerAddress)' && l.address === '127.0.0.2'),
+      () =>
+        lines().some(
+          (l) =>
+            l.level === 40 &&
+            l.msg ===
+              'connection refused: too many connections from your address (maxConnectionsPerAddress)' &&
+            l.address === '127.0.0.2',
+        ),
       3_000,
       'the refusal logged at warn',
     );
     // Every listener counts against the same address budget.
     expectRefused(await httpFrom('127.0.0.2', '/healthz'), 'maxConnectionsPerAddress');
-    expect((await legacyFrom('127.0.0.2', '19' + alice!.number)).length, 'a refused legacy connection is closed unanswered').toBe(0);
+    expect(
+      (await legacyFrom('127.0.0.2', '19' + alice!.number)).length,
+      'a refused legacy connection is closed unanswered',
+    ).toBe(0);
     // Another address is served: /healthz, and a v1 session.
     expect((await httpFrom('127.0.0.1', '/healthz')).status).toBe(200);
     const a = await env.session(alice!);
     await expectStillServed(a, alice!.number);
     // One of the address's connections closes: the address may open one again.
     flood[0]!.destroy();
-    await eventually(() => env.t.server.flowStats().v1.connections === MAX_PER_ADDRESS, 3_000, 'the closed connection released');
+    await eventually(
+      () => env.t.server.flowStats().v1.connections === MAX_PER_ADDRESS,
+      3_000,
+      'the closed connection released',
+    );
     await admittedFrom('127.0.0.2', alice!.number);
   });
 });
@@ -126,7 +171,8 @@ describe('docs/protocol.md §Limits: connections in total (maxConnections 6)', (
     b.send({ code: '04', src: bob!.number, flag: true, data: bob!.token });
     expect(await b.next()).toMatchObject({ code: '04', data: 'ok' });
     const idle = [];
-    for (const from of ['127.0.0.3', '127.0.0.3', '127.0.0.4', '127.0.0.4']) idle.push(await admittedFrom(from, alice!.number));
+    for (const from of ['127.0.0.3', '127.0.0.3', '127.0.0.4', '127.0.0.4'])
+      idle.push(await admittedFrom(from, alice!.number));
 
     const refused = await v1From('127.0.0.5');
     const frame = await refused.next();
@@ -142,7 +188,11 @@ describe('docs/protocol.md §Limits: connections in total (maxConnections 6)', (
     // Two leave: exactly two are admitted again (each socket released once), the next is refused.
     idle[0]!.destroy();
     idle[1]!.destroy();
-    await eventually(() => env.t.server.flowStats().v1.connections === MAX_CONNECTIONS - 2, 3_000, 'two connections released');
+    await eventually(
+      () => env.t.server.flowStats().v1.connections === MAX_CONNECTIONS - 2,
+      3_000,
+      'two connections released',
+    );
     await admittedFrom('127.0.0.5', alice!.number);
     await admittedFrom('127.0.0.5', alice!.number);
     const third = await v1From('127.0.0.5');
@@ -151,7 +201,13 @@ describe('docs/protocol.md §Limits: connections in total (maxConnections 6)', (
   });
 
   it('logs the open-file limit and maxConnections when it starts listening', () => {
-    const listening = lines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('zapwire listening'));
-    expect(listening).toMatchObject({ maxConnections: MAX_CONNECTIONS, maxConnectionsPerAddress: MAX_PER_ADDRESS, openFileLimit: expect.any(Number) });
+    const listening = lines().find(
+      (l) => typeof l.msg === 'string' && l.msg.startsWith('zapwire listening'),
+    );
+    expect(listening).toMatchObject({
+      maxConnections: MAX_CONNECTIONS,
+      maxConnectionsPerAddress: MAX_PER_ADDRESS,
+      openFileLimit: expect.any(Number),
+    });
   });
 });

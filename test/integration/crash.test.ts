@@ -39,7 +39,21 @@ describe('docs/protocol.md §Delivery guarantees: a 07 survives a crash of the s
     it(`delivers, after a SIGKILL and a restart on the same file, every message whose 07 was received, in order (--synchronous ${synchronous})`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'zapwire-crash-'));
       dirs.push(dir);
-      const args = ['serve', '--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'z.db'), '--log-level', 'info', '--synchronous', synchronous, '--rate-limit', '0'];
+      const args = [
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--db',
+        join(dir, 'z.db'),
+        '--log-level',
+        'info',
+        '--synchronous',
+        synchronous,
+        '--rate-limit',
+        '0',
+      ];
 
       const first = await spawnServer(args);
       expect(first.listening.synchronous).toBe(synchronous);
@@ -59,7 +73,16 @@ describe('docs/protocol.md §Delivery guarantees: a 07 survives a crash of the s
       const writeBatch = (limit = MAX_MESSAGES) => {
         const frames: Buffer[] = [];
         for (const end = Math.min(written + WRITE_BATCH, limit); written < end; written++) {
-          frames.push(encodeFrame({ code: '05', src: alice.number, dst: bob.number, ts: BASE_TS + written, flag: false, data: textOf(written) }));
+          frames.push(
+            encodeFrame({
+              code: '05',
+              src: alice.number,
+              dst: bob.number,
+              ts: BASE_TS + written,
+              flag: false,
+              data: textOf(written),
+            }),
+          );
         }
         if (frames.length > 0) sender.sendRaw(Buffer.concat(frames));
       };
@@ -90,7 +113,7 @@ describe('docs/protocol.md §Delivery guarantees: a 07 survives a crash of the s
       // Every 07 that reached the sender, until the connection dies with the server.
       const promised: number[] = [];
       for (;;) {
-        let frame;
+        let frame: Awaited<ReturnType<typeof sender.next>>;
         try {
           frame = await sender.next(5_000);
         } catch {
@@ -128,7 +151,8 @@ describe('docs/protocol.md §Delivery guarantees: a 07 survives a crash of the s
         delivered.push(i);
         count++;
         // Cumulative ack, so the push window never stalls the catch-up.
-        if (after.frames.length === 0) after.send({ code: '08', src: bob.number, data: String(count) });
+        if (after.frames.length === 0)
+          after.send({ code: '08', src: bob.number, data: String(count) });
       }
 
       // Every 07 was kept...

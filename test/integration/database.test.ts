@@ -1,4 +1,12 @@
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +84,17 @@ function fileWithPending(file: string, rows: number): void {
   const bob = store.createUser('bob', null).number;
   store.transaction(() => {
     for (let i = 0; i < rows; i++) {
-      store.insertMessage([{ recipient: bob, sender: alice, group: null, ts: 1_700_000_000 + i, wantsReceipt: false, kind: MessageKind.Text, body: `mensagem ${i} `.repeat(8) }]);
+      store.insertMessage([
+        {
+          recipient: bob,
+          sender: alice,
+          group: null,
+          ts: 1_700_000_000 + i,
+          wantsReceipt: false,
+          kind: MessageKind.Text,
+          body: `mensagem ${i} `.repeat(8),
+        },
+      ]);
     }
   });
   store.checkpoint();
@@ -122,7 +140,9 @@ describe('one server per database file', () => {
     const second = await runCli(serveArgs(db));
     expect(second.code, second.stderr).toBe(1);
     expect(second.stderr).not.toMatch(STACK_FRAME);
-    expect(lines(second.stderr)).toEqual([`zapwire serve: database ${db} is in use by another process (another zapwire server on the same file?): database is locked`]);
+    expect(lines(second.stderr)).toEqual([
+      `zapwire serve: database ${db} is in use by another process (another zapwire server on the same file?): database is locked`,
+    ]);
     // It never listened.
     expect(second.stdout).not.toMatch(/zapwire listening on/);
 
@@ -137,7 +157,11 @@ describe('one server per database file', () => {
     const alice = await register(first.port, 'alice');
     const bob = await register(first.port, 'bob');
     const sender = keep(await openSession(first.port, alice, false));
-    for (let i = 0; i < 3; i++) await sendStored(sender, message(alice.number, bob.number, `pending ${i}`, { ts: 1_700_000_000 + i }));
+    for (let i = 0; i < 3; i++)
+      await sendStored(
+        sender,
+        message(alice.number, bob.number, `pending ${i}`, { ts: 1_700_000_000 + i }),
+      );
     first.child.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
@@ -149,14 +173,16 @@ describe('one server per database file', () => {
 });
 
 describe('a database that cannot be opened or read', () => {
-  it('garbage over the start of the file (its header): exit 1, one line with the file and SQLite\'s message', async () => {
+  it("garbage over the start of the file (its header): exit 1, one line with the file and SQLite's message", async () => {
     const db = freshPath();
     fileWithPending(db, 10);
     scribble(db, 0, 16 * 1024);
     const result = await runCli(serveArgs(db));
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).not.toMatch(STACK_FRAME);
-    expect(lines(result.stderr)).toEqual([`zapwire serve: cannot open database ${db}: file is not a database`]);
+    expect(lines(result.stderr)).toEqual([
+      `zapwire serve: cannot open database ${db}: file is not a database`,
+    ]);
   });
 
   it('garbage in the middle of the file (its pages): exit 1, one line with the file and what SQLite found', async () => {
@@ -170,7 +196,11 @@ describe('a database that cannot be opened or read', () => {
     expect(result.stderr).not.toMatch(STACK_FRAME);
     const found = lines(result.stderr);
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatch(new RegExp(`^zapwire serve: cannot open database ${db}: it is damaged \\(PRAGMA quick_check: .*page \\d+`));
+    expect(found[0]).toMatch(
+      new RegExp(
+        `^zapwire serve: cannot open database ${db}: it is damaged \\(PRAGMA quick_check: .*page \\d+`,
+      ),
+    );
   });
 });
 
@@ -191,10 +221,26 @@ describe('a database path in an unwritable place', () => {
     return file;
   };
   const cases: { what: string; db: () => string; says: RegExp }[] = [
-    { what: 'under a regular file', db: () => join(plainFile(), 'x.db'), says: / is not a folder$/ },
-    { what: 'two folders under a regular file', db: () => join(plainFile(), 'a', 'b', 'x.db'), says: / is not a folder$/ },
-    { what: 'under /proc (a folder that cannot be made)', db: () => '/proc/zapwire/x.db', says: /ENOENT: no such file or directory, mkdir '\/proc\/zapwire'$/ },
-    { what: 'in /proc (a file that cannot be made)', db: () => '/proc/zapwire.db', says: /unable to open database file$/ },
+    {
+      what: 'under a regular file',
+      db: () => join(plainFile(), 'x.db'),
+      says: / is not a folder$/,
+    },
+    {
+      what: 'two folders under a regular file',
+      db: () => join(plainFile(), 'a', 'b', 'x.db'),
+      says: / is not a folder$/,
+    },
+    {
+      what: 'under /proc (a folder that cannot be made)',
+      db: () => '/proc/zapwire/x.db',
+      says: /ENOENT: no such file or directory, mkdir '\/proc\/zapwire'$/,
+    },
+    {
+      what: 'in /proc (a file that cannot be made)',
+      db: () => '/proc/zapwire.db',
+      says: /unable to open database file$/,
+    },
   ];
   for (const { what, db: makePath, says } of cases) {
     it(`${what}: exit 1 with one line naming the file, within ${REFUSED_WITHIN_MS} ms`, async () => {
@@ -204,7 +250,9 @@ describe('a database path in an unwritable place', () => {
       expect(result.code, result.stderr).toBe(1);
       const found = lines(result.stderr);
       expect(found).toHaveLength(1);
-      expect(found[0]!.startsWith(`zapwire serve: cannot open database ${db}: `), found[0]).toBe(true);
+      expect(found[0]!.startsWith(`zapwire serve: cannot open database ${db}: `), found[0]).toBe(
+        true,
+      );
       expect(found[0]).toMatch(says);
     });
   }

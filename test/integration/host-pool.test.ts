@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveServerOptions } from '../../src/server/config.js';
-import { HostPool, WARM_SPARES, type HostHandle } from '../../src/server/main/host-pool.js';
+import { type HostHandle, HostPool, WARM_SPARES } from '../../src/server/main/host-pool.js';
 import { eventually } from '../helpers/v1.js';
 
 const SPARE_IDLE_MS = 300;
@@ -32,7 +32,16 @@ describe(`a thread-per-client host pool (${WARM_SPARES} warm spares)`, () => {
 
   const start = async (threads: number): Promise<HostPool> => {
     const options = resolveServerOptions({ sessionsPerThread: 1, threads, logLevel: 'silent' });
-    pool = new HostPool(options, brokerStandIn, () => {}, () => {}, pino({ level: 'silent' }), () => {}, undefined, SPARE_IDLE_MS);
+    pool = new HostPool(
+      options,
+      brokerStandIn,
+      () => {},
+      () => {},
+      pino({ level: 'silent' }),
+      () => {},
+      undefined,
+      SPARE_IDLE_MS,
+    );
     await pool.start();
     return pool;
   };
@@ -46,7 +55,11 @@ describe(`a thread-per-client host pool (${WARM_SPARES} warm spares)`, () => {
     expect(p.acquire()?.id).toBeUndefined();
     // Once the replacements run, new clients are served again.
     let next: HostHandle | undefined;
-    await eventually(() => (next = p.acquire()) !== undefined, 10_000, 'a replacement spare running');
+    await eventually(
+      () => (next = p.acquire()) !== undefined,
+      10_000,
+      'a replacement spare running',
+    );
     expect(taken.map((host) => host!.id)).not.toContain(next!.id);
     // A client leaves: its host, running, is the next client's.
     p.release(taken[0]!);
@@ -86,10 +99,18 @@ describe(`a thread-per-client host pool (${WARM_SPARES} warm spares)`, () => {
       `${busy} clients served`,
     );
     for (const host of taken) p.release(host);
-    await eventually(() => taken.filter((host) => host.retiring).length >= busy - WARM_SPARES, 5_000, 'the hosts beyond the spares retiring');
+    await eventually(
+      () => taken.filter((host) => host.retiring).length >= busy - WARM_SPARES,
+      5_000,
+      'the hosts beyond the spares retiring',
+    );
     // Their tasks end (piscina has the threads back), and the spares left still serve.
     await Promise.all(taken.filter((host) => host.retiring).map((host) => host.drained));
-    await eventually(async () => (await runningHosts(p)) === WARM_SPARES, 5_000, `back to ${WARM_SPARES} hosts`);
+    await eventually(
+      async () => (await runningHosts(p)) === WARM_SPARES,
+      5_000,
+      `back to ${WARM_SPARES} hosts`,
+    );
     expect(p.acquire()?.id).toBeDefined();
   });
 });

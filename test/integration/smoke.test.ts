@@ -16,15 +16,40 @@ describe('a message from one push session to another', () => {
     const bob = await register(t.port, 'bob');
     const a = await openSession(t.port, alice);
     const b = await openSession(t.port, bob);
-    a.send({ code: '05', src: alice.number, dst: bob.number, ts: 1_700_000_000, flag: true, data: 'oi bob' });
+    a.send({
+      code: '05',
+      src: alice.number,
+      dst: bob.number,
+      ts: 1_700_000_000,
+      flag: true,
+      data: 'oi bob',
+    });
     const stored = await a.next();
-    expect(stored).toMatchObject({ code: '07', src: alice.number, dst: bob.number, ts: 1_700_000_000 });
+    expect(stored).toMatchObject({
+      code: '07',
+      src: alice.number,
+      dst: bob.number,
+      ts: 1_700_000_000,
+    });
     expect(stored.data).toMatch(/^[0-9]+$/);
     const delivered = await b.next();
-    expect(delivered).toMatchObject({ code: '06', src: alice.number, dst: bob.number, ts: 1_700_000_000, flag: true, data: 'oi bob' });
+    expect(delivered).toMatchObject({
+      code: '06',
+      src: alice.number,
+      dst: bob.number,
+      ts: 1_700_000_000,
+      flag: true,
+      data: 'oi bob',
+    });
     b.send({ code: '08', src: bob.number, data: '1' });
     const receipt = await a.next();
-    expect(receipt).toMatchObject({ code: '06', src: bob.number, dst: alice.number, flag: false, data: 'recebida 1700000000' });
+    expect(receipt).toMatchObject({
+      code: '06',
+      src: bob.number,
+      dst: alice.number,
+      flag: false,
+      data: 'recebida 1700000000',
+    });
     a.destroy();
     b.destroy();
   });

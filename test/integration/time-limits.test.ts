@@ -61,7 +61,9 @@ describe('docs/protocol.md §Limits: an anonymous connection idle past anonymous
 
 describe('HTTP time limits (httpHeadersTimeoutMs, httpRequestTimeoutMs, httpKeepAliveTimeoutMs)', () => {
   const sockets: Socket[] = [];
-  afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.destroy();
+  });
 
   /** A raw connection to the HTTP port that collects what it gets until the server closes it. */
   async function raw(): Promise<{ socket: Socket; closed: Promise<string> }> {
@@ -86,12 +88,19 @@ describe('HTTP time limits (httpHeadersTimeoutMs, httpRequestTimeoutMs, httpKeep
 
   /** Resolves with what the server sent, or fails if it did not close the connection within `ms`. */
   function closedWithin(closed: Promise<string>, ms: number): Promise<string> {
-    return Promise.race([closed, sleep(ms).then(() => Promise.reject(new Error(`still open after ${ms} ms`)))]);
+    return Promise.race([
+      closed,
+      sleep(ms).then(() => Promise.reject(new Error(`still open after ${ms} ms`))),
+    ]);
   }
 
   it('headers sent one byte at a time are cut off: 408 and close', async () => {
     const { socket, closed } = await raw();
-    void trickle(socket, `GET /healthz HTTP/1.1\r\nhost: test\r\nx-slow: ${'a'.repeat(200)}\r\n\r\n`, 20);
+    void trickle(
+      socket,
+      `GET /healthz HTTP/1.1\r\nhost: test\r\nx-slow: ${'a'.repeat(200)}\r\n\r\n`,
+      20,
+    );
     const got = await closedWithin(closed, 3_000);
     expect(got).toMatch(/^HTTP\/1\.1 408/);
   });
@@ -99,7 +108,9 @@ describe('HTTP time limits (httpHeadersTimeoutMs, httpRequestTimeoutMs, httpKeep
   it('a body sent one byte at a time is cut off: 408 and close', async () => {
     const { socket, closed } = await raw();
     const body = JSON.stringify({ name: 'x'.repeat(60) });
-    socket.write(`POST /v1/users HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    socket.write(
+      `POST /v1/users HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
     void trickle(socket, body, 40);
     const got = await closedWithin(closed, 3_000);
     expect(got).toMatch(/^HTTP\/1\.1 408/);

@@ -104,7 +104,9 @@ export class ChatApp {
         open === undefined
           ? undefined
           : {
-              title: contact ? `${contact.kind === 'group' ? '# ' : ''}${contact.nickname} (${open})` : open,
+              title: contact
+                ? `${contact.kind === 'group' ? '# ' : ''}${contact.nickname} (${open})`
+                : open,
               messages: this.state.messages(open),
               nameOf: (n) => this.state.nameOf(n),
               group: contact?.kind === 'group',
@@ -231,8 +233,13 @@ export class ChatApp {
 
   private async createGroup(name: string, list: string): Promise<void> {
     const members: string[] = [];
-    for (const word of list.split(',').map((w) => w.trim()).filter((w) => w.length > 0)) {
-      const byName = this.state.conversations().find((c) => c.kind === 'user' && c.nickname.toLowerCase() === word.toLowerCase());
+    for (const word of list
+      .split(',')
+      .map((w) => w.trim())
+      .filter((w) => w.length > 0)) {
+      const byName = this.state
+        .conversations()
+        .find((c) => c.kind === 'user' && c.nickname.toLowerCase() === word.toLowerCase());
       const number = byName?.number ?? (isNumber(word) ? word : undefined);
       if (!number) return this.setNotice(`no contact "${word}"`);
       if (number !== this.state.self && !members.includes(number)) members.push(number);
@@ -255,9 +262,11 @@ export class ChatApp {
   private sendRead(messages: StoredMessage[]): void {
     for (const m of messages) {
       const kind = this.state.contact(m.chat)?.kind ?? 'user';
-      this.client.markRead({ chat: { kind, number: m.chat }, ts: m.ts, wantsReceipt: m.wantsReceipt }).catch((err: unknown) => {
-        this.setNotice(`read receipt not sent: ${describeError(err)}`);
-      });
+      this.client
+        .markRead({ chat: { kind, number: m.chat }, ts: m.ts, wantsReceipt: m.wantsReceipt })
+        .catch((err: unknown) => {
+          this.setNotice(`read receipt not sent: ${describeError(err)}`);
+        });
     }
   }
 }

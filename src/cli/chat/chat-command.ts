@@ -1,5 +1,11 @@
 import { Command } from 'commander';
-import { clientFor, loadProfile, runClient, withConnectionOptions, type ConnectionFlags } from '../client-command.js';
+import {
+  type ConnectionFlags,
+  clientFor,
+  loadProfile,
+  runClient,
+  withConnectionOptions,
+} from '../client-command.js';
 import { CliError } from '../profile.js';
 import { ChatApp } from './chat-app.js';
 import { ChatState } from './chat-state.js';
@@ -17,7 +23,8 @@ export function chatCommand(): Command {
     .action((flags: ConnectionFlags, command: Command) =>
       runClient('chat', async () => {
         const profile = loadProfile(flags);
-        if (!process.stdin.isTTY || !process.stdout.isTTY) throw new CliError('chat needs a terminal (stdin and stdout a TTY)');
+        if (!process.stdin.isTTY || !process.stdout.isTTY)
+          throw new CliError('chat needs a terminal (stdin and stdout a TTY)');
         const store = new ChatStore(chatDbPath(flags.configDir, flags.profile));
         const state = new ChatState(store, profile.number);
         const client = clientFor(command, flags, profile, { seen: store.seenStore() });

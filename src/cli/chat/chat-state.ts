@@ -7,10 +7,20 @@ export interface Conversation extends Contact {
 }
 
 /** Own messages' statuses, in the order they may move (never backwards). */
-const RANK: Record<MessageStatus, number> = { failed: -1, sending: 0, stored: 1, delivered: 2, read: 3, unread: 0 };
+const RANK: Record<MessageStatus, number> = {
+  failed: -1,
+  sending: 0,
+  stored: 1,
+  delivered: 2,
+  read: 3,
+  unread: 0,
+};
 
 /** The status a receipt brings an own message to: `recebida` two checks, `lida` read. */
-export function advance(current: MessageStatus, to: 'stored' | 'delivered' | 'read'): MessageStatus {
+export function advance(
+  current: MessageStatus,
+  to: 'stored' | 'delivered' | 'read',
+): MessageStatus {
   if (current === 'failed' && to === 'stored') return current;
   return RANK[to] > RANK[current] ? to : current;
 }
@@ -104,7 +114,11 @@ export class ChatState {
   received(message: Message, visible: boolean): StoredMessage {
     const chat = message.chat.number;
     if (!this.store.contact(chat)) {
-      this.store.saveContact({ number: chat, nickname: message.chat.kind === 'group' ? `group ${shortNumber(chat)}` : chat, kind: message.chat.kind });
+      this.store.saveContact({
+        number: chat,
+        nickname: message.chat.kind === 'group' ? `group ${shortNumber(chat)}` : chat,
+        kind: message.chat.kind,
+      });
     }
     const shown = visible && this.openChat === chat;
     return this.store.addMessage({
@@ -122,12 +136,24 @@ export class ChatState {
   groupCreated(event: GroupCreated): void {
     if (this.store.contact(event.group)) return;
     const by = event.creator === this.self ? '' : ` by ${this.nameOf(event.creator)}`;
-    this.store.saveContact({ number: event.group, nickname: `group ${shortNumber(event.group)}${by}`, kind: 'group' });
+    this.store.saveContact({
+      number: event.group,
+      nickname: `group ${shortNumber(event.group)}${by}`,
+      kind: 'group',
+    });
   }
 
   /** An own message about to be sent: shown at once, without a check. */
   sending(chat: string, text: string, ts: number): StoredMessage {
-    return this.store.addMessage({ chat, direction: 'out', sender: this.self, ts, text, status: 'sending', wantsReceipt: true });
+    return this.store.addMessage({
+      chat,
+      direction: 'out',
+      sender: this.self,
+      ts,
+      text,
+      status: 'sending',
+      wantsReceipt: true,
+    });
   }
 
   /** The server stored it (07): one check. */

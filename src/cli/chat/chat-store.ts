@@ -72,35 +72,55 @@ export class ChatStore {
   }
 
   contacts(): Contact[] {
-    return this.db.prepare('SELECT number, nickname, kind FROM contacts ORDER BY rowid').all() as Contact[];
+    return this.db
+      .prepare('SELECT number, nickname, kind FROM contacts ORDER BY rowid')
+      .all() as Contact[];
   }
 
   contact(number: string): Contact | undefined {
-    return this.db.prepare('SELECT number, nickname, kind FROM contacts WHERE number = ?').get(number) as Contact | undefined;
+    return this.db
+      .prepare('SELECT number, nickname, kind FROM contacts WHERE number = ?')
+      .get(number) as Contact | undefined;
   }
 
   /** Adds a contact, or renames it if it is already there. */
   saveContact(contact: Contact): void {
     this.db
-      .prepare('INSERT INTO contacts (number, nickname, kind) VALUES (?, ?, ?) ON CONFLICT (number) DO UPDATE SET nickname = excluded.nickname, kind = excluded.kind')
+      .prepare(
+        'INSERT INTO contacts (number, nickname, kind) VALUES (?, ?, ?) ON CONFLICT (number) DO UPDATE SET nickname = excluded.nickname, kind = excluded.kind',
+      )
       .run(contact.number, contact.nickname, contact.kind);
   }
 
   addMessage(message: Omit<StoredMessage, 'id'>): StoredMessage {
     const info = this.db
-      .prepare('INSERT INTO messages (chat, direction, sender, ts, text, status, wants_receipt) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(message.chat, message.direction, message.sender, message.ts, message.text, message.status, message.wantsReceipt ? 1 : 0);
+      .prepare(
+        'INSERT INTO messages (chat, direction, sender, ts, text, status, wants_receipt) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        message.chat,
+        message.direction,
+        message.sender,
+        message.ts,
+        message.text,
+        message.status,
+        message.wantsReceipt ? 1 : 0,
+      );
     return { ...message, id: Number(info.lastInsertRowid) };
   }
 
   /** A chat's messages, oldest first. */
   messages(chat: string): StoredMessage[] {
-    const rows = this.db.prepare('SELECT * FROM messages WHERE chat = ? ORDER BY id').all(chat) as MessageRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM messages WHERE chat = ? ORDER BY id')
+      .all(chat) as MessageRow[];
     return rows.map(fromRow);
   }
 
   message(id: number): StoredMessage | undefined {
-    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as
+      | MessageRow
+      | undefined;
     return row ? fromRow(row) : undefined;
   }
 
@@ -110,7 +130,11 @@ export class ChatStore {
 
   /** Received messages not yet shown, per chat. */
   unreadCounts(): Map<string, number> {
-    const rows = this.db.prepare("SELECT chat, COUNT(*) AS n FROM messages WHERE direction = 'in' AND status = 'unread' GROUP BY chat").all() as {
+    const rows = this.db
+      .prepare(
+        "SELECT chat, COUNT(*) AS n FROM messages WHERE direction = 'in' AND status = 'unread' GROUP BY chat",
+      )
+      .all() as {
       chat: string;
       n: number;
     }[];

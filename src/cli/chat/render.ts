@@ -14,7 +14,14 @@ export interface View {
   conversations: Conversation[];
   selected: number;
   focus: 'list' | 'input';
-  open: { title: string; messages: StoredMessage[]; nameOf: (number: string) => string; group: boolean } | undefined;
+  open:
+    | {
+        title: string;
+        messages: StoredMessage[];
+        nameOf: (number: string) => string;
+        group: boolean;
+      }
+    | undefined;
   /** The input line: a prompt ("> " or "New contact number: ") and what is typed. */
   prompt: string;
   input: string;
@@ -109,7 +116,10 @@ function conversationLines(open: NonNullable<View['open']>, w: number): Line[] {
         const visible = textPart.trimEnd();
         const pad = ' '.repeat(Math.max(0, w - width(visible) - markRoom));
         const markText = mark.style ? `${mark.style}${mark.text}${RESET}` : mark.text;
-        lines.push({ text: `${visible} ${mark.text}${pad}`, styled: `${visible} ${markText}${pad}` });
+        lines.push({
+          text: `${visible} ${mark.text}${pad}`,
+          styled: `${visible} ${markText}${pad}`,
+        });
       } else {
         lines.push({ text: textPart, styled: textPart });
       }
@@ -136,19 +146,31 @@ export function render(view: View): string[] {
   const listRows = bodyRows - 1;
   const first = Math.max(0, view.selected - listRows + 1);
   const leftLines: string[] = [];
-  const heading = view.focus === 'list' ? `${BOLD}${fit(' Chats', left)}${RESET}` : fit(' Chats', left);
+  const heading =
+    view.focus === 'list' ? `${BOLD}${fit(' Chats', left)}${RESET}` : fit(' Chats', left);
   leftLines.push(heading);
   for (let i = 0; i < listRows; i++) {
     const c = view.conversations[first + i];
     if (!c) {
-      leftLines.push(i === 0 && view.conversations.length === 0 ? `${DIM}${fit(' ^N adds a contact', left)}${RESET}` : ' '.repeat(left));
+      leftLines.push(
+        i === 0 && view.conversations.length === 0
+          ? `${DIM}${fit(' ^N adds a contact', left)}${RESET}`
+          : ' '.repeat(left),
+      );
       continue;
     }
     const badge = c.unread > 0 ? ` (${c.unread})` : '';
     const icon = c.kind === 'group' ? '#' : ' ';
     const name = fit(`${icon}${c.nickname}`, left - width(badge) - 1);
     const row = `${first + i === view.selected ? '>' : ' '}${name}${badge}`;
-    const style = first + i === view.selected ? (view.focus === 'list' ? INVERSE : BOLD) : c.unread > 0 ? BOLD : '';
+    const style =
+      first + i === view.selected
+        ? view.focus === 'list'
+          ? INVERSE
+          : BOLD
+        : c.unread > 0
+          ? BOLD
+          : '';
     leftLines.push(style ? `${style}${fit(row, left)}${RESET}` : fit(row, left));
   }
 
@@ -164,10 +186,19 @@ export function render(view: View): string[] {
     }
   } else {
     rightLines.push(fit('', right));
-    const hint = view.conversations.length > 0 ? 'Select a chat and press Enter' : 'Press Ctrl-N to add a contact';
-    for (let i = 0; i < bodyRows - 1; i++) rightLines.push(i === Math.floor(bodyRows / 2) - 1 ? `${DIM}${fit(`  ${hint}`, right)}${RESET}` : ' '.repeat(right));
+    const hint =
+      view.conversations.length > 0
+        ? 'Select a chat and press Enter'
+        : 'Press Ctrl-N to add a contact';
+    for (let i = 0; i < bodyRows - 1; i++)
+      rightLines.push(
+        i === Math.floor(bodyRows / 2) - 1
+          ? `${DIM}${fit(`  ${hint}`, right)}${RESET}`
+          : ' '.repeat(right),
+      );
   }
-  for (let i = 0; i < bodyRows; i++) out.push(`${leftLines[i] ?? ' '.repeat(left)}│${rightLines[i] ?? ''}`);
+  for (let i = 0; i < bodyRows; i++)
+    out.push(`${leftLines[i] ?? ' '.repeat(left)}│${rightLines[i] ?? ''}`);
 
   const inputRoom = Math.max(0, cols - width(view.prompt));
   const typed = [...terminalText(view.input)];
@@ -181,7 +212,10 @@ export function render(view: View): string[] {
 export function cursorPosition(view: View): { row: number; col: number } {
   const inputRoom = Math.max(0, view.cols - width(view.prompt));
   const shownInput = Math.min(width(terminalText(view.input)), Math.max(0, inputRoom - 1));
-  return { row: Math.max(1, view.rows - 1), col: Math.min(view.cols, width(view.prompt) + shownInput + 1) };
+  return {
+    row: Math.max(1, view.rows - 1),
+    col: Math.min(view.cols, width(view.prompt) + shownInput + 1),
+  };
 }
 
 /**

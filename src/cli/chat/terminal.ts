@@ -11,7 +11,8 @@ const ESC = '\x1b[';
  */
 export class Terminal {
   private started = false;
-  private readonly onKeypress = (str: string | undefined, key: Key | undefined) => this.keyHandler(str, key ?? {});
+  private readonly onKeypress = (str: string | undefined, key: Key | undefined) =>
+    this.keyHandler(str, key ?? {});
   private readonly onResize = () => this.resizeHandler();
 
   constructor(

@@ -3,21 +3,30 @@
  * runs SQL), and the push router. Session hosts and the main thread talk to it
  * over MessagePorts; see thread-messages.ts.
  */
-import { MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { DatabaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
 import { BatchedPort } from '../batched-port.js';
 import { LogForwarder } from '../log-forwarder.js';
 import { createLogger } from '../logger.js';
 import { BrokerMetrics, HostMetrics, type MetricsJson } from '../metrics/metrics.js';
 import { SessionHost } from '../session/session-host.js';
-import type { BrokerControl, BrokerControlEvent, BrokerEvent, BrokerRequest, BrokerWorkerData, HostOutbound } from '../thread-messages.js';
+import type {
+  BrokerControl,
+  BrokerControlEvent,
+  BrokerEvent,
+  BrokerRequest,
+  BrokerWorkerData,
+  HostOutbound,
+} from '../thread-messages.js';
 import { Broker } from './broker.js';
 
 const data = workerData as BrokerWorkerData;
 const control = parentPort!;
 // DESIGN.md §Observability: lines go to the main thread's root logger.
 const forwarder = new LogForwarder();
-const logger = createLogger({ level: data.logLevel, destination: forwarder }).child({ thread: 'broker' });
+const logger = createLogger({ level: data.logLevel, destination: forwarder }).child({
+  thread: 'broker',
+});
 
 function post(event: BrokerControlEvent): void {
   control.postMessage(event);
@@ -37,7 +46,10 @@ function openStore(): { store: SqliteStore; pending: number } {
     store = SqliteStore.open({ path: data.dbPath, synchronous: data.synchronous });
     // The one COUNT of the pending table; from here on the broker keeps the gauge.
     const pending = store.countAllPending();
-    logger.info({ db: data.dbPath, pending, ms: Math.round(performance.now() - startedAt) }, 'database opened, locked and checked');
+    logger.info(
+      { db: data.dbPath, pending, ms: Math.round(performance.now() - startedAt) },
+      'database opened, locked and checked',
+    );
     return { store, pending };
   } catch (err) {
     store?.close();
@@ -51,7 +63,14 @@ const { store, pending } = openStore();
 const ports = new Map<number, { port: MessagePort; out: BatchedPort<BrokerEvent> }>();
 const metrics = new BrokerMetrics(() => store.counters());
 metrics.pending.set(pending);
-const broker = new Broker(store, { pushWindow: data.pushWindow, quotas: data.quotas, faults: data.faults }, (hostId, event) => ports.get(hostId)?.out.send(event), logger, undefined, metrics);
+const broker = new Broker(
+  store,
+  { pushWindow: data.pushWindow, quotas: data.quotas, faults: data.faults },
+  (hostId, event) => ports.get(hostId)?.out.send(event),
+  logger,
+  undefined,
+  metrics,
+);
 
 let scheduled = false;
 let closing = false;
@@ -99,8 +118,17 @@ control.on('message', (message: BrokerControl) => {
       // hop lies between a session and the store; log lines go the broker's way.
       const local = new MessageChannel();
       attach(message.hostId, local.port1);
-      const task = { hostId: message.hostId, mainPort: message.mainPort, brokerPort: local.port2, options: message.options };
-      new SessionHost(task, logger.child({ host: message.hostId }), new HostMetrics(`host-${message.hostId}`, false));
+      const task = {
+        hostId: message.hostId,
+        mainPort: message.mainPort,
+        brokerPort: local.port2,
+        options: message.options,
+      };
+      new SessionHost(
+        task,
+        logger.child({ host: message.hostId }),
+        new HostMetrics(`host-${message.hostId}`, false),
+      );
       message.mainPort.postMessage([{ t: 'ready' }] satisfies HostOutbound[]);
       return;
     }

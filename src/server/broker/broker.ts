@@ -1,17 +1,46 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ForbiddenError, MalformedRequestError, NotFoundError, RateLimitError, UnauthorizedError, ZapwireError } from '../../errors.js';
+import {
+  ForbiddenError,
+  MalformedRequestError,
+  NotFoundError,
+  RateLimitError,
+  UnauthorizedError,
+  ZapwireError,
+} from '../../errors.js';
 import { Code } from '../../protocol/codes.js';
 import { encodeFrameInto, FRAME_SIZE, type FrameInit } from '../../protocol/frame.js';
 import { Status, statusClosesConnection } from '../../protocol/status.js';
-import { MessageKind, type NewMessage, type NumberKind, type PendingMessage, type Store } from '../../store/store.js';
-import { errorFrameInit, isStorableText, READ_RECEIPT, receivedText, toLegacyRow, toWireMessage } from '../render.js';
+import {
+  MessageKind,
+  type NewMessage,
+  type NumberKind,
+  type PendingMessage,
+  type Store,
+} from '../../store/store.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
+import {
+  errorFrameInit,
+  isStorableText,
+  READ_RECEIPT,
+  receivedText,
+  toLegacyRow,
+  toWireMessage,
+} from '../render.js';
 import { MAX_GROUP_MEMBERS } from '../session/handlers/create-group.js';
-import type { AnswerTo, BrokerEvent, BrokerQuotas, BrokerRequest, BrokerStats, FaultInjection, ReplyValue, WireMessage } from '../thread-messages.js';
+import type {
+  AnswerTo,
+  BrokerEvent,
+  BrokerQuotas,
+  BrokerRequest,
+  BrokerStats,
+  FaultInjection,
+  ReplyValue,
+  WireMessage,
+} from '../thread-messages.js';
 import { addressKey, KeyedLimiter } from './keyed-limiter.js';
+import { Ledgers, type LedgerUndo, undoAcknowledgements } from './ledger.js';
 import { PendingQuota } from './pending-quota.js';
-import { Ledgers, undoAcknowledgements, type LedgerUndo } from './ledger.js';
 import { LocalRouter, type PushRouter, type PushTarget } from './push-router.js';
 
 /** The host id of the main thread's own port: the v1 sockets' writer, where answers and `06`s go. */
@@ -39,7 +68,12 @@ type Outgoing = BrokerEvent | WireItem;
 const READS_PENDING: ReadonlySet<BrokerRequest['op']> = new Set(['poll', 'legacyFetch']);
 
 /** Requests that write even when they store no message row. */
-const WRITE_OPS: ReadonlySet<BrokerRequest['op']> = new Set(['register', 'createGroup', 'legacyRegister', 'legacyCreateGroup']);
+const WRITE_OPS: ReadonlySet<BrokerRequest['op']> = new Set([
+  'register',
+  'createGroup',
+  'legacyRegister',
+  'legacyCreateGroup',
+]);
 
 export interface BrokerOptions {
   /** Unacknowledged pushes a session may have in flight. */
@@ -80,7 +114,8 @@ const RATE_REASON = 'sending too fast (rateLimit)';
 const GROUP_RATE_REASON = 'creating groups too fast (groupRateLimit)';
 const REGISTER_REASON = 'registering too fast (registerRate)';
 const AUTH_REASON = 'too many failed authentications (authFailuresPerMinute)';
-const pendingReason = (recipient: string) => `too many pending messages for ${recipient} (maxPendingPerRecipient)`;
+const pendingReason = (recipient: string) =>
+  `too many pending messages for ${recipient} (maxPendingPerRecipient)`;
 
 /** The copies one `05` stores, once every check but the quotas has passed. */
 interface Delivery {
@@ -124,12 +159,15 @@ class Effects {
  */
 function isStoreFailure(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT');
+  return (
+    typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT')
+  );
 }
 
 /** docs/protocol.md §Frame, §Limits: the store takes only text a `06` can carry (400 otherwise). */
 function checkText(text: string, what = 'text'): void {
-  if (!isStorableText(text)) throw new MalformedRequestError(`${what} must be well-formed Unicode without 0x00`);
+  if (!isStorableText(text))
+    throw new MalformedRequestError(`${what} must be well-formed Unicode without 0x00`);
 }
 
 /**
@@ -181,8 +219,13 @@ export class Broker {
     this.rate = new KeyedLimiter(quotas.rateLimit, quotas.rateLimit * 2);
     this.groupRate = new KeyedLimiter(quotas.groupRateLimit, quotas.groupRateLimit * 2);
     this.registrations = new KeyedLimiter(quotas.registerRate, quotas.registerBurst);
-    this.authFailures = new KeyedLimiter(quotas.authFailuresPerMinute / 60, quotas.authFailuresPerMinute);
-    this.pending = new PendingQuota(quotas.maxPendingPerRecipient, (recipient) => this.store.countPending(recipient));
+    this.authFailures = new KeyedLimiter(
+      quotas.authFailuresPerMinute / 60,
+      quotas.authFailuresPerMinute,
+    );
+    this.pending = new PendingQuota(quotas.maxPendingPerRecipient, (recipient) =>
+      this.store.countPending(recipient),
+    );
   }
 
   /** Test-only: replaces the fault injection (the `faults` control message). */
@@ -240,7 +283,8 @@ export class Broker {
         this.deleteAcknowledged();
         this.router.catchUp();
         // FaultInjection.failCommits: the commit fails as on a full disk, once there is something to commit.
-        if (this.faults.failCommits && batch.length > 0) throw new Error('commit failed (injected fault failCommits)');
+        if (this.faults.failCommits && batch.length > 0)
+          throw new Error('commit failed (injected fault failCommits)');
       });
       this.committed(batch);
     } catch (err) {
@@ -257,7 +301,8 @@ export class Broker {
     // buffer once however many views of it a message holds (one allocation
     // per turn, not one per 07 and one per 06).
     let frames = 0;
-    for (const [, event] of events) if (event.t === 'wire') frames += event.messages.length + event.frames.length;
+    for (const [, event] of events)
+      if (event.t === 'wire') frames += event.messages.length + event.frames.length;
     const arena = frames > 0 ? Buffer.allocUnsafeSlow(frames * FRAME_SIZE) : undefined;
     let offset = 0;
     for (const [hostId, event] of events) {
@@ -282,10 +327,19 @@ export class Broker {
       end = this.encodeWire(arena, start, messages, item.frames);
     } catch (err) {
       // DESIGN.md §Containment: logged as a session host logs a session's failure.
-      this.logger?.error({ err, sid, number: ledger?.number, during: 'delivering' }, 'session failed: internal error');
+      this.logger?.error(
+        { err, sid, number: ledger?.number, during: 'delivering' },
+        'session failed: internal error',
+      );
       this.router.detach(sid);
       this.ledgers.close(sid);
-      if (ledger) this.emit(ledger.hostId, { t: 'kick', sid, status: Status.Unavailable, reason: 'internal error' });
+      if (ledger)
+        this.emit(ledger.hostId, {
+          t: 'kick',
+          sid,
+          status: Status.Unavailable,
+          reason: 'internal error',
+        });
       return start;
     }
     const bytes = arena.subarray(start, end);
@@ -300,16 +354,34 @@ export class Broker {
       }
     }
     this.metrics?.wireOut.framesWritten(bytes);
-    this.emit(MAIN_THREAD, item.slot === undefined ? { t: 'deliver', sid, bytes } : { t: 'answer', sid, slot: item.slot, bytes, close: item.close });
+    this.emit(
+      MAIN_THREAD,
+      item.slot === undefined
+        ? { t: 'deliver', sid, bytes }
+        : { t: 'answer', sid, slot: item.slot, bytes, close: item.close },
+    );
     return end;
   }
 
   /** Encodes the frames at `offset` of the turn's buffer; returns where they end. */
-  private encodeWire(buf: Buffer, offset: number, messages: readonly WireMessage[], frames: readonly FrameInit[]): number {
+  private encodeWire(
+    buf: Buffer,
+    offset: number,
+    messages: readonly WireMessage[],
+    frames: readonly FrameInit[],
+  ): number {
     const faulty = this.faults.deliveryData;
     for (const m of messages) {
-      if (faulty !== undefined && m.data === faulty) throw new Error(`injected fault: delivery data ${JSON.stringify(m.data)}`);
-      encodeFrameInto(buf, offset, { code: Code.Deliver, src: m.src, dst: m.dst, ts: m.ts, flag: m.flag, data: m.data });
+      if (faulty !== undefined && m.data === faulty)
+        throw new Error(`injected fault: delivery data ${JSON.stringify(m.data)}`);
+      encodeFrameInto(buf, offset, {
+        code: Code.Deliver,
+        src: m.src,
+        dst: m.dst,
+        ts: m.ts,
+        flag: m.flag,
+        data: m.data,
+      });
       offset += FRAME_SIZE;
     }
     for (const f of frames) {
@@ -321,29 +393,64 @@ export class Broker {
 
   /** The router's sink: rows to push to a live push session, written once the transaction commits. */
   private push(sid: number, rows: readonly PendingMessage[]): void {
-    this.events.push([MAIN_THREAD, { t: 'wire', sid, slot: undefined, messages: rows.map(toWireMessage), frames: [], close: false }]);
+    this.events.push([
+      MAIN_THREAD,
+      {
+        t: 'wire',
+        sid,
+        slot: undefined,
+        messages: rows.map(toWireMessage),
+        frames: [],
+        close: false,
+      },
+    ]);
   }
 
   /** The answer of a v1 request, written by the broker itself once the transaction commits. */
   private answerWire(to: AnswerTo, frames: FrameInit[], messages: WireMessage[] = []): void {
-    this.events.push([MAIN_THREAD, { t: 'wire', sid: to.sid, slot: to.slot, messages, frames, close: false }]);
+    this.events.push([
+      MAIN_THREAD,
+      { t: 'wire', sid: to.sid, slot: to.slot, messages, frames, close: false },
+    ]);
   }
 
   /**
    * A request failed: a v1 request's `09` is written to its connection (400
    * and 401 close it), and a host waiting for the outcome is told.
    */
-  private answerError(hostId: number, request: BrokerRequest, status: number, reason: string): void {
+  private answerError(
+    hostId: number,
+    request: BrokerRequest,
+    status: number,
+    reason: string,
+  ): void {
     if ('to' in request) {
       const { to } = request;
-      this.events.push([MAIN_THREAD, { t: 'wire', sid: to.sid, slot: to.slot, messages: [], frames: [errorFrameInit(to, status, reason)], close: statusClosesConnection(status) }]);
+      this.events.push([
+        MAIN_THREAD,
+        {
+          t: 'wire',
+          sid: to.sid,
+          slot: to.slot,
+          messages: [],
+          frames: [errorFrameInit(to, status, reason)],
+          close: statusClosesConnection(status),
+        },
+      ]);
     }
-    if ('rid' in request) this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status, reason }]);
+    if ('rid' in request)
+      this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status, reason }]);
   }
 
   stats(): BrokerStats {
     const { statements, commits } = this.store.counters();
-    return { statements, commits, messagesStored: this.messagesStored, messagesDelivered: this.messagesDelivered, routes: this.router.size };
+    return {
+      statements,
+      commits,
+      messagesStored: this.messagesStored,
+      messagesDelivered: this.messagesDelivered,
+      routes: this.router.size,
+    };
   }
 
   detachHost(hostId: number): void {
@@ -355,7 +462,12 @@ export class Broker {
     // /healthz: commits are healthy again only once one that wrote went
     // through; a batch of reads (the health probe's own validate, a poll)
     // commits even on a full disk.
-    if (this.batchStored > 0 || this.batchDelivered > 0 || batch.some(({ request }) => WRITE_OPS.has(request.op))) this.commitError = undefined;
+    if (
+      this.batchStored > 0 ||
+      this.batchDelivered > 0 ||
+      batch.some(({ request }) => WRITE_OPS.has(request.op))
+    )
+      this.commitError = undefined;
     this.messagesStored += this.batchStored;
     this.messagesDelivered += this.batchDelivered;
     if (this.batchStored > 0) {
@@ -373,7 +485,10 @@ export class Broker {
    * that expected an answer gets 503, and every push session is ended (503),
    * since what the router believed it had pushed may not have been sent.
    */
-  private failBatch(batch: readonly { hostId: number; request: BrokerRequest }[], err: unknown): void {
+  private failBatch(
+    batch: readonly { hostId: number; request: BrokerRequest }[],
+    err: unknown,
+  ): void {
     this.commitError = err instanceof Error ? err.message : String(err);
     // The rows the batch's 08s deleted are pending again: so are their frames in the ledgers.
     undoAcknowledgements(this.ackUndo);
@@ -389,10 +504,14 @@ export class Broker {
       // the store is failing; the gauge is corrected by the next good count
     }
     this.events = [];
-    for (const { hostId, request } of batch) this.answerError(hostId, request, Status.Unavailable, 'store unavailable');
+    for (const { hostId, request } of batch)
+      this.answerError(hostId, request, Status.Unavailable, 'store unavailable');
     for (const target of this.router.targets()) {
       this.router.detach(target.sid);
-      this.events.push([target.hostId, { t: 'kick', sid: target.sid, status: Status.Unavailable, reason: 'store unavailable' }]);
+      this.events.push([
+        target.hostId,
+        { t: 'kick', sid: target.sid, status: Status.Unavailable, reason: 'store unavailable' },
+      ]);
     }
   }
 
@@ -480,7 +599,11 @@ export class Broker {
         this.reply(hostId, request.rid, { kind: 'opened' });
         this.ledgers.open(to.sid, hostId, request.number);
         if (request.push) {
-          const replaced = this.router.attach(request.number, { hostId, sid: to.sid }, this.options.pushWindow);
+          const replaced = this.router.attach(
+            request.number,
+            { hostId, sid: to.sid },
+            this.options.pushWindow,
+          );
           if (replaced) this.kick(replaced, Status.Replaced, 'session replaced by a newer one');
         }
         return;
@@ -495,7 +618,9 @@ export class Broker {
         this.admit(to.src, [delivery]);
         const id = this.write(delivery);
         // docs/protocol.md §Delivery guarantees: written only once the transaction holding the row has committed.
-        this.answerWire(to, [{ code: Code.Stored, src: to.src, dst: to.dst, ts: to.ts, data: String(id) }]);
+        this.answerWire(to, [
+          { code: Code.Stored, src: to.src, dst: to.dst, ts: to.ts, data: String(id) },
+        ]);
         return;
       }
       case 'ack':
@@ -503,7 +628,11 @@ export class Broker {
         return;
       case 'poll': {
         const rows = this.store.pendingFor(request.number, 0, request.limit);
-        this.answerWire(request.to, [{ code: Code.Poll, data: String(rows.length) }], rows.map(toWireMessage));
+        this.answerWire(
+          request.to,
+          [{ code: Code.Poll, data: String(rows.length) }],
+          rows.map(toWireMessage),
+        );
         this.reply(hostId, request.rid, { kind: 'done' });
         return;
       }
@@ -530,9 +659,14 @@ export class Broker {
         this.authenticate(request.remote, request.number, request.token);
         // Charged only now that the token checked out: a flood of wrong
         // tokens naming a number never spends that number's rate.
-        const deliveries = request.texts.map((text) => this.deliveryOf(request.number, request.dst, request.ts, request.flag, text));
+        const deliveries = request.texts.map((text) =>
+          this.deliveryOf(request.number, request.dst, request.ts, request.flag, text),
+        );
         this.admit(request.number, deliveries);
-        this.reply(hostId, request.rid, { kind: 'storedMany', ids: deliveries.map((delivery) => this.write(delivery)) });
+        this.reply(hostId, request.rid, {
+          kind: 'storedMany',
+          ids: deliveries.map((delivery) => this.write(delivery)),
+        });
         return;
       }
       case 'legacyRegister': {
@@ -576,7 +710,17 @@ export class Broker {
     if (!ledger) return; // the session has gone
     if (request.count > ledger.sent) {
       const reason = `ack of ${request.count} but ${ledger.sent} frames were sent`;
-      this.events.push([hostId, { t: 'kick', sid: request.sid, status: Status.Malformed, reason, after: request.after, cause: { src: request.src, dst: request.dst, ts: request.ts } }]);
+      this.events.push([
+        hostId,
+        {
+          t: 'kick',
+          sid: request.sid,
+          status: Status.Malformed,
+          reason,
+          after: request.after,
+          cause: { src: request.src, dst: request.dst, ts: request.ts },
+        },
+      ]);
       return;
     }
     const { ids, pushes } = ledger.acknowledge(request.count, this.ackUndo);
@@ -622,7 +766,10 @@ export class Broker {
     const address = addressKey(remote);
     if (!this.authFailures.allows(address)) {
       if (this.authFailures.shouldWarn(address)) {
-        this.logger?.warn({ address, limit: 'authFailuresPerMinute' }, 'too many failed authentications from one address; refusing its attempts');
+        this.logger?.warn(
+          { address, limit: 'authFailuresPerMinute' },
+          'too many failed authentications from one address; refusing its attempts',
+        );
       }
       throw new RateLimitError(AUTH_REASON);
     }
@@ -637,7 +784,8 @@ export class Broker {
   /** docs/protocol.md §Sessions: no one acts as a number without its token. */
   private verifyToken(number: string, token: string): void {
     const user = this.store.getUser(number);
-    if (!user || user.tokenHash === null) throw new UnauthorizedError('unknown number or wrong token');
+    if (!user || user.tokenHash === null)
+      throw new UnauthorizedError('unknown number or wrong token');
     const presented = hashToken(token);
     if (presented.length !== user.tokenHash.length || !timingSafeEqual(presented, user.tokenHash)) {
       throw new UnauthorizedError('unknown number or wrong token');
@@ -649,7 +797,10 @@ export class Broker {
     const address = addressKey(remote);
     if (!this.registrations.allows(address)) {
       if (this.registrations.shouldWarn(address)) {
-        this.logger?.warn({ address, limit: 'registerRate' }, 'too many registrations from one address; refusing them');
+        this.logger?.warn(
+          { address, limit: 'registerRate' },
+          'too many registrations from one address; refusing them',
+        );
       }
       throw new RateLimitError(REGISTER_REASON);
     }
@@ -669,11 +820,17 @@ export class Broker {
     if (this.pending.enabled) {
       if (deliveries.length === 1) {
         // A message's copies have distinct recipients.
-        for (const copy of deliveries[0]!.copies) if (!this.pending.fits(copy.recipient, 1)) throw new RateLimitError(pendingReason(copy.recipient));
+        for (const copy of deliveries[0]!.copies)
+          if (!this.pending.fits(copy.recipient, 1))
+            throw new RateLimitError(pendingReason(copy.recipient));
       } else {
         const adding = new Map<string, number>();
-        for (const delivery of deliveries) for (const { recipient } of delivery.copies) adding.set(recipient, (adding.get(recipient) ?? 0) + 1);
-        for (const [recipient, count] of adding) if (!this.pending.fits(recipient, count)) throw new RateLimitError(pendingReason(recipient));
+        for (const delivery of deliveries)
+          for (const { recipient } of delivery.copies)
+            adding.set(recipient, (adding.get(recipient) ?? 0) + 1);
+        for (const [recipient, count] of adding)
+          if (!this.pending.fits(recipient, count))
+            throw new RateLimitError(pendingReason(recipient));
       }
     }
     this.effects.charge(this.rate, sender, rows);
@@ -684,7 +841,11 @@ export class Broker {
     if (copies.length === 0) return [];
     const rows = this.store.insertMessage(copies);
     const storeText = this.faults.storeText;
-    if (storeText !== undefined && copies[0]!.kind === MessageKind.Text && copies[0]!.body === storeText) {
+    if (
+      storeText !== undefined &&
+      copies[0]!.kind === MessageKind.Text &&
+      copies[0]!.body === storeText
+    ) {
       throw new Error('injected fault: storeText');
     }
     this.effects.stored.push(rows);
@@ -722,7 +883,8 @@ export class Broker {
     // docs/protocol.md §Delivery guarantees: one row per member other than the
     // sender, one message id for them all (the 07's).
     const copies: NewMessage[] = [];
-    for (const member of members) if (member !== src) copies.push({ ...base, recipient: member, group: dst });
+    for (const member of members)
+      if (member !== src) copies.push({ ...base, recipient: member, group: dst });
     return { copies, group: { number: dst, ts, sender: src } };
   }
 
@@ -734,7 +896,8 @@ export class Broker {
    * admitted), but they are counted.
    */
   private receiptFor(row: PendingMessage, receivedBy: string): void {
-    if (row.kind === MessageKind.Text && row.wantsReceipt) this.storeCopies([this.receipt(row, row.sender, receivedBy)]);
+    if (row.kind === MessageKind.Text && row.wantsReceipt)
+      this.storeCopies([this.receipt(row, row.sender, receivedBy)]);
   }
 
   private deletePending(number: string, ids: readonly number[]): PendingMessage[] {
@@ -767,14 +930,25 @@ export class Broker {
     // docs/protocol.md §Delivery guarantees: each member but the creator is told.
     const notices = all
       .filter((member) => member !== creator)
-      .map((recipient) => ({ recipient, sender: creator, group, ts, wantsReceipt: false, kind: MessageKind.GroupCreated, body: all.join('') }));
+      .map((recipient) => ({
+        recipient,
+        sender: creator,
+        group,
+        ts,
+        wantsReceipt: false,
+        kind: MessageKind.GroupCreated,
+        body: all.join(''),
+      }));
     this.storeCopies(notices);
     return group;
   }
 
   /** The legacy protocol has no error answer: a refusal is logged, and the client sees only the close. */
   private legacyRefusal(err: ZapwireError, fields: Record<string, unknown>): ZapwireError {
-    this.logger?.warn({ ...fields, status: err.status, reason: err.message }, 'legacy request refused');
+    this.logger?.warn(
+      { ...fields, status: err.status, reason: err.message },
+      'legacy request refused',
+    );
     return err;
   }
 
@@ -784,17 +958,32 @@ export class Broker {
    * rate, and refused whole when a recipient is full (docs/protocol.md §Limits).
    */
   private legacySend(src: string, dst: string, ts: number, text: string): void {
-    if (!isStorableText(text)) throw this.legacyRefusal(new MalformedRequestError('text must be well-formed Unicode without 0x00'), { src, dst });
+    if (!isStorableText(text))
+      throw this.legacyRefusal(
+        new MalformedRequestError('text must be well-formed Unicode without 0x00'),
+        { src, dst },
+      );
     const kind = this.kindOf(dst);
     if (kind === undefined) {
       this.logger?.warn({ src, dst }, 'legacy message to an unknown number dropped');
       return;
     }
-    const base = { sender: src, ts, wantsReceipt: !LEGACY_RECEIPT_TEXT.test(text), kind: MessageKind.Text, body: text };
+    const base = {
+      sender: src,
+      ts,
+      wantsReceipt: !LEGACY_RECEIPT_TEXT.test(text),
+      kind: MessageKind.Text,
+      body: text,
+    };
     const delivery: Delivery =
       kind === 'user'
         ? { copies: [{ ...base, recipient: dst, group: null }], group: null }
-        : { copies: this.store.groupMembers(dst).map((recipient) => ({ ...base, recipient, group: dst })), group: { number: dst, ts, sender: src } };
+        : {
+            copies: this.store
+              .groupMembers(dst)
+              .map((recipient) => ({ ...base, recipient, group: dst })),
+            group: { number: dst, ts, sender: src },
+          };
     try {
       this.admit(src, [delivery]);
     } catch (err) {
@@ -813,17 +1002,33 @@ export class Broker {
   private legacyCreateGroup(ts: number, members: readonly string[]): void {
     if (members.length === 0) return;
     if (members.length > MAX_GROUP_MEMBERS) {
-      throw this.legacyRefusal(new MalformedRequestError(`at most ${MAX_GROUP_MEMBERS} members`), { members: members.length });
+      throw this.legacyRefusal(new MalformedRequestError(`at most ${MAX_GROUP_MEMBERS} members`), {
+        members: members.length,
+      });
     }
     for (const member of members) {
-      if (this.kindOf(member) !== 'user') throw this.legacyRefusal(new NotFoundError(`unknown member ${member}`), { members: members.length });
+      if (this.kindOf(member) !== 'user')
+        throw this.legacyRefusal(new NotFoundError(`unknown member ${member}`), {
+          members: members.length,
+        });
     }
     const creator = members[0]!;
-    if (!this.groupRate.allows(creator)) throw this.legacyRefusal(new RateLimitError(GROUP_RATE_REASON), { creator });
+    if (!this.groupRate.allows(creator))
+      throw this.legacyRefusal(new RateLimitError(GROUP_RATE_REASON), { creator });
     this.effects.charge(this.groupRate, creator, 1);
     const group = this.store.createGroup(creator, members);
     const all = this.store.groupMembers(group);
-    this.storeCopies(all.map((recipient) => ({ recipient, sender: creator, group, ts, wantsReceipt: false, kind: MessageKind.GroupCreated, body: all.join('') })));
+    this.storeCopies(
+      all.map((recipient) => ({
+        recipient,
+        sender: creator,
+        group,
+        ts,
+        wantsReceipt: false,
+        kind: MessageKind.GroupCreated,
+        body: all.join(''),
+      })),
+    );
   }
 
   /**
@@ -835,7 +1040,10 @@ export class Broker {
     const deleted = this.deletePending(number, [id]);
     for (const row of deleted) {
       if (row.kind !== MessageKind.Text || !row.wantsReceipt) continue;
-      const recipients = row.group === null ? [row.sender] : this.store.groupMembers(row.group).filter((m) => m !== number);
+      const recipients =
+        row.group === null
+          ? [row.sender]
+          : this.store.groupMembers(row.group).filter((m) => m !== number);
       for (const recipient of recipients) this.storeCopies([this.receipt(row, recipient, number)]);
     }
   }

@@ -84,7 +84,15 @@ export class LocalRouter implements PushRouter {
     // every pending message right after the 04 answer).
     // A literal of fixed shape: spreading `target` (a structured-clone copy)
     // gave every route shapes of its own, a third of the broker's heap per session.
-    const route: Route = { hostId: target.hostId, sid: target.sid, number, credit, lastId: 0, behind: true, writable: true };
+    const route: Route = {
+      hostId: target.hostId,
+      sid: target.sid,
+      number,
+      credit,
+      lastId: 0,
+      behind: true,
+      writable: true,
+    };
     this.byNumber.set(number, route);
     this.bySid.set(target.sid, route);
     this.behind.add(route);

@@ -3,8 +3,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { errorForStatus } from '../../errors.js';
 import { isNumber } from '../../protocol/frame.js';
-import { splitText } from '../../protocol/text.js';
 import { Status } from '../../protocol/status.js';
+import { splitText } from '../../protocol/text.js';
 import type { BrokerClient } from '../broker-client.js';
 import type { ServerOptions } from '../config.js';
 import { Admission, type Refusal } from '../main/admission.js';
@@ -16,7 +16,10 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** How long a connection refused at the door may take to close before it is destroyed. */
 const REFUSE_GRACE_MS = 5_000;
 
-export type HttpListenerOptions = Pick<ServerOptions, 'maxInflight' | 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs'>;
+export type HttpListenerOptions = Pick<
+  ServerOptions,
+  'maxInflight' | 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs'
+>;
 
 export interface HttpDependencies {
   broker: BrokerClient;
@@ -94,12 +97,21 @@ function onFlowSocketResume(this: HttpSocket): void {
 
 /** The raw answer to a connection refused at the door: written before Node's parser reads a byte. */
 function refusalResponse(refusal: Refusal): Buffer {
-  const body = JSON.stringify({ error: { status: Status.Unavailable, code: 'ZAPWIRE_UNAVAILABLE', message: Admission.reason(refusal) } });
+  const body = JSON.stringify({
+    error: {
+      status: Status.Unavailable,
+      code: 'ZAPWIRE_UNAVAILABLE',
+      message: Admission.reason(refusal),
+    },
+  });
   return Buffer.from(
     `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
-const REFUSED: Readonly<Record<Refusal, Buffer>> = { total: refusalResponse('total'), address: refusalResponse('address') };
+const REFUSED: Readonly<Record<Refusal, Buffer>> = {
+  total: refusalResponse('total'),
+  address: refusalResponse('address'),
+};
 
 /**
  * The HTTP API (README §HTTP API): bots and integrations send over HTTP what a
@@ -123,7 +135,10 @@ export class HttpListener {
         // Node checks the headers and request limits only this often (30 s by
         // default, which let slow headers stay ~90 s): often enough that each
         // holds within a quarter of itself, at most a second late.
-        connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(Math.min(httpHeadersTimeoutMs, httpRequestTimeoutMs) / 4))),
+        connectionsCheckingInterval: Math.min(
+          1_000,
+          Math.max(50, Math.floor(Math.min(httpHeadersTimeoutMs, httpRequestTimeoutMs) / 4)),
+        ),
       },
       (req, res) => this.onRequest(req, res),
     );
@@ -196,7 +211,8 @@ export class HttpListener {
       flow.waiting.length = 0;
       return;
     }
-    while (flow.waiting.length > 0 && flow.inflight < this.deps.options.maxInflight) flow.waiting.shift()!();
+    while (flow.waiting.length > 0 && flow.inflight < this.deps.options.maxInflight)
+      flow.waiting.shift()!();
     if (flow.held && flow.waiting.length === 0) {
       flow.held = false;
       // While output is not draining Node keeps its own pause, and lifts it on 'drain'.
@@ -216,7 +232,12 @@ export class HttpListener {
       if (flow.inflight > maxInflightRequests) maxInflightRequests = flow.inflight;
       if (flow.held) pausedConnections++;
     }
-    return { connections: this.sockets.size, maxInflightRequests, peakInflightRequests: this.peakInflight, pausedConnections };
+    return {
+      connections: this.sockets.size,
+      maxInflightRequests,
+      peakInflightRequests: this.peakInflight,
+      pausedConnections,
+    };
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -226,7 +247,8 @@ export class HttpListener {
     const path = query === -1 ? target : target.slice(0, query);
     if (path === '/v1/messages') return this.only(req, 'POST', () => this.sendMessage(req, res));
     if (path === '/v1/users') return this.only(req, 'POST', () => this.register(req, res));
-    if (path.startsWith('/v1/numbers/')) return this.only(req, 'GET', () => this.validate(path.slice('/v1/numbers/'.length), res));
+    if (path.startsWith('/v1/numbers/'))
+      return this.only(req, 'GET', () => this.validate(path.slice('/v1/numbers/'.length), res));
     if (path === '/healthz') return this.only(req, 'GET', () => this.health(res));
     if (path === '/metrics') return this.only(req, 'GET', () => this.metrics(res));
     throw new HttpError(404, 'ZAPWIRE_NO_ROUTE', `no route ${path}`);
@@ -239,17 +261,32 @@ export class HttpListener {
 
   private async sendMessage(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const auth = BEARER.exec(req.headers.authorization ?? '');
-    if (!auth) throw new HttpError(Status.Unauthorized, 'ZAPWIRE_UNAUTHORIZED', 'Authorization: Bearer <number>:<token> required');
+    if (!auth)
+      throw new HttpError(
+        Status.Unauthorized,
+        'ZAPWIRE_UNAUTHORIZED',
+        'Authorization: Bearer <number>:<token> required',
+      );
     const body = await this.readJson(req);
     const to = body.to;
     const text = body.text;
     const receipts = body.receipts ?? true;
-    if (typeof to !== 'string' || !isNumber(to)) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"to" must be a 13-digit number string');
-    if (typeof text !== 'string') throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must be a string');
-    if (text.includes('\0')) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must not contain NUL');
-    if (!isWellFormed(text)) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must be well-formed Unicode (no lone surrogate)');
-    if (typeof receipts !== 'boolean') throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"receipts" must be a boolean');
-    if (this.deps.closing()) throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
+    if (typeof to !== 'string' || !isNumber(to))
+      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"to" must be a 13-digit number string');
+    if (typeof text !== 'string')
+      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must be a string');
+    if (text.includes('\0'))
+      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must not contain NUL');
+    if (!isWellFormed(text))
+      throw new HttpError(
+        400,
+        'ZAPWIRE_BAD_REQUEST',
+        '"text" must be well-formed Unicode (no lone surrogate)',
+      );
+    if (typeof receipts !== 'boolean')
+      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"receipts" must be a boolean');
+    if (this.deps.closing())
+      throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
     const [, number, token] = auth;
     // The sender's rate is charged by the broker once the token checked out
     // (docs/protocol.md §Limits): charged here, before, a wrong token naming a
@@ -275,11 +312,23 @@ export class HttpListener {
   private async register(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.readJson(req, true);
     const name = body.name ?? '';
-    if (typeof name !== 'string') throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"name" must be a string');
-    if (!isWellFormed(name)) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"name" must be well-formed Unicode (no lone surrogate)');
-    if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw new HttpError(413, 'ZAPWIRE_TOO_LARGE', `name over ${MAX_NAME_BYTES} bytes`);
-    if (this.deps.closing()) throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
-    const result = await this.deps.broker.askAsync({ op: 'register', name, remote: req.socket.remoteAddress ?? '' });
+    if (typeof name !== 'string')
+      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"name" must be a string');
+    if (!isWellFormed(name))
+      throw new HttpError(
+        400,
+        'ZAPWIRE_BAD_REQUEST',
+        '"name" must be well-formed Unicode (no lone surrogate)',
+      );
+    if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES)
+      throw new HttpError(413, 'ZAPWIRE_TOO_LARGE', `name over ${MAX_NAME_BYTES} bytes`);
+    if (this.deps.closing())
+      throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
+    const result = await this.deps.broker.askAsync({
+      op: 'register',
+      name,
+      remote: req.socket.remoteAddress ?? '',
+    });
     if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
     if (result.value.kind !== 'registered') throw new Error('unexpected broker answer');
     this.deps.logger.info({ number: result.value.number }, 'registered over HTTP');
@@ -307,17 +356,29 @@ export class HttpListener {
   }
 
   /** Every answer but /metrics' goes through here, and is counted here (no listener per request). */
-  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  private json(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     this.deps.onAnswer?.(status);
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
   /** Reads a JSON object body, refusing (413) one over the limit before reading it whole. */
   private readJson(req: IncomingMessage, optional = false): Promise<Record<string, unknown>> {
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > MAX_BODY_BYTES) return Promise.reject(new HttpError(413, 'ZAPWIRE_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`));
+    if (declared > MAX_BODY_BYTES)
+      return Promise.reject(
+        new HttpError(413, 'ZAPWIRE_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`),
+      );
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -334,7 +395,11 @@ export class HttpListener {
       req.on('data', onData);
       // The client went away, or Node ended a body that came too slowly
       // (httpRequestTimeoutMs): the client's doing, not a failure of ours.
-      req.once('error', (err) => reject(new HttpError(400, 'ZAPWIRE_BAD_REQUEST', `request body not received: ${err.message}`)));
+      req.once('error', (err) =>
+        reject(
+          new HttpError(400, 'ZAPWIRE_BAD_REQUEST', `request body not received: ${err.message}`),
+        ),
+      );
       req.once('end', () => {
         if (size > MAX_BODY_BYTES) return;
         let text: string;
@@ -350,7 +415,9 @@ export class HttpListener {
             reject(new HttpError(400, 'ZAPWIRE_BAD_JSON', 'the body must be a JSON object'));
           } else resolve(value as Record<string, unknown>);
         } catch (err) {
-          reject(new HttpError(400, 'ZAPWIRE_BAD_JSON', `malformed JSON: ${(err as Error).message}`));
+          reject(
+            new HttpError(400, 'ZAPWIRE_BAD_JSON', `malformed JSON: ${(err as Error).message}`),
+          );
         }
       });
     });
@@ -358,15 +425,22 @@ export class HttpListener {
 
   private fail(res: ServerResponse, err: unknown): void {
     if (!(err instanceof HttpError)) this.deps.logger.error({ err }, 'HTTP handler failed');
-    const e = err instanceof HttpError ? err : new HttpError(500, 'ZAPWIRE_INTERNAL', 'internal error');
-    if (e.status >= 400 && e.status < 500) this.deps.logger.debug({ status: e.status, reason: e.message }, 'HTTP request refused');
+    const e =
+      err instanceof HttpError ? err : new HttpError(500, 'ZAPWIRE_INTERNAL', 'internal error');
+    if (e.status >= 400 && e.status < 500)
+      this.deps.logger.debug({ status: e.status, reason: e.message }, 'HTTP request refused');
     // A refused body is not read to its end: close the connection after answering.
     const headers: Record<string, string> = e.status === 413 ? { connection: 'close' } : {};
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    this.json(res, e.status, { error: { status: e.status, code: e.code, message: e.message } }, headers);
+    this.json(
+      res,
+      e.status,
+      { error: { status: e.status, code: e.code, message: e.message } },
+      headers,
+    );
   }
 }
 

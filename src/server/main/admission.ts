@@ -72,7 +72,9 @@ export class Admission {
 
   /** The reason a refused client is given (the `09` data or the HTTP body). */
   static reason(refusal: Refusal): string {
-    return refusal === 'total' ? 'too many connections (maxConnections)' : 'too many connections from your address (maxConnectionsPerAddress)';
+    return refusal === 'total'
+      ? 'too many connections (maxConnections)'
+      : 'too many connections from your address (maxConnectionsPerAddress)';
   }
 
   private warn(address: string, listener: Listener, refusal: Refusal): void {
@@ -80,7 +82,14 @@ export class Admission {
     const t = this.now();
     if (t - this.lastWarn < WARN_EVERY_MS) return;
     this.logger.warn(
-      { address, listener, refused: this.refusedSinceWarn, open: this.open, maxConnections: this.maxConnections, maxConnectionsPerAddress: this.maxPerAddress },
+      {
+        address,
+        listener,
+        refused: this.refusedSinceWarn,
+        open: this.open,
+        maxConnections: this.maxConnections,
+        maxConnectionsPerAddress: this.maxPerAddress,
+      },
       `connection refused: ${Admission.reason(refusal)}`,
     );
     this.lastWarn = t;

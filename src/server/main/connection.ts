@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { FrameSplitter } from '../../protocol/frame-splitter.js';
 import { FRAME_SIZE } from '../../protocol/frame.js';
+import { FrameSplitter } from '../../protocol/frame-splitter.js';
 import { asBuffer } from '../batched-port.js';
 import type { HostHandle } from './host-pool.js';
 
@@ -164,7 +164,10 @@ export class Connection {
    * never sees the peer's FIN behind them, so it would not close.
    */
   private updateReading(): void {
-    const pause = !this.stopped && !this.ending && (this.outputBlocked || this.inflight > this.flow.maxInflight);
+    const pause =
+      !this.stopped &&
+      !this.ending &&
+      (this.outputBlocked || this.inflight > this.flow.maxInflight);
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.socket.pause();
@@ -185,7 +188,10 @@ export class Connection {
   /** From the broker: the answer of slot `slot`, or `06` frames (slot undefined), in the order it sent them. */
   fromTheBroker(slot: number | undefined, bytes: Uint8Array, close: boolean): void {
     if (this.ending) return;
-    if ((this.fromBroker !== undefined && this.fromBroker.length > 0) || (slot !== undefined && slot !== this.nextSlot)) {
+    if (
+      (this.fromBroker !== undefined && this.fromBroker.length > 0) ||
+      (slot !== undefined && slot !== this.nextSlot)
+    ) {
       (this.fromBroker ??= []).push({ slot, bytes, close });
       return;
     }

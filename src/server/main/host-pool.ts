@@ -1,10 +1,16 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
+import { Piscina } from 'piscina';
 import { BatchedPort } from '../batched-port.js';
 import type { ServerOptions } from '../config.js';
-import { RetiredTotals, type MetricsJson } from '../metrics/metrics.js';
-import type { BrokerControl, FaultInjection, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
+import { type MetricsJson, RetiredTotals } from '../metrics/metrics.js';
+import type {
+  BrokerControl,
+  FaultInjection,
+  HostInbound,
+  HostOutbound,
+  HostTask,
+} from '../thread-messages.js';
 import { workerFile, workerResourceLimits } from '../worker-files.js';
 
 /** The main thread's side of one session host. */
@@ -81,7 +87,10 @@ export class HostPool {
   private readonly dedicated: boolean;
   private stopping = false;
   private nextRid = 1;
-  private readonly waiting = new Map<number, { hostId: number; resolve: (json: MetricsJson | undefined) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { hostId: number; resolve: (json: MetricsJson | undefined) => void }
+  >();
   private readonly retired = new RetiredTotals();
   /** Retired totals being added; a scrape waits for them. */
   private retiredPending: Promise<void> = Promise.resolve();
@@ -101,20 +110,24 @@ export class HostPool {
   ) {
     this.dedicated = options.sessionsPerThread === 1;
     this.onBrokerThread = options.threads === 0;
-    this.piscina = this.onBrokerThread ? undefined : new Piscina({
-      filename: workerFile('./session/session-host-worker.js'),
-      minThreads: this.dedicated ? Math.min(WARM_SPARES, options.threads) : options.threads,
-      maxThreads: options.threads,
-      // One long-lived task per thread: the task is the host.
-      concurrentTasksPerWorker: 1,
-      // With piscina's default atomics 'sync' a worker with no task running
-      // blocks in Atomics.wait and freezes the ports a long-lived task
-      // listens on (seen on Node 20, piscina 5.3).
-      atomics: 'disabled',
-      idleTimeout: 30_000,
-      resourceLimits: workerResourceLimits(),
-    });
-    this.piscina?.on('error', (err: unknown) => this.logger.error({ err }, 'session host thread error'));
+    this.piscina = this.onBrokerThread
+      ? undefined
+      : new Piscina({
+          filename: workerFile('./session/session-host-worker.js'),
+          minThreads: this.dedicated ? Math.min(WARM_SPARES, options.threads) : options.threads,
+          maxThreads: options.threads,
+          // One long-lived task per thread: the task is the host.
+          concurrentTasksPerWorker: 1,
+          // With piscina's default atomics 'sync' a worker with no task running
+          // blocks in Atomics.wait and freezes the ports a long-lived task
+          // listens on (seen on Node 20, piscina 5.3).
+          atomics: 'disabled',
+          idleTimeout: 30_000,
+          resourceLimits: workerResourceLimits(),
+        });
+    this.piscina?.on('error', (err: unknown) =>
+      this.logger.error({ err }, 'session host thread error'),
+    );
   }
 
   /**
@@ -144,7 +157,8 @@ export class HostPool {
       if (!best || host.sessions < best.sessions) best = host;
     }
     if (!best && this.hosts.size < this.options.threads) best = this.spawn();
-    if (!best && this.onBrokerThread && this.hosts.size === 0 && !this.stopping) best = this.spawn();
+    if (!best && this.onBrokerThread && this.hosts.size === 0 && !this.stopping)
+      best = this.spawn();
     if (best) best.sessions++;
     return best;
   }
@@ -209,24 +223,26 @@ export class HostPool {
    * totals come along as one more part.
    */
   async collectMetrics(timeoutMs: number): Promise<HostsMetrics> {
-    const asked = [...this.hosts.values()].filter((host) => !this.finalSeen.has(host.id)).map((host) => {
-      const rid = this.nextRid++;
-      return new Promise<{ id: number; json: MetricsJson | undefined }>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiting.delete(rid);
-          resolve({ id: host.id, json: undefined });
-        }, timeoutMs);
-        timer.unref();
-        this.waiting.set(rid, {
-          hostId: host.id,
-          resolve: (json) => {
-            clearTimeout(timer);
-            resolve({ id: host.id, json });
-          },
+    const asked = [...this.hosts.values()]
+      .filter((host) => !this.finalSeen.has(host.id))
+      .map((host) => {
+        const rid = this.nextRid++;
+        return new Promise<{ id: number; json: MetricsJson | undefined }>((resolve) => {
+          const timer = setTimeout(() => {
+            this.waiting.delete(rid);
+            resolve({ id: host.id, json: undefined });
+          }, timeoutMs);
+          timer.unref();
+          this.waiting.set(rid, {
+            hostId: host.id,
+            resolve: (json) => {
+              clearTimeout(timer);
+              resolve({ id: host.id, json });
+            },
+          });
+          host.inbound.send({ t: 'metrics', rid });
         });
-        host.inbound.send({ t: 'metrics', rid });
       });
-    });
     const answers = await Promise.all(asked);
     await this.retiredPending;
     const parts: MetricsJson[] = [this.retired.json];
@@ -251,7 +267,11 @@ export class HostPool {
     const toMain = new MessageChannel();
     const toBroker = new MessageChannel();
     // On the broker thread, the host's channel to the broker is made there.
-    if (this.piscina) this.broker.postMessage({ t: 'attach', hostId: id, port: toBroker.port1 } satisfies BrokerControl, [toBroker.port1]);
+    if (this.piscina)
+      this.broker.postMessage(
+        { t: 'attach', hostId: id, port: toBroker.port1 } satisfies BrokerControl,
+        [toBroker.port1],
+      );
     else toBroker.port1.close();
     let markDrained!: () => void;
     const drained = new Promise<void>((resolve) => (markDrained = resolve));
@@ -259,22 +279,43 @@ export class HostPool {
       hostId: id,
       mainPort: toMain.port2,
       brokerPort: toBroker.port2,
-      options: { pollBatch: this.options.pollBatch, logLevel: this.options.logLevel, anonymousTimeoutMs: this.options.anonymousTimeoutMs, maxInflight: this.options.maxInflight, faults: this.faults },
+      options: {
+        pollBatch: this.options.pollBatch,
+        logLevel: this.options.logLevel,
+        anonymousTimeoutMs: this.options.anonymousTimeoutMs,
+        maxInflight: this.options.maxInflight,
+        faults: this.faults,
+      },
     };
     // The port to main is closed by main when it reads `drained` (the host's
     // last message), never when the task resolves: that news travels on
     // piscina's own channel and may overtake the host's last writes.
-    const finished = (this.piscina ? this.piscina.run(task, { transferList: [toMain.port2, toBroker.port2] }) : this.hostOnBroker(task, drained)).then(
+    const finished = (
+      this.piscina
+        ? this.piscina.run(task, { transferList: [toMain.port2, toBroker.port2] })
+        : this.hostOnBroker(task, drained)
+    ).then(
       () => this.forget(id, false),
       (err: unknown) => {
         // During shutdown this is destroy() ending a host that had not drained in time.
-        if (this.stopping) this.logger.warn({ host: id }, 'session host terminated before it drained');
+        if (this.stopping)
+          this.logger.warn({ host: id }, 'session host terminated before it drained');
         else this.logger.error({ err, host: id }, 'session host failed');
         markDrained();
         this.forget(id, true);
       },
     );
-    const host: PooledHost = { id, inbound: new BatchedPort<HostInbound>(toMain.port1), sessions: 0, retiring: false, drained, port: toMain.port1, finished, ready: false, idleSince: 0 };
+    const host: PooledHost = {
+      id,
+      inbound: new BatchedPort<HostInbound>(toMain.port1),
+      sessions: 0,
+      retiring: false,
+      drained,
+      port: toMain.port1,
+      finished,
+      ready: false,
+      idleSince: 0,
+    };
     this.starting++;
     toMain.port1.on('message', (batch: HostOutbound[]) => {
       for (const message of batch) {
@@ -298,7 +339,15 @@ export class HostPool {
    */
   private hostOnBroker(task: HostTask, drained: Promise<void>): Promise<void> {
     task.brokerPort.close();
-    this.broker.postMessage({ t: 'hostSessions', hostId: task.hostId, mainPort: task.mainPort, options: task.options } satisfies BrokerControl, [task.mainPort]);
+    this.broker.postMessage(
+      {
+        t: 'hostSessions',
+        hostId: task.hostId,
+        mainPort: task.mainPort,
+        options: task.options,
+      } satisfies BrokerControl,
+      [task.mainPort],
+    );
     return drained;
   }
 
@@ -331,7 +380,9 @@ export class HostPool {
         entry.resolve(undefined);
       }
       const json = message.json;
-      this.retiredPending = this.retiredPending.then(() => this.retired.add(json)).catch((err: unknown) => this.logger.error({ err }, 'cannot add retired metrics'));
+      this.retiredPending = this.retiredPending
+        .then(() => this.retired.add(json))
+        .catch((err: unknown) => this.logger.error({ err }, 'cannot add retired metrics'));
       return;
     }
     const entry = this.waiting.get(message.rid);

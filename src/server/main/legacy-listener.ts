@@ -1,13 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import {
+  LEGACY_NONE_PENDING,
+  type LegacyRequest,
   legacyDeliver,
   legacyRegistered,
-  legacyValidity,
-  LEGACY_NONE_PENDING,
   legacyRequestMayGrow,
+  legacyValidity,
   parseLegacyRequest,
-  type LegacyRequest,
 } from '../../protocol/legacy.js';
 import type { BrokerClient } from '../broker-client.js';
 import type { ServerOptions } from '../config.js';
@@ -54,7 +54,9 @@ export class LegacyListener {
     // stored (docs/protocol.md §Legacy listener: stored, no answer, close). With
     // Node's default, its FIN made the socket end at once, before the broker
     // had committed anything. Every path below ends or destroys the socket.
-    this.server = createServer({ allowHalfOpen: true, ...TCP_KEEPALIVE }, (socket) => this.accept(socket));
+    this.server = createServer({ allowHalfOpen: true, ...TCP_KEEPALIVE }, (socket) =>
+      this.accept(socket),
+    );
   }
 
   /** Open legacy connections. */
@@ -63,7 +65,10 @@ export class LegacyListener {
   }
 
   async closeAll(timeoutMs: number): Promise<void> {
-    const closing = [...this.sockets].map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))));
+    const closing = [...this.sockets].map(
+      (s) =>
+        new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))),
+    );
     const timer = setTimeout(() => {
       for (const s of this.sockets) s.destroy();
     }, timeoutMs);
@@ -104,7 +109,10 @@ export class LegacyListener {
       }
       handled = true;
       if (parsed.kind === 'invalid') {
-        this.logger.warn({ reason: parsed.reason, bytes: received.length }, 'legacy request refused');
+        this.logger.warn(
+          { reason: parsed.reason, bytes: received.length },
+          'legacy request refused',
+        );
         socket.end();
         return;
       }
@@ -133,29 +141,47 @@ export class LegacyListener {
         this.broker.ask({ op: 'legacyRegister', remote: socket.remoteAddress ?? '' }, (result) => {
           if (result.ok && result.value.kind === 'registered') {
             // No child logger per request: the seed's workload is a connection per request.
-            this.logger.info({ code: request.kind, number: result.value.number }, 'legacy user registered');
+            this.logger.info(
+              { code: request.kind, number: result.value.number },
+              'legacy user registered',
+            );
             socket.end(legacyRegistered(result.value.number));
           } else socket.end();
         });
         return;
       case 'validate':
         this.broker.ask({ op: 'validate', number: request.number, usersOnly: true }, (result) => {
-          if (result.ok && result.value.kind === 'validity') socket.end(legacyValidity(result.value.valid));
+          if (result.ok && result.value.kind === 'validity')
+            socket.end(legacyValidity(result.value.valid));
           else socket.end();
         });
         return;
       case 'send':
-        this.broker.ask({ op: 'legacySend', src: request.src, dst: request.dst, ts: request.ts, text: request.text }, () => socket.end());
+        this.broker.ask(
+          {
+            op: 'legacySend',
+            src: request.src,
+            dst: request.dst,
+            ts: request.ts,
+            text: request.text,
+          },
+          () => socket.end(),
+        );
         return;
       case 'createGroup':
-        this.broker.ask({ op: 'legacyCreateGroup', ts: request.ts, members: request.members }, () => socket.end());
+        this.broker.ask({ op: 'legacyCreateGroup', ts: request.ts, members: request.members }, () =>
+          socket.end(),
+        );
         return;
       case 'poll':
-        this.broker.ask({ op: 'legacyFetch', number: request.number, limit: this.options.pollBatch }, (result) => {
-          const rows = result.ok && result.value.kind === 'legacyRows' ? result.value.rows : [];
-          if (rows.length === 0) socket.end(LEGACY_NONE_PENDING);
-          else this.deliver(socket, request.number, rows, 0);
-        });
+        this.broker.ask(
+          { op: 'legacyFetch', number: request.number, limit: this.options.pollBatch },
+          (result) => {
+            const rows = result.ok && result.value.kind === 'legacyRows' ? result.value.rows : [];
+            if (rows.length === 0) socket.end(LEGACY_NONE_PENDING);
+            else this.deliver(socket, request.number, rows, 0);
+          },
+        );
         return;
     }
   }
@@ -173,7 +199,10 @@ export class LegacyListener {
     socket.write(legacyDeliver(toLegacyMessage(row)), (err) => {
       if (err) return;
       this.broker.ask({ op: 'legacyDelivered', number, id: row.id }, () => {
-        setTimeout(() => this.deliver(socket, number, rows, index + 1), index + 1 < rows.length ? this.options.legacyPaceMs : 0);
+        setTimeout(
+          () => this.deliver(socket, number, rows, index + 1),
+          index + 1 < rows.length ? this.options.legacyPaceMs : 0,
+        );
       });
     });
   }

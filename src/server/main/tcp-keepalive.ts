@@ -8,4 +8,7 @@
 export const TCP_KEEPALIVE_DELAY_MS = 60_000;
 
 /** `net.createServer` / `http.createServer` options that turn keepalive on for each accepted socket. */
-export const TCP_KEEPALIVE = { keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_DELAY_MS } as const;
+export const TCP_KEEPALIVE = {
+  keepAlive: true,
+  keepAliveInitialDelay: TCP_KEEPALIVE_DELAY_MS,
+} as const;

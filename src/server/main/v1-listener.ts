@@ -12,11 +12,20 @@ import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
 /** How long a connection refused with 503 may take to close before it is destroyed. */
 const REJECT_GRACE_MS = 5_000;
-const NO_HANDLER = encodeFrame({ code: Code.Error, data: `${Status.Unavailable} no free session handler` });
+const NO_HANDLER = encodeFrame({
+  code: Code.Error,
+  data: `${Status.Unavailable} no free session handler`,
+});
 /** docs/protocol.md §Limits: connections are capped in total and per source address (503 and close). */
 const REFUSED: Readonly<Record<Refusal, Buffer>> = {
-  total: encodeFrame({ code: Code.Error, data: `${Status.Unavailable} ${Admission.reason('total')}` }),
-  address: encodeFrame({ code: Code.Error, data: `${Status.Unavailable} ${Admission.reason('address')}` }),
+  total: encodeFrame({
+    code: Code.Error,
+    data: `${Status.Unavailable} ${Admission.reason('total')}`,
+  }),
+  address: encodeFrame({
+    code: Code.Error,
+    data: `${Status.Unavailable} ${Admission.reason('address')}`,
+  }),
 };
 
 /** The v1 listener's part of ZapwireServer.flowStats(). */
@@ -53,8 +62,15 @@ export class V1Listener {
     private readonly logger: Logger,
     broker: BrokerClient,
   ) {
-    this.flow = { maxInflight, peakInflight: 0, pushesWritable: (sid, writable) => broker.tell({ op: 'writable', sid, writable }), corked: (connection) => this.cork(connection) };
-    this.server = createServer({ noDelay: true, ...TCP_KEEPALIVE }, (socket) => this.accept(socket));
+    this.flow = {
+      maxInflight,
+      peakInflight: 0,
+      pushesWritable: (sid, writable) => broker.tell({ op: 'writable', sid, writable }),
+      corked: (connection) => this.cork(connection),
+    };
+    this.server = createServer({ noDelay: true, ...TCP_KEEPALIVE }, (socket) =>
+      this.accept(socket),
+    );
   }
 
   get size(): number {
@@ -78,15 +94,19 @@ export class V1Listener {
 
   /** Routes a host's output to its connection. */
   onOutbound(message: HostOutbound): void {
-    if (message.t === 'answer') this.connections.get(message.sid)?.answer(message.slot, message.bytes, message.close);
-    else if (message.t === 'end') this.connections.get(message.sid)?.end(message.bytes, message.after);
+    if (message.t === 'answer')
+      this.connections.get(message.sid)?.answer(message.slot, message.bytes, message.close);
+    else if (message.t === 'end')
+      this.connections.get(message.sid)?.end(message.bytes, message.after);
     else if (message.t === 'credit') this.connections.get(message.sid)?.credit(message.frames);
   }
 
   /** Routes what the broker writes itself (answers of 04, 05, 03, and every 06) to its connection. */
   onBroker(event: BrokerEvent): void {
-    if (event.t === 'answer') this.connections.get(event.sid)?.fromTheBroker(event.slot, event.bytes, event.close);
-    else if (event.t === 'deliver') this.connections.get(event.sid)?.fromTheBroker(undefined, event.bytes, false);
+    if (event.t === 'answer')
+      this.connections.get(event.sid)?.fromTheBroker(event.slot, event.bytes, event.close);
+    else if (event.t === 'deliver')
+      this.connections.get(event.sid)?.fromTheBroker(undefined, event.bytes, false);
   }
 
   /** A host thread died: its connections have no handler any more. */
@@ -104,9 +124,16 @@ export class V1Listener {
     for (const connection of this.connections.values()) {
       if (connection.inflight > maxInflightFrames) maxInflightFrames = connection.inflight;
       if (connection.paused) pausedConnections++;
-      if (connection.socket.writableLength > maxQueuedBytes) maxQueuedBytes = connection.socket.writableLength;
+      if (connection.socket.writableLength > maxQueuedBytes)
+        maxQueuedBytes = connection.socket.writableLength;
     }
-    return { connections: this.connections.size, maxInflightFrames, peakInflightFrames: this.flow.peakInflight, pausedConnections, maxQueuedBytes };
+    return {
+      connections: this.connections.size,
+      maxInflightFrames,
+      peakInflightFrames: this.flow.peakInflight,
+      pausedConnections,
+      maxQueuedBytes,
+    };
   }
 
   stopReading(): void {
@@ -116,7 +143,10 @@ export class V1Listener {
   /** Resolves once every connection has closed, or destroys the rest after `timeoutMs`. */
   async closeAll(timeoutMs: number): Promise<void> {
     const closing = [...this.connections.values()].map(
-      (c) => new Promise<void>((resolve) => (c.socket.closed ? resolve() : c.socket.once('close', () => resolve()))),
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.socket.closed ? resolve() : c.socket.once('close', () => resolve()),
+        ),
     );
     const timer = setTimeout(() => {
       for (const c of this.connections.values()) c.socket.destroy();
@@ -137,7 +167,15 @@ export class V1Listener {
     }
     const sid = this.nextSid++;
     const remote = `${address}:${socket.remotePort}`;
-    const connection = new Connection(sid, socket, host, address, this.flow, this.logger, this.closed);
+    const connection = new Connection(
+      sid,
+      socket,
+      host,
+      address,
+      this.flow,
+      this.logger,
+      this.closed,
+    );
     this.connections.set(sid, connection);
     host.inbound.send({ t: 'open', sid, remote, address });
   }

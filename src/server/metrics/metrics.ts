@@ -5,15 +5,26 @@
  * ports and sums them with prom-client's AggregatorRegistry (DESIGN.md
  * §Observability). Per-frame work is a cached child counter's `inc()`.
  */
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 import { FRAME_SIZE } from '../../protocol/frame.js';
 
 /** One registry's metrics as `getMetricsAsJSON()` gives them; what crosses threads. */
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 const SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
 /**
@@ -61,7 +72,10 @@ function isDigit(byte: number | undefined): boolean {
 /** A counter whose children are made once per label value (frames go through here). */
 class CachedCounter {
   private readonly children = new Map<string, Counter.Internal>();
-  constructor(private readonly counter: Counter<string>, private readonly label: string) {}
+  constructor(
+    private readonly counter: Counter<string>,
+    private readonly label: string,
+  ) {}
   inc(value: string, by = 1): void {
     let child = this.children.get(value);
     if (!child) {
@@ -84,10 +98,35 @@ export class WireOutMetrics {
   private readonly latency: Histogram;
 
   constructor(registers: Registry[]) {
-    this.framesOut = new CachedCounter(new Counter({ name: 'zapwire_frames_out_total', help: 'Frames written to v1 clients, by code', labelNames: ['code'], registers }), 'code');
-    this.errors = new CachedCounter(new Counter({ name: 'zapwire_errors_total', help: '09 frames sent, by status', labelNames: ['status'], registers }), 'status');
-    this.delivered = new Counter({ name: 'zapwire_messages_delivered_total', help: '06 frames written (pushed or polled)', registers });
-    this.latency = new Histogram({ name: 'zapwire_delivery_latency_seconds', help: 'From the commit of a row to its 06 leaving the broker thread', buckets: LATENCY_BUCKETS, registers });
+    this.framesOut = new CachedCounter(
+      new Counter({
+        name: 'zapwire_frames_out_total',
+        help: 'Frames written to v1 clients, by code',
+        labelNames: ['code'],
+        registers,
+      }),
+      'code',
+    );
+    this.errors = new CachedCounter(
+      new Counter({
+        name: 'zapwire_errors_total',
+        help: '09 frames sent, by status',
+        labelNames: ['status'],
+        registers,
+      }),
+      'status',
+    );
+    this.delivered = new Counter({
+      name: 'zapwire_messages_delivered_total',
+      help: '06 frames written (pushed or polled)',
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'zapwire_delivery_latency_seconds',
+      help: 'From the commit of a row to its 06 leaving the broker thread',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
   }
 
   /** Counts the frames written to a client, and the status of each `09`. */
@@ -116,16 +155,30 @@ export class HostMetrics {
   /** `ownThread` false: the host shares a thread that reports its own heap and event loop (the broker's, with --threads 0). */
   constructor(thread: string, ownThread = true) {
     const registers = [this.registry];
-    this.framesIn = new CachedCounter(new Counter({ name: 'zapwire_frames_in_total', help: 'Frames read from v1 clients, by code', labelNames: ['code'], registers }), 'code');
+    this.framesIn = new CachedCounter(
+      new Counter({
+        name: 'zapwire_frames_in_total',
+        help: 'Frames read from v1 clients, by code',
+        labelNames: ['code'],
+        registers,
+      }),
+      'code',
+    );
     this.wireOut = new WireOutMetrics(registers);
-    this.sessions = new Gauge({ name: 'zapwire_sessions', help: 'v1 connections by kind (push, poll, anonymous)', labelNames: ['kind'], registers });
+    this.sessions = new Gauge({
+      name: 'zapwire_sessions',
+      help: 'v1 connections by kind (push, poll, anonymous)',
+      labelNames: ['kind'],
+      registers,
+    });
     for (const kind of ['push', 'poll', 'anonymous']) this.sessions.set({ kind }, 0);
     if (ownThread) threadGauges(this.registry, thread);
   }
 
   /** Counts the frames of concatenated 256-byte frames read from a client. */
   framesRead(bytes: Uint8Array): void {
-    for (let offset = 0; offset + FRAME_SIZE <= bytes.length; offset += FRAME_SIZE) this.framesIn.inc(codeAt(bytes, offset));
+    for (let offset = 0; offset + FRAME_SIZE <= bytes.length; offset += FRAME_SIZE)
+      this.framesIn.inc(codeAt(bytes, offset));
   }
 
   framesWritten(bytes: Uint8Array): void {
@@ -165,12 +218,39 @@ export class BrokerMetrics {
   constructor(counters: () => { statements: number; commits: number }) {
     const registers = [this.registry];
     this.wireOut = new WireOutMetrics(registers);
-    this.stored = new Counter({ name: 'zapwire_messages_stored_total', help: 'Pending rows committed (one per recipient)', registers });
-    this.acknowledged = new Counter({ name: 'zapwire_messages_acknowledged_total', help: 'Pending rows deleted by acknowledgements (08, or a legacy delivery)', registers });
-    this.pending = new Gauge({ name: 'zapwire_pending_rows', help: 'Rows in the pending table', registers });
-    this.fanOut = new Histogram({ name: 'zapwire_group_fanout', help: 'Rows stored per message sent to a group', buckets: SIZE_BUCKETS, registers });
-    this.commitLatency = new Histogram({ name: 'zapwire_commit_seconds', help: 'Time of one group-commit transaction', buckets: LATENCY_BUCKETS, registers });
-    this.batchSize = new Histogram({ name: 'zapwire_commit_batch_size', help: 'Requests handled in one group-commit transaction', buckets: SIZE_BUCKETS, registers });
+    this.stored = new Counter({
+      name: 'zapwire_messages_stored_total',
+      help: 'Pending rows committed (one per recipient)',
+      registers,
+    });
+    this.acknowledged = new Counter({
+      name: 'zapwire_messages_acknowledged_total',
+      help: 'Pending rows deleted by acknowledgements (08, or a legacy delivery)',
+      registers,
+    });
+    this.pending = new Gauge({
+      name: 'zapwire_pending_rows',
+      help: 'Rows in the pending table',
+      registers,
+    });
+    this.fanOut = new Histogram({
+      name: 'zapwire_group_fanout',
+      help: 'Rows stored per message sent to a group',
+      buckets: SIZE_BUCKETS,
+      registers,
+    });
+    this.commitLatency = new Histogram({
+      name: 'zapwire_commit_seconds',
+      help: 'Time of one group-commit transaction',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'zapwire_commit_batch_size',
+      help: 'Requests handled in one group-commit transaction',
+      buckets: SIZE_BUCKETS,
+      registers,
+    });
     new Counter({
       name: 'zapwire_sql_statements_total',
       help: 'SQL statements executed',
@@ -212,7 +292,15 @@ export class MainMetrics {
         this.set({ listener: 'legacy' }, c.legacy);
       },
     });
-    this.httpRequests = new CachedCounter(new Counter({ name: 'zapwire_http_requests_total', help: 'HTTP API answers by status', labelNames: ['status'], registers }), 'status');
+    this.httpRequests = new CachedCounter(
+      new Counter({
+        name: 'zapwire_http_requests_total',
+        help: 'HTTP API answers by status',
+        labelNames: ['status'],
+        registers,
+      }),
+      'status',
+    );
     threadGauges(this.registry, 'main');
   }
 
@@ -237,7 +325,10 @@ export class RetiredTotals {
 
   async add(final: MetricsJson): Promise<void> {
     const counters = final.filter((m) => (m.type as unknown as string) !== 'gauge');
-    this.total = (await AggregatorRegistry.aggregate([this.total, counters]).getMetricsAsJSON()) as MetricsJson;
+    this.total = (await AggregatorRegistry.aggregate([
+      this.total,
+      counters,
+    ]).getMetricsAsJSON()) as MetricsJson;
   }
 
   get json(): MetricsJson {

@@ -20,7 +20,11 @@ export default function hostSessions(task: HostTask): Promise<void> {
   threadLogger ??= createLogger({ level: task.options.logLevel, destination: forwarder });
   // A registry per host, not per thread: a retired host's final totals are
   // kept by the main thread, and the next host on this thread starts from 0.
-  const host = new SessionHost(task, threadLogger.child({ host: task.hostId }), new HostMetrics(`host-${task.hostId}`));
+  const host = new SessionHost(
+    task,
+    threadLogger.child({ host: task.hostId }),
+    new HostMetrics(`host-${task.hostId}`),
+  );
   forwarder.target = (lines) => host.forwardLog(lines);
   host.onEnd = () => {
     forwarder.flush();

@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Status } from '../../protocol/status.js';
 import { asBuffer, BatchedPort, packBytes } from '../batched-port.js';
-import { BrokerClient, type AskRequest, type Result, type TellRequest } from '../broker-client.js';
+import { type AskRequest, BrokerClient, type Result, type TellRequest } from '../broker-client.js';
 import type { HostMetrics, MetricsJson } from '../metrics/metrics.js';
 import type { BrokerEvent, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
 import { Session, type SessionHostPort } from './session.js';
@@ -45,9 +45,13 @@ export class SessionHost implements SessionHostPort {
     this.mainPort = task.mainPort;
     this.brokerPort = task.brokerPort;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
-    this.broker = new BrokerClient(this.brokerPort, (event) => this.onBroker(event), () => {
-      if (this.shuttingDown) this.finishShutdownWhenIdle();
-    });
+    this.broker = new BrokerClient(
+      this.brokerPort,
+      (event) => this.onBroker(event),
+      () => {
+        if (this.shuttingDown) this.finishShutdownWhenIdle();
+      },
+    );
     this.toMain = new BatchedPort(this.mainPort);
     this.creditBatch = Math.max(1, Math.floor(task.options.maxInflight / 2));
     this.mainPort.on('message', (batch: HostInbound[]) => {
@@ -85,7 +89,10 @@ export class SessionHost implements SessionHostPort {
   endConnection(sid: number, frame: Buffer, after: number | undefined): void {
     const entry = this.outputOf(sid);
     if (!entry) return;
-    entry.end = after === undefined ? { t: 'end', sid, bytes: packBytes([frame]) } : { t: 'end', sid, bytes: packBytes([frame]), after };
+    entry.end =
+      after === undefined
+        ? { t: 'end', sid, bytes: packBytes([frame]) }
+        : { t: 'end', sid, bytes: packBytes([frame]), after };
     this.schedule();
   }
 
@@ -164,18 +171,34 @@ export class SessionHost implements SessionHostPort {
     const now = Date.now();
     let closed = 0;
     for (const session of this.sessions.values()) {
-      if (session.state !== 'anonymous' || !session.idle || now - session.lastFrameAt < timeout) continue;
-      session.end(Status.Timeout, `idle for ${timeout} ms without opening a session (anonymousTimeoutMs)`, false);
+      if (session.state !== 'anonymous' || !session.idle || now - session.lastFrameAt < timeout)
+        continue;
+      session.end(
+        Status.Timeout,
+        `idle for ${timeout} ms without opening a session (anonymousTimeoutMs)`,
+        false,
+      );
       closed++;
     }
     // One line per sweep, not one per connection: an idle-socket flood must not become a log flood.
-    if (closed > 0) this.logger.info({ closed, anonymousTimeoutMs: timeout }, 'anonymous connections idle past the time limit: 408');
+    if (closed > 0)
+      this.logger.info(
+        { closed, anonymousTimeoutMs: timeout },
+        'anonymous connections idle past the time limit: 408',
+      );
   };
 
   private onMain(message: HostInbound): void {
     switch (message.t) {
       case 'open': {
-        const session = new Session(message.sid, this, this.task.options, this.logger, message.remote, message.address);
+        const session = new Session(
+          message.sid,
+          this,
+          this.task.options,
+          this.logger,
+          message.remote,
+          message.address,
+        );
         this.sessions.set(message.sid, session);
         this.metrics?.session('anonymous', 1);
         session.debug({}, 'connection assigned');
@@ -245,7 +268,9 @@ export class SessionHost implements SessionHostPort {
       case 'reply':
         return; // BrokerClient answers these
       case 'kick':
-        this.sessions.get(event.sid)?.end(event.status, event.reason, true, event.after, event.cause);
+        this.sessions
+          .get(event.sid)
+          ?.end(event.status, event.reason, true, event.after, event.cause);
         return;
       case 'answer':
       case 'deliver':
@@ -266,7 +291,8 @@ export class SessionHost implements SessionHostPort {
       this.broker.flush();
       return;
     }
-    for (const session of this.sessions.values()) session.end(Status.Unavailable, 'server shutting down', true, session.nextSlot);
+    for (const session of this.sessions.values())
+      session.end(Status.Unavailable, 'server shutting down', true, session.nextSlot);
     this.flushOutput();
     this.end();
   }

@@ -1,8 +1,17 @@
 import type { Logger } from 'pino';
 import { ZapwireError } from '../../errors.js';
 import { Code, isClientCode } from '../../protocol/codes.js';
-import { decodeFrame, encodeFrame, FrameError, FRAME_SIZE, NOBODY, peekCode, type Frame, type FrameInit } from '../../protocol/frame.js';
-import { statusClosesConnection, Status } from '../../protocol/status.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  FRAME_SIZE,
+  type Frame,
+  FrameError,
+  type FrameInit,
+  NOBODY,
+  peekCode,
+} from '../../protocol/frame.js';
+import { Status, statusClosesConnection } from '../../protocol/status.js';
 import type { AskRequest, Result, TellRequest } from '../broker-client.js';
 import type { HostMetrics } from '../metrics/metrics.js';
 import { errorFrameInit } from '../render.js';
@@ -81,7 +90,10 @@ export class Session {
    * a fifth of a session's memory on a host holding thousands.
    */
   get log(): Logger {
-    const bindings = this.number === NOBODY ? { sid: this.sid, remote: this.remote } : { sid: this.sid, remote: this.remote, number: this.number };
+    const bindings =
+      this.number === NOBODY
+        ? { sid: this.sid, remote: this.remote }
+        : { sid: this.sid, remote: this.remote, number: this.number };
     return this.threadLogger.child(bindings);
   }
 
@@ -159,7 +171,8 @@ export class Session {
       return;
     }
     // docs/protocol.md §Codes, check order: the frame, the state, src, the request.
-    if (!isClientCode(frame.code)) return this.fail(frame, Status.Malformed, `code ${frame.code} is sent only by the server`);
+    if (!isClientCode(frame.code))
+      return this.fail(frame, Status.Malformed, `code ${frame.code} is sent only by the server`);
     if (this.state === 'anonymous' && !ANONYMOUS_CODES.has(frame.code)) {
       return this.fail(frame, Status.Unauthorized, 'open a session (04) first');
     }
@@ -168,7 +181,8 @@ export class Session {
     }
     const handler = HANDLERS[frame.code];
     try {
-      if (this.options.faults?.frameData === frame.data) throw new Error(`injected fault: frame data ${JSON.stringify(frame.data)}`);
+      if (this.options.faults?.frameData === frame.data)
+        throw new Error(`injected fault: frame data ${JSON.stringify(frame.data)}`);
       handler(this, frame);
     } catch (err) {
       if (!(err instanceof ZapwireError)) return this.crash(err, `handling a ${frame.code}`);
@@ -182,7 +196,10 @@ export class Session {
    * thread and the other sessions it hosts.
    */
   crash(err: unknown, during: string): void {
-    this.threadLogger.error({ err, sid: this.sid, number: this.number, remote: this.remote, during }, 'session failed: internal error');
+    this.threadLogger.error(
+      { err, sid: this.sid, number: this.number, remote: this.remote, during },
+      'session failed: internal error',
+    );
     this.end(Status.Unavailable, 'internal error', false);
   }
 
@@ -259,7 +276,13 @@ export class Session {
    * what was sent). `after`: written once the answers of the slots before it
    * are (a shutdown lets the answers under way go first); otherwise at once.
    */
-  end(status: number, reason: string, logged = true, after?: number, cause: Pick<Frame, 'src' | 'dst' | 'ts'> = { src: NOBODY, dst: this.number, ts: 0 }): void {
+  end(
+    status: number,
+    reason: string,
+    logged = true,
+    after?: number,
+    cause: Pick<Frame, 'src' | 'dst' | 'ts'> = { src: NOBODY, dst: this.number, ts: 0 },
+  ): void {
     if (this.state === 'closed') return;
     if (logged) this.log.info({ status }, reason);
     this.closeAfter();
@@ -275,7 +298,11 @@ export class Session {
   }
 }
 
-function errorFrame(cause: Pick<Frame, 'src' | 'dst' | 'ts'>, status: number, reason: string): Buffer {
+function errorFrame(
+  cause: Pick<Frame, 'src' | 'dst' | 'ts'>,
+  status: number,
+  reason: string,
+): Buffer {
   return encodeFrame(errorFrameInit(cause, status, reason));
 }
 
@@ -286,6 +313,9 @@ function fieldsOf(raw: Buffer): Pick<Frame, 'src' | 'dst' | 'ts'> {
     const s = raw.toString('latin1', start, start + length);
     return /^[0-9]+$/.test(s) ? s : undefined;
   };
-  return { src: digits(2, 13) ?? NOBODY, dst: digits(15, 13) ?? NOBODY, ts: Number(digits(28, 10) ?? 0) };
+  return {
+    src: digits(2, 13) ?? NOBODY,
+    dst: digits(15, 13) ?? NOBODY,
+    ts: Number(digits(28, 10) ?? 0),
+  };
 }
-

@@ -4,8 +4,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, CLI, killAllServers, runCli, type CliRun } from '../../helpers/server-process.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import {
+  CLI,
+  type CliRun,
+  childEnv,
+  killAllServers,
+  runCli,
+} from '../../helpers/server-process.js';
 
 /**
  * The client commands as users run them: `node dist/src/cli/main.js ...` in
@@ -68,7 +74,10 @@ async function closedPort(): Promise<number> {
 describe('register and whoami', () => {
   it('saves the profile with mode 0600 in a 0700 folder and prints the number', async () => {
     const configDir = join(dir, 'fresh');
-    const result = await runCli(['register', '--name', 'Alice', '--config-dir', configDir, '--port', String(t.port)], { env: childEnv() });
+    const result = await runCli(
+      ['register', '--name', 'Alice', '--config-dir', configDir, '--port', String(t.port)],
+      { env: childEnv() },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(NUMBER_LINE);
     const number = result.stdout.trim();
@@ -77,7 +86,13 @@ describe('register and whoami', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(join(configDir, 'profiles')).mode & 0o777).toBe(0o700);
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    expect(saved).toEqual({ number, token: expect.any(String), host: '127.0.0.1', port: t.port, name: 'Alice' });
+    expect(saved).toEqual({
+      number,
+      token: expect.any(String),
+      host: '127.0.0.1',
+      port: t.port,
+      name: 'Alice',
+    });
 
     // Later commands find the server through the profile alone.
     const whoami = await runCli(['whoami', '--config-dir', configDir], { env: childEnv() });
@@ -102,7 +117,13 @@ describe('register and whoami', () => {
   });
 
   it('reports a missing profile in one line', async () => {
-    for (const args of [['whoami'], ['send', '1234567890123', 'hi'], ['listen'], ['poll'], ['group', 'create', '1234567890123']]) {
+    for (const args of [
+      ['whoami'],
+      ['send', '1234567890123', 'hi'],
+      ['listen'],
+      ['poll'],
+      ['group', 'create', '1234567890123'],
+    ]) {
       const result = await zw([...args, '--profile', 'ghost']);
       expectOneLine(result, 1, /no profile "ghost".*register/);
     }
@@ -126,7 +147,15 @@ describe('register and whoami', () => {
   });
 
   it('prints help for each command', async () => {
-    for (const args of [['register'], ['send'], ['listen'], ['poll'], ['group', 'create'], ['check'], ['whoami']]) {
+    for (const args of [
+      ['register'],
+      ['send'],
+      ['listen'],
+      ['poll'],
+      ['group', 'create'],
+      ['check'],
+      ['whoami'],
+    ]) {
       const result = await zw([...args, '--help']);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^Usage: zapwire /);
@@ -154,14 +183,20 @@ describe('send, poll, check, group create', () => {
     const alice = await registered();
     const bob = await registered();
     expect((await zw(['send', '--profile', alice.profile, bob.number, 'first'])).code).toBe(0);
-    expect((await zw(['send', '--profile', alice.profile, '--no-receipts', bob.number, 'second'])).code).toBe(0);
+    expect(
+      (await zw(['send', '--profile', alice.profile, '--no-receipts', bob.number, 'second'])).code,
+    ).toBe(0);
 
     const polled = await zw(['poll', '--profile', bob.profile]);
     expect(polled.code, polled.stderr).toBe(0);
     const lines = polled.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: first$`));
-    expect(lines[1]).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: second$`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: first$`),
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: second$`),
+    );
 
     const again = await zw(['poll', '--profile', bob.profile]);
     expect(again).toMatchObject({ code: 0, stdout: '' });
@@ -169,9 +204,19 @@ describe('send, poll, check, group create', () => {
     // Only the first asked for receipts: alice gets exactly one recebida.
     const receipts = await zw(['poll', '--profile', alice.profile, '--json']);
     expect(receipts.code, receipts.stderr).toBe(0);
-    const parsed = receipts.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const parsed = receipts.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed).toEqual([
-      { type: 'receipt', kind: 'recebida', from: bob.number, chat: { kind: 'user', number: bob.number }, ts: expect.any(Number), at: expect.any(Number) },
+      {
+        type: 'receipt',
+        kind: 'recebida',
+        from: bob.number,
+        chat: { kind: 'user', number: bob.number },
+        ts: expect.any(Number),
+        at: expect.any(Number),
+      },
     ]);
   });
 
@@ -179,14 +224,25 @@ describe('send, poll, check, group create', () => {
     const alice = await registered();
     const bob = await registered();
     const carol = await registered();
-    const created = await zw(['group', 'create', '--profile', alice.profile, bob.number, carol.number]);
+    const created = await zw([
+      'group',
+      'create',
+      '--profile',
+      alice.profile,
+      bob.number,
+      carol.number,
+    ]);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toMatch(NUMBER_LINE);
     const group = created.stdout.trim();
 
     expect(await zw(['check', group])).toMatchObject({ code: 0, stdout: 'valid\n' });
     expect(await zw(['check', bob.number])).toMatchObject({ code: 0, stdout: 'valid\n' });
-    expect(await zw(['check', '9999999999999'])).toMatchObject({ code: 1, stdout: 'invalid\n', stderr: '' });
+    expect(await zw(['check', '9999999999999'])).toMatchObject({
+      code: 1,
+      stdout: 'invalid\n',
+      stderr: '',
+    });
     expect(await zw(['check', 'abc'])).toMatchObject({ code: 1, stdout: 'invalid\n' });
 
     const notice = await zw(['poll', '--profile', bob.profile]);
@@ -195,20 +251,33 @@ describe('send, poll, check, group create', () => {
     const toGroup = await zw(['send', '--profile', carol.profile, group, 'hi group']);
     expect(toGroup.code, toGroup.stderr).toBe(0);
     const groupMessage = await zw(['poll', '--profile', bob.profile]);
-    expect(groupMessage.stdout).toMatch(new RegExp(`\\] ${carol.number} -> ${group}: hi group\\n$`));
+    expect(groupMessage.stdout).toMatch(
+      new RegExp(`\\] ${carol.number} -> ${group}: hi group\\n$`),
+    );
 
-    const unknownMember = await zw(['group', 'create', '--profile', alice.profile, '9999999999999']);
+    const unknownMember = await zw([
+      'group',
+      'create',
+      '--profile',
+      alice.profile,
+      '9999999999999',
+    ]);
     expectOneLine(unknownMember, 1, /^zapwire group create: 404 /);
   });
 });
 
 /** `zapwire listen` running in the background; `out` fills as it prints. */
 function listen(args: string[]) {
-  const child = spawn(process.execPath, [CLI, 'listen', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'listen', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out = { stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out.stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out.stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   return { child, out, exited };
 }
 
@@ -218,10 +287,16 @@ describe('listen', () => {
     const bob = await registered();
     const { child, out, exited } = listen(['--json', '--profile', bob.profile]);
     try {
-      await until(() => out.stderr.includes('listening as'), () => `listen to start; stderr: ${out.stderr}`);
+      await until(
+        () => out.stderr.includes('listening as'),
+        () => `listen to start; stderr: ${out.stderr}`,
+      );
       const sent = await zw(['send', '--profile', alice.profile, bob.number, 'live ✓']);
       expect(sent.code, sent.stderr).toBe(0);
-      await until(() => out.stdout.includes('\n'), () => `the message; stderr: ${out.stderr}`);
+      await until(
+        () => out.stdout.includes('\n'),
+        () => `the message; stderr: ${out.stderr}`,
+      );
       const line = JSON.parse(out.stdout.split('\n')[0]!) as Record<string, unknown>;
       expect(line).toEqual({
         type: 'message',
@@ -239,7 +314,9 @@ describe('listen', () => {
     }
     // listen acknowledged it: nothing left to poll, and alice got her receipt.
     expect((await zw(['poll', '--profile', bob.profile])).stdout).toBe('');
-    expect((await zw(['poll', '--profile', alice.profile])).stdout).toMatch(/✓✓ delivered: .* recebida /);
+    expect((await zw(['poll', '--profile', alice.profile])).stdout).toMatch(
+      /✓✓ delivered: .* recebida /,
+    );
   });
 
   it('prints text lines and exits 0 on SIGTERM', async () => {
@@ -248,8 +325,15 @@ describe('listen', () => {
     await zw(['send', '--profile', alice.profile, bob.number, 'sent before listening']);
     const { child, out, exited } = listen(['--profile', bob.profile]);
     try {
-      await until(() => out.stdout.includes('\n'), () => 'the pending message');
-      expect(out.stdout).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: sent before listening\\n$`));
+      await until(
+        () => out.stdout.includes('\n'),
+        () => 'the pending message',
+      );
+      expect(out.stdout).toMatch(
+        new RegExp(
+          `^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: sent before listening\\n$`,
+        ),
+      );
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
@@ -260,7 +344,8 @@ describe('listen', () => {
 
 describe('what the terminal shows', () => {
   // The reported attack (window title, clear screen, a forged line), with a C1 CSI and bidi controls added.
-  const ATTACK = 'hi\x1b]0;PWNED\x07\x1b[2J\r\n[12:00:00] 1000000000001 -> 2000000000002: forged \x9b2J \u202eevil\u2066 end';
+  const ATTACK =
+    'hi\x1b]0;PWNED\x07\x1b[2J\r\n[12:00:00] 1000000000001 -> 2000000000002: forged \x9b2J \u202eevil\u2066 end';
   const SHOWN = String.raw`hi\x1b]0;PWNED\x07\x1b[2J\r\n[12:00:00] 1000000000001 -> 2000000000002: forged \x9b2J \u202eevil\u2066 end`;
   /** A terminal control or bidi control anywhere but as the line ends our printer writes. */
   const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
@@ -278,7 +363,9 @@ describe('what the terminal shows', () => {
     expect((await zw(['send', '--profile', alice.profile, bob.number, ATTACK])).code).toBe(0);
     const text = await zw(['poll', '--profile', bob.profile]);
     expect(text.code, text.stderr).toBe(0);
-    expect(expectOneSafeLine(text.stdout)).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: `));
+    expect(expectOneSafeLine(text.stdout)).toMatch(
+      new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: `),
+    );
     expect(text.stdout.endsWith(`: ${SHOWN}\n`)).toBe(true);
 
     expect((await zw(['send', '--profile', alice.profile, bob.number, ATTACK])).code).toBe(0);
@@ -293,15 +380,23 @@ describe('what the terminal shows', () => {
     const bob = await registered();
     const { child, out, exited } = listen(['--profile', bob.profile]);
     try {
-      await until(() => out.stderr.includes('listening as'), () => `listen to start; stderr: ${out.stderr}`);
+      await until(
+        () => out.stderr.includes('listening as'),
+        () => `listen to start; stderr: ${out.stderr}`,
+      );
       expect((await zw(['send', '--profile', alice.profile, bob.number, ATTACK])).code).toBe(0);
-      await until(() => out.stdout.endsWith('\n'), () => `the message; stderr: ${out.stderr}`);
+      await until(
+        () => out.stdout.endsWith('\n'),
+        () => `the message; stderr: ${out.stderr}`,
+      );
       child.kill('SIGINT');
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
     }
-    expect(expectOneSafeLine(out.stdout)).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: `));
+    expect(expectOneSafeLine(out.stdout)).toMatch(
+      new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${alice.number} -> ${bob.number}: `),
+    );
     expect(out.stdout.endsWith(`: ${SHOWN}\n`)).toBe(true);
   });
 });
@@ -319,7 +414,13 @@ describe('a server that is down', () => {
       ['register', '--profile', 'never', '--port', port],
     ]) {
       const result = await zw(args);
-      expectOneLine(result, 1, new RegExp(`^zapwire [a-z ]+: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\)$`));
+      expectOneLine(
+        result,
+        1,
+        new RegExp(
+          `^zapwire [a-z ]+: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\)$`,
+        ),
+      );
       expect(result.stdout).toBe('');
     }
     // A refused register saves no profile.

@@ -8,19 +8,19 @@ import {
   UnauthorizedError,
   type ZapwireError,
 } from '../../../src/errors.js';
-import { DATA_SIZE } from '../../../src/protocol/frame.js';
 import {
-  ListenerError,
-  ZapwireClient,
-  type DisconnectInfo,
   type Delivery,
+  type DisconnectInfo,
   type GroupCreated,
   type Identity,
+  ListenerError,
   type Message,
   type Receipt,
   type SendError,
+  ZapwireClient,
   type ZapwireClientOptions,
 } from '../../../src/index.js';
+import { DATA_SIZE } from '../../../src/protocol/frame.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
 
@@ -45,7 +45,12 @@ afterAll(async () => {
 });
 
 function client(options: ZapwireClientOptions = {}): ZapwireClient {
-  const c = new ZapwireClient({ host: '127.0.0.1', port: t.port, reconnect: { initialDelayMs: 20, maxDelayMs: 200 }, ...options });
+  const c = new ZapwireClient({
+    host: '127.0.0.1',
+    port: t.port,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    ...options,
+  });
   clients.push(c);
   return c;
 }
@@ -171,7 +176,12 @@ describe('messages and receipts', () => {
     const readId = await bob.c.markRead(message);
     expect(readId).toEqual(expect.any(Number));
     await until(() => alice.receipts.length === 2, 'the lida receipt');
-    expect(alice.receipts[1]).toMatchObject({ kind: 'lida', from: bob.number, chat: { kind: 'user', number: bob.number }, ts: 1_700_000_001 });
+    expect(alice.receipts[1]).toMatchObject({
+      kind: 'lida',
+      from: bob.number,
+      chat: { kind: 'user', number: bob.number },
+      ts: 1_700_000_001,
+    });
     // Receipts never ask for receipts, and are not shown as messages.
     await sleep(100);
     expect(alice.messages).toEqual([]);
@@ -232,7 +242,12 @@ describe('messages and receipts', () => {
 
     const notFound = (await rejection(alice.c.send('9999999999999', 'hello?'))) as SendError;
     expect(notFound).toBeInstanceOf(NotFoundError);
-    expect(notFound).toMatchObject({ status: 404, code: 'ZAPWIRE_NOT_FOUND', message: 'unknown destination', storedIds: [] });
+    expect(notFound).toMatchObject({
+      status: 404,
+      code: 'ZAPWIRE_NOT_FOUND',
+      message: 'unknown destination',
+      storedIds: [],
+    });
 
     const group = await bob.c.createGroup([carol.number]);
     const forbidden = await rejection(alice.c.send(group, 'let me in'));
@@ -260,8 +275,14 @@ describe('messages and receipts', () => {
     // One 05 per second, bursts of two: the third part of a long text is refused.
     const limited = await startTestServer({ rateLimit: 1 });
     try {
-      const alice = await connected({ port: limited.port, identity: await new ZapwireClient({ port: limited.port }).register() });
-      const bob = await connected({ port: limited.port, identity: await new ZapwireClient({ port: limited.port }).register() });
+      const alice = await connected({
+        port: limited.port,
+        identity: await new ZapwireClient({ port: limited.port }).register(),
+      });
+      const bob = await connected({
+        port: limited.port,
+        identity: await new ZapwireClient({ port: limited.port }).register(),
+      });
       const err = (await rejection(alice.c.send(bob.number, 'x'.repeat(600)))) as SendError;
       expect(err).toBeInstanceOf(RateLimitError);
       expect(err.status).toBe(429);
@@ -298,22 +319,45 @@ describe('groups', () => {
     expect(await alice.c.isValid(group)).toBe(true);
 
     await until(() => bob.groups.length === 1 && carol.groups.length === 1, 'the group notices');
-    expect(bob.groups[0]).toEqual({ type: 'groupCreated', group, creator: alice.number, ts: expect.any(Number) });
+    expect(bob.groups[0]).toEqual({
+      type: 'groupCreated',
+      group,
+      creator: alice.number,
+      ts: expect.any(Number),
+    });
     expect(carol.groups[0]).toMatchObject({ group, creator: alice.number });
     expect(bob.messages).toEqual([]);
 
     const sent = await alice.c.send(group, 'hello group');
-    await until(() => bob.messages.length === 1 && carol.messages.length === 1, 'the group message');
+    await until(
+      () => bob.messages.length === 1 && carol.messages.length === 1,
+      'the group message',
+    );
     for (const member of [bob, carol]) {
-      expect(member.messages[0]).toMatchObject({ sender: alice.number, chat: { kind: 'group', number: group }, text: 'hello group', ts: sent.ts });
+      expect(member.messages[0]).toMatchObject({
+        sender: alice.number,
+        chat: { kind: 'group', number: group },
+        text: 'hello group',
+        ts: sent.ts,
+      });
     }
     await until(() => alice.receipts.length === 2, 'a recebida from each member');
     expect(alice.receipts.map((r) => r.from).sort()).toEqual([bob.number, carol.number].sort());
-    for (const r of alice.receipts) expect(r).toMatchObject({ kind: 'recebida', chat: { kind: 'group', number: group }, ts: sent.ts });
+    for (const r of alice.receipts)
+      expect(r).toMatchObject({
+        kind: 'recebida',
+        chat: { kind: 'group', number: group },
+        ts: sent.ts,
+      });
 
     await carol.c.markRead(carol.messages[0]!);
     await until(() => alice.receipts.length === 3, 'the lida');
-    expect(alice.receipts[2]).toMatchObject({ kind: 'lida', from: carol.number, chat: { kind: 'group', number: group }, ts: sent.ts });
+    expect(alice.receipts[2]).toMatchObject({
+      kind: 'lida',
+      from: carol.number,
+      chat: { kind: 'group', number: group },
+      ts: sent.ts,
+    });
     // The read receipt goes to the original sender only.
     await sleep(100);
     expect(bob.messages).toHaveLength(1);
@@ -322,7 +366,10 @@ describe('groups', () => {
     // Members can answer in the group; the sender does not get its own message back.
     await bob.c.send(group, 'hi all');
     await until(() => alice.messages.length === 1 && carol.messages.length === 2, 'the answer');
-    expect(alice.messages[0]).toMatchObject({ sender: bob.number, chat: { kind: 'group', number: group } });
+    expect(alice.messages[0]).toMatchObject({
+      sender: bob.number,
+      chat: { kind: 'group', number: group },
+    });
     expect(bob.messages).toHaveLength(1);
   });
 });
@@ -417,7 +464,8 @@ describe('connection loss and reconnect', () => {
     expect(otherErr).not.toBe(err); // each send's error is its own
 
     // While reconnecting, sends fail at once rather than wait.
-    if (!alice.c.connected) await expect(alice.c.send(bob.number, 'x')).rejects.toBeInstanceOf(ConnectionError);
+    if (!alice.c.connected)
+      await expect(alice.c.send(bob.number, 'x')).rejects.toBeInstanceOf(ConnectionError);
     await reconnected;
     await alice.c.send(bob.number, 'back again');
     await until(() => bob.messages.length === 3, 'the message after the reconnect');
@@ -430,7 +478,9 @@ describe('connection loss and reconnect', () => {
     const store = new Set<string>();
     const seen = { has: (k: string) => store.has(k), add: (k: string) => void store.add(k) };
     const first = await connected({ port: proxy.port, ackDelayMs: 60_000, reconnect: false, seen });
-    const closed = new Promise<{ error: ZapwireError | undefined }>((resolve) => first.c.once('close', resolve));
+    const closed = new Promise<{ error: ZapwireError | undefined }>((resolve) =>
+      first.c.once('close', resolve),
+    );
     await alice.c.send(first.number, 'seen by the first process');
     await until(() => first.messages.length === 1, 'the message');
     expect(store.size).toBe(1);
@@ -455,7 +505,9 @@ describe('connection loss and reconnect', () => {
 
   it('stops after a takeover (409): error and close, no reconnect', async () => {
     const bob = await connected();
-    const closed = new Promise<{ error: ZapwireError | undefined }>((resolve) => bob.c.once('close', resolve));
+    const closed = new Promise<{ error: ZapwireError | undefined }>((resolve) =>
+      bob.c.once('close', resolve),
+    );
     const other = client({ identity: bob.identity });
     await other.connect();
     const { error } = await closed;
@@ -558,7 +610,9 @@ describe('a listener that throws', () => {
     const dave = client({ identity, reconnect: false });
     const app = takeAllBut(dave);
     const { errors } = record(dave);
-    const closed = new Promise<{ error: ZapwireError | undefined }>((resolve) => dave.once('close', resolve));
+    const closed = new Promise<{ error: ZapwireError | undefined }>((resolve) =>
+      dave.once('close', resolve),
+    );
     await dave.connect({ mode: 'poll' });
     for (const text of ['ok1', 'boom', 'ok2']) await alice.c.send(identity.number, text);
 

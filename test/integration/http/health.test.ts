@@ -1,9 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultInjection } from '../../../src/server/thread-messages.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { http } from '../../helpers/http.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { expectError, message, sendStored } from '../../helpers/v1.js';
-import { openSession, register, type Identity, type WireClient } from '../../helpers/wire-client.js';
+import {
+  type Identity,
+  openSession,
+  register,
+  type WireClient,
+} from '../../helpers/wire-client.js';
 
 /**
  * /healthz is 503 while commits are failing (a full disk, an I/O error) and
@@ -51,14 +56,21 @@ describe('/healthz and failing commits', () => {
     await setFaults({ failCommits: true });
     const refused = message(alice.number, bob.number, 'disk full', { ts: 1_700_000_001 });
     sender.send(refused);
-    expectError(await sender.next(), 503, { src: alice.number, dst: bob.number, ts: 1_700_000_001 });
+    expectError(await sender.next(), 503, {
+      src: alice.number,
+      dst: bob.number,
+      ts: 1_700_000_001,
+    });
     const failing = await healthz();
     expect(failing.status).toBe(503);
     expect(failing.json.status).toBe('unavailable');
     expect(failing.json.checks.commits).toMatch(/^failing: .*\(injected fault failCommits\)/);
 
     await setFaults({});
-    await sendStored(sender, message(alice.number, bob.number, 'disk has room again', { ts: 1_700_000_002 }));
+    await sendStored(
+      sender,
+      message(alice.number, bob.number, 'disk has room again', { ts: 1_700_000_002 }),
+    );
     const healthy = await healthz();
     expect(healthy.status).toBe(200);
     expect(healthy.json.checks).toEqual({ store: 'ok', commits: 'ok', hosts: 'ok' });

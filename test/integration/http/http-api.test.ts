@@ -7,10 +7,10 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptionError, resolveServerOptions } from '../../../src/server/config.js';
 import { MAX_BODY_BYTES } from '../../../src/server/http/http-listener.js';
-import { answer, http, type HttpAnswer } from '../../helpers/http.js';
+import { answer, type HttpAnswer, http } from '../../helpers/http.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { message, receive, sendStored, T0, unknownNumber, useServer } from '../../helpers/v1.js';
-import { openSession, type Identity } from '../../helpers/wire-client.js';
+import { type Identity, openSession } from '../../helpers/wire-client.js';
 
 const env = useServer({ httpPort: 0 });
 const port = () => env.t.server.httpAddress!.port;
@@ -33,7 +33,9 @@ describe('HTTP API', () => {
     expect(resolveServerOptions({}).httpPort).toBeUndefined();
     expect(resolveServerOptions({ httpPort: 0 }).httpPort).toBe(0);
     expect(() => resolveServerOptions({ httpPort: 70_000 })).toThrow(OptionError);
-    expect(() => resolveServerOptions({ httpPort: 1.5 })).toThrow(/^httpPort must be an integer from 0 to 65535/);
+    expect(() => resolveServerOptions({ httpPort: 1.5 })).toThrow(
+      /^httpPort must be an integer from 0 to 65535/,
+    );
   });
 
   it('is off unless a port is given', async () => {
@@ -60,7 +62,11 @@ describe('HTTP API', () => {
     });
 
     it('400 for a name that is not a string, 413 for a name too long', async () => {
-      expectError(await http(port(), '/v1/users', { body: { name: 5 } }), 400, 'ZAPWIRE_BAD_REQUEST');
+      expectError(
+        await http(port(), '/v1/users', { body: { name: 5 } }),
+        400,
+        'ZAPWIRE_BAD_REQUEST',
+      );
       expectError(await http(port(), '/v1/users', { body: { name: 'x'.repeat(10_000) } }), 413);
     });
   });
@@ -68,7 +74,10 @@ describe('HTTP API', () => {
   describe('GET /v1/numbers/<n>', () => {
     it('says whether a number is valid, like 19', async () => {
       const user = await registerHttp();
-      expect((await http(port(), `/v1/numbers/${user.number}`)).json).toEqual({ number: user.number, valid: true });
+      expect((await http(port(), `/v1/numbers/${user.number}`)).json).toEqual({
+        number: user.number,
+        valid: true,
+      });
       const other = unknownNumber();
       const r = await http(port(), `/v1/numbers/${other}`);
       expect(r.status).toBe(200);
@@ -84,25 +93,47 @@ describe('HTTP API', () => {
     it('201 with the id after the commit; the message is pushed at once with the fields a 05 gives', async () => {
       const [alice, bob] = await env.users(2);
       const b = await env.session(bob);
-      const r = await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'olá over HTTP', receipts: true } });
+      const r = await http(port(), '/v1/messages', {
+        auth: alice,
+        body: { to: bob.number, text: 'olá over HTTP', receipts: true },
+      });
       expect(r.status, r.text).toBe(201);
       expect(r.json.id).toBeGreaterThan(0);
       expect(r.json.ids).toEqual([r.json.id]);
       const [viaHttp] = await receive(b, 1, { ackAs: bob.number });
       // The same message sent as a TCP 05, for comparison.
       const a = await env.session(alice, false);
-      await sendStored(a, message(alice.number, bob.number, 'olá over HTTP', { ts: viaHttp!.ts, flag: true }));
+      await sendStored(
+        a,
+        message(alice.number, bob.number, 'olá over HTTP', { ts: viaHttp!.ts, flag: true }),
+      );
       const [viaTcp] = await receive(b, 1, { ackAs: bob.number, base: 1 });
       expect(viaHttp).toEqual(viaTcp);
-      expect(viaHttp).toMatchObject({ code: '06', src: alice.number, dst: bob.number, flag: true, data: 'olá over HTTP' });
+      expect(viaHttp).toMatchObject({
+        code: '06',
+        src: alice.number,
+        dst: bob.number,
+        flag: true,
+        data: 'olá over HTTP',
+      });
       expect(Math.abs(viaHttp!.ts - Date.now() / 1000)).toBeLessThan(5);
     });
 
     it('receipts default to true and can be turned off', async () => {
       const [alice, bob] = await env.users(2);
       const b = await env.session(bob);
-      expect((await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'a' } })).status).toBe(201);
-      expect((await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'b', receipts: false } })).status).toBe(201);
+      expect(
+        (await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'a' } }))
+          .status,
+      ).toBe(201);
+      expect(
+        (
+          await http(port(), '/v1/messages', {
+            auth: alice,
+            body: { to: bob.number, text: 'b', receipts: false },
+          })
+        ).status,
+      ).toBe(201);
       const frames = await receive(b, 2, { ackAs: bob.number });
       expect(frames.map((f) => [f.data, f.flag])).toEqual([
         ['a', true],
@@ -113,7 +144,9 @@ describe('HTTP API', () => {
     it('splits a text over 217 bytes as the SDK does: ordered parts, one id each', async () => {
       const [alice, bob] = await env.users(2);
       const b = await env.session(bob);
-      const text = Array.from({ length: 600 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+      const text = Array.from({ length: 600 }, (_, i) => String.fromCharCode(97 + (i % 26))).join(
+        '',
+      );
       const r = await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text } });
       expect(r.status).toBe(201);
       expect(r.json.ids).toHaveLength(3);
@@ -130,22 +163,59 @@ describe('HTTP API', () => {
       const created = await a.next();
       expect(created.code).toBe('11');
       const group = created.dst;
-      expect((await http(port(), '/v1/messages', { auth: bob, body: { to: group, text: 'to the group' } })).status).toBe(201);
-      expectError(await http(port(), '/v1/messages', { auth: carol, body: { to: group, text: 'let me in' } }), 403, 'ZAPWIRE_FORBIDDEN');
+      expect(
+        (
+          await http(port(), '/v1/messages', {
+            auth: bob,
+            body: { to: group, text: 'to the group' },
+          })
+        ).status,
+      ).toBe(201);
+      expectError(
+        await http(port(), '/v1/messages', { auth: carol, body: { to: group, text: 'let me in' } }),
+        403,
+        'ZAPWIRE_FORBIDDEN',
+      );
     });
 
     it('404 for an unknown destination', async () => {
       const alice = await env.user();
-      expectError(await http(port(), '/v1/messages', { auth: alice, body: { to: unknownNumber(), text: 'anyone?' } }), 404, 'ZAPWIRE_NOT_FOUND');
+      expectError(
+        await http(port(), '/v1/messages', {
+          auth: alice,
+          body: { to: unknownNumber(), text: 'anyone?' },
+        }),
+        404,
+        'ZAPWIRE_NOT_FOUND',
+      );
     });
 
     it('401 without credentials, with malformed ones, or with a wrong token', async () => {
       const [alice, bob] = await env.users(2);
       const body = { to: bob.number, text: 'x' };
       expectError(await http(port(), '/v1/messages', { body }), 401);
-      expectError(await http(port(), '/v1/messages', { body, headers: { authorization: `Basic ${alice.number}` } }), 401);
-      expectError(await http(port(), '/v1/messages', { body, headers: { authorization: `Bearer ${alice.token}` } }), 401);
-      expectError(await http(port(), '/v1/messages', { body, auth: { number: alice.number, token: 'wrong' } }), 401, 'ZAPWIRE_UNAUTHORIZED');
+      expectError(
+        await http(port(), '/v1/messages', {
+          body,
+          headers: { authorization: `Basic ${alice.number}` },
+        }),
+        401,
+      );
+      expectError(
+        await http(port(), '/v1/messages', {
+          body,
+          headers: { authorization: `Bearer ${alice.token}` },
+        }),
+        401,
+      );
+      expectError(
+        await http(port(), '/v1/messages', {
+          body,
+          auth: { number: alice.number, token: 'wrong' },
+        }),
+        401,
+        'ZAPWIRE_UNAUTHORIZED',
+      );
     });
 
     it('400 for malformed JSON (with the reason) and for bad fields', async () => {
@@ -153,19 +223,46 @@ describe('HTTP API', () => {
       const bad = await http(port(), '/v1/messages', { auth: alice, body: '{"to": ' });
       expectError(bad, 400, 'ZAPWIRE_BAD_JSON');
       expect(bad.json.error.message).toMatch(/^malformed JSON: /);
-      expectError(await http(port(), '/v1/messages', { auth: alice, body: '[1]' }), 400, 'ZAPWIRE_BAD_JSON');
-      expectError(await http(port(), '/v1/messages', { auth: alice, body: { to: '123', text: 'x' } }), 400, 'ZAPWIRE_BAD_REQUEST');
-      expectError(await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number } }), 400, 'ZAPWIRE_BAD_REQUEST');
-      expectError(await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'a\0b' } }), 400);
-      expectError(await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'x', receipts: 'yes' } }), 400);
+      expectError(
+        await http(port(), '/v1/messages', { auth: alice, body: '[1]' }),
+        400,
+        'ZAPWIRE_BAD_JSON',
+      );
+      expectError(
+        await http(port(), '/v1/messages', { auth: alice, body: { to: '123', text: 'x' } }),
+        400,
+        'ZAPWIRE_BAD_REQUEST',
+      );
+      expectError(
+        await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number } }),
+        400,
+        'ZAPWIRE_BAD_REQUEST',
+      );
+      expectError(
+        await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'a\0b' } }),
+        400,
+      );
+      expectError(
+        await http(port(), '/v1/messages', {
+          auth: alice,
+          body: { to: bob.number, text: 'x', receipts: 'yes' },
+        }),
+        400,
+      );
     });
 
-    it('400 for text that is not well-formed Unicode (a lone surrogate), storing nothing; the recipient\'s session is unharmed', async () => {
+    it("400 for text that is not well-formed Unicode (a lone surrogate), storing nothing; the recipient's session is unharmed", async () => {
       const [alice, bob] = await env.users(2);
       const b = await env.session(bob);
       // JSON can carry a lone surrogate as an escape; UTF-8, and so a 06, cannot.
       for (const text of ['x\\ud800y', '\\udc00', 'x'.repeat(300) + '\\ud83d']) {
-        expectError(await http(port(), '/v1/messages', { auth: alice, body: `{"to":"${bob.number}","text":"${text}"}` }), 400);
+        expectError(
+          await http(port(), '/v1/messages', {
+            auth: alice,
+            body: `{"to":"${bob.number}","text":"${text}"}`,
+          }),
+          400,
+        );
       }
       expect(await b.silentFor(150)).toBe(true);
       await sendStored(await env.session(alice), message(alice.number, bob.number, 'still fine'));
@@ -182,7 +279,10 @@ describe('HTTP API', () => {
             path: '/v1/messages',
             method: 'POST',
             agent: false,
-            headers: { 'content-length': 100 * 1024 * 1024, authorization: `Bearer ${alice.number}:${alice.token}` },
+            headers: {
+              'content-length': 100 * 1024 * 1024,
+              authorization: `Bearer ${alice.number}:${alice.token}`,
+            },
           },
           (res) => {
             const chunks: Buffer[] = [];
@@ -205,7 +305,14 @@ describe('HTTP API', () => {
       let sent = 0;
       const r = await new Promise<HttpAnswer>((resolve, reject) => {
         const req = request(
-          { host: '127.0.0.1', port: port(), path: '/v1/messages', method: 'POST', agent: false, headers: { authorization: `Bearer ${alice.number}:${alice.token}` } },
+          {
+            host: '127.0.0.1',
+            port: port(),
+            path: '/v1/messages',
+            method: 'POST',
+            agent: false,
+            headers: { authorization: `Bearer ${alice.number}:${alice.token}` },
+          },
           (res) => {
             clearInterval(pump);
             const chunks: Buffer[] = [];
@@ -267,25 +374,40 @@ describe('HTTP API with a small rate limit', () => {
     const alice = (await http(httpPort, '/v1/users', { method: 'POST' })).json as Identity;
     const bob = (await http(httpPort, '/v1/users', { method: 'POST' })).json as Identity;
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await http(httpPort, '/v1/messages', { auth: alice, body: { to: bob.number, text: `m${i}` } })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (
+          await http(httpPort, '/v1/messages', {
+            auth: alice,
+            body: { to: bob.number, text: `m${i}` },
+          })
+        ).status,
+      );
     expect(statuses[0]).toBe(201);
     expect(statuses).toContain(429);
-    const r = await http(httpPort, '/v1/messages', { auth: alice, body: { to: bob.number, text: 'again' } });
+    const r = await http(httpPort, '/v1/messages', {
+      auth: alice,
+      body: { to: bob.number, text: 'again' },
+    });
     expectError(r, 429, 'ZAPWIRE_RATE_LIMITED');
   });
 
-  it('spends the same budget as the number\'s v1 sessions (docs/protocol.md §Limits: per number)', async () => {
+  it("spends the same budget as the number's v1 sessions (docs/protocol.md §Limits: per number)", async () => {
     const httpPort = t.server.httpAddress!.port;
     const alice = (await http(httpPort, '/v1/users', { method: 'POST' })).json as Identity;
     const bob = (await http(httpPort, '/v1/users', { method: 'POST' })).json as Identity;
     // The burst of two, spent over v1.
     const session = await openSession(t.port, alice, false);
     try {
-      for (let i = 0; i < 2; i++) await sendStored(session, message(alice.number, bob.number, `v1 ${i}`, { ts: T0 + i }));
+      for (let i = 0; i < 2; i++)
+        await sendStored(session, message(alice.number, bob.number, `v1 ${i}`, { ts: T0 + i }));
     } finally {
       session.destroy();
     }
-    const r = await http(httpPort, '/v1/messages', { auth: alice, body: { to: bob.number, text: 'over http' } });
+    const r = await http(httpPort, '/v1/messages', {
+      auth: alice,
+      body: { to: bob.number, text: 'over http' },
+    });
     expectError(r, 429, 'ZAPWIRE_RATE_LIMITED');
     expect(r.json.error.message).toBe('sending too fast (rateLimit)');
   });
@@ -309,12 +431,17 @@ describe('HTTP API during shutdown', () => {
           path: '/v1/messages',
           method: 'POST',
           agent: false,
-          headers: { 'content-length': Buffer.byteLength(body), authorization: `Bearer ${alice.number}:${alice.token}` },
+          headers: {
+            'content-length': Buffer.byteLength(body),
+            authorization: `Bearer ${alice.number}:${alice.token}`,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve(answer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString())));
+          res.on('end', () =>
+            resolve(answer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString())),
+          );
         },
       );
       req.on('error', reject);

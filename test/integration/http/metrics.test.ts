@@ -23,7 +23,11 @@ describe.each([
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice, false);
     const b = await env.session(bob, true);
-    await eventually(async () => sample(await scrape(), 'zapwire_sessions{kind="push"}') >= 1, 3_000, 'a push session counted');
+    await eventually(
+      async () => sample(await scrape(), 'zapwire_sessions{kind="push"}') >= 1,
+      3_000,
+      'a push session counted',
+    );
     const open = await scrape();
     expect(sample(open, 'zapwire_sessions{kind="push"}')).toBeGreaterThanOrEqual(1);
     expect(sample(open, 'zapwire_sessions{kind="poll"}')).toBeGreaterThanOrEqual(1);
@@ -50,18 +54,35 @@ describe.each([
     expect(delta(stored, 'zapwire_sql_commits_total')).toBeGreaterThan(0);
     expect(delta(stored, 'zapwire_commit_seconds_count')).toBeGreaterThan(0);
     expect(delta(stored, 'zapwire_commit_batch_size_count')).toBeGreaterThan(0);
-    expect(sample(stored, 'zapwire_event_loop_utilization{thread="broker"}')).toBeGreaterThanOrEqual(0);
+    expect(
+      sample(stored, 'zapwire_event_loop_utilization{thread="broker"}'),
+    ).toBeGreaterThanOrEqual(0);
     expect(stored).toMatch(/^zapwire_event_loop_utilization\{thread="host-\d+"\} /m);
     expect(stored).toMatch(/^zapwire_nodejs_eventloop_lag_seconds /m);
     // Each thread's own V8 heap, so that memory can be told apart by thread.
     for (const thread of ['main', 'broker']) {
-      expect(sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="used"}`), thread).toBeGreaterThan(1_000_000);
-      expect(sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="total"}`), thread).toBeGreaterThanOrEqual(sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="used"}`));
+      expect(
+        sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="used"}`),
+        thread,
+      ).toBeGreaterThan(1_000_000);
+      expect(
+        sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="total"}`),
+        thread,
+      ).toBeGreaterThanOrEqual(
+        sample(stored, `zapwire_thread_heap_bytes{thread="${thread}",kind="used"}`),
+      );
     }
     expect(stored).toMatch(/^zapwire_thread_heap_bytes\{thread="host-\d+",kind="young"\} [1-9]/m);
 
     ack(b, bob.number, 1);
-    await eventually(async () => sample(await scrape(), 'zapwire_messages_acknowledged_total') - sample(before, 'zapwire_messages_acknowledged_total') === 1, 3_000, 'the ack counted');
+    await eventually(
+      async () =>
+        sample(await scrape(), 'zapwire_messages_acknowledged_total') -
+          sample(before, 'zapwire_messages_acknowledged_total') ===
+        1,
+      3_000,
+      'the ack counted',
+    );
     const acked = await scrape();
     expect(delta(acked, 'zapwire_pending_rows')).toBe(0);
     expect(delta(acked, 'zapwire_frames_in_total{code="08"}')).toBe(1);
@@ -72,13 +93,23 @@ describe.each([
     await eventually(
       async () => {
         const text = await scrape();
-        return sample(text, 'zapwire_sessions{kind="push"}') === sample(before, 'zapwire_sessions{kind="push"}') && sample(text, 'zapwire_sessions{kind="poll"}') === sample(before, 'zapwire_sessions{kind="poll"}');
+        return (
+          sample(text, 'zapwire_sessions{kind="push"}') ===
+            sample(before, 'zapwire_sessions{kind="push"}') &&
+          sample(text, 'zapwire_sessions{kind="poll"}') ===
+            sample(before, 'zapwire_sessions{kind="poll"}')
+        );
       },
       5_000,
       'the sessions gauge back to where it was',
     );
     const after = await scrape();
-    for (const series of ['zapwire_frames_in_total{code="05"}', 'zapwire_frames_out_total{code="06"}', 'zapwire_messages_delivered_total', 'zapwire_errors_total{status="403"}']) {
+    for (const series of [
+      'zapwire_frames_in_total{code="05"}',
+      'zapwire_frames_out_total{code="06"}',
+      'zapwire_messages_delivered_total',
+      'zapwire_errors_total{status="403"}',
+    ]) {
       expect(sample(after, series), series).toBeGreaterThanOrEqual(sample(acked, series));
     }
   });
@@ -90,13 +121,26 @@ describe.each([
     a.send({ code: '10', src: alice.number, ts: T0, data: bob.number + carol.number });
     const group = (await a.next()).dst;
     await sendStored(a, message(alice.number, group, 'to all'));
-    const r = await http(env.t.server.httpAddress!.port, '/v1/messages', { auth: alice, body: { to: bob.number, text: 'over HTTP' } });
+    const r = await http(env.t.server.httpAddress!.port, '/v1/messages', {
+      auth: alice,
+      body: { to: bob.number, text: 'over HTTP' },
+    });
     expect(r.status).toBe(201);
     const after = await scrape();
-    expect(sample(after, 'zapwire_group_fanout_count') - sample(before, 'zapwire_group_fanout_count')).toBe(1);
-    expect(sample(after, 'zapwire_group_fanout_sum') - sample(before, 'zapwire_group_fanout_sum')).toBe(2);
+    expect(
+      sample(after, 'zapwire_group_fanout_count') - sample(before, 'zapwire_group_fanout_count'),
+    ).toBe(1);
+    expect(
+      sample(after, 'zapwire_group_fanout_sum') - sample(before, 'zapwire_group_fanout_sum'),
+    ).toBe(2);
     // Two notices, two group copies, one direct message.
-    expect(sample(after, 'zapwire_messages_stored_total') - sample(before, 'zapwire_messages_stored_total')).toBe(5);
-    expect(sample(after, 'zapwire_http_requests_total{status="201"}') - sample(before, 'zapwire_http_requests_total{status="201"}')).toBe(1);
+    expect(
+      sample(after, 'zapwire_messages_stored_total') -
+        sample(before, 'zapwire_messages_stored_total'),
+    ).toBe(5);
+    expect(
+      sample(after, 'zapwire_http_requests_total{status="201"}') -
+        sample(before, 'zapwire_http_requests_total{status="201"}'),
+    ).toBe(1);
   });
 });

@@ -16,10 +16,16 @@ describe('HTTP: the per-number rate is charged after authentication', () => {
     const [victim, friend] = await env.users(2);
     // Ten times the victim's burst (twice its rate), all with a wrong token.
     for (let i = 0; i < 10 * 2 * RATE; i++) {
-      const r = await http(port(), '/v1/messages', { auth: { number: victim!.number, token: 'not-the-token' }, body: { to: friend!.number, text: `forged ${i}` } });
+      const r = await http(port(), '/v1/messages', {
+        auth: { number: victim!.number, token: 'not-the-token' },
+        body: { to: friend!.number, text: `forged ${i}` },
+      });
       expect(r.status, r.text).toBe(401);
     }
-    const r = await http(port(), '/v1/messages', { auth: victim!, body: { to: friend!.number, text: 'mine' } });
+    const r = await http(port(), '/v1/messages', {
+      auth: victim!,
+      body: { to: friend!.number, text: 'mine' },
+    });
     expect(r.status, r.text).toBe(201);
   });
 });

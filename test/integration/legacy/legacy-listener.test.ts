@@ -42,13 +42,21 @@ interface LegacyAnswer {
  * after the request (what the Python client does after `05` and `10`); without
  * it the request ends by the client falling quiet.
  */
-function legacyRequest(port: number, request: Buffer | string, { halfClose = false, timeoutMs = 5_000 } = {}): Promise<LegacyAnswer> {
+function legacyRequest(
+  port: number,
+  request: Buffer | string,
+  { halfClose = false, timeoutMs = 5_000 } = {},
+): Promise<LegacyAnswer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = connect(port, '127.0.0.1');
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`legacy connection still open after ${timeoutMs} ms; got ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`));
+      reject(
+        new Error(
+          `legacy connection still open after ${timeoutMs} ms; got ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`,
+        ),
+      );
     }, timeoutMs);
     socket.on('connect', () => {
       socket.write(typeof request === 'string' ? Buffer.from(request, 'utf8') : request);
@@ -78,7 +86,13 @@ async function legacyRegister(port: number): Promise<string> {
   return text.slice(2);
 }
 
-async function legacySend(port: number, src: string, dst: string, ts: number, text: string): Promise<void> {
+async function legacySend(
+  port: number,
+  src: string,
+  dst: string,
+  ts: number,
+  text: string,
+): Promise<void> {
   const answer = await legacyRequest(port, '05' + src + dst + ts10(ts) + text, { halfClose: true });
   expect(answer.bytes.length).toBe(0);
 }
@@ -100,9 +114,13 @@ interface PyFrame {
 
 /** Runs the Python stand-in of the original client; resolves with its stdout lines. */
 async function opa(port: number, ...args: string[]): Promise<string[]> {
-  const { stdout } = await run('python3', [PYTHON_CLIENT, '--host', '127.0.0.1', '--port', String(port), '--timeout', '5', ...args], {
-    timeout: 10_000,
-  });
+  const { stdout } = await run(
+    'python3',
+    [PYTHON_CLIENT, '--host', '127.0.0.1', '--port', String(port), '--timeout', '5', ...args],
+    {
+      timeout: 10_000,
+    },
+  );
   return stdout.split('\n').filter((line) => line.length > 0);
 }
 
@@ -147,7 +165,9 @@ describe('docs/protocol.md §Legacy listener', () => {
       const number = await legacyRegister(legacyPort);
       expect((await legacyRequest(legacyPort, '19' + number)).bytes.toString('latin1')).toBe('201');
       const unknown = number === '0000000000001' ? '0000000000002' : '0000000000001';
-      expect((await legacyRequest(legacyPort, '19' + unknown)).bytes.toString('latin1')).toBe('200');
+      expect((await legacyRequest(legacyPort, '19' + unknown)).bytes.toString('latin1')).toBe(
+        '200',
+      );
     });
 
     it('answers the Python client with 201 / 200 in one recv', async () => {
@@ -158,7 +178,9 @@ describe('docs/protocol.md §Legacy listener', () => {
 
     it('counts a user registered on protocol v1 as a registered user (same store)', async () => {
       const v1 = await register(t.port);
-      expect((await legacyRequest(legacyPort, '19' + v1.number)).bytes.toString('latin1')).toBe('201');
+      expect((await legacyRequest(legacyPort, '19' + v1.number)).bytes.toString('latin1')).toBe(
+        '201',
+      );
     });
   });
 
@@ -186,7 +208,9 @@ describe('docs/protocol.md §Legacy listener', () => {
       const bob = await legacyRegister(legacyPort);
       const answer = await legacyRequest(legacyPort, '05' + alice + bob + ts10(TS) + 'sem FIN');
       expect(answer.bytes.length).toBe(0);
-      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(legacy06(alice, bob, TS, 'sem FIN'));
+      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(
+        legacy06(alice, bob, TS, 'sem FIN'),
+      );
     });
 
     it('takes what one read brought as the 05, as the original recv did: bytes written after it are not part of it', async () => {
@@ -204,7 +228,9 @@ describe('docs/protocol.md §Legacy listener', () => {
       socket.write(' and a late piece');
       await ended;
       socket.destroy();
-      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(legacy06(alice, bob, TS, 'one read'));
+      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(
+        legacy06(alice, bob, TS, 'one read'),
+      );
     });
 
     it('waits for the rest of a 05 cut before its text, or inside a UTF-8 character, and stores it whole', async () => {
@@ -223,7 +249,9 @@ describe('docs/protocol.md §Legacy listener', () => {
         socket.write(whole.subarray(cut));
         await ended;
         socket.destroy();
-        expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8'), `cut at ${cut}`).toBe(legacy06(alice, bob, TS, 'ação é'));
+        expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8'), `cut at ${cut}`).toBe(
+          legacy06(alice, bob, TS, 'ação é'),
+        );
       }
     });
 
@@ -235,7 +263,9 @@ describe('docs/protocol.md §Legacy listener', () => {
       expect((await legacyPoll(legacyPort, alice)).bytes.toString('latin1')).toBe('06');
 
       const before = nowSeconds();
-      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(legacy06(alice, bob, TS, 'confirma?'));
+      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(
+        legacy06(alice, bob, TS, 'confirma?'),
+      );
       const receipt = (await legacyPoll(legacyPort, alice)).bytes.toString('utf8');
       const after = nowSeconds();
       // Legacy form (render.ts toLegacyMessage): from the recipient, the time it was made, text `recebida`.
@@ -262,9 +292,17 @@ describe('docs/protocol.md §Legacy listener', () => {
     it('works the same way for the Python client: send, poll once, then the bare 06; the sender gets `recebida`', async () => {
       const alice = (await opa(legacyPort, 'register'))[0]!;
       const bob = (await opa(legacyPort, 'register'))[0]!;
-      expect(await opa(legacyPort, 'send', alice, bob, 'olá do python', '--ts', String(TS))).toEqual([]);
+      expect(
+        await opa(legacyPort, 'send', alice, bob, 'olá do python', '--ts', String(TS)),
+      ).toEqual([]);
       expect(await opaPoll(legacyPort, bob)).toEqual([
-        { raw: legacy06(alice, bob, TS, 'olá do python'), src: alice, dst: bob, ts: TS, text: 'olá do python' },
+        {
+          raw: legacy06(alice, bob, TS, 'olá do python'),
+          src: alice,
+          dst: bob,
+          ts: TS,
+          text: 'olá do python',
+        },
       ]);
       expect(await opaPoll(legacyPort, bob)).toEqual([{ raw: '06', none: true }]);
       const receipts = await opaPoll(legacyPort, alice);
@@ -279,16 +317,28 @@ describe('docs/protocol.md §Legacy listener', () => {
       const bob = await legacyRegister(legacyPort);
       const carol = await legacyRegister(legacyPort);
       const texts = ['um', 'dois', 'três', 'quatro', 'cinco'];
-      for (const [i, text] of texts.entries()) await legacySend(legacyPort, alice, bob, TS + i, text);
-      for (const [i, text] of texts.entries()) await legacySend(legacyPort, alice, carol, TS + i, text);
+      for (const [i, text] of texts.entries())
+        await legacySend(legacyPort, alice, bob, TS + i, text);
+      for (const [i, text] of texts.entries())
+        await legacySend(legacyPort, alice, carol, TS + i, text);
 
       // The Python client: one recv per frame; two frames read together would come out as one, garbled.
       const polled = await opaPoll(legacyPort, bob);
-      expect(polled).toEqual(texts.map((text, i) => ({ raw: legacy06(alice, bob, TS + i, text), src: alice, dst: bob, ts: TS + i, text })));
+      expect(polled).toEqual(
+        texts.map((text, i) => ({
+          raw: legacy06(alice, bob, TS + i, text),
+          src: alice,
+          dst: bob,
+          ts: TS + i,
+          text,
+        })),
+      );
 
       // Raw: byte-exact, and each 06 arrives on its own.
       const raw = await legacyPoll(legacyPort, carol);
-      expect(raw.chunks.map((c) => c.toString('utf8'))).toEqual(texts.map((text, i) => legacy06(alice, carol, TS + i, text)));
+      expect(raw.chunks.map((c) => c.toString('utf8'))).toEqual(
+        texts.map((text, i) => legacy06(alice, carol, TS + i, text)),
+      );
 
       expect((await legacyPoll(legacyPort, bob)).bytes.toString('latin1')).toBe('06');
       expect((await legacyPoll(legacyPort, carol)).bytes.toString('latin1')).toBe('06');
@@ -303,7 +353,9 @@ describe('docs/protocol.md §Legacy listener', () => {
       const members = alice + bob + carol;
 
       // 10 + ts + members: no answer.
-      const created = await legacyRequest(legacyPort, '10' + ts10(TS) + members, { halfClose: true });
+      const created = await legacyRequest(legacyPort, '10' + ts10(TS) + members, {
+        halfClose: true,
+      });
       expect(created.bytes.length).toBe(0);
 
       // Every listed member, the first one included, is told; that is how the original client learns the group's number.
@@ -311,19 +363,31 @@ describe('docs/protocol.md §Legacy listener', () => {
       expect(noticeAlice).toMatch(new RegExp(`^06[0-9]{13}${alice}${ts10(TS)}${members}$`));
       const group = noticeAlice.slice(2, 15);
       expect([alice, bob, carol]).not.toContain(group);
-      expect((await legacyPoll(legacyPort, bob)).bytes.toString('latin1')).toBe(legacy06(group, bob, TS, members));
-      expect(await opaPoll(legacyPort, carol)).toEqual([{ raw: legacy06(group, carol, TS, members), src: group, dst: carol, ts: TS, text: members }]);
+      expect((await legacyPoll(legacyPort, bob)).bytes.toString('latin1')).toBe(
+        legacy06(group, bob, TS, members),
+      );
+      expect(await opaPoll(legacyPort, carol)).toEqual([
+        { raw: legacy06(group, carol, TS, members), src: group, dst: carol, ts: TS, text: members },
+      ]);
       // The notices make no receipts.
       expect((await legacyPoll(legacyPort, alice)).bytes.toString('latin1')).toBe('06');
 
       // 05 to the group: one copy for every member, the sender included (the
       // original stored one for every member), src the group, the sender appended to the text.
       await legacySend(legacyPort, alice, group, TS + 5, 'oi grupo');
-      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(legacy06(group, bob, TS + 5, 'oi grupo' + alice));
+      expect((await legacyPoll(legacyPort, bob)).bytes.toString('utf8')).toBe(
+        legacy06(group, bob, TS + 5, 'oi grupo' + alice),
+      );
       // bob's poll queued `recebida`+bob for alice and carol; carol gets the message first, then that receipt.
       const carolPoll = await opaPoll(legacyPort, carol);
       expect(carolPoll).toHaveLength(2);
-      expect(carolPoll[0]).toEqual({ raw: legacy06(group, carol, TS + 5, 'oi grupo' + alice), src: group, dst: carol, ts: TS + 5, text: 'oi grupo' + alice });
+      expect(carolPoll[0]).toEqual({
+        raw: legacy06(group, carol, TS + 5, 'oi grupo' + alice),
+        src: group,
+        dst: carol,
+        ts: TS + 5,
+        text: 'oi grupo' + alice,
+      });
       expect(carolPoll[1]).toMatchObject({ src: group, dst: carol, text: 'recebida' + bob });
 
       // The sender gets its own copy (stored first), then the members' receipts.
@@ -333,7 +397,13 @@ describe('docs/protocol.md §Legacy listener', () => {
         [group, alice, 'recebida' + bob],
         [group, alice, 'recebida' + carol],
       ]);
-      expect(alicePoll[0]).toEqual({ raw: legacy06(group, alice, TS + 5, 'oi grupo' + alice), src: group, dst: alice, ts: TS + 5, text: 'oi grupo' + alice });
+      expect(alicePoll[0]).toEqual({
+        raw: legacy06(group, alice, TS + 5, 'oi grupo' + alice),
+        src: group,
+        dst: alice,
+        ts: TS + 5,
+        text: 'oi grupo' + alice,
+      });
       // Taking its own copy queued `recebida`+alice for the others, as any member's does.
       const bobPoll = await opaPoll(legacyPort, bob);
       expect(bobPoll.map((f) => [f.src, f.dst, f.text])).toEqual([
@@ -341,10 +411,13 @@ describe('docs/protocol.md §Legacy listener', () => {
         [group, bob, 'recebida' + alice],
       ]);
       const carolReceipts = await opaPoll(legacyPort, carol);
-      expect(carolReceipts.map((f) => [f.src, f.dst, f.text])).toEqual([[group, carol, 'recebida' + alice]]);
+      expect(carolReceipts.map((f) => [f.src, f.dst, f.text])).toEqual([
+        [group, carol, 'recebida' + alice],
+      ]);
 
       // Receipts make no receipts: everyone is done.
-      for (const who of [alice, bob, carol]) expect((await legacyPoll(legacyPort, who)).bytes.toString('latin1')).toBe('06');
+      for (const who of [alice, bob, carol])
+        expect((await legacyPoll(legacyPort, who)).bytes.toString('latin1')).toBe('06');
     });
 
     it('learns the group number from the notice with the Python client, and groups are not users for `19`', async () => {
@@ -358,17 +431,33 @@ describe('docs/protocol.md §Legacy listener', () => {
       // `201` if it is a registered user: a group is not one.
       expect(await opa(legacyPort, 'validate', group)).toEqual(['200']);
 
-      expect(await opa(legacyPort, 'send', bob, group, 'do bob', '--ts', String(TS + 1))).toEqual([]);
+      expect(await opa(legacyPort, 'send', bob, group, 'do bob', '--ts', String(TS + 1))).toEqual(
+        [],
+      );
       const alicePoll = await opaPoll(legacyPort, alice);
       expect(alicePoll).toEqual([
-        { raw: legacy06(group, alice, TS, alice + bob), src: group, dst: alice, ts: TS, text: alice + bob },
-        { raw: legacy06(group, alice, TS + 1, 'do bob' + bob), src: group, dst: alice, ts: TS + 1, text: 'do bob' + bob },
+        {
+          raw: legacy06(group, alice, TS, alice + bob),
+          src: group,
+          dst: alice,
+          ts: TS,
+          text: alice + bob,
+        },
+        {
+          raw: legacy06(group, alice, TS + 1, 'do bob' + bob),
+          src: group,
+          dst: alice,
+          ts: TS + 1,
+          text: 'do bob' + bob,
+        },
       ]);
       // The sender's own copy, as the original client expects it.
       const bobPoll = (await legacyPoll(legacyPort, bob)).chunks.map((c) => c.toString('utf8'));
       expect(bobPoll[0]).toBe(legacy06(group, bob, TS + 1, 'do bob' + bob));
       // Then alice's receipt for the message she polled.
-      expect(bobPoll.slice(1)).toEqual([expect.stringMatching(new RegExp(`^06${group}${bob}[0-9]{10}recebida${alice}$`))]);
+      expect(bobPoll.slice(1)).toEqual([
+        expect.stringMatching(new RegExp(`^06${group}${bob}[0-9]{10}recebida${alice}$`)),
+      ]);
     });
   });
 
@@ -379,14 +468,32 @@ describe('docs/protocol.md §Legacy listener', () => {
       open.push(session);
       const legacy = await legacyRegister(legacyPort);
 
-      session.send({ code: '05', src: v1.number, dst: legacy, ts: TS, flag: true, data: 'oi do v1 ✓' });
-      expect(await session.next()).toMatchObject({ code: '07', src: v1.number, dst: legacy, ts: TS });
+      session.send({
+        code: '05',
+        src: v1.number,
+        dst: legacy,
+        ts: TS,
+        flag: true,
+        data: 'oi do v1 ✓',
+      });
+      expect(await session.next()).toMatchObject({
+        code: '07',
+        src: v1.number,
+        dst: legacy,
+        ts: TS,
+      });
 
       const polled = await legacyPoll(legacyPort, legacy);
       expect(polled.bytes.toString('utf8')).toBe(legacy06(v1.number, legacy, TS, 'oi do v1 ✓'));
 
       // docs/protocol.md §Receipts: from the recipient, to the sender, flag 0, `recebida <ts of the message>`.
-      expect(await session.next()).toMatchObject({ code: '06', src: legacy, dst: v1.number, flag: false, data: `recebida ${ts10(TS)}` });
+      expect(await session.next()).toMatchObject({
+        code: '06',
+        src: legacy,
+        dst: v1.number,
+        flag: false,
+        data: `recebida ${ts10(TS)}`,
+      });
       session.send({ code: '08', src: v1.number, data: '1' });
       // The receipt asked for nothing: the legacy user has nothing more.
       expect((await legacyPoll(legacyPort, legacy)).bytes.toString('latin1')).toBe('06');
@@ -398,10 +505,23 @@ describe('docs/protocol.md §Legacy listener', () => {
       const session = await openSession(t.port, v1);
       open.push(session);
       const legacy = await legacyRegister(legacyPort);
-      session.send({ code: '05', src: v1.number, dst: legacy, ts: TS, flag: false, data: 'sem recibo' });
+      session.send({
+        code: '05',
+        src: v1.number,
+        dst: legacy,
+        ts: TS,
+        flag: false,
+        data: 'sem recibo',
+      });
       expect(await session.next()).toMatchObject({ code: '07' });
       expect(await opaPoll(legacyPort, legacy)).toEqual([
-        { raw: legacy06(v1.number, legacy, TS, 'sem recibo'), src: v1.number, dst: legacy, ts: TS, text: 'sem recibo' },
+        {
+          raw: legacy06(v1.number, legacy, TS, 'sem recibo'),
+          src: v1.number,
+          dst: legacy,
+          ts: TS,
+          text: 'sem recibo',
+        },
       ]);
       expect(await session.silentFor(300)).toBe(true);
     });
@@ -413,7 +533,14 @@ describe('docs/protocol.md §Legacy listener', () => {
       const legacy = await legacyRegister(legacyPort);
 
       await legacySend(legacyPort, legacy, v1.number, TS, 'oi do legado');
-      expect(await session.next()).toEqual({ code: '06', src: legacy, dst: v1.number, ts: TS, flag: true, data: 'oi do legado' });
+      expect(await session.next()).toEqual({
+        code: '06',
+        src: legacy,
+        dst: v1.number,
+        ts: TS,
+        flag: true,
+        data: 'oi do legado',
+      });
       session.send({ code: '08', src: v1.number, data: '1' });
 
       // Give the ack time to commit, then the legacy sender polls its receipt (legacy form).
@@ -432,8 +559,18 @@ describe('docs/protocol.md §Legacy listener', () => {
       const legacy = await legacyRegister(legacyPort);
       await legacySend(legacyPort, legacy, v1.number, TS, 'Lidas 1');
       await legacySend(legacyPort, legacy, v1.number, TS, 'recebida');
-      expect(await session.next()).toMatchObject({ code: '06', src: legacy, flag: false, data: 'Lidas 1' });
-      expect(await session.next()).toMatchObject({ code: '06', src: legacy, flag: false, data: 'recebida' });
+      expect(await session.next()).toMatchObject({
+        code: '06',
+        src: legacy,
+        flag: false,
+        data: 'Lidas 1',
+      });
+      expect(await session.next()).toMatchObject({
+        code: '06',
+        src: legacy,
+        flag: false,
+        data: 'recebida',
+      });
     });
 
     it('cuts a legacy text over 217 bytes at a character boundary for a v1 push session, flag 1', async () => {
@@ -454,7 +591,13 @@ describe('docs/protocol.md §Legacy listener', () => {
       expect(first.data).toBe('é'.repeat(108));
       expect(Buffer.byteLength(first.data)).toBe(216);
       const second = await session.next();
-      expect(second).toMatchObject({ code: '06', src: legacy, dst: v1.number, ts: TS + 1, flag: true });
+      expect(second).toMatchObject({
+        code: '06',
+        src: legacy,
+        dst: v1.number,
+        ts: TS + 1,
+        flag: true,
+      });
       expect(second.data).toBe('x'.repeat(215));
     });
   });
@@ -464,12 +607,28 @@ describe('docs/protocol.md §Legacy listener', () => {
       { name: 'an unknown code', request: '77' + '5511999990001', halfClose: false },
       { name: 'an unknown code, ended', request: '99', halfClose: true },
       { name: '01 with a byte too many', request: '01x', halfClose: false },
-      { name: '19 with 12 digits (the client falls quiet)', request: '19' + '551199999000', halfClose: false },
+      {
+        name: '19 with 12 digits (the client falls quiet)',
+        request: '19' + '551199999000',
+        halfClose: false,
+      },
       { name: '19 with 14 digits', request: '19' + '55119999900012', halfClose: false },
       { name: '03 with a letter in the number', request: '03' + '551199999000x', halfClose: false },
-      { name: '05 shorter than its fixed part', request: '05' + '5511999990001' + '55119', halfClose: true },
-      { name: '05 whose ts is not digits', request: '05' + '5511999990001' + '5511999990002' + '17000000ab' + 'oi', halfClose: true },
-      { name: '10 whose members are not whole numbers', request: '10' + ts10(TS) + '5511999990001' + '5511', halfClose: true },
+      {
+        name: '05 shorter than its fixed part',
+        request: '05' + '5511999990001' + '55119',
+        halfClose: true,
+      },
+      {
+        name: '05 whose ts is not digits',
+        request: '05' + '5511999990001' + '5511999990002' + '17000000ab' + 'oi',
+        halfClose: true,
+      },
+      {
+        name: '10 whose members are not whole numbers',
+        request: '10' + ts10(TS) + '5511999990001' + '5511',
+        halfClose: true,
+      },
       { name: '10 with no member', request: '10' + ts10(TS), halfClose: true },
       { name: 'an empty request', request: '', halfClose: true },
       { name: 'a single byte', request: '0', halfClose: true },
@@ -487,8 +646,12 @@ describe('docs/protocol.md §Legacy listener', () => {
     it('stores nothing for a refused 05', async () => {
       const alice = await legacyRegister(legacyPort);
       const bob = await legacyRegister(legacyPort);
-      await legacyRequest(legacyPort, '05' + alice + bob + '17000000ab' + 'não', { halfClose: true });
-      await legacyRequest(legacyPort, '05' + alice + 'x' + bob.slice(1) + ts10(TS) + 'não', { halfClose: true });
+      await legacyRequest(legacyPort, '05' + alice + bob + '17000000ab' + 'não', {
+        halfClose: true,
+      });
+      await legacyRequest(legacyPort, '05' + alice + 'x' + bob.slice(1) + ts10(TS) + 'não', {
+        halfClose: true,
+      });
       expect((await legacyPoll(legacyPort, bob)).bytes.toString('latin1')).toBe('06');
     });
   });
@@ -501,7 +664,12 @@ describe('docs/protocol.md §Legacy listener under the limits of §Limits (no er
   const warnings = () => logs.lines().filter((line) => line.level === LEVEL.warn);
 
   beforeAll(async () => {
-    t = await startTestServer({ legacyPort: 0, rateLimit: 1, maxPendingPerRecipient: 3, logger: logs.logger });
+    t = await startTestServer({
+      legacyPort: 0,
+      rateLimit: 1,
+      maxPendingPerRecipient: 3,
+      logger: logs.logger,
+    });
     legacyPort = t.server.legacyAddress!.port;
   });
   afterAll(async () => {
@@ -511,7 +679,10 @@ describe('docs/protocol.md §Legacy listener under the limits of §Limits (no er
   it('creates no group with a member that is not a registered user, like version 1', async () => {
     const alice = await legacyRegister(legacyPort);
     const unknown = alice === '9999999999999' ? '9999999999998' : '9999999999999';
-    expect((await legacyRequest(legacyPort, '10' + ts10(TS) + alice + unknown, { halfClose: true })).bytes.length).toBe(0);
+    expect(
+      (await legacyRequest(legacyPort, '10' + ts10(TS) + alice + unknown, { halfClose: true }))
+        .bytes.length,
+    ).toBe(0);
     // No notice: no group.
     expect((await legacyPoll(legacyPort, alice)).bytes.toString('latin1')).toBe('06');
     expect(warnings().some((line) => line.reason === `unknown member ${unknown}`)).toBe(true);
@@ -519,27 +690,48 @@ describe('docs/protocol.md §Legacy listener under the limits of §Limits (no er
 
   it('creates no group of more than 16 members, like version 1', async () => {
     const members = await Promise.all(Array.from({ length: 17 }, () => legacyRegister(legacyPort)));
-    expect((await legacyRequest(legacyPort, '10' + ts10(TS) + members.join(''), { halfClose: true })).bytes.length).toBe(0);
-    for (const member of [members[0]!, members[16]!]) expect((await legacyPoll(legacyPort, member)).bytes.toString('latin1')).toBe('06');
+    expect(
+      (await legacyRequest(legacyPort, '10' + ts10(TS) + members.join(''), { halfClose: true }))
+        .bytes.length,
+    ).toBe(0);
+    for (const member of [members[0]!, members[16]!])
+      expect((await legacyPoll(legacyPort, member)).bytes.toString('latin1')).toBe('06');
     expect(warnings().some((line) => line.reason === 'at most 16 members')).toBe(true);
     // 16 are fine.
-    await legacyRequest(legacyPort, '10' + ts10(TS) + members.slice(0, 16).join(''), { halfClose: true });
-    expect((await legacyPoll(legacyPort, members[15]!)).bytes.toString('latin1')).toMatch(/^06[0-9]{13}/);
+    await legacyRequest(legacyPort, '10' + ts10(TS) + members.slice(0, 16).join(''), {
+      halfClose: true,
+    });
+    expect((await legacyPoll(legacyPort, members[15]!)).bytes.toString('latin1')).toMatch(
+      /^06[0-9]{13}/,
+    );
   });
 
   it('stores no 05 for a recipient that is full (maxPendingPerRecipient)', async () => {
     const bob = await legacyRegister(legacyPort);
     const senders = await Promise.all(Array.from({ length: 4 }, () => legacyRegister(legacyPort)));
-    for (const [i, sender] of senders.entries()) await legacySend(legacyPort, sender, bob, TS + i, `m${i}`);
+    for (const [i, sender] of senders.entries())
+      await legacySend(legacyPort, sender, bob, TS + i, `m${i}`);
     const polled = (await legacyPoll(legacyPort, bob)).chunks.map((c) => c.toString('utf8'));
-    expect(polled).toEqual(senders.slice(0, 3).map((sender, i) => legacy06(sender, bob, TS + i, `m${i}`)));
-    expect(warnings().some((line) => line.reason === `too many pending messages for ${bob} (maxPendingPerRecipient)`)).toBe(true);
+    expect(polled).toEqual(
+      senders.slice(0, 3).map((sender, i) => legacy06(sender, bob, TS + i, `m${i}`)),
+    );
+    expect(
+      warnings().some(
+        (line) => line.reason === `too many pending messages for ${bob} (maxPendingPerRecipient)`,
+      ),
+    ).toBe(true);
   });
 
-  it('charges a 05 to its sender\'s rate (rateLimit), and a 05 to a group once per member', async () => {
-    const [alice, bob, carol] = await Promise.all([legacyRegister(legacyPort), legacyRegister(legacyPort), legacyRegister(legacyPort)]);
+  it("charges a 05 to its sender's rate (rateLimit), and a 05 to a group once per member", async () => {
+    const [alice, bob, carol] = await Promise.all([
+      legacyRegister(legacyPort),
+      legacyRegister(legacyPort),
+      legacyRegister(legacyPort),
+    ]);
     // Bursts of 2: of four sent together, at most three are stored (one more may refill meanwhile).
-    await Promise.all(Array.from({ length: 4 }, (_, i) => legacySend(legacyPort, alice, bob, TS + i, `r${i}`)));
+    await Promise.all(
+      Array.from({ length: 4 }, (_, i) => legacySend(legacyPort, alice, bob, TS + i, `r${i}`)),
+    );
     const stored = (await legacyPoll(legacyPort, bob)).chunks.length;
     expect(stored).toBeGreaterThanOrEqual(2);
     expect(stored).toBeLessThan(4);
@@ -577,12 +769,18 @@ describe('docs/protocol.md §Legacy listener: `05` -> stored, no answer, close (
       ask(request: { op: string }, onResult: (result: Result) => void) {
         setTimeout(() => {
           answeredAt.set(request.op, Date.now());
-          if (request.op === 'legacyFetch') onResult({ ok: true, value: { kind: 'legacyRows', rows: [] } });
+          if (request.op === 'legacyFetch')
+            onResult({ ok: true, value: { kind: 'legacyRows', rows: [] } });
           else onResult({ ok: true, value: { kind: 'done' } });
         }, STORE_DELAY_MS);
       },
     } as unknown as BrokerClient;
-    listener = new LegacyListener(slowBroker, { pollBatch: 100, legacyPaceMs: 30 }, new Admission(0, 0, pino({ level: 'silent' })), pino({ level: 'silent' }));
+    listener = new LegacyListener(
+      slowBroker,
+      { pollBatch: 100, legacyPaceMs: 30 },
+      new Admission(0, 0, pino({ level: 'silent' })),
+      pino({ level: 'silent' }),
+    );
     listener.server.listen(0, '127.0.0.1');
     await new Promise((resolve) => listener.server.once('listening', resolve));
     port = (listener.server.address() as { port: number }).port;
@@ -592,14 +790,18 @@ describe('docs/protocol.md §Legacy listener: `05` -> stored, no answer, close (
   });
 
   it('closes a half-closed 05 only after the store has answered', async () => {
-    await legacyRequest(port, '05' + '5511999990001' + '5511999990002' + ts10(TS) + 'oi', { halfClose: true });
+    await legacyRequest(port, '05' + '5511999990001' + '5511999990002' + ts10(TS) + 'oi', {
+      halfClose: true,
+    });
     const closedAt = Date.now();
     expect(answeredAt.get('legacySend')).toBeDefined();
     expect(closedAt).toBeGreaterThanOrEqual(answeredAt.get('legacySend')!);
   });
 
   it('closes a half-closed 10 only after the store has answered', async () => {
-    await legacyRequest(port, '10' + ts10(TS) + '5511999990001' + '5511999990002', { halfClose: true });
+    await legacyRequest(port, '10' + ts10(TS) + '5511999990001' + '5511999990002', {
+      halfClose: true,
+    });
     const closedAt = Date.now();
     expect(answeredAt.get('legacyCreateGroup')).toBeDefined();
     expect(closedAt).toBeGreaterThanOrEqual(answeredAt.get('legacyCreateGroup')!);

@@ -10,7 +10,15 @@
 import { describe, expect, it } from 'vitest';
 import { NOBODY } from '../../../src/protocol/index.js';
 import { captureLogs } from '../../helpers/log-capture.js';
-import { eventually, expectErrorAndClose, message, receive, sendStored, T0, useServer } from '../../helpers/v1.js';
+import {
+  eventually,
+  expectErrorAndClose,
+  message,
+  receive,
+  sendStored,
+  T0,
+  useServer,
+} from '../../helpers/v1.js';
 import type { Identity, WireClient } from '../../helpers/wire-client.js';
 
 const FRAME_FAULT = 'this frame makes its handler throw';
@@ -26,22 +34,36 @@ const env = useServer({
 });
 
 /** Both ways between two sessions that must still be served: a 05 each, its 07, and the other's 06. */
-async function stillServed(x: { who: Identity; c: WireClient }, y: { who: Identity; c: WireClient }, tag: string): Promise<void> {
+async function stillServed(
+  x: { who: Identity; c: WireClient },
+  y: { who: Identity; c: WireClient },
+  tag: string,
+): Promise<void> {
   await sendStored(x.c, message(x.who.number, y.who.number, `${tag} x->y`, { ts: T0 }));
-  expect((await receive(y.c, 1, { ackAs: y.who.number }))[0]).toMatchObject({ src: x.who.number, data: `${tag} x->y` });
+  expect((await receive(y.c, 1, { ackAs: y.who.number }))[0]).toMatchObject({
+    src: x.who.number,
+    data: `${tag} x->y`,
+  });
   await sendStored(y.c, message(y.who.number, x.who.number, `${tag} y->x`, { ts: T0 }));
-  expect((await receive(x.c, 1, { ackAs: x.who.number }))[0]).toMatchObject({ src: y.who.number, data: `${tag} y->x` });
+  expect((await receive(x.c, 1, { ackAs: x.who.number }))[0]).toMatchObject({
+    src: y.who.number,
+    data: `${tag} y->x`,
+  });
 }
 
 /** The error line for the session of `number`, with its sid and the injected fault's stack. */
 async function expectLogged(number: string): Promise<void> {
-  const failed = () => lines().find((l) => l.msg === 'session failed: internal error' && l.number === number);
+  const failed = () =>
+    lines().find((l) => l.msg === 'session failed: internal error' && l.number === number);
   await eventually(() => failed() !== undefined, 3_000, `the failure of ${number} logged`);
   const line = failed()!;
   expect(line.level, 'logged at error').toBe(50);
   expect(line.sid).toEqual(expect.any(Number));
   expect(line.err?.stack).toMatch(/injected fault/);
-  expect(lines().some((l) => l.msg === 'session host failed'), 'the thread did not fail').toBe(false);
+  expect(
+    lines().some((l) => l.msg === 'session host failed'),
+    'the thread did not fail',
+  ).toBe(false);
 }
 
 describe('DESIGN §Containment: a failure stays with the session that caused it', () => {
@@ -69,7 +91,7 @@ describe('DESIGN §Containment: a failure stays with the session that caused it'
     await expectLogged(NOBODY);
   });
 
-  it('a push whose 06 cannot be encoded ends the recipient\'s session alone; the sender and the others go on', async () => {
+  it("a push whose 06 cannot be encoded ends the recipient's session alone; the sender and the others go on", async () => {
     const [alice, bob, carol] = await env.users(3);
     const a = await env.session(alice!);
     const b = await env.session(bob!);

@@ -8,14 +8,14 @@
  * its own process, as the issue tried it, so that this file's clients do not
  * share its main thread.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Status } from '../../../src/protocol/status.js';
-import { childEnv, CLI } from '../../helpers/server-process.js';
+import { CLI, childEnv } from '../../helpers/server-process.js';
 import { prng } from '../../helpers/v1.js';
 import { WireClient } from '../../helpers/wire-client.js';
 
@@ -28,20 +28,28 @@ const PROBE_SPACING_MS = 300;
  * than a pipe this process would have to read: the churn makes it write a
  * line or two per connection. Resolves with the port from its listening line.
  */
-async function serve(dir: string, args: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
+async function serve(
+  dir: string,
+  args: readonly string[],
+): Promise<{ child: ChildProcess; port: number }> {
   const logPath = join(dir, 'server.log');
   const log = openSync(logPath, 'w');
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--db', join(dir, 'z.db'), ...args], {
-    env: childEnv(),
-    stdio: ['ignore', log, log],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--db', join(dir, 'z.db'), ...args],
+    {
+      env: childEnv(),
+      stdio: ['ignore', log, log],
+    },
+  );
   closeSync(log);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && child.exitCode === null) {
     const line = readFileSync(logPath, 'utf8')
       .split('\n')
       .find((l) => l.includes('zapwire listening on'));
-    if (line) return { child, port: (JSON.parse(line) as { address: { port: number } }).address.port };
+    if (line)
+      return { child, port: (JSON.parse(line) as { address: { port: number } }).address.port };
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
@@ -77,7 +85,8 @@ function startChurn(port: number): { stop(): void } {
       setTimeout(() => loop(onConnect), 5).unref();
     });
   };
-  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+  const bytes = (n: number): Buffer =>
+    Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
   // 4 connect and close at once.
   for (let i = 0; i < 4; i++) loop((socket) => socket.destroy());
   // 20 write random bytes in random-sized pieces, until the server closes them.
@@ -108,13 +117,20 @@ function startChurn(port: number): { stop(): void } {
 type Outcome = { ok: true; answer: string } | { ok: false; why: string };
 
 /** `09 503` and closed within the time left: the server refused at once, which is an answer. */
-async function refusedOrFailed(c: WireClient, first: { code: string; data: string }, deadline: number, expected: string): Promise<Outcome> {
+async function refusedOrFailed(
+  c: WireClient,
+  first: { code: string; data: string },
+  deadline: number,
+  expected: string,
+): Promise<Outcome> {
   if (first.code === '09' && first.data.startsWith(`${Status.Unavailable} `)) {
     const closed = await c.waitClosed(Math.max(1, deadline - Date.now())).then(
       () => true,
       () => false,
     );
-    return closed ? { ok: true, answer: '503' } : { ok: false, why: '503 but not closed within 1 s' };
+    return closed
+      ? { ok: true, answer: '503' }
+      : { ok: false, why: '503 but not closed within 1 s' };
   }
   return { ok: false, why: `expected ${expected}, got ${first.code} ${first.data}` };
 }
@@ -152,7 +168,9 @@ async function probeRandomFrame(port: number, random: () => number): Promise<Out
         () => true,
         () => false,
       );
-      return closed ? { ok: true, answer: '400' } : { ok: false, why: '400 but not closed within 1 s' };
+      return closed
+        ? { ok: true, answer: '400' }
+        : { ok: false, why: '400 but not closed within 1 s' };
     }
     return await refusedOrFailed(c, first, deadline, '09 400');
   } finally {
@@ -161,38 +179,44 @@ async function probeRandomFrame(port: number, random: () => number): Promise<Out
 }
 
 describe.each([
-  ['a dedicated thread per client (--sessions-per-thread 1 --threads 64)', ['--sessions-per-thread', '1', '--threads', '64']],
+  [
+    'a dedicated thread per client (--sessions-per-thread 1 --threads 64)',
+    ['--sessions-per-thread', '1', '--threads', '64'],
+  ],
   ['pooled sessions (the default)', []],
-])('with %s, while 4 clients connect and close in a loop, 20 write random bytes and 10 write slowly', (_mode, modeArgs) => {
-  let dir: string | undefined;
-  let server: ChildProcess | undefined;
-  let churn: { stop(): void } | undefined;
-  afterEach(async () => {
-    churn?.stop();
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGKILL');
-      await exited;
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+])(
+  'with %s, while 4 clients connect and close in a loop, 20 write random bytes and 10 write slowly',
+  (_mode, modeArgs) => {
+    let dir: string | undefined;
+    let server: ChildProcess | undefined;
+    let churn: { stop(): void } | undefined;
+    afterEach(async () => {
+      churn?.stop();
+      if (server && server.exitCode === null) {
+        const exited = new Promise((r) => server!.once('exit', r));
+        server.kill('SIGKILL');
+        await exited;
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  it('answers every new client within 1 s: 01 with 02, a random frame with 09 400 and close, or else 09 503 and close', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'zapwire-churn-'));
-    const started = await serve(dir, modeArgs);
-    server = started.child;
-    const port = started.port;
-    await firstAnswer(port);
-    churn = startChurn(port);
-    // Let the churn reach its steady state before the first probe.
-    await new Promise((r) => setTimeout(r, 500));
-    const random = prng(256);
-    const probes: Promise<Outcome>[] = [];
-    for (let i = 0; i < PROBES; i++) {
-      probes.push(probeRegister(port), probeRandomFrame(port, random));
-      await new Promise((r) => setTimeout(r, PROBE_SPACING_MS));
-    }
-    const outcomes = await Promise.all(probes);
-    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
-  });
-});
+    it('answers every new client within 1 s: 01 with 02, a random frame with 09 400 and close, or else 09 503 and close', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'zapwire-churn-'));
+      const started = await serve(dir, modeArgs);
+      server = started.child;
+      const port = started.port;
+      await firstAnswer(port);
+      churn = startChurn(port);
+      // Let the churn reach its steady state before the first probe.
+      await new Promise((r) => setTimeout(r, 500));
+      const random = prng(256);
+      const probes: Promise<Outcome>[] = [];
+      for (let i = 0; i < PROBES; i++) {
+        probes.push(probeRegister(port), probeRandomFrame(port, random));
+        await new Promise((r) => setTimeout(r, PROBE_SPACING_MS));
+      }
+      const outcomes = await Promise.all(probes);
+      expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    });
+  },
+);

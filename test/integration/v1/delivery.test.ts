@@ -4,9 +4,8 @@
  * number (docs/protocol.md §Limits: 429).
  */
 import { describe, expect, it } from 'vitest';
-import { http } from '../../helpers/http.js';
-import type { WireClient } from '../../helpers/wire-client.js';
 import { encodeFrame, NOBODY } from '../../../src/protocol/index.js';
+import { http } from '../../helpers/http.js';
 import {
   ack,
   expectError,
@@ -20,6 +19,7 @@ import {
   unknownNumber,
   useServer,
 } from '../../helpers/v1.js';
+import type { WireClient } from '../../helpers/wire-client.js';
 
 describe('docs/protocol.md §Delivery guarantees', () => {
   const env = useServer();
@@ -30,7 +30,13 @@ describe('docs/protocol.md §Delivery guarantees', () => {
       const a = await env.session(alice);
       a.send(message(alice.number, bob.number, 'oi', { ts: T0 + 42, flag: true }));
       const stored = await a.next();
-      expect(stored).toMatchObject({ code: '07', src: alice.number, dst: bob.number, ts: T0 + 42, flag: false });
+      expect(stored).toMatchObject({
+        code: '07',
+        src: alice.number,
+        dst: bob.number,
+        ts: T0 + 42,
+        flag: false,
+      });
       expect(stored.data).toMatch(/^[1-9][0-9]*$/);
     });
 
@@ -38,7 +44,8 @@ describe('docs/protocol.md §Delivery guarantees', () => {
       const [alice, bob] = await env.users(2);
       const a = await env.session(alice);
       const ids: number[] = [];
-      for (let i = 0; i < 5; i++) ids.push(Number((await sendStored(a, message(alice.number, bob.number, `m${i}`))).data));
+      for (let i = 0; i < 5; i++)
+        ids.push(Number((await sendStored(a, message(alice.number, bob.number, `m${i}`))).data));
       for (let i = 1; i < ids.length; i++) expect(ids[i]!).toBeGreaterThan(ids[i - 1]!);
     });
 
@@ -68,7 +75,14 @@ describe('docs/protocol.md §Delivery guarantees', () => {
       await take(a, 3);
       const got = await receive(b, 3);
       expect(got).toEqual(
-        texts.map((data, i) => ({ code: '06', src: alice.number, dst: bob.number, ts: T0 + i, flag: i === 1, data })),
+        texts.map((data, i) => ({
+          code: '06',
+          src: alice.number,
+          dst: bob.number,
+          ts: T0 + i,
+          flag: i === 1,
+          data,
+        })),
       );
     });
 
@@ -78,7 +92,10 @@ describe('docs/protocol.md §Delivery guarantees', () => {
       await sendStored(a, message(alice.number, bob.number, 'while you were away'));
       a.destroy();
       const b = await env.session(bob);
-      expect((await receive(b, 1))[0]).toMatchObject({ src: alice.number, data: 'while you were away' });
+      expect((await receive(b, 1))[0]).toMatchObject({
+        src: alice.number,
+        data: 'while you were away',
+      });
     });
   });
 
@@ -126,7 +143,13 @@ describe('docs/protocol.md §Delivery guarantees', () => {
       const [alice, bob] = await env.users(2);
       const a = await env.session(alice);
       const b = await env.session(bob);
-      a.sendRaw(Buffer.concat(Array.from({ length: 200 }, (_, i) => encodeFrame(message(alice.number, bob.number, `#${i}`, { ts: T0 + i })))));
+      a.sendRaw(
+        Buffer.concat(
+          Array.from({ length: 200 }, (_, i) =>
+            encodeFrame(message(alice.number, bob.number, `#${i}`, { ts: T0 + i })),
+          ),
+        ),
+      );
       const stored = await take(a, 200);
       expect(stored.every((f) => f.code === '07')).toBe(true);
       const got = await receive(b, 200, { ackAs: bob.number, every: 50 });
@@ -137,7 +160,13 @@ describe('docs/protocol.md §Delivery guarantees', () => {
       const [alice, bob] = await env.users(2);
       const a = await env.session(alice);
       const burst = (from: number, to: number) =>
-        a.sendRaw(Buffer.concat(Array.from({ length: to - from }, (_, i) => encodeFrame(message(alice.number, bob.number, `#${from + i}`)))));
+        a.sendRaw(
+          Buffer.concat(
+            Array.from({ length: to - from }, (_, i) =>
+              encodeFrame(message(alice.number, bob.number, `#${from + i}`)),
+            ),
+          ),
+        );
       burst(0, 100);
       await take(a, 100);
       const b1 = await env.session(bob);
@@ -160,9 +189,15 @@ describe('docs/protocol.md §Delivery guarantees', () => {
       const senders = await env.users(3);
       const sessions = await Promise.all(senders.map((s) => env.session(s)));
       const b = await env.session(bob);
-      sessions.forEach((s, k) =>
-        s.sendRaw(Buffer.concat(Array.from({ length: 50 }, (_, i) => encodeFrame(message(senders[k]!.number, bob.number, `s${k}-${i}`))))),
-      );
+      for (const [k, s] of sessions.entries()) {
+        s.sendRaw(
+          Buffer.concat(
+            Array.from({ length: 50 }, (_, i) =>
+              encodeFrame(message(senders[k]!.number, bob.number, `s${k}-${i}`)),
+            ),
+          ),
+        );
+      }
       const idOf = new Map<string, number>();
       for (const [k, s] of sessions.entries()) {
         for (const [i, f] of (await take(s, 50)).entries()) idOf.set(`s${k}-${i}`, Number(f.data));
@@ -172,7 +207,9 @@ describe('docs/protocol.md §Delivery guarantees', () => {
       expect(ids).toEqual([...ids].sort((x, y) => x - y));
       // And each sender's own messages keep their order.
       for (let k = 0; k < 3; k++) {
-        expect(got.filter((f) => f.src === senders[k]!.number).map((f) => f.data)).toEqual(Array.from({ length: 50 }, (_, i) => `s${k}-${i}`));
+        expect(got.filter((f) => f.src === senders[k]!.number).map((f) => f.data)).toEqual(
+          Array.from({ length: 50 }, (_, i) => `s${k}-${i}`),
+        );
       }
     });
   });
@@ -186,7 +223,13 @@ describe('docs/protocol.md §Limits: 429 when a number goes over its rate, acros
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
     const count = 30;
-    a.sendRaw(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame(message(alice.number, bob.number, `burst ${i}`, { ts: T0 + i })))));
+    a.sendRaw(
+      Buffer.concat(
+        Array.from({ length: count }, (_, i) =>
+          encodeFrame(message(alice.number, bob.number, `burst ${i}`, { ts: T0 + i })),
+        ),
+      ),
+    );
     const answers = await take(a, count);
     const stored = answers.filter((f) => f.code === '07');
     const refused = answers.filter((f) => f.code === '09');
@@ -198,7 +241,9 @@ describe('docs/protocol.md §Limits: 429 when a number goes over its rate, acros
       expect(f.data).toBe('429 sending too fast (rateLimit)');
     }
     // Every frame got exactly one answer, matched by its ts.
-    expect(answers.map((f) => f.ts).sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, i) => T0 + i));
+    expect(answers.map((f) => f.ts).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: count }, (_, i) => T0 + i),
+    );
     expect(a.closed).toBe(false);
 
     // Only what got a 07 was stored.
@@ -218,15 +263,25 @@ describe('docs/protocol.md §Limits: 429 when a number goes over its rate, acros
     // 8 frames on each of two sessions: one budget of 10 (and what refills
     // meanwhile) admits fewer than the 16 two budgets would.
     const burst = (c: WireClient, base: number) =>
-      c.sendRaw(Buffer.concat(Array.from({ length: 8 }, (_, i) => encodeFrame(message(alice.number, bob.number, `s${base + i}`, { ts: T0 + base + i })))));
+      c.sendRaw(
+        Buffer.concat(
+          Array.from({ length: 8 }, (_, i) =>
+            encodeFrame(message(alice.number, bob.number, `s${base + i}`, { ts: T0 + base + i })),
+          ),
+        ),
+      );
     burst(sessions[0]!, 0);
     burst(sessions[1]!, 100);
     const answers = [...(await take(sessions[0]!, 8)), ...(await take(sessions[1]!, 8))];
     const stored = answers.filter((f) => f.code === '07');
     expect(stored.length).toBeGreaterThanOrEqual(10);
     expect(stored.length).toBeLessThan(16);
-    for (const f of answers.filter((a) => a.code === '09')) expect(f.data).toBe('429 sending too fast (rateLimit)');
-    const r = await http(env.t.server.httpAddress!.port, '/v1/messages', { auth: alice, body: { to: bob.number, text: 'over http' } });
+    for (const f of answers.filter((a) => a.code === '09'))
+      expect(f.data).toBe('429 sending too fast (rateLimit)');
+    const r = await http(env.t.server.httpAddress!.port, '/v1/messages', {
+      auth: alice,
+      body: { to: bob.number, text: 'over http' },
+    });
     expect(r.status).toBe(429);
     expect(r.json.error.message).toBe('sending too fast (rateLimit)');
   });
@@ -235,7 +290,13 @@ describe('docs/protocol.md §Limits: 429 when a number goes over its rate, acros
     const [alice, carol, bob] = await env.users(3);
     const a = await env.session(alice);
     const c = await env.session(carol);
-    a.sendRaw(Buffer.concat(Array.from({ length: 25 }, (_, i) => encodeFrame(message(alice.number, bob.number, `a${i}`)))));
+    a.sendRaw(
+      Buffer.concat(
+        Array.from({ length: 25 }, (_, i) =>
+          encodeFrame(message(alice.number, bob.number, `a${i}`)),
+        ),
+      ),
+    );
     expect((await take(a, 25)).some((f) => f.code === '09')).toBe(true);
     await sendStored(c, message(carol.number, bob.number, 'carol is fine'));
   });

@@ -25,19 +25,71 @@ const DST = '5500000000002';
 
 /** Malformed frames: a valid 05 from SRC to DST with one field broken. `echo`: the fields a 09 can still echo. */
 const MALFORMED: [string, Buffer, { src?: string; dst?: string; ts?: number }][] = [
-  ['a code that is not digits', rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => b.write('0a', 0, 'latin1')), { src: SRC, dst: DST, ts: T0 }],
-  ['an unknown code (99)', rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => b.write('99', 0, 'latin1')), { src: SRC, dst: DST, ts: T0 }],
-  ['an unknown code (00)', rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => b.write('00', 0, 'latin1')), { src: SRC, dst: DST, ts: T0 }],
-  ['a src that is not 13 digits', rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[5] = 0x41)), { dst: DST, ts: T0 }],
-  ['a dst with a space', rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[20] = 0x20)), { src: SRC, ts: T0 }],
-  ['a ts with a non-digit', rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[37] = 0x2d)), { src: SRC, dst: DST }],
-  ['a flag of 2', rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[38] = 0x32)), { src: SRC, dst: DST, ts: T0 }],
-  ['a flag of 0x00', rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[38] = 0)), { src: SRC, dst: DST, ts: T0 }],
-  ['data that is not UTF-8 (0xff)', rawFrame(message(SRC, DST, 'ab', { ts: T0 }), (b) => (b[40] = 0xff)), { src: SRC, dst: DST, ts: T0 }],
-  ['data ending in a cut UTF-8 sequence', rawFrame(message(SRC, DST, 'ab', { ts: T0 }), (b) => b.set([0xe2, 0x82], 41)), { src: SRC, dst: DST, ts: T0 }],
-  ['data with an overlong UTF-8 encoding', rawFrame(message(SRC, DST, 'ab', { ts: T0 }), (b) => b.set([0xc0, 0xaf], 39)), { src: SRC, dst: DST, ts: T0 }],
-  ['data with a UTF-16 surrogate encoded in UTF-8', rawFrame(message(SRC, DST, 'abc', { ts: T0 }), (b) => b.set([0xed, 0xa0, 0x80], 39)), { src: SRC, dst: DST, ts: T0 }],
-  ['data with a 0x00 before its padding ends', rawFrame(message(SRC, DST, 'abc', { ts: T0 }), (b) => (b[40] = 0)), { src: SRC, dst: DST, ts: T0 }],
+  [
+    'a code that is not digits',
+    rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => b.write('0a', 0, 'latin1')),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'an unknown code (99)',
+    rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => b.write('99', 0, 'latin1')),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'an unknown code (00)',
+    rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => b.write('00', 0, 'latin1')),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'a src that is not 13 digits',
+    rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[5] = 0x41)),
+    { dst: DST, ts: T0 },
+  ],
+  [
+    'a dst with a space',
+    rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[20] = 0x20)),
+    { src: SRC, ts: T0 },
+  ],
+  [
+    'a ts with a non-digit',
+    rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[37] = 0x2d)),
+    { src: SRC, dst: DST },
+  ],
+  [
+    'a flag of 2',
+    rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[38] = 0x32)),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'a flag of 0x00',
+    rawFrame(message(SRC, DST, 'x', { ts: T0 }), (b) => (b[38] = 0)),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'data that is not UTF-8 (0xff)',
+    rawFrame(message(SRC, DST, 'ab', { ts: T0 }), (b) => (b[40] = 0xff)),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'data ending in a cut UTF-8 sequence',
+    rawFrame(message(SRC, DST, 'ab', { ts: T0 }), (b) => b.set([0xe2, 0x82], 41)),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'data with an overlong UTF-8 encoding',
+    rawFrame(message(SRC, DST, 'ab', { ts: T0 }), (b) => b.set([0xc0, 0xaf], 39)),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'data with a UTF-16 surrogate encoded in UTF-8',
+    rawFrame(message(SRC, DST, 'abc', { ts: T0 }), (b) => b.set([0xed, 0xa0, 0x80], 39)),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
+  [
+    'data with a 0x00 before its padding ends',
+    rawFrame(message(SRC, DST, 'abc', { ts: T0 }), (b) => (b[40] = 0)),
+    { src: SRC, dst: DST, ts: T0 },
+  ],
 ];
 
 /** Frames in the codes table that only the server sends. */
@@ -60,7 +112,12 @@ describe('docs/protocol.md §Frame: a malformed frame is answered 09 400 and the
   it('answers the first malformed frame and ignores whatever follows it on the connection', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
-    a.sendRaw(Buffer.concat([MALFORMED[6]![1], encodeFrame(message(alice.number, bob.number, 'after the bad one'))]));
+    a.sendRaw(
+      Buffer.concat([
+        MALFORMED[6]![1],
+        encodeFrame(message(alice.number, bob.number, 'after the bad one')),
+      ]),
+    );
     await expectErrorAndClose(a, 400);
     const b = await env.session(bob);
     expect(await b.silentFor(200)).toBe(true);
@@ -68,11 +125,14 @@ describe('docs/protocol.md §Frame: a malformed frame is answered 09 400 and the
 });
 
 describe('docs/protocol.md §Codes: a code that only the server sends is malformed (400) and closes', () => {
-  it.each(SERVER_ONLY)('answers %s from an anonymous connection with 400, not 401 (the frame is checked before the state)', async (code) => {
-    const c = await env.connect();
-    c.send({ code, src: SRC, dst: DST, ts: T0, data: '1' });
-    await expectErrorAndClose(c, 400, { src: SRC, dst: DST, ts: T0 });
-  });
+  it.each(SERVER_ONLY)(
+    'answers %s from an anonymous connection with 400, not 401 (the frame is checked before the state)',
+    async (code) => {
+      const c = await env.connect();
+      c.send({ code, src: SRC, dst: DST, ts: T0, data: '1' });
+      await expectErrorAndClose(c, 400, { src: SRC, dst: DST, ts: T0 });
+    },
+  );
 
   it.each(SERVER_ONLY)('answers %s in an open session with 400 and closes', async (code) => {
     const alice = await env.user();
@@ -96,7 +156,12 @@ describe('docs/protocol.md §Frame: nothing already stored is lost when a connec
   it('stores and answers a 05 written in the same chunk just before a malformed frame, then 400', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
-    a.sendRaw(Buffer.concat([encodeFrame(message(alice.number, bob.number, 'just before', { ts: T0 + 2 })), MALFORMED[8]![1]]));
+    a.sendRaw(
+      Buffer.concat([
+        encodeFrame(message(alice.number, bob.number, 'just before', { ts: T0 + 2 })),
+        MALFORMED[8]![1],
+      ]),
+    );
     expect(await a.next()).toMatchObject({ code: '07', ts: T0 + 2 });
     await expectErrorAndClose(a, 400);
     const b = await env.session(bob);

@@ -30,7 +30,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * 'drain' when the kernel stops taking them), for `ms` or `max` frames,
  * whichever comes first. Returns how many frames were written.
  */
-async function flood(socket: Socket, frameAt: (i: number) => Buffer, { ms, max }: { ms: number; max: number }): Promise<number> {
+async function flood(
+  socket: Socket,
+  frameAt: (i: number) => Buffer,
+  { ms, max }: { ms: number; max: number },
+): Promise<number> {
   const deadline = Date.now() + ms;
   let written = 0;
   while (written < max && Date.now() < deadline) {
@@ -60,7 +64,10 @@ interface Watch {
  * has a normal client (its own connection) send a 05 every 100 ms and time
  * its 07.
  */
-async function watch(attack: Promise<unknown>, probe: { client: WireClient; who: Identity; to: string }): Promise<Watch> {
+async function watch(
+  attack: Promise<unknown>,
+  probe: { client: WireClient; who: Identity; to: string },
+): Promise<Watch> {
   const seen: Watch = { maxInflight: 0, maxQueued: 0, probes: [] };
   const sampler = setInterval(() => {
     const stats = env.t.server.flowStats().v1;
@@ -72,7 +79,10 @@ async function watch(attack: Promise<unknown>, probe: { client: WireClient; who:
   const probing = (async () => {
     for (let i = 0; !done; i++) {
       const started = Date.now();
-      await sendStored(probe.client, message(probe.who.number, probe.to, `probe ${i}`, { ts: T0 + i }));
+      await sendStored(
+        probe.client,
+        message(probe.who.number, probe.to, `probe ${i}`, { ts: T0 + i }),
+      );
       seen.probes.push(Date.now() - started);
       await sleep(100);
     }
@@ -85,22 +95,31 @@ async function watch(attack: Promise<unknown>, probe: { client: WireClient; who:
 
 function expectBounded(seen: Watch): void {
   expect(seen.probes.length, 'probes answered during the flood').toBeGreaterThanOrEqual(2);
-  for (const ms of seen.probes) expect(ms, 'a normal client\'s 05 -> 07 during the flood (ms)').toBeLessThan(1_000);
-  expect(seen.maxInflight, 'frames in flight on one connection, sampled').toBeLessThanOrEqual(BOUND);
+  for (const ms of seen.probes)
+    expect(ms, "a normal client's 05 -> 07 during the flood (ms)").toBeLessThan(1_000);
+  expect(seen.maxInflight, 'frames in flight on one connection, sampled').toBeLessThanOrEqual(
+    BOUND,
+  );
   const stats = env.t.server.flowStats().v1;
-  expect(stats.peakInflightFrames, 'frames in flight on one connection, most since start').toBeLessThanOrEqual(BOUND);
+  expect(
+    stats.peakInflightFrames,
+    'frames in flight on one connection, most since start',
+  ).toBeLessThanOrEqual(BOUND);
   // The flood did press against the budget: some read took it over maxInflight, and reading paused.
   expect(stats.peakInflightFrames).toBeGreaterThan(MAX_INFLIGHT);
 }
 
 describe('docs/protocol.md §Limits: a pipelining v1 client is read no faster than it is served', () => {
-  it('an anonymous 19 flood that never reads: bounded in flight, and a normal client\'s 05 -> 07 within 1 s', async () => {
+  it("an anonymous 19 flood that never reads: bounded in flight, and a normal client's 05 -> 07 within 1 s", async () => {
     const [prober, sink, asked] = await env.users(3);
     const probe = { client: await env.session(prober!), who: prober!, to: sink!.number };
     const flooder = await env.connect();
     flooder.socket.pause(); // never reads: its answers back up into the server's socket
     const ask = encodeFrame({ code: '19', dst: asked!.number });
-    const seen = await watch(flood(flooder.socket, () => ask, { ms: FLOOD_MS, max: 1_000_000 }), probe);
+    const seen = await watch(
+      flood(flooder.socket, () => ask, { ms: FLOOD_MS, max: 1_000_000 }),
+      probe,
+    );
     expectBounded(seen);
     // The flooder's answers stopped draining: it is not read at all now.
     expect(env.t.server.flowStats().v1.pausedConnections).toBeGreaterThanOrEqual(1);
@@ -111,7 +130,8 @@ describe('docs/protocol.md §Limits: a pipelining v1 client is read no faster th
     const probe = { client: await env.session(prober!), who: prober!, to: sink!.number };
     const flooder = await env.session(alice!);
     flooder.socket.pause();
-    const frameAt = (i: number) => encodeFrame(message(alice!.number, bob!.number, `f${i}`, { ts: T0 + i }));
+    const frameAt = (i: number) =>
+      encodeFrame(message(alice!.number, bob!.number, `f${i}`, { ts: T0 + i }));
     let written = 0;
     const seen = await watch(
       flood(flooder.socket, frameAt, { ms: FLOOD_MS, max: 30_000 }).then((n) => (written = n)),
@@ -121,7 +141,9 @@ describe('docs/protocol.md §Limits: a pipelining v1 client is read no faster th
     // Reading again, the flooder gets a 07 for every 05 it wrote, in order...
     flooder.socket.resume();
     const stored = await take(flooder, written, 20_000);
-    expect(stored.map((f) => [f.code, f.ts])).toEqual(Array.from({ length: written }, (_, i) => ['07', T0 + i]));
+    expect(stored.map((f) => [f.code, f.ts])).toEqual(
+      Array.from({ length: written }, (_, i) => ['07', T0 + i]),
+    );
     // ...and each of them was really stored: bob gets them all, in order, nothing lost.
     const b = await env.session(bob!);
     const got = await receive(b, written, { ackAs: bob!.number, timeoutMs: 20_000 });
@@ -132,15 +154,21 @@ describe('docs/protocol.md §Limits: a pipelining v1 client is read no faster th
     const [alice, dave, prober, sink] = await env.users(4);
     const probe = { client: await env.session(prober!), who: prober!, to: sink!.number };
     const a = await env.session(alice!);
-    for (let i = 0; i < DEFAULT_OPTIONS.pollBatch; i++) await sendStored(a, message(alice!.number, dave!.number, `pending ${i}`, { ts: T0 + i }));
+    for (let i = 0; i < DEFAULT_OPTIONS.pollBatch; i++)
+      await sendStored(a, message(alice!.number, dave!.number, `pending ${i}`, { ts: T0 + i }));
     const poller = await env.session(dave!, false);
     poller.socket.pause();
     const poll = encodeFrame({ code: '03', src: dave!.number });
-    const seen = await watch(flood(poller.socket, () => poll, { ms: FLOOD_MS, max: 1_000_000 }), probe);
+    const seen = await watch(
+      flood(poller.socket, () => poll, { ms: FLOOD_MS, max: 1_000_000 }),
+      probe,
+    );
     expectBounded(seen);
     // Each 03 read could become a 101-frame answer (25 KB): they stop once the socket stops draining, some answers past its mark (not the 256 answers, 6.6 MB, of one read).
     const answer = (DEFAULT_OPTIONS.pollBatch + 1) * 256;
-    expect(seen.maxQueued, 'bytes queued on the poller\'s socket').toBeLessThanOrEqual(WRITE_HIGH_WATER + 16 * answer);
+    expect(seen.maxQueued, "bytes queued on the poller's socket").toBeLessThanOrEqual(
+      WRITE_HIGH_WATER + 16 * answer,
+    );
   });
 
   it('pipelined 03 polls while reading every answer: bounded, and every poll answered in full', async () => {
@@ -148,7 +176,8 @@ describe('docs/protocol.md §Limits: a pipelining v1 client is read no faster th
     const probe = { client: await env.session(prober!), who: prober!, to: sink!.number };
     // 100 pending messages: each 03 is answered with 100 06 and a 03 (a 101-frame answer per 256 bytes read).
     const a = await env.session(alice!);
-    for (let i = 0; i < DEFAULT_OPTIONS.pollBatch; i++) await sendStored(a, message(alice!.number, carol!.number, `pending ${i}`, { ts: T0 + i }));
+    for (let i = 0; i < DEFAULT_OPTIONS.pollBatch; i++)
+      await sendStored(a, message(alice!.number, carol!.number, `pending ${i}`, { ts: T0 + i }));
     const poller = connect(env.port, '127.0.0.1');
     await once(poller, 'connect');
     let received = 0;
@@ -171,7 +200,9 @@ describe('docs/protocol.md §Limits: a pipelining v1 client is read no faster th
 
 describe('docs/protocol.md §Limits: a pipelining HTTP client has at most maxInflight requests served at once', () => {
   const sockets: Socket[] = [];
-  afterAll(() => sockets.forEach((s) => s.destroy()));
+  afterAll(() => {
+    for (const s of sockets) s.destroy();
+  });
 
   /** A raw HTTP/1.1 connection that writes `requests` in one write and resolves with every status line once `count` answers came. */
   async function pipeline(requests: string, count: number): Promise<string[]> {
@@ -185,7 +216,9 @@ describe('docs/protocol.md §Limits: a pipelining HTTP client has at most maxInf
         text += chunk.toString('latin1');
         if (statuses().length >= count) resolve(statuses());
       });
-      socket.on('close', () => reject(new Error(`closed after ${statuses().length} of ${count} answers`)));
+      socket.on('close', () =>
+        reject(new Error(`closed after ${statuses().length} of ${count} answers`)),
+      );
     });
     socket.write(requests);
     return answered;

@@ -21,7 +21,12 @@ import type { Identity, WireClient } from '../../helpers/wire-client.js';
 const env = useServer();
 
 /** Sends `10` and returns the new group's number from the `11`. */
-async function createGroup(c: WireClient, creator: Identity, members: readonly Identity[] | string, ts = T0): Promise<string> {
+async function createGroup(
+  c: WireClient,
+  creator: Identity,
+  members: readonly Identity[] | string,
+  ts = T0,
+): Promise<string> {
   const data = typeof members === 'string' ? members : members.map((m) => m.number).join('');
   c.send({ code: '10', src: creator.number, ts, data });
   const answer = await c.next();
@@ -64,7 +69,8 @@ describe('docs/protocol.md §Codes 10 -> 11: creating a group', () => {
     const a = await env.session(creator);
     const group = await createGroup(a, creator, members, T0 + 16);
     const sessions = await Promise.all(members.map((m) => env.session(m)));
-    for (const s of sessions) expect((await receive(s, 1))[0]).toEqual(notice(creator, group, T0 + 16));
+    for (const s of sessions)
+      expect((await receive(s, 1))[0]).toEqual(notice(creator, group, T0 + 16));
   });
 
   it.each([
@@ -72,7 +78,10 @@ describe('docs/protocol.md §Codes 10 -> 11: creating a group', () => {
     ['one digit too many', (ids: string[]) => ids[0]! + '1'],
     // 17 numbers (221 bytes) do not fit in a frame's 217 bytes of data: the
     // most a 10 can carry past 16 members is 16 numbers and 9 more digits.
-    ['16 numbers and a 17th cut short, filling the frame', (ids: string[]) => ids.slice(0, 16).join('') + ids[16]!.slice(0, 9)],
+    [
+      '16 numbers and a 17th cut short, filling the frame',
+      (ids: string[]) => ids.slice(0, 16).join('') + ids[16]!.slice(0, 9),
+    ],
     ['no member at all (empty data)', () => ''],
     ['a non-digit', (ids: string[]) => ids[0]!.slice(0, 12) + 'a'],
     ['a space between numbers', (ids: string[]) => ids[0]! + ' ' + ids[1]!],
@@ -80,7 +89,12 @@ describe('docs/protocol.md §Codes 10 -> 11: creating a group', () => {
     const creator = await env.user();
     const others = await env.users(17); // all registered: the fault is the data's shape, not an unknown member
     const a = await env.session(creator);
-    a.send({ code: '10', src: creator.number, ts: T0 + 1, data: data(others.map((o) => o.number)) });
+    a.send({
+      code: '10',
+      src: creator.number,
+      ts: T0 + 1,
+      data: data(others.map((o) => o.number)),
+    });
     await expectErrorAndClose(a, 400, { src: creator.number, ts: T0 + 1 });
   });
 
@@ -113,7 +127,11 @@ describe('docs/protocol.md §Delivery guarantees: the creator is always a member
     expect((await receive(b, 1, { ackAs: bob.number }))[0]).toEqual(notice(alice, group, T0));
     // bob (not the creator) may send, and alice (the creator) gets it.
     await sendStored(b, message(bob.number, group, 'hi group'));
-    expect((await receive(a, 1))[0]).toMatchObject({ src: bob.number, dst: group, data: 'hi group' });
+    expect((await receive(a, 1))[0]).toMatchObject({
+      src: bob.number,
+      dst: group,
+      data: 'hi group',
+    });
   });
 
   it('ignores the creator listed again and a member listed twice: one notice, one copy per message', async () => {
@@ -155,7 +173,11 @@ describe('docs/protocol.md §Delivery guarantees: only members may send to a gro
     const group = await createGroup(a, alice, [bob]);
     const m = await env.session(mallory);
     m.send(message(mallory.number, group, 'let me in', { ts: T0 + 3 }));
-    await expectErrorAndOpen(m, 403, mallory.number, { src: mallory.number, dst: group, ts: T0 + 3 });
+    await expectErrorAndOpen(m, 403, mallory.number, {
+      src: mallory.number,
+      dst: group,
+      ts: T0 + 3,
+    });
     const b = await env.session(bob);
     expect(await receive(b, 1, { ackAs: bob.number })).toEqual([notice(alice, group, T0)]);
     expect(await b.silentFor(150)).toBe(true);
@@ -169,7 +191,8 @@ describe('docs/protocol.md §Delivery guarantees: a message to a group is stored
     const a = await env.session(alice);
     const group = await createGroup(a, alice, [bob, carol, dave]);
     const members = await Promise.all([bob, carol, dave].map((m) => env.session(m)));
-    for (const [i, s] of members.entries()) await receive(s, 1, { ackAs: [bob, carol, dave][i]!.number });
+    for (const [i, s] of members.entries())
+      await receive(s, 1, { ackAs: [bob, carol, dave][i]!.number });
 
     // Sent by a member who is not the creator: the creator gets it too.
     const b = members[0]!;
@@ -177,7 +200,14 @@ describe('docs/protocol.md §Delivery guarantees: a message to a group is stored
     const stored = await b.next();
     expect(stored).toMatchObject({ code: '07', src: bob.number, dst: group, ts: T0 + 50 });
     expect(stored.data).toMatch(/^[1-9][0-9]*$/);
-    const expected = { code: '06', src: bob.number, dst: group, ts: T0 + 50, flag: true, data: 'para todos' };
+    const expected = {
+      code: '06',
+      src: bob.number,
+      dst: group,
+      ts: T0 + 50,
+      flag: true,
+      data: 'para todos',
+    };
     expect(await receive(a, 1)).toEqual([expected]);
     expect(await receive(members[1]!, 1)).toEqual([expected]);
     expect(await receive(members[2]!, 1)).toEqual([expected]);

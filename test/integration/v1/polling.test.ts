@@ -3,7 +3,15 @@
  * runs with a batch of 3 so that the cap is visible with few messages.
  */
 import { describe, expect, it } from 'vitest';
-import { ack, expectErrorAndClose, message, receive, sendStored, T0, useServer } from '../../helpers/v1.js';
+import {
+  ack,
+  expectErrorAndClose,
+  message,
+  receive,
+  sendStored,
+  T0,
+  useServer,
+} from '../../helpers/v1.js';
 import type { Identity, WireClient } from '../../helpers/wire-client.js';
 
 const POLL_BATCH = 3;
@@ -20,7 +28,11 @@ async function poll(c: WireClient, number: string, expected: number) {
 
 async function sendMany(from: Identity, to: Identity, count: number, prefix = 'm') {
   const a = await env.session(from);
-  for (let i = 0; i < count; i++) await sendStored(a, message(from.number, to.number, `${prefix}${i}`, { ts: T0 + i, flag: i % 2 === 0 }));
+  for (let i = 0; i < count; i++)
+    await sendStored(
+      a,
+      message(from.number, to.number, `${prefix}${i}`, { ts: T0 + i, flag: i % 2 === 0 }),
+    );
   a.destroy();
 }
 
@@ -38,8 +50,22 @@ describe('docs/protocol.md §Sessions: poll session', () => {
     await sendMany(alice, bob, 2);
     const b = await env.session(bob, false);
     const got = await poll(b, bob.number, 2);
-    expect(got[0]).toMatchObject({ code: '06', src: alice.number, dst: bob.number, ts: T0, flag: true, data: 'm0' });
-    expect(got[1]).toMatchObject({ code: '06', src: alice.number, dst: bob.number, ts: T0 + 1, flag: false, data: 'm1' });
+    expect(got[0]).toMatchObject({
+      code: '06',
+      src: alice.number,
+      dst: bob.number,
+      ts: T0,
+      flag: true,
+      data: 'm0',
+    });
+    expect(got[1]).toMatchObject({
+      code: '06',
+      src: alice.number,
+      dst: bob.number,
+      ts: T0 + 1,
+      flag: false,
+      data: 'm1',
+    });
   });
 
   it('answers 03 with only a 03 whose data is 0 when nothing is pending', async () => {

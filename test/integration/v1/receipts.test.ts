@@ -29,13 +29,22 @@ describe('docs/protocol.md §Receipts: delivered (two checks)', () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
     const b = await env.session(bob);
-    await sendStored(a, message(alice.number, bob.number, 'confirm please', { ts: T0 + 11, flag: true }));
+    await sendStored(
+      a,
+      message(alice.number, bob.number, 'confirm please', { ts: T0 + 11, flag: true }),
+    );
     await receive(b, 1);
     // Written is not acknowledged: no receipt yet.
     expect(await a.silentFor(150)).toBe(true);
     ack(b, bob.number, 1);
     const [receipt] = await receive(a, 1);
-    expect(receipt).toMatchObject({ code: '06', src: bob.number, dst: alice.number, flag: false, data: `recebida ${T0 + 11}` });
+    expect(receipt).toMatchObject({
+      code: '06',
+      src: bob.number,
+      dst: alice.number,
+      flag: false,
+      data: `recebida ${T0 + 11}`,
+    });
     expect(String(receipt!.ts)).toMatch(/^[0-9]{10}$/);
   });
 
@@ -61,7 +70,10 @@ describe('docs/protocol.md §Receipts: delivered (two checks)', () => {
   it('stores the receipt for an offline sender and delivers it when the sender connects', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
-    await sendStored(a, message(alice.number, bob.number, 'while I am away', { ts: T0 + 5, flag: true }));
+    await sendStored(
+      a,
+      message(alice.number, bob.number, 'while I am away', { ts: T0 + 5, flag: true }),
+    );
     a.destroy();
     const b = await env.session(bob, false);
     b.send({ code: '03', src: bob.number });
@@ -70,14 +82,23 @@ describe('docs/protocol.md §Receipts: delivered (two checks)', () => {
     ack(b, bob.number, 1);
     await roundTrip(b, bob.number);
     const a2 = await env.session(alice);
-    expect((await receive(a2, 1))[0]).toMatchObject({ src: bob.number, dst: alice.number, flag: false, data: `recebida ${T0 + 5}` });
+    expect((await receive(a2, 1))[0]).toMatchObject({
+      src: bob.number,
+      dst: alice.number,
+      flag: false,
+      data: `recebida ${T0 + 5}`,
+    });
   });
 
   it('sends one receipt per covered message when one 08 covers several', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
     const b = await env.session(bob);
-    for (let i = 0; i < 3; i++) await sendStored(a, message(alice.number, bob.number, `m${i}`, { ts: T0 + i, flag: i !== 1 }));
+    for (let i = 0; i < 3; i++)
+      await sendStored(
+        a,
+        message(alice.number, bob.number, `m${i}`, { ts: T0 + i, flag: i !== 1 }),
+      );
     await receive(b, 3);
     ack(b, bob.number, 3);
     const receipts = await receive(a, 2);
@@ -92,10 +113,22 @@ describe('docs/protocol.md §Receipts: delivered (two checks)', () => {
     const [b, c] = sessions as [WireClient, WireClient];
     await receive(b, 1, { ackAs: bob.number, base: 1 });
     const [fromBob] = await receive(a, 1);
-    expect(fromBob).toMatchObject({ code: '06', src: bob.number, dst: group, flag: false, data: `recebida ${T0 + 20}` });
+    expect(fromBob).toMatchObject({
+      code: '06',
+      src: bob.number,
+      dst: group,
+      flag: false,
+      data: `recebida ${T0 + 20}`,
+    });
     await receive(c, 1, { ackAs: carol.number, base: 1 });
     const [fromCarol] = await receive(a, 1);
-    expect(fromCarol).toMatchObject({ code: '06', src: carol.number, dst: group, flag: false, data: `recebida ${T0 + 20}` });
+    expect(fromCarol).toMatchObject({
+      code: '06',
+      src: carol.number,
+      dst: group,
+      flag: false,
+      data: `recebida ${T0 + 20}`,
+    });
     // The receipts go to the original sender only.
     expect(await b.silentFor(100)).toBe(true);
     expect(await c.silentFor(0)).toBe(true);
@@ -107,9 +140,19 @@ describe('docs/protocol.md §Receipts: read (blue checks)', () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
     const b = await env.session(bob);
-    await sendStored(b, message(bob.number, alice.number, `lida ${T0 + 30}`, { ts: T0 + 31, flag: false }));
+    await sendStored(
+      b,
+      message(bob.number, alice.number, `lida ${T0 + 30}`, { ts: T0 + 31, flag: false }),
+    );
     expect(await receive(a, 1)).toEqual([
-      { code: '06', src: bob.number, dst: alice.number, ts: T0 + 31, flag: false, data: `lida ${T0 + 30}` },
+      {
+        code: '06',
+        src: bob.number,
+        dst: alice.number,
+        ts: T0 + 31,
+        flag: false,
+        data: `lida ${T0 + 30}`,
+      },
     ]);
   });
 
@@ -122,7 +165,14 @@ describe('docs/protocol.md §Receipts: read (blue checks)', () => {
     await receive(c, 1, { ackAs: carol.number, base: 1 });
     await sendStored(b, message(bob.number, group, `lida ${T0 + 40}`, { ts: T0 + 41 }));
     expect(await receive(a, 1)).toEqual([
-      { code: '06', src: bob.number, dst: group, ts: T0 + 41, flag: false, data: `lida ${T0 + 40}` },
+      {
+        code: '06',
+        src: bob.number,
+        dst: group,
+        ts: T0 + 41,
+        flag: false,
+        data: `lida ${T0 + 40}`,
+      },
     ]);
     expect(await c.silentFor(150)).toBe(true);
   });
@@ -135,7 +185,11 @@ describe('docs/protocol.md §Receipts: read (blue checks)', () => {
     await receive(a, 1, { ackAs: alice.number });
     await receive(c, 1, { ackAs: carol.number, base: 1 });
     await sendStored(c, message(carol.number, group, `lida ${T0 + 50}`, { ts: T0 + 51 }));
-    expect((await receive(b, 1))[0]).toMatchObject({ src: carol.number, dst: group, data: `lida ${T0 + 50}` });
+    expect((await receive(b, 1))[0]).toMatchObject({
+      src: carol.number,
+      dst: group,
+      data: `lida ${T0 + 50}`,
+    });
     expect(await a.silentFor(150)).toBe(true);
   });
 });

@@ -4,7 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NOBODY } from '../../../src/protocol/index.js';
-import { expectError, expectErrorAndClose, message, T0, unknownNumber, useServer } from '../../helpers/v1.js';
+import {
+  expectError,
+  expectErrorAndClose,
+  message,
+  T0,
+  unknownNumber,
+  useServer,
+} from '../../helpers/v1.js';
 
 const env = useServer();
 
@@ -71,14 +78,17 @@ describe('docs/protocol.md §Sessions: an anonymous connection may send only 01,
     ['05 send', '05'],
     ['08 ack', '08'],
     ['10 create group', '10'],
-  ] as const)('answers %s before 04 with 09 401, echoing the frame, and closes', async (_name, code) => {
-    const alice = await env.user();
-    const bob = await env.user();
-    const c = await env.connect();
-    const data = code === '08' ? '0' : code === '10' ? bob.number : code === '05' ? 'hi' : '';
-    c.send({ code, src: alice.number, dst: bob.number, ts: T0 + 7, data });
-    await expectErrorAndClose(c, 401, { src: alice.number, dst: bob.number, ts: T0 + 7 });
-  });
+  ] as const)(
+    'answers %s before 04 with 09 401, echoing the frame, and closes',
+    async (_name, code) => {
+      const alice = await env.user();
+      const bob = await env.user();
+      const c = await env.connect();
+      const data = code === '08' ? '0' : code === '10' ? bob.number : code === '05' ? 'hi' : '';
+      c.send({ code, src: alice.number, dst: bob.number, ts: T0 + 7, data });
+      await expectErrorAndClose(c, 401, { src: alice.number, dst: bob.number, ts: T0 + 7 });
+    },
+  );
 
   it('keeps a connection anonymous after 01: registering does not open a session', async () => {
     const c = await env.connect();
@@ -106,7 +116,13 @@ describe('docs/protocol.md §Codes 19 -> 20: is this number valid?', () => {
     const alice = await env.user();
     const c = await env.connect();
     c.send({ code: '19', dst: alice.number });
-    expect(await c.next()).toMatchObject({ code: '20', src: NOBODY, dst: alice.number, ts: 0, data: '1' });
+    expect(await c.next()).toMatchObject({
+      code: '20',
+      src: NOBODY,
+      dst: alice.number,
+      ts: 0,
+      data: '1',
+    });
   });
 
   it('answers 1 for a group', async () => {

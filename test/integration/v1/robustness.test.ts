@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FRAME_SIZE } from '../../../src/protocol/index.js';
+import { DEFAULT_OPTIONS } from '../../../src/server/config.js';
 import {
   ack,
   eventually,
@@ -19,15 +20,16 @@ import {
   useServer,
   type V1Env,
 } from '../../helpers/v1.js';
-import { WireClient, type Identity } from '../../helpers/wire-client.js';
-import { DEFAULT_OPTIONS } from '../../../src/server/config.js';
+import { type Identity, WireClient } from '../../helpers/wire-client.js';
 
 /** Writes `bytes` in the given piece sizes, each its own write, yielding to the event loop in between. */
 async function writeInPieces(c: WireClient, bytes: Buffer, sizes: () => number): Promise<void> {
   c.socket.setNoDelay(true);
   for (let at = 0; at < bytes.length; ) {
     const end = Math.min(bytes.length, at + Math.max(1, sizes()));
-    await new Promise<void>((resolve, reject) => c.socket.write(bytes.subarray(at, end), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      c.socket.write(bytes.subarray(at, end), (err) => (err ? reject(err) : resolve())),
+    );
     await new Promise((r) => setImmediate(r));
     at = end;
   }
@@ -35,7 +37,13 @@ async function writeInPieces(c: WireClient, bytes: Buffer, sizes: () => number):
 
 /** One round trip of a message between two push sessions, in ms. */
 /** A message from one served session to another goes through (no timing asserted: a loaded CI machine is slow, not wrong). */
-async function ping(from: WireClient, to: WireClient, a: Identity, b: Identity, text: string): Promise<void> {
+async function ping(
+  from: WireClient,
+  to: WireClient,
+  a: Identity,
+  b: Identity,
+  text: string,
+): Promise<void> {
   from.send(message(a.number, b.number, text));
   const [got] = await receive(to, 1, { timeoutMs: 10_000 });
   expect(got!.data).toBe(text);
@@ -64,14 +72,23 @@ describe('docs/protocol.md §Frame: frames are cut every 256 bytes, however the 
     const random = prng(1234);
     const a = await env.connect();
     const frames = [encodeFrame({ code: '04', src: alice.number, flag: true, data: alice.token })];
-    for (let i = 0; i < 60; i++) frames.push(encodeFrame(message(alice.number, bob.number, `piece ${i} ${'é'.repeat(i)}`, { ts: T0 + i })));
+    for (let i = 0; i < 60; i++)
+      frames.push(
+        encodeFrame(
+          message(alice.number, bob.number, `piece ${i} ${'é'.repeat(i)}`, { ts: T0 + i }),
+        ),
+      );
     await writeInPieces(a, Buffer.concat(frames), () => 1 + Math.floor(random() * 700));
     expect(await a.next()).toMatchObject({ code: '04', data: 'ok' });
     const stored = await take(a, 60);
-    expect(stored.map((f) => [f.code, f.ts])).toEqual(Array.from({ length: 60 }, (_, i) => ['07', T0 + i]));
+    expect(stored.map((f) => [f.code, f.ts])).toEqual(
+      Array.from({ length: 60 }, (_, i) => ['07', T0 + i]),
+    );
     const b = await env.session(bob);
     const got = await receive(b, 60, { ackAs: bob.number });
-    expect(got.map((f) => f.data)).toEqual(Array.from({ length: 60 }, (_, i) => `piece ${i} ${'é'.repeat(i)}`));
+    expect(got.map((f) => f.data)).toEqual(
+      Array.from({ length: 60 }, (_, i) => `piece ${i} ${'é'.repeat(i)}`),
+    );
   });
 
   it(`answers 1,000 requests pipelined in one write, in order (far more than the ${DEFAULT_OPTIONS.maxInflight} a connection may have in flight)`, async () => {
@@ -79,14 +96,19 @@ describe('docs/protocol.md §Frame: frames are cut every 256 bytes, however the 
     const a = await env.connect();
     const count = 1_000;
     const frames = [encodeFrame({ code: '04', src: alice.number, flag: true, data: alice.token })];
-    for (let i = 0; i < count; i++) frames.push(encodeFrame(message(alice.number, bob.number, `pipelined ${i}`, { ts: T0 + i })));
+    for (let i = 0; i < count; i++)
+      frames.push(encodeFrame(message(alice.number, bob.number, `pipelined ${i}`, { ts: T0 + i })));
     a.socket.write(Buffer.concat(frames));
     expect(await a.next()).toMatchObject({ code: '04', data: 'ok' });
     const stored = await take(a, count, 20_000);
-    expect(stored.map((f) => [f.code, f.ts])).toEqual(Array.from({ length: count }, (_, i) => ['07', T0 + i]));
+    expect(stored.map((f) => [f.code, f.ts])).toEqual(
+      Array.from({ length: count }, (_, i) => ['07', T0 + i]),
+    );
     const b = await env.session(bob);
     const got = await receive(b, count, { ackAs: bob.number, timeoutMs: 20_000 });
-    expect(got.map((f) => f.data)).toEqual(Array.from({ length: count }, (_, i) => `pipelined ${i}`));
+    expect(got.map((f) => f.data)).toEqual(
+      Array.from({ length: count }, (_, i) => `pipelined ${i}`),
+    );
   });
 
   it('answers a frame split across pieces whose cut falls inside a multi-byte character', async () => {
@@ -130,7 +152,10 @@ describe('docs/protocol.md §Frame: garbage and abrupt disconnects do not distur
     const half = encodeFrame(message(alice.number, bob.number, 'half')).subarray(0, 100);
     for (let i = 0; i < 30; i++) {
       const c = await env.connect();
-      if (i % 3 === 0) c.sendRaw(encodeFrame({ code: '04', src: alice.number, flag: i % 2 === 0, data: alice.token }));
+      if (i % 3 === 0)
+        c.sendRaw(
+          encodeFrame({ code: '04', src: alice.number, flag: i % 2 === 0, data: alice.token }),
+        );
       c.sendRaw(half);
       if (i % 2 === 0) c.socket.resetAndDestroy();
       else c.close();
@@ -141,7 +166,11 @@ describe('docs/protocol.md §Frame: garbage and abrupt disconnects do not distur
     expect((await receive(b, 1, { ackAs: bob.number }))[0]!.data).toBe('whole');
     // A frame cut short was never a frame: nothing of it was stored.
     expect(await b.silentFor(150)).toBe(true);
-    await eventually(() => env.t.server.sessions === 2, 3_000, 'only the two live connections remain');
+    await eventually(
+      () => env.t.server.sessions === 2,
+      3_000,
+      'only the two live connections remain',
+    );
   });
 
   it('keeps the messages of a recipient that disconnects in the middle of writing its 08', async () => {
@@ -164,7 +193,11 @@ describe('docs/protocol.md §Frame: garbage and abrupt disconnects do not distur
       c.send({ code: '04', src: u.number, flag: true, data: u.token });
       c.destroy();
     }
-    await eventually(async () => (await env.t.server.stats()).routes === routesBefore, 3_000, 'routes back to where they were');
+    await eventually(
+      async () => (await env.t.server.stats()).routes === routesBefore,
+      3_000,
+      'routes back to where they were',
+    );
     // And such a number is still served by its next push session.
     const a = await env.session(users[0]!);
     const b = await env.session(users[1]!);
@@ -207,8 +240,16 @@ describe('robustness: 2,000 connect-and-close cycles', () => {
         }),
       );
     }
-    await eventually(() => env.t.server.sessions === 0, 5_000, 'every connection closed on the server');
-    await eventually(async () => (await env.t.server.stats()).routes === 0, 3_000, 'no push route left');
+    await eventually(
+      () => env.t.server.sessions === 0,
+      5_000,
+      'every connection closed on the server',
+    );
+    await eventually(
+      async () => (await env.t.server.stats()).routes === 0,
+      3_000,
+      'no push route left',
+    );
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
     const b = await env.session(bob);
@@ -232,7 +273,11 @@ describe.each([
   // connection's write queue grows past its high-water mark and the main
   // thread stops reading that socket. No rate limit, to send them in one
   // burst, and no pending quota (10,000 by default) for the one recipient.
-  ['a push window larger than the socket buffers', { pushWindow: 100_000, rateLimit: 0, maxPendingPerRecipient: 0 }, 20_000],
+  [
+    'a push window larger than the socket buffers',
+    { pushWindow: 100_000, rateLimit: 0, maxPendingPerRecipient: 0 },
+    20_000,
+  ],
 ] as const)('robustness: a client that never reads, with %s', (_name, options, COUNT) => {
   const env: V1Env = useServer(options);
 
@@ -242,7 +287,9 @@ describe.each([
     const d = await env.session(dave);
     const slow = await env.session(bob);
     slow.socket.pause();
-    const frames = Array.from({ length: COUNT }, (_, i) => encodeFrame(message(alice.number, bob.number, `flood ${i}`)));
+    const frames = Array.from({ length: COUNT }, (_, i) =>
+      encodeFrame(message(alice.number, bob.number, `flood ${i}`)),
+    );
     a.sendRaw(Buffer.concat(frames));
     // Others are still served while the flood is stored and the reader is stalled
     // (how fast is the benchmark's business, not a test's).
@@ -284,7 +331,13 @@ describe.each([
     await receive(b, 10, { ackAs: bob.number });
     await roundTrip(b, bob.number);
     b.socket.pause();
-    a.sendRaw(Buffer.concat(Array.from({ length: 1_000 }, (_, i) => encodeFrame(message(alice.number, bob.number, `late ${i}`)))));
+    a.sendRaw(
+      Buffer.concat(
+        Array.from({ length: 1_000 }, (_, i) =>
+          encodeFrame(message(alice.number, bob.number, `late ${i}`)),
+        ),
+      ),
+    );
     await take(a, 1_000, 5_000);
     b.destroy();
     const again = await env.session(bob);

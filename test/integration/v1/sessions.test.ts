@@ -24,12 +24,22 @@ describe('docs/protocol.md §Codes 04: opening a session', () => {
   it.each([
     ['push', true],
     ['poll', false],
-  ])('answers a %s session 04 with the right token with 04 whose data is ok', async (_kind, push) => {
-    const alice = await env.user();
-    const c = await env.connect();
-    c.send({ code: '04', src: alice.number, flag: push, data: alice.token });
-    expect(await c.next()).toMatchObject({ code: '04', src: NOBODY, dst: NOBODY, ts: 0, flag: false, data: 'ok' });
-  });
+  ])(
+    'answers a %s session 04 with the right token with 04 whose data is ok',
+    async (_kind, push) => {
+      const alice = await env.user();
+      const c = await env.connect();
+      c.send({ code: '04', src: alice.number, flag: push, data: alice.token });
+      expect(await c.next()).toMatchObject({
+        code: '04',
+        src: NOBODY,
+        dst: NOBODY,
+        ts: 0,
+        flag: false,
+        data: 'ok',
+      });
+    },
+  );
 
   it('answers a wrong token with 09 401, echoing the frame, and closes', async () => {
     const alice = await env.user();
@@ -61,7 +71,12 @@ describe('docs/protocol.md §Codes 04: opening a session', () => {
       ]),
     );
     expect(await c.next()).toMatchObject({ code: '04', data: 'ok' });
-    expect(await c.next()).toMatchObject({ code: '07', src: alice.number, dst: bob.number, ts: T0 + 1 });
+    expect(await c.next()).toMatchObject({
+      code: '07',
+      src: alice.number,
+      dst: bob.number,
+      ts: T0 + 1,
+    });
   });
 
   it('does not act on frames pipelined behind a 04 with a wrong token (No one can act as a number without its token)', async () => {
@@ -86,17 +101,20 @@ describe("docs/protocol.md §Sessions: after 04, every frame's src must be the s
     ['08 ack', '08'],
     ['10 create group', '10'],
     ['19 validity', '19'],
-  ] as const)('answers %s with another src with 09 403 echoing the frame, and keeps the connection open', async (_name, code) => {
-    const [alice, bob, carol] = await env.users(3);
-    const a = await env.session(alice);
-    const data = code === '08' ? '0' : code === '10' ? carol.number : 'x';
-    a.send({ code, src: bob.number, dst: carol.number, ts: T0 + 3, data });
-    expectError(await a.next(), 403, { src: bob.number, dst: carol.number, ts: T0 + 3 });
-    await expectStillServed(a, alice.number);
-    // And the refused 05 was not stored: bob's and carol's sessions get nothing.
-    const c = await env.session(carol);
-    expect(await c.silentFor(150)).toBe(true);
-  });
+  ] as const)(
+    'answers %s with another src with 09 403 echoing the frame, and keeps the connection open',
+    async (_name, code) => {
+      const [alice, bob, carol] = await env.users(3);
+      const a = await env.session(alice);
+      const data = code === '08' ? '0' : code === '10' ? carol.number : 'x';
+      a.send({ code, src: bob.number, dst: carol.number, ts: T0 + 3, data });
+      expectError(await a.next(), 403, { src: bob.number, dst: carol.number, ts: T0 + 3 });
+      await expectStillServed(a, alice.number);
+      // And the refused 05 was not stored: bob's and carol's sessions get nothing.
+      const c = await env.session(carol);
+      expect(await c.silentFor(150)).toBe(true);
+    },
+  );
 
   it('still sends with the right src after a 403', async () => {
     const [alice, bob] = await env.users(2);
@@ -113,7 +131,8 @@ describe('docs/protocol.md §Sessions: push session', () => {
   it('gets every pending message right after the 04 answer, oldest first, without asking', async () => {
     const [alice, bob] = await env.users(2);
     const a = await env.session(alice);
-    for (let i = 0; i < 5; i++) await sendStored(a, message(alice.number, bob.number, `m${i}`, { ts: T0 + i }));
+    for (let i = 0; i < 5; i++)
+      await sendStored(a, message(alice.number, bob.number, `m${i}`, { ts: T0 + i }));
     const b = await env.connect();
     b.send({ code: '04', src: bob.number, flag: true, data: bob.token });
     expect(await b.next()).toMatchObject({ code: '04', data: 'ok' });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../../src/protocol/index.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { expectError, message, receive, sendStored, T0 } from '../../helpers/v1.js';
-import { WireClient, openSession, register, type Identity } from '../../helpers/wire-client.js';
+import { type Identity, openSession, register, WireClient } from '../../helpers/wire-client.js';
 
 const servers: TestServer[] = [];
 const clients: WireClient[] = [];
@@ -62,13 +62,16 @@ describe('graceful shutdown: server.close()', () => {
     const t = await start();
     dirs.push(t.dir);
     const alice = await register(t.port);
-    const sessions = await Promise.all(Array.from({ length: 5 }, async () => keep(await openSession(t.port, alice, false))));
+    const sessions = await Promise.all(
+      Array.from({ length: 5 }, async () => keep(await openSession(t.port, alice, false))),
+    );
     // Every turn of the event loop, each client writes another frame, so
     // that bytes keep arriving after the server stopped reading.
     let writing = true;
     const pump = () => {
       if (!writing) return;
-      for (const s of sessions) if (!s.closed) s.send({ code: '19', src: alice.number, dst: alice.number });
+      for (const s of sessions)
+        if (!s.closed) s.send({ code: '19', src: alice.number, dst: alice.number });
       setImmediate(pump);
     };
     pump();
@@ -81,7 +84,9 @@ describe('graceful shutdown: server.close()', () => {
     expect(Date.now() - started).toBeLessThan(1_900);
     for (const s of sessions) {
       await s.waitClosed();
-      expect(s.frames.filter((f) => f.code === '09').map((f) => f.data.slice(0, 3))).toEqual(['503']);
+      expect(s.frames.filter((f) => f.code === '09').map((f) => f.data.slice(0, 3))).toEqual([
+        '503',
+      ]);
     }
   });
 
@@ -115,7 +120,10 @@ describe('docs/protocol.md §Delivery guarantees: a 07 survives a restart of the
     ]);
     // The sender's token and the receipt survive too.
     const a2 = keep(await openSession(t2.port, alice));
-    expect((await receive(a2, 1))[0]).toMatchObject({ src: bob.number, data: `recebida ${T0 + 1}` });
+    expect((await receive(a2, 1))[0]).toMatchObject({
+      src: bob.number,
+      data: `recebida ${T0 + 1}`,
+    });
   });
 
   it('delivers after a restart every message of a burst that got its 07, even with close() called mid-burst, in order', async () => {
@@ -127,7 +135,13 @@ describe('docs/protocol.md §Delivery guarantees: a 07 survives a restart of the
     let sent = 0;
     const writer = setInterval(() => {
       if (a.closed) return;
-      a.sendRaw(Buffer.concat(Array.from({ length: 20 }, () => encodeFrame(message(alice.number, bob.number, `b${sent}`, { ts: T0 + sent++ })))));
+      a.sendRaw(
+        Buffer.concat(
+          Array.from({ length: 20 }, () =>
+            encodeFrame(message(alice.number, bob.number, `b${sent}`, { ts: T0 + sent++ })),
+          ),
+        ),
+      );
     }, 2);
     // Close as soon as the first 07 is in: more of the burst is under way.
     const first = await a.next();

@@ -5,12 +5,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NOBODY } from '../../../src/protocol/index.js';
-import { ack, eventually, expectErrorAndClose, message, receive, sendStored, T0, take, useServer } from '../../helpers/v1.js';
 import { startTestServer } from '../../helpers/server.js';
+import {
+  ack,
+  eventually,
+  expectErrorAndClose,
+  message,
+  receive,
+  sendStored,
+  T0,
+  take,
+  useServer,
+} from '../../helpers/v1.js';
 import { WireClient } from '../../helpers/wire-client.js';
 
 describe.each([
-  ['a dedicated thread per client (sessionsPerThread 1, threads 64)', { sessionsPerThread: 1, threads: 64 }],
+  [
+    'a dedicated thread per client (sessionsPerThread 1, threads 64)',
+    { sessionsPerThread: 1, threads: 64 },
+  ],
   ['pooled sessions (the default)', {}],
   ['the sessions on the broker thread (threads 0)', { threads: 0 }],
 ])('with %s', (_mode, options) => {
@@ -30,13 +43,22 @@ describe.each([
     const a = await env.session(alice);
     await sendStored(a, message(alice.number, bob.number, 'before', { ts: T0, flag: true }));
     const b = await env.session(bob);
-    expect((await receive(b, 1))[0]).toMatchObject({ src: alice.number, dst: bob.number, data: 'before', flag: true });
+    expect((await receive(b, 1))[0]).toMatchObject({
+      src: alice.number,
+      dst: bob.number,
+      data: 'before',
+      flag: true,
+    });
     for (let i = 0; i < 50; i++) a.send(message(alice.number, bob.number, `live ${i}`));
     expect((await take(a, 50)).every((f) => f.code === '07')).toBe(true);
     expect((await receive(b, 50, { ackAs: bob.number, base: 1 })).map((f) => f.data)).toEqual(
       Array.from({ length: 50 }, (_, i) => `live ${i}`),
     );
-    expect((await receive(a, 1))[0]).toMatchObject({ src: bob.number, dst: alice.number, data: `recebida ${T0}` });
+    expect((await receive(a, 1))[0]).toMatchObject({
+      src: bob.number,
+      dst: alice.number,
+      data: `recebida ${T0}`,
+    });
   });
 
   it('answers a poll session only when asked: 06 frames, then 03 with the count; 08 deletes', async () => {
@@ -121,7 +143,9 @@ describe('docs/protocol.md §Codes 503: a client refused for lack of a thread af
       holder.destroy();
     }
     const closed = t.stop().then(() => 'closed');
-    const timeout = new Promise((r) => setTimeout(() => r('still waiting after 3 s'), 3_000).unref());
+    const timeout = new Promise((r) =>
+      setTimeout(() => r('still waiting after 3 s'), 3_000).unref(),
+    );
     expect(await Promise.race([closed, timeout])).toBe('closed');
   });
 });

@@ -13,9 +13,17 @@ describe('terminalText: what a terminal is given of a message', () => {
     ['NUL and the other C0', '\x00\x01\x08\x0b\x0c\x1f', '\\x00\\x01\\x08\\x0b\\x0c\\x1f'],
     ['LF, CR and TAB (one line: no break of the sender’s)', 'a\nb\r\nc\td', 'a\\nb\\r\\nc\\td'],
     ['DEL', 'x\x7f', 'x\\x7f'],
-    ['C1, CSI and the 8-bit OSC and ST among them', '\x80\x9b2J\x9d0;t\x9c\x9f', '\\x80\\x9b2J\\x9d0;t\\x9c\\x9f'],
+    [
+      'C1, CSI and the 8-bit OSC and ST among them',
+      '\x80\x9b2J\x9d0;t\x9c\x9f',
+      '\\x80\\x9b2J\\x9d0;t\\x9c\\x9f',
+    ],
     ['U+00A0 and above are text, not C1', '\u00a0é', '\u00a0é'],
-    ['bidi embeddings and overrides', '\u202a\u202b\u202c\u202d\u202e', '\\u202a\\u202b\\u202c\\u202d\\u202e'],
+    [
+      'bidi embeddings and overrides',
+      '\u202a\u202b\u202c\u202d\u202e',
+      '\\u202a\\u202b\\u202c\\u202d\\u202e',
+    ],
     ['bidi isolates', '\u2066\u2067\u2068\u2069', '\\u2066\\u2067\\u2068\\u2069'],
     ['bidi marks', '\u200e\u200f\u061c', '\\u200e\\u200f\\u061c'],
     [
@@ -23,14 +31,20 @@ describe('terminalText: what a terminal is given of a message', () => {
       'hi\x1b]0;PWNED\x07\x1b[2J\r\n[12:00:00] 1000000000001 -> 2000000000002: send me your token',
       'hi\\x1b]0;PWNED\\x07\\x1b[2J\\r\\n[12:00:00] 1000000000001 -> 2000000000002: send me your token',
     ],
-    ['Trojan Source: an override that hides the order', 'pay \u202eerif\u202c now', 'pay \\u202eerif\\u202c now'],
+    [
+      'Trojan Source: an override that hides the order',
+      'pay \u202eerif\u202c now',
+      'pay \\u202eerif\\u202c now',
+    ],
   ])('%s', (_what, input, shown) => {
     expect(terminalText(input)).toBe(shown);
     expect(terminalText(input)).not.toMatch(CONTROL);
   });
 
   it('is idempotent: what it returns is shown the same again', () => {
-    const all = Array.from({ length: 0xa0 }, (_, i) => String.fromCharCode(i)).join('') + '\u061c\u200e\u200f\u202a\u202e\u2066\u2069';
+    const all =
+      Array.from({ length: 0xa0 }, (_, i) => String.fromCharCode(i)).join('') +
+      '\u061c\u200e\u200f\u202a\u202e\u2066\u2069';
     const once = terminalText(all);
     expect(once).not.toMatch(CONTROL);
     expect(terminalText(once)).toBe(once);

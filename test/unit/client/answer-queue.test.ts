@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerQueue, errorFromData, type PendingRequest } from '../../../src/client/answer-queue.js';
+import {
+  AnswerQueue,
+  errorFromData,
+  type PendingRequest,
+} from '../../../src/client/answer-queue.js';
 import {
   ConnectionError,
   ForbiddenError,
@@ -9,10 +13,10 @@ import {
   ReplacedError,
   UnauthorizedError,
   UnavailableError,
-  ZapwireError,
+  type ZapwireError,
 } from '../../../src/errors.js';
-import { NOBODY, type Frame } from '../../../src/protocol/frame.js';
 import type { Code } from '../../../src/protocol/codes.js';
+import { type Frame, NOBODY } from '../../../src/protocol/frame.js';
 
 const ME = '1111111111111';
 const BOB = '2222222222222';
@@ -56,7 +60,11 @@ describe('errorFromData', () => {
   }
 
   it('keeps an unknown status, and survives data that is not a status', () => {
-    expect(errorFromData('418 teapot')).toMatchObject({ status: 418, code: 'ZAPWIRE_ERROR', message: 'teapot' });
+    expect(errorFromData('418 teapot')).toMatchObject({
+      status: 418,
+      code: 'ZAPWIRE_ERROR',
+      message: 'teapot',
+    });
     expect(errorFromData('garbage')).toMatchObject({ status: 0, code: 'ZAPWIRE_ERROR' });
   });
 });
@@ -77,7 +85,9 @@ describe('AnswerQueue', () => {
   it('never takes a 06 as an answer, wherever it comes', () => {
     const { queue, log, add } = setup();
     add('send', '07');
-    expect(queue.route(frame('06', { src: BOB, dst: ME, data: '07' }))).toEqual({ kind: 'delivery' });
+    expect(queue.route(frame('06', { src: BOB, dst: ME, data: '07' }))).toEqual({
+      kind: 'delivery',
+    });
     expect(queue.size).toBe(1);
     queue.route(frame('07', { src: ME, data: '9' }));
     expect(log).toEqual(['send <- 07 9']);
@@ -99,7 +109,9 @@ describe('AnswerQueue', () => {
   it('takes a 409 as about the connection, even with requests pending', () => {
     const { queue, log, add } = setup();
     add('send', '07');
-    const routed = queue.route(frame('09', { dst: ME, data: '409 session replaced by a newer one' }));
+    const routed = queue.route(
+      frame('09', { dst: ME, data: '409 session replaced by a newer one' }),
+    );
     expect(routed.kind).toBe('connection-error');
     expect(routed.kind === 'connection-error' && routed.error).toBeInstanceOf(ReplacedError);
     expect(log).toEqual([]);
@@ -109,7 +121,9 @@ describe('AnswerQueue', () => {
   it("takes a 09 whose src is not the session's number as the server ending the session (503 shutdown)", () => {
     const { queue, log, add } = setup();
     add('send', '07');
-    const routed = queue.route(frame('09', { src: NOBODY, dst: ME, data: '503 server shutting down' }));
+    const routed = queue.route(
+      frame('09', { src: NOBODY, dst: ME, data: '503 server shutting down' }),
+    );
     expect(routed.kind).toBe('connection-error');
     expect(log).toEqual([]);
   });
@@ -125,7 +139,9 @@ describe('AnswerQueue', () => {
 
   it('takes a 09 with nothing pending as about the connection', () => {
     const { queue } = setup();
-    expect(queue.route(frame('09', { src: ME, data: '400 bad ack' })).kind).toBe('connection-error');
+    expect(queue.route(frame('09', { src: ME, data: '400 bad ack' })).kind).toBe(
+      'connection-error',
+    );
   });
 
   it('reports an answer of the wrong code, or one nobody asked for, as unexpected', () => {
@@ -133,7 +149,10 @@ describe('AnswerQueue', () => {
     expect(queue.route(frame('07')).kind).toBe('unexpected');
     add('valid', '20');
     const routed = queue.route(frame('07'));
-    expect(routed).toEqual({ kind: 'unexpected', reason: 'the server answered 07 where 20 was expected' });
+    expect(routed).toEqual({
+      kind: 'unexpected',
+      reason: 'the server answered 07 where 20 was expected',
+    });
     expect(log).toEqual([]);
   });
 

@@ -2,7 +2,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionSettings } from '../../../src/client/connection.js';
 import { ConnectionError, NotFoundError, type ZapwireError } from '../../../src/errors.js';
-import { decodeFrame, encodeFrame, FrameSplitter, type Frame, type FrameInit } from '../../../src/protocol/index.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  type FrameInit,
+  FrameSplitter,
+} from '../../../src/protocol/index.js';
 
 /**
  * The connection against a scripted fake server on 127.0.0.1:0: exactly which
@@ -56,11 +62,23 @@ async function fake(onFrame?: (frame: Frame, fake: Fake) => void): Promise<Fake>
 }
 
 function settings(port: number, overrides: Partial<ConnectionSettings> = {}): ConnectionSettings {
-  return { host: '127.0.0.1', port, connectTimeoutMs: 2_000, requestTimeoutMs: 2_000, ackDelayMs: 20, ackEvery: 64, ...overrides };
+  return {
+    host: '127.0.0.1',
+    port,
+    connectTimeoutMs: 2_000,
+    requestTimeoutMs: 2_000,
+    ackDelayMs: 20,
+    ackEvery: 64,
+    ...overrides,
+  };
 }
 
 /** `delivery` returns false for a frame it does not take; anything else takes it. */
-async function open(f: Fake, overrides: Partial<ConnectionSettings> = {}, delivery: (frame: Frame, conn: Connection) => unknown = () => {}) {
+async function open(
+  f: Fake,
+  overrides: Partial<ConnectionSettings> = {},
+  delivery: (frame: Frame, conn: Connection) => unknown = () => {},
+) {
   const closed: (ZapwireError | undefined)[] = [];
   let conn!: Connection;
   conn = await Connection.open(settings(f.port, overrides), {
@@ -72,7 +90,14 @@ async function open(f: Fake, overrides: Partial<ConnectionSettings> = {}, delive
   return { conn, closed };
 }
 
-const deliver = (i: number): FrameInit => ({ code: '06', src: BOB, dst: ME, ts: 1_700_000_000 + i, flag: true, data: `m${i}` });
+const deliver = (i: number): FrameInit => ({
+  code: '06',
+  src: BOB,
+  dst: ME,
+  ts: 1_700_000_000 + i,
+  flag: true,
+  data: `m${i}`,
+});
 const acks = (f: Fake) => f.frames.filter((x) => x.code === '08').map((x) => x.data);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -107,7 +132,7 @@ describe('Connection acknowledgements', () => {
     expect(acks(f)).toEqual(['2', '4']);
   });
 
-  it("counts a frame only once its handler has returned", async () => {
+  it('counts a frame only once its handler has returned', async () => {
     const f = await fake();
     // Flushing from inside the handler acknowledges the frames before this one, never this one.
     await open(f, { ackDelayMs: 10 }, (_frame, conn) => conn.flushAck());
@@ -141,7 +166,10 @@ describe('Connection acknowledgements', () => {
     const f = await fake();
     const got: string[] = [];
     const closed: unknown[] = [];
-    const conn = await Connection.open(settings(f.port, { ackDelayMs: 5 }), { delivery: (x) => got.push(x.data) > 0, closed: (e) => closed.push(e) });
+    const conn = await Connection.open(settings(f.port, { ackDelayMs: 5 }), {
+      delivery: (x) => got.push(x.data) > 0,
+      closed: (e) => closed.push(e),
+    });
     connections.push(conn);
     conn.hold();
     await conn.openSession(ME, 'token', true);
@@ -172,13 +200,29 @@ describe('Connection requests', () => {
   it('matches pipelined answers in order, with pushes and a 09 between them', async () => {
     const f = await fake((frame, fk) => {
       if (frame.code !== '05') return;
-      if (frame.data === 'two') fk.write(deliver(9), { code: '09', src: ME, dst: frame.dst, ts: frame.ts, data: '404 unknown destination' });
-      else fk.write({ code: '07', src: ME, dst: frame.dst, ts: frame.ts, data: frame.data === 'one' ? '1' : '3' });
+      if (frame.data === 'two')
+        fk.write(deliver(9), {
+          code: '09',
+          src: ME,
+          dst: frame.dst,
+          ts: frame.ts,
+          data: '404 unknown destination',
+        });
+      else
+        fk.write({
+          code: '07',
+          src: ME,
+          dst: frame.dst,
+          ts: frame.ts,
+          data: frame.data === 'one' ? '1' : '3',
+        });
     });
     const got: string[] = [];
     const { conn } = await open(f, {}, (x) => got.push(x.data));
     const [one, two, three] = conn.requestMany(
-      ['one', 'two', 'three'].map((data) => ({ code: '05', src: ME, dst: BOB, ts: 1, data }) as const),
+      ['one', 'two', 'three'].map(
+        (data) => ({ code: '05', src: ME, dst: BOB, ts: 1, data }) as const,
+      ),
       '07',
     );
     expect((await one!).data).toBe('1');
@@ -190,7 +234,9 @@ describe('Connection requests', () => {
   it('rejects what cannot be encoded without writing anything', async () => {
     const f = await fake();
     const { conn } = await open(f);
-    await expect(conn.request({ code: '05', src: ME, dst: BOB, data: 'x'.repeat(218) }, '07')).rejects.toMatchObject({ status: 400 });
+    await expect(
+      conn.request({ code: '05', src: ME, dst: BOB, data: 'x'.repeat(218) }, '07'),
+    ).rejects.toMatchObject({ status: 400 });
     await sleep(20);
     expect(f.frames.map((x) => x.code)).toEqual(['04']);
   });
@@ -198,7 +244,9 @@ describe('Connection requests', () => {
   it('ends the connection when a request gets no answer in time', async () => {
     const f = await fake();
     const { conn, closed } = await open(f, { requestTimeoutMs: 50 });
-    const err = await conn.request({ code: '19', src: ME, dst: BOB }, '20').catch((e: unknown) => e);
+    const err = await conn
+      .request({ code: '19', src: ME, dst: BOB }, '20')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
     expect((err as Error).message).toMatch(/no answer to 19/);
     await until(() => closed.length === 1, 'the close');
@@ -219,7 +267,9 @@ describe('Connection requests', () => {
       if (frame.code === '19') fk.write({ code: '07' });
     });
     const { conn, closed } = await open(f);
-    await expect(conn.request({ code: '19', src: ME, dst: BOB }, '20')).rejects.toThrow(/07 where 20 was expected/);
+    await expect(conn.request({ code: '19', src: ME, dst: BOB }, '20')).rejects.toThrow(
+      /07 where 20 was expected/,
+    );
     await until(() => closed.length === 1, 'the close');
   });
 
@@ -227,8 +277,13 @@ describe('Connection requests', () => {
     const f = await fake();
     const port = f.port;
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-    const err = await Connection.open(settings(port), { delivery: () => true, closed: () => {} }).catch((e: unknown) => e);
+    const err = await Connection.open(settings(port), {
+      delivery: () => true,
+      closed: () => {},
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
-    expect((err as Error).message).toBe(`cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
+    expect((err as Error).message).toBe(
+      `cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)`,
+    );
   });
 });

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { Deduplicator, LruMap, messageKey, type SeenStore } from '../../../src/client/deduplicator.js';
+import {
+  Deduplicator,
+  LruMap,
+  messageKey,
+  type SeenStore,
+} from '../../../src/client/deduplicator.js';
 
-const base = { src: '1111111111111', dst: '2222222222222', ts: 1_700_000_000, flag: true, data: 'olá' };
+const base = {
+  src: '1111111111111',
+  dst: '2222222222222',
+  ts: 1_700_000_000,
+  flag: true,
+  data: 'olá',
+};
 
 describe('messageKey', () => {
   it('is the same for the same frame and differs when any field differs', () => {
@@ -21,7 +32,9 @@ describe('messageKey', () => {
   });
 
   it('does not confuse fields that run into each other', () => {
-    expect(messageKey({ ...base, ts: 1, data: '23' })).not.toBe(messageKey({ ...base, ts: 12, data: '3' }));
+    expect(messageKey({ ...base, ts: 1, data: '23' })).not.toBe(
+      messageKey({ ...base, ts: 12, data: '3' }),
+    );
   });
 });
 

@@ -19,7 +19,9 @@ describe('toDelivery', () => {
   });
 
   it('reads a group message: the chat is the group', () => {
-    expect(toDelivery({ src: BOB, dst: GROUP, ts: T, flag: false, data: 'oi grupo' }, ME)).toMatchObject({
+    expect(
+      toDelivery({ src: BOB, dst: GROUP, ts: T, flag: false, data: 'oi grupo' }, ME),
+    ).toMatchObject({
       type: 'message',
       sender: BOB,
       chat: { kind: 'group', number: GROUP },
@@ -35,7 +37,10 @@ describe('toDelivery', () => {
   ];
   for (const [name, dst, kind, chatKind] of receipts) {
     it(`reads a receipt (${name})`, () => {
-      const delivery = toDelivery({ src: BOB, dst, ts: T + 60, flag: false, data: `${kind} 0001234567` }, ME);
+      const delivery = toDelivery(
+        { src: BOB, dst, ts: T + 60, flag: false, data: `${kind} 0001234567` },
+        ME,
+      );
       expect(delivery).toEqual({
         type: 'receipt',
         kind,
@@ -61,14 +66,20 @@ describe('toDelivery', () => {
   });
 
   it('reads a group creation notice only with flag 0 and a group as dst', () => {
-    expect(toDelivery({ src: BOB, dst: GROUP, ts: T, flag: false, data: 'grupo criado' }, ME)).toEqual({
+    expect(
+      toDelivery({ src: BOB, dst: GROUP, ts: T, flag: false, data: 'grupo criado' }, ME),
+    ).toEqual({
       type: 'groupCreated',
       group: GROUP,
       creator: BOB,
       ts: T,
     });
-    expect(toDelivery({ src: BOB, dst: ME, ts: T, flag: false, data: 'grupo criado' }, ME).type).toBe('message');
-    expect(toDelivery({ src: BOB, dst: GROUP, ts: T, flag: true, data: 'grupo criado' }, ME).type).toBe('message');
+    expect(
+      toDelivery({ src: BOB, dst: ME, ts: T, flag: false, data: 'grupo criado' }, ME).type,
+    ).toBe('message');
+    expect(
+      toDelivery({ src: BOB, dst: GROUP, ts: T, flag: true, data: 'grupo criado' }, ME).type,
+    ).toBe('message');
   });
 });
 

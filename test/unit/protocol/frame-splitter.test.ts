@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Code, FRAME_SIZE, FrameSplitter, decodeFrame, encodeFrame } from '../../../src/protocol/index.js';
+import {
+  Code,
+  decodeFrame,
+  encodeFrame,
+  FRAME_SIZE,
+  FrameSplitter,
+} from '../../../src/protocol/index.js';
 
 const ALICE = '5511999990001';
 const BOB = '5511999990002';
@@ -9,8 +15,21 @@ const BOB = '5511999990002';
 // order cannot go unnoticed.
 const frames: Buffer[] = [
   encodeFrame({ code: Code.OpenSession, src: ALICE, flag: true, data: 'token-a' }),
-  encodeFrame({ code: Code.Send, src: ALICE, dst: BOB, ts: 1_700_000_000, flag: true, data: 'olá 😀' }),
-  encodeFrame({ code: Code.Send, src: ALICE, dst: BOB, ts: 1_700_000_001, data: '€'.repeat(72) + 'x' }),
+  encodeFrame({
+    code: Code.Send,
+    src: ALICE,
+    dst: BOB,
+    ts: 1_700_000_000,
+    flag: true,
+    data: 'olá 😀',
+  }),
+  encodeFrame({
+    code: Code.Send,
+    src: ALICE,
+    dst: BOB,
+    ts: 1_700_000_001,
+    data: '€'.repeat(72) + 'x',
+  }),
   encodeFrame({ code: Code.Ack, src: ALICE, data: '2' }),
   encodeFrame({ code: Code.Poll, src: ALICE }),
 ];
@@ -31,7 +50,8 @@ function feed(chunks: Buffer[], splitter = new FrameSplitter()): Buffer[] {
 
 function expectSameFrames(actual: Buffer[]): void {
   expect(actual).toHaveLength(frames.length);
-  actual.forEach((frame, i) => expect(frame.equals(frames[i]!), `frame ${i}`).toBe(true));
+  for (const [i, frame] of actual.entries())
+    expect(frame.equals(frames[i]!), `frame ${i}`).toBe(true);
 }
 
 function cutAt(buf: Buffer, cuts: number[]): Buffer[] {
@@ -106,7 +126,10 @@ describe('FrameSplitter', () => {
     const splitter = new FrameSplitter();
     const copies: Buffer[] = [];
     // A cut in the middle of every frame forces the internal buffer to be used and reused.
-    for (const chunk of cutAt(stream, frames.map((_, i) => i * FRAME_SIZE + 100))) {
+    for (const chunk of cutAt(
+      stream,
+      frames.map((_, i) => i * FRAME_SIZE + 100),
+    )) {
       splitter.push(chunk, (frame) => {
         expect(decodeFrame(frame)).toEqual(decodeFrame(frames[copies.length]!));
         copies.push(Buffer.from(frame));

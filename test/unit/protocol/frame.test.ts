@@ -3,15 +3,15 @@ import { describe, expect, it } from 'vitest';
 import {
   Code,
   DATA_SIZE,
-  FRAME_SIZE,
-  FrameError,
-  NOBODY,
   decodeFrame,
   encodeFrame,
   encodeFrameInto,
-  peekCode,
+  FRAME_SIZE,
   type Frame,
+  FrameError,
   type FrameField,
+  NOBODY,
+  peekCode,
 } from '../../../src/protocol/index.js';
 
 const ALICE = '5511999990001';
@@ -36,7 +36,10 @@ function raw(header: string, data: Buffer | string = ''): Buffer {
 /** A copy of `buf` with `bytes` written at `offset`. */
 function patched(buf: Buffer, offset: number, bytes: string | number[]): Buffer {
   const copy = Buffer.from(buf);
-  (typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes)).copy(copy, offset);
+  (typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes)).copy(
+    copy,
+    offset,
+  );
   return copy;
 }
 
@@ -82,16 +85,28 @@ const valid: ValidCase[] = [
   {
     name: '05 send with unicode text, written byte by byte',
     frame: frame({ code: Code.Send, src: ALICE, dst: BOB, ts: TS, flag: true, data: 'olá 😀' }),
-    bytes: raw('05' + ALICE + BOB + '1700000000' + '1', Buffer.from([0x6f, 0x6c, 0xc3, 0xa1, 0x20, 0xf0, 0x9f, 0x98, 0x80])),
+    bytes: raw(
+      '05' + ALICE + BOB + '1700000000' + '1',
+      Buffer.from([0x6f, 0x6c, 0xc3, 0xa1, 0x20, 0xf0, 0x9f, 0x98, 0x80]),
+    ),
   },
   {
     name: '05 send whose text begins with U+FEFF',
     frame: frame({ code: Code.Send, src: ALICE, dst: BOB, ts: TS, data: '\uFEFFbom dia' }),
-    bytes: raw('05' + ALICE + BOB + '1700000000' + '0', Buffer.from([0xef, 0xbb, 0xbf, ...Buffer.from('bom dia')])),
+    bytes: raw(
+      '05' + ALICE + BOB + '1700000000' + '0',
+      Buffer.from([0xef, 0xbb, 0xbf, ...Buffer.from('bom dia')]),
+    ),
   },
   {
     name: '06 deliver carrying a receipt',
-    frame: frame({ code: Code.Deliver, src: BOB, dst: ALICE, ts: TS + 5, data: 'recebida 1700000000' }),
+    frame: frame({
+      code: Code.Deliver,
+      src: BOB,
+      dst: ALICE,
+      ts: TS + 5,
+      data: 'recebida 1700000000',
+    }),
     bytes: raw('06' + BOB + ALICE + '1700000005' + '0', 'recebida 1700000000'),
   },
   {
@@ -106,7 +121,13 @@ const valid: ValidCase[] = [
   },
   {
     name: '09 error with a status and a reason',
-    frame: frame({ code: Code.Error, src: ALICE, dst: BOB, ts: TS, data: '404 unknown destination' }),
+    frame: frame({
+      code: Code.Error,
+      src: ALICE,
+      dst: BOB,
+      ts: TS,
+      data: '404 unknown destination',
+    }),
     bytes: raw('09' + ALICE + BOB + '1700000000' + '0', '404 unknown destination'),
   },
   {
@@ -131,13 +152,22 @@ const valid: ValidCase[] = [
   },
   {
     name: '05 send with 217 bytes of ASCII data and the largest ts',
-    frame: frame({ code: Code.Send, src: ALICE, dst: BOB, ts: 9_999_999_999, data: 'x'.repeat(217) }),
+    frame: frame({
+      code: Code.Send,
+      src: ALICE,
+      dst: BOB,
+      ts: 9_999_999_999,
+      data: 'x'.repeat(217),
+    }),
     bytes: raw('05' + ALICE + BOB + '9999999999' + '0', 'x'.repeat(217)),
   },
   {
     name: '05 send with 217 bytes of data ending in a 3-byte character',
     frame: frame({ code: Code.Send, src: ALICE, dst: BOB, ts: TS, data: 'x' + '€'.repeat(72) }),
-    bytes: raw('05' + ALICE + BOB + '1700000000' + '0', Buffer.concat([Buffer.from('x'), ...Array(72).fill(Buffer.from([0xe2, 0x82, 0xac]))])),
+    bytes: raw(
+      '05' + ALICE + BOB + '1700000000' + '0',
+      Buffer.concat([Buffer.from('x'), ...Array(72).fill(Buffer.from([0xe2, 0x82, 0xac]))]),
+    ),
   },
   {
     name: '05 send with 217 bytes of data made of 4-byte emoji',
@@ -211,7 +241,11 @@ interface MalformedCase {
 const malformed: MalformedCase[] = [
   { name: 'an empty buffer', bytes: Buffer.alloc(0), field: 'length' },
   { name: 'a frame one byte short', bytes: base.subarray(0, 255), field: 'length' },
-  { name: 'a frame one byte too long', bytes: Buffer.concat([base, Buffer.alloc(1)]), field: 'length' },
+  {
+    name: 'a frame one byte too long',
+    bytes: Buffer.concat([base, Buffer.alloc(1)]),
+    field: 'length',
+  },
   { name: 'two frames at once', bytes: Buffer.concat([base, base]), field: 'length' },
   { name: 'a code with a letter', bytes: patched(base, 0, 'a5'), field: 'code' },
   { name: 'a code with a space', bytes: patched(base, 0, ' 5'), field: 'code' },
@@ -230,21 +264,64 @@ const malformed: MalformedCase[] = [
   { name: 'a flag of "2"', bytes: patched(base, 38, '2'), field: 'flag' },
   { name: 'a flag of 0x00', bytes: patched(base, 38, [0]), field: 'flag' },
   { name: 'a flag of "t"', bytes: patched(base, 38, 't'), field: 'flag' },
-  { name: 'a 0x00 inside data before non-zero bytes', bytes: raw(header05, Buffer.from('ab\0cd', 'latin1')), field: 'data' },
-  { name: 'data starting with 0x00 followed by text', bytes: raw(header05, Buffer.from('\0hello', 'latin1')), field: 'data' },
-  { name: 'a 0x00 between data and a last non-zero byte', bytes: patched(raw(header05, 'hi'), 255, 'x'), field: 'data' },
-  { name: 'a lone continuation byte', bytes: raw(header05, Buffer.from([0x61, 0x80, 0x62])), field: 'data' },
-  { name: 'a truncated 3-byte sequence at the end of data', bytes: raw(header05, Buffer.from([0x61, 0xe2, 0x82])), field: 'data' },
   {
-    name: 'a truncated 4-byte sequence filling the last data bytes',
-    bytes: raw(header05, Buffer.concat([Buffer.from('x'.repeat(214)), Buffer.from([0xf0, 0x9f, 0x98])])),
+    name: 'a 0x00 inside data before non-zero bytes',
+    bytes: raw(header05, Buffer.from('ab\0cd', 'latin1')),
     field: 'data',
   },
-  { name: 'an overlong 2-byte encoding of "/"', bytes: raw(header05, Buffer.from([0xc0, 0xaf])), field: 'data' },
-  { name: 'an overlong 3-byte encoding of "/"', bytes: raw(header05, Buffer.from([0xe0, 0x80, 0xaf])), field: 'data' },
-  { name: 'a UTF-16 surrogate encoded as UTF-8', bytes: raw(header05, Buffer.from([0xed, 0xa0, 0x80])), field: 'data' },
-  { name: 'a byte that never occurs in UTF-8 (0xff)', bytes: raw(header05, Buffer.from([0xff])), field: 'data' },
-  { name: 'a code point above U+10FFFF', bytes: raw(header05, Buffer.from([0xf4, 0x90, 0x80, 0x80])), field: 'data' },
+  {
+    name: 'data starting with 0x00 followed by text',
+    bytes: raw(header05, Buffer.from('\0hello', 'latin1')),
+    field: 'data',
+  },
+  {
+    name: 'a 0x00 between data and a last non-zero byte',
+    bytes: patched(raw(header05, 'hi'), 255, 'x'),
+    field: 'data',
+  },
+  {
+    name: 'a lone continuation byte',
+    bytes: raw(header05, Buffer.from([0x61, 0x80, 0x62])),
+    field: 'data',
+  },
+  {
+    name: 'a truncated 3-byte sequence at the end of data',
+    bytes: raw(header05, Buffer.from([0x61, 0xe2, 0x82])),
+    field: 'data',
+  },
+  {
+    name: 'a truncated 4-byte sequence filling the last data bytes',
+    bytes: raw(
+      header05,
+      Buffer.concat([Buffer.from('x'.repeat(214)), Buffer.from([0xf0, 0x9f, 0x98])]),
+    ),
+    field: 'data',
+  },
+  {
+    name: 'an overlong 2-byte encoding of "/"',
+    bytes: raw(header05, Buffer.from([0xc0, 0xaf])),
+    field: 'data',
+  },
+  {
+    name: 'an overlong 3-byte encoding of "/"',
+    bytes: raw(header05, Buffer.from([0xe0, 0x80, 0xaf])),
+    field: 'data',
+  },
+  {
+    name: 'a UTF-16 surrogate encoded as UTF-8',
+    bytes: raw(header05, Buffer.from([0xed, 0xa0, 0x80])),
+    field: 'data',
+  },
+  {
+    name: 'a byte that never occurs in UTF-8 (0xff)',
+    bytes: raw(header05, Buffer.from([0xff])),
+    field: 'data',
+  },
+  {
+    name: 'a code point above U+10FFFF',
+    bytes: raw(header05, Buffer.from([0xf4, 0x90, 0x80, 0x80])),
+    field: 'data',
+  },
 ];
 
 describe('decodeFrame refuses a malformed frame', () => {
@@ -289,7 +366,9 @@ describe('decodeFrame refuses a malformed frame', () => {
       bad = patched(bad, offset, bytes);
       expect(() => decodeFrame(bad)).toThrow(expect.objectContaining({ field }));
     }
-    expect(() => decodeFrame(bad.subarray(1))).toThrow(expect.objectContaining({ field: 'length' }));
+    expect(() => decodeFrame(bad.subarray(1))).toThrow(
+      expect.objectContaining({ field: 'length' }),
+    );
   });
 });
 
@@ -297,8 +376,16 @@ describe('encodeFrame refuses what it cannot put on the wire', () => {
   const ok = { code: Code.Send, src: ALICE, dst: BOB, ts: TS } as const;
   const refusals: { name: string; init: Parameters<typeof encodeFrame>[0]; field: FrameField }[] = [
     { name: '218 bytes of ASCII data', init: { ...ok, data: 'x'.repeat(218) }, field: 'data' },
-    { name: '218 bytes of 2-byte characters', init: { ...ok, data: 'é'.repeat(109) }, field: 'data' },
-    { name: '216 bytes of data plus a 4-byte emoji', init: { ...ok, data: 'x'.repeat(216) + '😀' }, field: 'data' },
+    {
+      name: '218 bytes of 2-byte characters',
+      init: { ...ok, data: 'é'.repeat(109) },
+      field: 'data',
+    },
+    {
+      name: '216 bytes of data plus a 4-byte emoji',
+      init: { ...ok, data: 'x'.repeat(216) + '😀' },
+      field: 'data',
+    },
     { name: 'data containing \\0', init: { ...ok, data: 'a\0b' }, field: 'data' },
     { name: 'data ending in \\0', init: { ...ok, data: 'ab\0' }, field: 'data' },
     { name: 'data with a lone high surrogate', init: { ...ok, data: 'a\uD83Db' }, field: 'data' },
@@ -308,7 +395,11 @@ describe('encodeFrame refuses what it cannot put on the wire', () => {
     { name: 'a src with a letter', init: { ...ok, src: '551199999000a' }, field: 'src' },
     { name: 'a src with a sign', init: { ...ok, src: '+551199999000' }, field: 'src' },
     { name: 'an empty dst', init: { ...ok, dst: '' }, field: 'dst' },
-    { name: 'a dst with full-width digits', init: { ...ok, dst: '５５１１９９９９９０００１' }, field: 'dst' },
+    {
+      name: 'a dst with full-width digits',
+      init: { ...ok, dst: '５５１１９９９９９０００１' },
+      field: 'dst',
+    },
     { name: 'a negative ts', init: { ...ok, ts: -1 }, field: 'ts' },
     { name: 'a fractional ts', init: { ...ok, ts: 1.5 }, field: 'ts' },
     { name: 'a ts of 11 digits', init: { ...ok, ts: 10_000_000_000 }, field: 'ts' },
@@ -350,7 +441,10 @@ const validData = fc
     fc.string({ unit: 'binary', maxLength: 217, size: 'medium' }),
     fc.string({ unit: 'binary-ascii', minLength: 200, maxLength: 217 }),
     // Characters a decoder is tempted to treat specially: BOM, U+FFFD, noncharacters.
-    fc.string({ unit: fc.constantFrom('\uFEFF', '\uFFFD', '\uFFFF', '\u{10FFFF}', 'é', '€', '😀', ' ', 'a'), maxLength: 40 }),
+    fc.string({
+      unit: fc.constantFrom('\uFEFF', '\uFFFD', '\uFFFF', '\u{10FFFF}', 'é', '€', '😀', ' ', 'a'),
+      maxLength: 40,
+    }),
   )
   .filter((s) => !s.includes('\0') && Buffer.byteLength(s, 'utf8') <= DATA_SIZE);
 
@@ -366,19 +460,31 @@ const validFrame: fc.Arbitrary<Frame> = fc.record({
 describe('properties', () => {
   it('decoding any 256 bytes returns a frame or throws a FrameError, nothing else', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: FRAME_SIZE, maxLength: FRAME_SIZE }), decodesOrThrowsFrameError),
+      fc.property(
+        fc.uint8Array({ minLength: FRAME_SIZE, maxLength: FRAME_SIZE }),
+        decodesOrThrowsFrameError,
+      ),
       PROPERTY,
     );
   });
 
   it('decoding bytes of any length returns a frame or throws a FrameError, nothing else', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2 * FRAME_SIZE }), decodesOrThrowsFrameError), PROPERTY);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2 * FRAME_SIZE }), decodesOrThrowsFrameError),
+      PROPERTY,
+    );
   });
 
   it('decoding a valid frame with random bytes overwritten returns a frame or throws a FrameError', () => {
     // Random bytes alone nearly always fail at the code; this reaches every field.
     const damaged = fc
-      .tuple(validFrame, fc.array(fc.tuple(fc.nat(FRAME_SIZE - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }))
+      .tuple(
+        validFrame,
+        fc.array(fc.tuple(fc.nat(FRAME_SIZE - 1), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+      )
       .map(([f, edits]) => {
         const bytes = encodeFrame(f);
         for (const [at, value] of edits) bytes[at] = value;

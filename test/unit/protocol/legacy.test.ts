@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   LEGACY_NONE_PENDING,
+  type LegacyParse,
+  type LegacyRequest,
   legacyDeliver,
   legacyRegistered,
   legacyRequestMayGrow,
   legacyValidity,
   parseLegacyRequest,
-  type LegacyParse,
-  type LegacyRequest,
 } from '../../../src/protocol/index.js';
 
 const ALICE = '5511999990001';
@@ -67,45 +67,69 @@ const variableRequests: { name: string; wire: Buffer; parsed: LegacyRequest }[] 
 ];
 
 describe('parseLegacyRequest: complete requests', () => {
-  it.each(fixedRequests)('parses $name as soon as its bytes are there, ended or not', ({ wire, parsed }) => {
-    expect(parseLegacyRequest(bytes(wire), false)).toEqual(parsed);
-    expect(parseLegacyRequest(bytes(wire), true)).toEqual(parsed);
-  });
+  it.each(fixedRequests)(
+    'parses $name as soon as its bytes are there, ended or not',
+    ({ wire, parsed }) => {
+      expect(parseLegacyRequest(bytes(wire), false)).toEqual(parsed);
+      expect(parseLegacyRequest(bytes(wire), true)).toEqual(parsed);
+    },
+  );
 
-  it.each(variableRequests)('parses $name once the client has finished writing', ({ wire, parsed }) => {
-    expect(parseLegacyRequest(wire, true)).toEqual(parsed);
-  });
+  it.each(variableRequests)(
+    'parses $name once the client has finished writing',
+    ({ wire, parsed }) => {
+      expect(parseLegacyRequest(wire, true)).toEqual(parsed);
+    },
+  );
 
-  it.each(variableRequests)('waits for more of $name while the client may still write', ({ wire }) => {
-    expect(parseLegacyRequest(wire, false)).toEqual(INCOMPLETE);
-  });
+  it.each(variableRequests)(
+    'waits for more of $name while the client may still write',
+    ({ wire }) => {
+      expect(parseLegacyRequest(wire, false)).toEqual(INCOMPLETE);
+    },
+  );
 });
 
 describe('parseLegacyRequest: incomplete requests', () => {
-  it.each(fixedRequests)('waits at every offset of $name until its last byte', ({ wire, parsed }) => {
-    const full = bytes(wire);
-    for (let i = 0; i < full.length; i++) {
-      expect(parseLegacyRequest(full.subarray(0, i), false), `${i} bytes`).toEqual(INCOMPLETE);
-    }
-    expect(parseLegacyRequest(full, false)).toEqual(parsed);
-  });
+  it.each(fixedRequests)(
+    'waits at every offset of $name until its last byte',
+    ({ wire, parsed }) => {
+      const full = bytes(wire);
+      for (let i = 0; i < full.length; i++) {
+        expect(parseLegacyRequest(full.subarray(0, i), false), `${i} bytes`).toEqual(INCOMPLETE);
+      }
+      expect(parseLegacyRequest(full, false)).toEqual(parsed);
+    },
+  );
 
-  it.each(fixedRequests)('refuses every prefix of $name once the client has finished writing', ({ wire }) => {
-    const full = bytes(wire);
-    for (let i = 0; i < full.length; i++) {
-      expect(parseLegacyRequest(full.subarray(0, i), true), `${i} bytes`).toEqual(invalid);
-    }
-  });
+  it.each(fixedRequests)(
+    'refuses every prefix of $name once the client has finished writing',
+    ({ wire }) => {
+      const full = bytes(wire);
+      for (let i = 0; i < full.length; i++) {
+        expect(parseLegacyRequest(full.subarray(0, i), true), `${i} bytes`).toEqual(invalid);
+      }
+    },
+  );
 
-  it.each(variableRequests)('waits at every offset of $name while the client may still write', ({ wire }) => {
-    for (let i = 0; i <= wire.length; i++) {
-      expect(parseLegacyRequest(wire.subarray(0, i), false), `${i} bytes`).toEqual(INCOMPLETE);
-    }
-  });
+  it.each(variableRequests)(
+    'waits at every offset of $name while the client may still write',
+    ({ wire }) => {
+      for (let i = 0; i <= wire.length; i++) {
+        expect(parseLegacyRequest(wire.subarray(0, i), false), `${i} bytes`).toEqual(INCOMPLETE);
+      }
+    },
+  );
 
   it('reads a 05 cut short after its fixed part as a send with the text received so far', () => {
     const wire = bytes('05' + ALICE + BOB + TS + 'olá!');
-    expect(parseLegacyRequest(wire.subarray(0, wire.length - 1), true)).toEqual({ kind: 'send', src: ALICE, dst: BOB, ts: 1_700_000_000, text: 'olá' });
+    expect(parseLegacyRequest(wire.subarray(0, wire.length - 1), true)).toEqual({
+      kind: 'send',
+      src: ALICE,
+      dst: BOB,
+      ts: 1_700_000_000,
+      text: 'olá',
+    });
   });
 
   it('refuses a 05 cut short inside a character: its text is not valid UTF-8', () => {
@@ -125,7 +149,11 @@ const invalidRequests: { name: string; wire: Buffer | string; ended: boolean }[]
   { name: 'the version 1 code 08', wire: '08', ended: false },
   { name: 'the unknown code 99', wire: '99', ended: false },
   { name: 'a code that is not digits', wire: 'ab', ended: false },
-  { name: 'a version 1 frame padded to 256 bytes', wire: Buffer.concat([bytes('03' + ALICE), Buffer.alloc(241)]), ended: false },
+  {
+    name: 'a version 1 frame padded to 256 bytes',
+    wire: Buffer.concat([bytes('03' + ALICE), Buffer.alloc(241)]),
+    ended: false,
+  },
   { name: '01 followed by another byte', wire: '01x', ended: false },
   { name: '01 sent twice', wire: '0101', ended: false },
   { name: '19 with 12 digits', wire: '19' + BOB.slice(1), ended: true },
@@ -136,20 +164,52 @@ const invalidRequests: { name: string; wire: Buffer | string; ended: boolean }[]
   { name: '03 with a space', wire: '03 ' + ALICE.slice(1), ended: false },
   { name: '05 shorter than its fixed part', wire: '05' + ALICE + BOB + TS.slice(1), ended: true },
   { name: '05 with a letter in src', wire: '05' + 'x' + ALICE.slice(1) + BOB + TS, ended: false },
-  { name: '05 with a letter in dst', wire: '05' + ALICE + BOB.slice(1) + 'x' + TS + 'oi', ended: false },
-  { name: '05 with a sign in ts', wire: '05' + ALICE + BOB + '-' + TS.slice(1) + 'oi', ended: true },
+  {
+    name: '05 with a letter in dst',
+    wire: '05' + ALICE + BOB.slice(1) + 'x' + TS + 'oi',
+    ended: false,
+  },
+  {
+    name: '05 with a sign in ts',
+    wire: '05' + ALICE + BOB + '-' + TS.slice(1) + 'oi',
+    ended: true,
+  },
   // docs/protocol.md §Frame: the store takes only text a version 1 `06` can carry.
-  { name: '05 whose text is invalid UTF-8 (a lone continuation byte)', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0x80, 0x62])]), ended: true },
-  { name: '05 whose text ends inside a character', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0xe2, 0x82])]), ended: true },
-  { name: '05 whose text is a UTF-8-encoded surrogate (CESU-8)', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS), Buffer.from([0xed, 0xa0, 0x80])]), ended: true },
-  { name: '05 whose text is an overlong encoding', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS), Buffer.from([0xc0, 0xaf])]), ended: true },
-  { name: '05 whose text contains a 0x00 byte', wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0x00]), bytes('b')]), ended: true },
+  {
+    name: '05 whose text is invalid UTF-8 (a lone continuation byte)',
+    wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0x80, 0x62])]),
+    ended: true,
+  },
+  {
+    name: '05 whose text ends inside a character',
+    wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0xe2, 0x82])]),
+    ended: true,
+  },
+  {
+    name: '05 whose text is a UTF-8-encoded surrogate (CESU-8)',
+    wire: Buffer.concat([bytes('05' + ALICE + BOB + TS), Buffer.from([0xed, 0xa0, 0x80])]),
+    ended: true,
+  },
+  {
+    name: '05 whose text is an overlong encoding',
+    wire: Buffer.concat([bytes('05' + ALICE + BOB + TS), Buffer.from([0xc0, 0xaf])]),
+    ended: true,
+  },
+  {
+    name: '05 whose text contains a 0x00 byte',
+    wire: Buffer.concat([bytes('05' + ALICE + BOB + TS + 'a'), Buffer.from([0x00]), bytes('b')]),
+    ended: true,
+  },
   { name: '10 shorter than its ts', wire: '10' + TS.slice(1), ended: true },
   { name: '10 with a letter in ts', wire: '10' + 'x' + TS.slice(1) + BOB, ended: false },
   { name: '10 with no member', wire: '10' + TS, ended: true },
   { name: '10 with a member of 12 digits', wire: '10' + TS + BOB.slice(1), ended: true },
   { name: '10 with a member and one byte more', wire: '10' + TS + BOB + '1', ended: true },
-  { name: '10 with a member that is not digits', wire: '10' + TS + BOB + 'x' + CAROL.slice(1), ended: true },
+  {
+    name: '10 with a member that is not digits',
+    wire: '10' + TS + BOB + 'x' + CAROL.slice(1),
+    ended: true,
+  },
 ];
 
 describe('parseLegacyRequest: invalid requests', () => {
@@ -168,7 +228,10 @@ const anyRequestBytes = fc.oneof(
   fc
     .tuple(
       fc.constantFrom('01', '03', '05', '10', '19'),
-      fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.string({ unit: fc.constantFrom(...'0123456789x'), maxLength: 80 }).map(bytes)),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 80 }),
+        fc.string({ unit: fc.constantFrom(...'0123456789x'), maxLength: 80 }).map(bytes),
+      ),
     )
     .map(([code, tail]) => Buffer.concat([bytes(code), tail])),
 );
@@ -178,7 +241,15 @@ describe('parseLegacyRequest: properties', () => {
     fc.assert(
       fc.property(anyRequestBytes, fc.boolean(), (raw, ended) => {
         const result = parseLegacyRequest(Buffer.from(raw), ended);
-        expect(['incomplete', 'invalid', 'register', 'validate', 'send', 'createGroup', 'poll']).toContain(result.kind);
+        expect([
+          'incomplete',
+          'invalid',
+          'register',
+          'validate',
+          'send',
+          'createGroup',
+          'poll',
+        ]).toContain(result.kind);
         if (ended) expect(result.kind).not.toBe('incomplete');
       }),
       { seed: 42, numRuns: 2000 },
@@ -189,7 +260,8 @@ describe('parseLegacyRequest: properties', () => {
     fc.assert(
       fc.property(anyRequestBytes, (raw) => {
         const early = parseLegacyRequest(Buffer.from(raw), false);
-        if (early.kind !== 'incomplete') expect(parseLegacyRequest(Buffer.from(raw), true)).toEqual(early);
+        if (early.kind !== 'incomplete')
+          expect(parseLegacyRequest(Buffer.from(raw), true)).toEqual(early);
       }),
       { seed: 42, numRuns: 2000 },
     );
@@ -198,7 +270,10 @@ describe('parseLegacyRequest: properties', () => {
   it('never yields a 05 whose text a version 1 frame could not carry (invalid UTF-8, a lone surrogate, 0x00)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 60 }), (tail) => {
-        const result = parseLegacyRequest(Buffer.concat([bytes('05' + ALICE + BOB + TS), tail]), true);
+        const result = parseLegacyRequest(
+          Buffer.concat([bytes('05' + ALICE + BOB + TS), tail]),
+          true,
+        );
         if (result.kind !== 'send') return;
         expect(result.text.includes('\0')).toBe(false);
         expect(Buffer.from(result.text, 'utf8').equals(tail)).toBe(true);
@@ -209,10 +284,15 @@ describe('parseLegacyRequest: properties', () => {
 
   it('keeps refusing once it has refused, however many bytes follow', () => {
     fc.assert(
-      fc.property(anyRequestBytes, fc.uint8Array({ minLength: 1, maxLength: 20 }), fc.boolean(), (raw, more, ended) => {
-        if (parseLegacyRequest(Buffer.from(raw), false).kind !== 'invalid') return;
-        expect(parseLegacyRequest(Buffer.concat([raw, more]), ended).kind).toBe('invalid');
-      }),
+      fc.property(
+        anyRequestBytes,
+        fc.uint8Array({ minLength: 1, maxLength: 20 }),
+        fc.boolean(),
+        (raw, more, ended) => {
+          if (parseLegacyRequest(Buffer.from(raw), false).kind !== 'invalid') return;
+          expect(parseLegacyRequest(Buffer.concat([raw, more]), ended).kind).toBe('invalid');
+        },
+      ),
       { seed: 42, numRuns: 2000 },
     );
   });
@@ -225,9 +305,12 @@ describe('legacy answers', () => {
     expect(answer).toHaveLength(15);
   });
 
-  it.each(['', '551199999000', '55119999900012', '551199999000x'])('refuses to register the number %j', (number) => {
-    expect(() => legacyRegistered(number)).toThrow(RangeError);
-  });
+  it.each(['', '551199999000', '55119999900012', '551199999000x'])(
+    'refuses to register the number %j',
+    (number) => {
+      expect(() => legacyRegistered(number)).toThrow(RangeError);
+    },
+  );
 
   it('answers 19 with 201 for a registered number and 200 otherwise', () => {
     expect(legacyValidity(true).toString('latin1')).toBe('201');
@@ -255,12 +338,17 @@ describe('legacy answers', () => {
 
   it('delivers long text whole: the legacy protocol has no 217-byte limit', () => {
     const text = '😀'.repeat(100);
-    expect(legacyDeliver({ src: BOB, dst: ALICE, ts: 1, text }).subarray(38).toString('utf8')).toBe(text);
+    expect(legacyDeliver({ src: BOB, dst: ALICE, ts: 1, text }).subarray(38).toString('utf8')).toBe(
+      text,
+    );
   });
 
   it.each([
     { name: 'a src of 12 digits', message: { src: BOB.slice(1), dst: ALICE, ts: 1, text: '' } },
-    { name: 'a dst with a letter', message: { src: BOB, dst: 'x' + ALICE.slice(1), ts: 1, text: '' } },
+    {
+      name: 'a dst with a letter',
+      message: { src: BOB, dst: 'x' + ALICE.slice(1), ts: 1, text: '' },
+    },
     { name: 'a negative ts', message: { src: BOB, dst: ALICE, ts: -1, text: '' } },
     { name: 'a fractional ts', message: { src: BOB, dst: ALICE, ts: 1.5, text: '' } },
     { name: 'a ts of 11 digits', message: { src: BOB, dst: ALICE, ts: 10_000_000_000, text: '' } },
@@ -269,13 +357,23 @@ describe('legacy answers', () => {
   });
 
   it('delivers in the layout of a 05: the same message parses back from it', () => {
-    const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 13, maxLength: 13 });
+    const digits = fc.string({
+      unit: fc.constantFrom(...'0123456789'),
+      minLength: 13,
+      maxLength: 13,
+    });
     fc.assert(
-      fc.property(digits, digits, fc.integer({ min: 0, max: 9_999_999_999 }), storableText, (src, dst, ts, text) => {
-        const wire = legacyDeliver({ src, dst, ts, text });
-        wire.write('05', 0, 'latin1');
-        expect(parseLegacyRequest(wire, true)).toEqual({ kind: 'send', src, dst, ts, text });
-      }),
+      fc.property(
+        digits,
+        digits,
+        fc.integer({ min: 0, max: 9_999_999_999 }),
+        storableText,
+        (src, dst, ts, text) => {
+          const wire = legacyDeliver({ src, dst, ts, text });
+          wire.write('05', 0, 'latin1');
+          expect(parseLegacyRequest(wire, true)).toEqual({ kind: 'send', src, dst, ts, text });
+        },
+      ),
       { seed: 42, numRuns: 1000 },
     );
   });
@@ -294,9 +392,17 @@ describe('legacyRequestMayGrow: bytes that cannot yet be a whole request (docs/p
     ['05 short of its ts', Buffer.from('05' + SRC + DST + '17'), true],
     ['05 with its fixed part and no text', Buffer.from('05' + SRC + DST + TS), false],
     ['05 with text', Buffer.from('05' + SRC + DST + TS + 'oi'), false],
-    ['05 cut after a 2-byte lead', Buffer.concat([Buffer.from('05' + SRC + DST + TS + 'a'), Buffer.from([0xc3])]), true],
+    [
+      '05 cut after a 2-byte lead',
+      Buffer.concat([Buffer.from('05' + SRC + DST + TS + 'a'), Buffer.from([0xc3])]),
+      true,
+    ],
     ['05 ending in a whole 2-byte character', Buffer.from('05' + SRC + DST + TS + 'ção'), false],
-    ['05 cut inside a 4-byte character', Buffer.concat([Buffer.from('05' + SRC + DST + TS), Buffer.from('😀').subarray(0, 3)]), true],
+    [
+      '05 cut inside a 4-byte character',
+      Buffer.concat([Buffer.from('05' + SRC + DST + TS), Buffer.from('😀').subarray(0, 3)]),
+      true,
+    ],
     ['05 ending in a whole 4-byte character', Buffer.from('05' + SRC + DST + TS + '😀'), false],
     ['10 with no member', Buffer.from('10' + TS), true],
     ['10 with part of a number', Buffer.from('10' + TS + '55119'), true],

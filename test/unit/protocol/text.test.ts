@@ -23,7 +23,8 @@ function expectValidSplit(text: string, maxBytes: number, pieces: string[]): voi
     if (text.length > 0) expect(piece.length, `piece ${i} is not empty`).toBeGreaterThan(0);
     // Greedy: a piece ends early only because the next character would not fit.
     const next = pieces[i + 1];
-    if (next !== undefined) expect(bytesOf(piece) + bytesOf(firstChar(next))).toBeGreaterThan(maxBytes);
+    if (next !== undefined)
+      expect(bytesOf(piece) + bytesOf(firstChar(next))).toBeGreaterThan(maxBytes);
   }
 }
 
@@ -49,16 +50,19 @@ describe('splitText', () => {
     expect(splitText('x'.repeat(DATA_SIZE + 1))).toEqual(['x'.repeat(DATA_SIZE), 'x']);
   });
 
-  it.each(CHARACTERS)('never splits inside $name, wherever it falls against the limit', ({ ch, bytes }) => {
-    const maxBytes = 16;
-    expect(bytesOf(ch)).toBe(bytes);
-    // Shift the character across every position around each cut, with one-byte
-    // filler before it and copies of it after.
-    for (let lead = 0; lead <= 2 * maxBytes; lead++) {
-      const text = 'a'.repeat(lead) + ch + 'b' + ch.repeat(5);
-      expectValidSplit(text, maxBytes, splitText(text, maxBytes));
-    }
-  });
+  it.each(CHARACTERS)(
+    'never splits inside $name, wherever it falls against the limit',
+    ({ ch, bytes }) => {
+      const maxBytes = 16;
+      expect(bytesOf(ch)).toBe(bytes);
+      // Shift the character across every position around each cut, with one-byte
+      // filler before it and copies of it after.
+      for (let lead = 0; lead <= 2 * maxBytes; lead++) {
+        const text = 'a'.repeat(lead) + ch + 'b' + ch.repeat(5);
+        expectValidSplit(text, maxBytes, splitText(text, maxBytes));
+      }
+    },
+  );
 
   it.each(CHARACTERS)('splits a run of $name at every limit from 4 to 20 bytes', ({ ch }) => {
     const text = ch.repeat(30);
@@ -126,7 +130,8 @@ describe('properties', () => {
         expect(bytesOf(prefix)).toBeLessThanOrEqual(maxBytes);
         expect(isWholeCharacters(prefix)).toBe(true);
         const rest = text.slice(prefix.length);
-        if (rest.length > 0) expect(bytesOf(prefix) + bytesOf(firstChar(rest))).toBeGreaterThan(maxBytes);
+        if (rest.length > 0)
+          expect(bytesOf(prefix) + bytesOf(firstChar(rest))).toBeGreaterThan(maxBytes);
       }),
       { seed: 42, numRuns: 2000 },
     );

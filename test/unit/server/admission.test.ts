@@ -37,6 +37,10 @@ describe('Admission: the connection caps every listener shares (docs/protocol.md
     admission.admit('c', 'v1');
     const warnings = logs.lines().filter((l) => l.level === LEVEL.warn);
     expect(warnings.map((l) => l.refused)).toEqual([1, 5]);
-    expect(warnings[0]).toMatchObject({ address: 'b', listener: 'v1', msg: 'connection refused: too many connections (maxConnections)' });
+    expect(warnings[0]).toMatchObject({
+      address: 'b',
+      listener: 'v1',
+      msg: 'connection refused: too many connections (maxConnections)',
+    });
   });
 });

@@ -11,8 +11,17 @@ import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Code } from '../../../src/protocol/codes.js';
-import { decodeFrame, encodeFrame, FRAME_SIZE, type FrameInit } from '../../../src/protocol/frame.js';
-import { Connection, WRITE_HIGH_WATER, type FlowState } from '../../../src/server/main/connection.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  FRAME_SIZE,
+  type FrameInit,
+} from '../../../src/protocol/frame.js';
+import {
+  Connection,
+  type FlowState,
+  WRITE_HIGH_WATER,
+} from '../../../src/server/main/connection.js';
 import type { HostHandle } from '../../../src/server/main/host-pool.js';
 import type { HostInbound } from '../../../src/server/thread-messages.js';
 
@@ -65,7 +74,8 @@ class FakeSocket extends EventEmitter {
   get written(): string[] {
     const bytes = Buffer.concat(this.chunks);
     const out: string[] = [];
-    for (let offset = 0; offset < bytes.length; offset += FRAME_SIZE) out.push(decodeFrame(bytes.subarray(offset, offset + FRAME_SIZE)).data);
+    for (let offset = 0; offset < bytes.length; offset += FRAME_SIZE)
+      out.push(decodeFrame(bytes.subarray(offset, offset + FRAME_SIZE)).data);
     return out;
   }
 }
@@ -86,7 +96,9 @@ function frameBytes(inits: FrameInit[]): Uint8Array {
 
 /** `n` whole frames as the client sends them. */
 function clientFrames(n: number): Buffer {
-  return Buffer.concat(Array.from({ length: n }, (_, i) => encodeFrame({ code: Code.Poll, ts: i })));
+  return Buffer.concat(
+    Array.from({ length: n }, (_, i) => encodeFrame({ code: Code.Poll, ts: i })),
+  );
 }
 
 interface Fixture {
@@ -105,12 +117,28 @@ interface Fixture {
 function connect(maxInflight = 64): Fixture {
   const socket = new FakeSocket();
   const toHost: HostInbound[] = [];
-  const host = { id: 1, inbound: { send: (message: HostInbound) => toHost.push(message) } } as unknown as HostHandle;
+  const host = {
+    id: 1,
+    inbound: { send: (message: HostInbound) => toHost.push(message) },
+  } as unknown as HostHandle;
   const pushesWritable: { sid: number; writable: boolean }[] = [];
   const corked: Connection[] = [];
-  const flow: FlowState = { maxInflight, peakInflight: 0, pushesWritable: (sid, writable) => pushesWritable.push({ sid, writable }), corked: (c) => corked.push(c) };
+  const flow: FlowState = {
+    maxInflight,
+    peakInflight: 0,
+    pushesWritable: (sid, writable) => pushesWritable.push({ sid, writable }),
+    corked: (c) => corked.push(c),
+  };
   const onClosed = vi.fn();
-  const connection = new Connection(SID, socket as unknown as Socket, host, '192.0.2.1', flow, pino({ level: 'silent' }), onClosed);
+  const connection = new Connection(
+    SID,
+    socket as unknown as Socket,
+    host,
+    '192.0.2.1',
+    flow,
+    pino({ level: 'silent' }),
+    onClosed,
+  );
   return { connection, socket, toHost, pushesWritable, flow, onClosed, corked };
 }
 
@@ -159,7 +187,7 @@ describe('Connection: answers are written in slot order, whoever made them', () 
   });
 });
 
-describe('Connection: the broker\'s 06 pushes keep the place the broker gave them', () => {
+describe("Connection: the broker's 06 pushes keep the place the broker gave them", () => {
   it('writes a 06 sent after a broker answer that waits only after that answer', () => {
     const { connection, socket } = connect();
     // Slot 0 is the host's and not answered yet; the broker answered slot 1, then pushed.
@@ -171,7 +199,7 @@ describe('Connection: the broker\'s 06 pushes keep the place the broker gave the
     expect(socket.written).toEqual(['slot 0', 'slot 1', 'push a', 'push b']);
   });
 
-  it('writes a 06 at once when nothing of the broker\'s waits, even while host slots are pending', () => {
+  it("writes a 06 at once when nothing of the broker's waits, even while host slots are pending", () => {
     const { connection, socket } = connect();
     connection.answer(1, frames('slot 1'), false);
     connection.fromTheBroker(undefined, deliveries('push a'), false);
@@ -257,7 +285,7 @@ describe('Connection: a 09 that ends the session', () => {
     expect(socket.ended).toBe(true);
   });
 
-  it('reports the socket\'s close once, through onClosed', () => {
+  it("reports the socket's close once, through onClosed", () => {
     const { connection, socket, onClosed } = connect();
     socket.emit('close');
     expect(onClosed).toHaveBeenCalledTimes(1);

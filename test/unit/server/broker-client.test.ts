@@ -2,12 +2,22 @@
  * DESIGN.md §The path of one message: an 08's deletions (tellLater) travel
  * with the host's next request, in order, or alone after LATER_MS at most.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BrokerClient, LATER_MS, type TellRequest } from '../../../src/server/broker-client.js';
 import type { BrokerRequest } from '../../../src/server/thread-messages.js';
 
-const ack = (count: number): TellRequest => ({ op: 'ack', sid: 1, number: '1000000000001', count, src: '1000000000001', dst: '0000000000000', ts: 0, after: 0 });
+const ack = (count: number): TellRequest => ({
+  op: 'ack',
+  sid: 1,
+  number: '1000000000001',
+  count,
+  src: '1000000000001',
+  dst: '0000000000000',
+  ts: 0,
+  after: 0,
+});
 
 /** A client on one end of a channel, and every batch that reaches the other end. */
 function connected(): { client: BrokerClient; batches: BrokerRequest[][]; ports: MessagePort[] } {

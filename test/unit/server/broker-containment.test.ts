@@ -32,9 +32,19 @@ describe('Broker: a request that throws fails alone', () => {
       'stored',
     ]);
     // Stored: exactly the four others (the faulty INSERT was rolled back).
-    expect(h.store.pendingFor(bob.number, 0, 100).map((row) => row.body)).toEqual(['one', 'two', 'four', 'five']);
+    expect(h.store.pendingFor(bob.number, 0, 100).map((row) => row.body)).toEqual([
+      'one',
+      'two',
+      'four',
+      'five',
+    ]);
     // Pushed: the same four, in order, and never the failed one.
-    expect(BrokerHarness.pushed(events, bobSid).map((m) => m.data)).toEqual(['one', 'two', 'four', 'five']);
+    expect(BrokerHarness.pushed(events, bobSid).map((m) => m.data)).toEqual([
+      'one',
+      'two',
+      'four',
+      'five',
+    ]);
     expect(h.broker.stats().messagesStored).toBe(4);
   });
 
@@ -50,23 +60,52 @@ describe('Broker: a request that throws fails alone', () => {
     expect(JSON.stringify(h.logs)).not.toContain(alice.token);
   });
 
-  it('does not count the failed request against the recipient\'s pending quota', () => {
+  it("does not count the failed request against the recipient's pending quota", () => {
     // Room for exactly the three good messages: had the failed one been
     // counted, the last of them would be refused.
-    h = new BrokerHarness({ faults: { storeText: FAULT }, quotas: { rateLimit: 0, groupRateLimit: 0, maxPendingPerRecipient: 3, registerRate: 0, registerBurst: 1, authFailuresPerMinute: 0 } });
+    h = new BrokerHarness({
+      faults: { storeText: FAULT },
+      quotas: {
+        rateLimit: 0,
+        groupRateLimit: 0,
+        maxPendingPerRecipient: 3,
+        registerRate: 0,
+        registerBurst: 1,
+        authFailuresPerMinute: 0,
+      },
+    });
     const alice = h.user();
     const bob = h.user();
-    const replies = h.run(send(alice.number, bob.number, 'a'), send(alice.number, bob.number, FAULT), send(alice.number, bob.number, 'b'), send(alice.number, bob.number, 'c'));
+    const replies = h.run(
+      send(alice.number, bob.number, 'a'),
+      send(alice.number, bob.number, FAULT),
+      send(alice.number, bob.number, 'b'),
+      send(alice.number, bob.number, 'c'),
+    );
     expect(replies.map((r) => r.ok)).toEqual([true, false, true, true]);
     // And the count is right afterwards: the quota is full now.
     const [over] = h.run(send(alice.number, bob.number, 'd'));
-    expect(over).toMatchObject({ ok: false, status: 429, reason: expect.stringContaining('maxPendingPerRecipient') });
+    expect(over).toMatchObject({
+      ok: false,
+      status: 429,
+      reason: expect.stringContaining('maxPendingPerRecipient'),
+    });
     expect(h.store.countPending(bob.number)).toBe(3);
   });
 
-  it('does not charge the failed request to the sender\'s rate', () => {
+  it("does not charge the failed request to the sender's rate", () => {
     // rateLimit 2: bursts of 4, exactly the good messages of the batch.
-    h = new BrokerHarness({ faults: { storeText: FAULT }, quotas: { rateLimit: 2, groupRateLimit: 0, maxPendingPerRecipient: 0, registerRate: 0, registerBurst: 1, authFailuresPerMinute: 0 } });
+    h = new BrokerHarness({
+      faults: { storeText: FAULT },
+      quotas: {
+        rateLimit: 2,
+        groupRateLimit: 0,
+        maxPendingPerRecipient: 0,
+        registerRate: 0,
+        registerBurst: 1,
+        authFailuresPerMinute: 0,
+      },
+    });
     const alice = h.user();
     const bob = h.user();
     const texts = ['a', FAULT, 'b', 'c', 'd'];
@@ -77,12 +116,25 @@ describe('Broker: a request that throws fails alone', () => {
   it('rolls back a failed group message for every member, and the group goes on', () => {
     h = new BrokerHarness({ faults: { storeText: FAULT } });
     const [alice, bob, carol] = [h.user(), h.user(), h.user()];
-    const created = h.value(h.run({ op: 'createGroup', src: alice.number, ts: 1, members: [bob.number, carol.number] })[0]!);
+    const created = h.value(
+      h.run({
+        op: 'createGroup',
+        src: alice.number,
+        ts: 1,
+        members: [bob.number, carol.number],
+      })[0]!,
+    );
     if (created.kind !== 'groupCreated') throw new Error(created.kind);
-    const replies = h.run(send(alice.number, created.group, FAULT), send(alice.number, created.group, 'after'));
+    const replies = h.run(
+      send(alice.number, created.group, FAULT),
+      send(alice.number, created.group, 'after'),
+    );
     expect(replies.map((r) => r.ok)).toEqual([false, true]);
     for (const member of [bob, carol]) {
-      expect(h.store.pendingFor(member.number, 0, 10).map((row) => row.body)).toEqual([alice.number + bob.number + carol.number, 'after']);
+      expect(h.store.pendingFor(member.number, 0, 10).map((row) => row.body)).toEqual([
+        alice.number + bob.number + carol.number,
+        'after',
+      ]);
     }
   });
 
@@ -90,7 +142,16 @@ describe('Broker: a request that throws fails alone', () => {
     h = new BrokerHarness({ faults: { storeText: FAULT } });
     const alice = h.user();
     const bob = h.user();
-    const [reply] = h.run({ op: 'authSend', number: alice.number, token: alice.token, dst: bob.number, ts: 1, flag: false, texts: ['first part', FAULT], remote: '192.0.2.9' });
+    const [reply] = h.run({
+      op: 'authSend',
+      number: alice.number,
+      token: alice.token,
+      dst: bob.number,
+      ts: 1,
+      flag: false,
+      texts: ['first part', FAULT],
+      remote: '192.0.2.9',
+    });
     expect(reply).toMatchObject({ ok: false, status: 503, reason: 'internal error' });
     expect(h.store.countPending(bob.number)).toBe(0);
   });
@@ -101,7 +162,10 @@ describe('Broker: a request that throws fails alone', () => {
     const bob = h.user();
     expect(h.run(send(alice.number, bob.number, FAULT))[0]!.ok).toBe(false);
     h.broker.setFaults({});
-    expect(h.run(send(alice.number, bob.number, FAULT))[0]).toMatchObject({ ok: true, value: { kind: 'stored' } });
+    expect(h.run(send(alice.number, bob.number, FAULT))[0]).toMatchObject({
+      ok: true,
+      value: { kind: 'stored' },
+    });
   });
 });
 
@@ -117,9 +181,13 @@ describe('Broker: a commit that fails fails the whole batch (failCommits)', () =
     expect(h.broker.commitError).toBeUndefined();
 
     h.broker.setFaults({ failCommits: true });
-    const keys = h.enqueue(send(alice.number, bob.number, 'lost'), send(alice.number, bob.number, 'lost too'));
+    const keys = h.enqueue(
+      send(alice.number, bob.number, 'lost'),
+      send(alice.number, bob.number, 'lost too'),
+    );
     const events = h.flush();
-    for (const reply of BrokerHarness.replies(keys, events)) expect(reply).toMatchObject({ ok: false, status: 503, reason: 'store unavailable' });
+    for (const reply of BrokerHarness.replies(keys, events))
+      expect(reply).toMatchObject({ ok: false, status: 503, reason: 'store unavailable' });
     expect(events.some(([, e]) => e.t === 'kick' && e.sid === bobSid)).toBe(true);
     expect(BrokerHarness.pushed(events, bobSid)).toEqual([]);
     expect(h.store.countPending(bob.number)).toBe(0);

@@ -2,11 +2,17 @@
  * A Broker on a private in-memory SqliteStore, driven as the broker thread
  * drives it (enqueue, flush), with every emitted event and log line captured.
  */
-import { Broker, type BrokerOptions } from '../../../src/server/broker/broker.js';
-import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
+
 import { decodeFrame, FRAME_SIZE, type Frame } from '../../../src/protocol/frame.js';
-import type { AnswerTo, BrokerEvent, BrokerRequest, ReplyValue } from '../../../src/server/thread-messages.js';
+import { Broker, type BrokerOptions } from '../../../src/server/broker/broker.js';
+import type {
+  AnswerTo,
+  BrokerEvent,
+  BrokerRequest,
+  ReplyValue,
+} from '../../../src/server/thread-messages.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
 
 export type Reply = Extract<BrokerEvent, { t: 'reply' }>;
 type WithoutRid<R> = R extends { rid: number } ? Omit<R, 'rid'> : never;
@@ -38,7 +44,12 @@ export class BrokerHarness {
   private nextSlot = 0;
 
   constructor(options: Partial<BrokerOptions> = {}) {
-    this.broker = new Broker(this.store, { pushWindow: 1_000, ...options }, (hostId, event) => this.events.push([hostId, event]), this.captured.logger);
+    this.broker = new Broker(
+      this.store,
+      { pushWindow: 1_000, ...options },
+      (hostId, event) => this.events.push([hostId, event]),
+      this.captured.logger,
+    );
   }
 
   get logs(): LogLine[] {
@@ -50,7 +61,13 @@ export class BrokerHarness {
     const keys: { rid?: number; to?: AnswerTo }[] = [];
     const queued = requests.map((request): BrokerRequest => {
       if (request.op === 'send' && 'src' in request) {
-        const to = { sid: BrokerHarness.SENDER_SID, slot: this.nextSlot++, src: request.src, dst: request.dst, ts: request.ts };
+        const to = {
+          sid: BrokerHarness.SENDER_SID,
+          slot: this.nextSlot++,
+          src: request.src,
+          dst: request.dst,
+          ts: request.ts,
+        };
         keys.push({ to });
         return { op: 'send', to, flag: request.flag, text: request.text };
       }
@@ -58,7 +75,11 @@ export class BrokerHarness {
       if (request.op === 'open' && 'sid' in request) {
         const { sid, ...rest } = request;
         keys.push({ rid });
-        return { ...rest, rid, to: { sid, slot: 0, src: request.number, dst: '0000000000000', ts: 0 } };
+        return {
+          ...rest,
+          rid,
+          to: { sid, slot: 0, src: request.number, dst: '0000000000000', ts: 0 },
+        };
       }
       keys.push({ rid });
       return { ...request, rid } as BrokerRequest;
@@ -81,14 +102,22 @@ export class BrokerHarness {
   }
 
   /** The reply (or the direct answer, as a reply) to each request `enqueue` returned a key for. */
-  static replies(keys: readonly { rid?: number; to?: AnswerTo }[], events: readonly [number, BrokerEvent][]): Reply[] {
+  static replies(
+    keys: readonly { rid?: number; to?: AnswerTo }[],
+    events: readonly [number, BrokerEvent][],
+  ): Reply[] {
     return keys.map(({ rid, to }) => {
       if (to) {
-        const answer = events.find((entry): entry is [number, Answer] => entry[1].t === 'answer' && entry[1].sid === to.sid && entry[1].slot === to.slot);
+        const answer = events.find(
+          (entry): entry is [number, Answer] =>
+            entry[1].t === 'answer' && entry[1].sid === to.sid && entry[1].slot === to.slot,
+        );
         if (!answer) throw new Error(`no answer to slot ${to.slot}`);
         return BrokerHarness.asReply(answer[1]);
       }
-      const reply = events.find((entry): entry is [number, Reply] => entry[1].t === 'reply' && entry[1].rid === rid);
+      const reply = events.find(
+        (entry): entry is [number, Reply] => entry[1].t === 'reply' && entry[1].rid === rid,
+      );
       if (!reply) throw new Error(`no reply to rid ${rid}`);
       return reply[1];
     });
@@ -97,14 +126,23 @@ export class BrokerHarness {
   /** A `07` as a `stored` reply, a `09` as a refusal. */
   static asReply(answer: Answer): Reply {
     const frame = BrokerHarness.frames(answer.bytes).at(-1)!;
-    if (frame.code === '07') return { t: 'reply', rid: 0, ok: true, value: { kind: 'stored', id: Number(frame.data) } };
-    if (frame.code === '09') return { t: 'reply', rid: 0, ok: false, status: Number(frame.data.slice(0, 3)), reason: frame.data.slice(4) };
+    if (frame.code === '07')
+      return { t: 'reply', rid: 0, ok: true, value: { kind: 'stored', id: Number(frame.data) } };
+    if (frame.code === '09')
+      return {
+        t: 'reply',
+        rid: 0,
+        ok: false,
+        status: Number(frame.data.slice(0, 3)),
+        reason: frame.data.slice(4),
+      };
     throw new Error(`unexpected answer ${frame.code}`);
   }
 
   static frames(bytes: Uint8Array): Frame[] {
     const frames: Frame[] = [];
-    for (let offset = 0; offset < bytes.length; offset += FRAME_SIZE) frames.push(decodeFrame(bytes.subarray(offset, offset + FRAME_SIZE)));
+    for (let offset = 0; offset < bytes.length; offset += FRAME_SIZE)
+      frames.push(decodeFrame(bytes.subarray(offset, offset + FRAME_SIZE)));
     return frames;
   }
 
@@ -122,13 +160,24 @@ export class BrokerHarness {
   /** Opens a push session for `who`; returns its sid. */
   pushSession(who: { number: string; token: string }): number {
     const sid = this.nextSid++;
-    this.value(this.run({ op: 'open', sid, number: who.number, token: who.token, push: true, remote: ADDRESS })[0]!);
+    this.value(
+      this.run({
+        op: 'open',
+        sid,
+        number: who.number,
+        token: who.token,
+        push: true,
+        remote: ADDRESS,
+      })[0]!,
+    );
     return sid;
   }
 
   /** Every `06` pushed to `sid` in `events`. */
   static pushed(events: readonly [number, BrokerEvent][], sid: number): Frame[] {
-    return events.flatMap(([, event]) => (event.t === 'deliver' && event.sid === sid ? BrokerHarness.frames(event.bytes) : []));
+    return events.flatMap(([, event]) =>
+      event.t === 'deliver' && event.sid === sid ? BrokerHarness.frames(event.bytes) : [],
+    );
   }
 
   close(): void {

@@ -8,7 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerQuotas } from '../../../src/server/thread-messages.js';
 import { BrokerHarness } from './broker-harness.js';
 
-const OFF: BrokerQuotas = { rateLimit: 0, groupRateLimit: 0, maxPendingPerRecipient: 0, registerRate: 0, registerBurst: 1, authFailuresPerMinute: 0 };
+const OFF: BrokerQuotas = {
+  rateLimit: 0,
+  groupRateLimit: 0,
+  maxPendingPerRecipient: 0,
+  registerRate: 0,
+  registerBurst: 1,
+  authFailuresPerMinute: 0,
+};
 
 describe('Broker: per-address limits', () => {
   let h: BrokerHarness;
@@ -16,9 +23,19 @@ describe('Broker: per-address limits', () => {
 
   it('limits legacy registrations like the others, and logs the refusal', () => {
     h = new BrokerHarness({ quotas: { ...OFF, registerRate: 1, registerBurst: 2 } });
-    const replies = h.run({ op: 'legacyRegister', remote: '192.0.2.5' }, { op: 'register', name: '', remote: '192.0.2.5' }, { op: 'legacyRegister', remote: '192.0.2.5' });
-    expect(replies.map((r) => (r.ok ? 'ok' : `${r.status} ${r.reason}`))).toEqual(['ok', 'ok', '429 registering too fast (registerRate)']);
-    expect(h.logs.filter((line) => line.level === 40 && line.limit === 'registerRate')).toHaveLength(1);
+    const replies = h.run(
+      { op: 'legacyRegister', remote: '192.0.2.5' },
+      { op: 'register', name: '', remote: '192.0.2.5' },
+      { op: 'legacyRegister', remote: '192.0.2.5' },
+    );
+    expect(replies.map((r) => (r.ok ? 'ok' : `${r.status} ${r.reason}`))).toEqual([
+      'ok',
+      'ok',
+      '429 registering too fast (registerRate)',
+    ]);
+    expect(
+      h.logs.filter((line) => line.level === 40 && line.limit === 'registerRate'),
+    ).toHaveLength(1);
     // Another address is not affected.
     expect(h.run({ op: 'legacyRegister', remote: '192.0.2.6' })[0]!.ok).toBe(true);
   });
@@ -40,7 +57,14 @@ describe('Broker: per-address limits', () => {
   it('refuses an exhausted address without checking the token, so the right token is refused too', () => {
     h = new BrokerHarness({ quotas: { ...OFF, authFailuresPerMinute: 2 } });
     const alice = h.user();
-    const wrong = { op: 'open', sid: 1, number: alice.number, token: 'wrong', push: false, remote: '192.0.2.7' } as const;
+    const wrong = {
+      op: 'open',
+      sid: 1,
+      number: alice.number,
+      token: 'wrong',
+      push: false,
+      remote: '192.0.2.7',
+    } as const;
     const right = { ...wrong, sid: 2, token: alice.token };
     const replies = h.run(wrong, wrong, right, { ...right, remote: '192.0.2.8' });
     expect(replies.map((r) => (r.ok ? 'ok' : `${r.status}`))).toEqual(['401', '401', '429', 'ok']);
@@ -55,14 +79,41 @@ describe('Broker: the pending quota follows acknowledgements', () => {
     h = new BrokerHarness({ quotas: { ...OFF, maxPendingPerRecipient: 2 } });
     const alice = h.user();
     const bob = h.user();
-    const send = (text: string) => ({ op: 'send', src: alice.number, dst: bob.number, ts: 1, flag: false, text }) as const;
+    const send = (text: string) =>
+      ({ op: 'send', src: alice.number, dst: bob.number, ts: 1, flag: false, text }) as const;
     expect(h.run(send('a'), send('b'), send('c')).map((r) => r.ok)).toEqual([true, true, false]);
     // Bob's session polls the oldest and acknowledges it.
     const bobSid = 9;
-    h.run({ op: 'open', sid: bobSid, number: bob.number, token: bob.token, push: false, remote: '192.0.2.9' });
-    h.broker.enqueue(1, [{ op: 'poll', rid: 9_999, to: { sid: bobSid, slot: 1, src: bob.number, dst: bob.number, ts: 0 }, number: bob.number, limit: 1 }]);
+    h.run({
+      op: 'open',
+      sid: bobSid,
+      number: bob.number,
+      token: bob.token,
+      push: false,
+      remote: '192.0.2.9',
+    });
+    h.broker.enqueue(1, [
+      {
+        op: 'poll',
+        rid: 9_999,
+        to: { sid: bobSid, slot: 1, src: bob.number, dst: bob.number, ts: 0 },
+        number: bob.number,
+        limit: 1,
+      },
+    ]);
     h.flush();
-    h.broker.enqueue(1, [{ op: 'ack', sid: bobSid, number: bob.number, count: 1, src: bob.number, dst: bob.number, ts: 0, after: 2 }]);
+    h.broker.enqueue(1, [
+      {
+        op: 'ack',
+        sid: bobSid,
+        number: bob.number,
+        count: 1,
+        src: bob.number,
+        dst: bob.number,
+        ts: 0,
+        after: 2,
+      },
+    ]);
     h.flush();
     expect(h.run(send('d'), send('e')).map((r) => r.ok)).toEqual([true, false]);
   });

@@ -21,7 +21,10 @@ describe('Broker: only well-formed text is stored', () => {
     h = new BrokerHarness();
     const alice = h.user();
     const bob = h.user();
-    expect(h.run(send(alice.number, bob.number, text))[0]).toMatchObject({ ok: false, status: 400 });
+    expect(h.run(send(alice.number, bob.number, text))[0]).toMatchObject({
+      ok: false,
+      status: 400,
+    });
     expect(h.store.countPending(bob.number)).toBe(0);
     // Well-formed text of every plane is stored unchanged.
     const fine = 'olá 語 😀 \u{10FFFF} \uFEFF';
@@ -29,18 +32,33 @@ describe('Broker: only well-formed text is stored', () => {
     expect(h.store.pendingFor(bob.number, 0, 1)[0]!.body).toBe(fine);
   });
 
-  it.each(BAD_TEXTS)('refuses an HTTP send with $name in any of its texts with 400, storing none of them', ({ text }) => {
-    h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
-    const [reply] = h.run({ op: 'authSend', number: alice.number, token: alice.token, dst: bob.number, ts: 1, flag: false, texts: ['fine', text], remote: '192.0.2.1' });
-    expect(reply).toMatchObject({ ok: false, status: 400 });
-    expect(h.store.countPending(bob.number)).toBe(0);
-  });
+  it.each(BAD_TEXTS)(
+    'refuses an HTTP send with $name in any of its texts with 400, storing none of them',
+    ({ text }) => {
+      h = new BrokerHarness();
+      const alice = h.user();
+      const bob = h.user();
+      const [reply] = h.run({
+        op: 'authSend',
+        number: alice.number,
+        token: alice.token,
+        dst: bob.number,
+        ts: 1,
+        flag: false,
+        texts: ['fine', text],
+        remote: '192.0.2.1',
+      });
+      expect(reply).toMatchObject({ ok: false, status: 400 });
+      expect(h.store.countPending(bob.number)).toBe(0);
+    },
+  );
 
   it('refuses a display name that is not well-formed with 400, registering nobody', () => {
     h = new BrokerHarness();
-    expect(h.run({ op: 'register', name: 'bad\ud800', remote: '192.0.2.1' })[0]).toMatchObject({ ok: false, status: 400 });
+    expect(h.run({ op: 'register', name: 'bad\ud800', remote: '192.0.2.1' })[0]).toMatchObject({
+      ok: false,
+      status: 400,
+    });
   });
 
   it('stores a legacy 05 only when its text is well-formed, and logs the refusal', () => {
@@ -49,7 +67,8 @@ describe('Broker: only well-formed text is stored', () => {
     const bob = h.user();
     h.run({ op: 'legacySend', src: alice.number, dst: bob.number, ts: 1, text: 'x\udfffy' });
     expect(h.store.countPending(bob.number)).toBe(0);
-    expect(h.logs.some((line) => line.level === 40 && line.msg === 'legacy request refused')).toBe(true);
+    expect(h.logs.some((line) => line.level === 40 && line.msg === 'legacy request refused')).toBe(
+      true,
+    );
   });
-
 });

@@ -17,7 +17,7 @@ const POLL_SID = 200;
 
 type Kick = Extract<BrokerEvent, { t: 'kick' }>;
 
-describe('Broker: a poll session\'s 06s are counted only once they commit', () => {
+describe("Broker: a poll session's 06s are counted only once they commit", () => {
   let h: BrokerHarness;
   afterEach(() => h.close());
 
@@ -26,24 +26,43 @@ describe('Broker: a poll session\'s 06s are counted only once they commit', () =
     const alice = h.user();
     const bob = h.user();
     h.run(...texts.map((text) => send(alice.number, bob.number, text)));
-    h.value(h.run({ op: 'open', sid: POLL_SID, number: bob.number, token: bob.token, push: false, remote: ADDRESS })[0]!);
+    h.value(
+      h.run({
+        op: 'open',
+        sid: POLL_SID,
+        number: bob.number,
+        token: bob.token,
+        push: false,
+        remote: ADDRESS,
+      })[0]!,
+    );
     return bob;
   }
 
-  const slot = (n: number, number: string): AnswerTo => ({ sid: POLL_SID, slot: n, src: number, dst: NOBODY, ts: 0 });
+  const slot = (n: number, number: string): AnswerTo => ({
+    sid: POLL_SID,
+    slot: n,
+    src: number,
+    dst: NOBODY,
+    ts: 0,
+  });
 
   /** A `03` on answer slot `n`; returns the frames the broker wrote as its answer. */
   function poll(number: string, n: number, limit: number): { code: string; data: string }[] {
     h.enqueue({ op: 'poll', to: slot(n, number), number, limit });
-    const answer = h.flush().find(([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === n);
-    if (!answer || answer[1].t !== 'answer') throw new Error(`no answer to slot ${n}`);
+    const answer = h
+      .flush()
+      .find(([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === n);
+    if (answer?.[1].t !== 'answer') throw new Error(`no answer to slot ${n}`);
     return BrokerHarness.frames(answer[1].bytes).map(({ code, data }) => ({ code, data }));
   }
 
   /** A cumulative `08 count` ordered before slot `after`; returns the kicks it caused. */
   function ack(number: string, count: number, after: number): Kick[] {
     // An 08 expects no answer (no rid): straight to the broker, as a host sends it.
-    h.broker.enqueue(HOST, [{ op: 'ack', sid: POLL_SID, number, count, src: number, dst: NOBODY, ts: 5, after }]);
+    h.broker.enqueue(HOST, [
+      { op: 'ack', sid: POLL_SID, number, count, src: number, dst: NOBODY, ts: 5, after },
+    ]);
     return h.flush().flatMap(([, e]) => (e.t === 'kick' && e.sid === POLL_SID ? [e] : []));
   }
 
@@ -64,14 +83,29 @@ describe('Broker: a poll session\'s 06s are counted only once they commit', () =
     const bob = pollSessionWith('one', 'two', 'three');
     poll(bob.number, 1, 2);
     // One batch: the 08 of both frames, then a poll.
-    h.broker.enqueue(HOST, [{ op: 'ack', sid: POLL_SID, number: bob.number, count: 2, src: bob.number, dst: NOBODY, ts: 5, after: 2 }]);
-    h.enqueue({ op: 'poll', to: slot(2, bob.number), number: bob.number, limit: 10 });
-    const answer = h.flush().find(([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === 2);
-    if (!answer || answer[1].t !== 'answer') throw new Error('no answer to slot 2');
-    expect(BrokerHarness.frames(answer[1].bytes).map(({ code, data }) => ({ code, data }))).toEqual([
-      { code: Code.Deliver, data: 'three' },
-      { code: Code.Poll, data: '1' },
+    h.broker.enqueue(HOST, [
+      {
+        op: 'ack',
+        sid: POLL_SID,
+        number: bob.number,
+        count: 2,
+        src: bob.number,
+        dst: NOBODY,
+        ts: 5,
+        after: 2,
+      },
     ]);
+    h.enqueue({ op: 'poll', to: slot(2, bob.number), number: bob.number, limit: 10 });
+    const answer = h
+      .flush()
+      .find(([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === 2);
+    if (answer?.[1].t !== 'answer') throw new Error('no answer to slot 2');
+    expect(BrokerHarness.frames(answer[1].bytes).map(({ code, data }) => ({ code, data }))).toEqual(
+      [
+        { code: Code.Deliver, data: 'three' },
+        { code: Code.Poll, data: '1' },
+      ],
+    );
   });
 
   it('takes back an 08 whose batch rolled back: the same 08 sent again deletes the rows', () => {
@@ -113,14 +147,16 @@ describe('Broker: a poll session\'s 06s are counted only once they commit', () =
   });
 });
 
-describe('Broker: a push session\'s 04 answer comes before its pending rows', () => {
+describe("Broker: a push session's 04 answer comes before its pending rows", () => {
   let h: BrokerHarness;
   afterEach(() => h.close());
 
   /** The frames each event sent to the main thread carries for `sid`, in emission order, as code and data. */
   function onTheWire(events: readonly [number, BrokerEvent][], sid: number): string[] {
     return events.flatMap(([hostId, e]) =>
-      hostId === MAIN_THREAD && (e.t === 'answer' || e.t === 'deliver') && e.sid === sid ? BrokerHarness.frames(e.bytes).map((f) => `${f.code} ${f.data}`) : [],
+      hostId === MAIN_THREAD && (e.t === 'answer' || e.t === 'deliver') && e.sid === sid
+        ? BrokerHarness.frames(e.bytes).map((f) => `${f.code} ${f.data}`)
+        : [],
     );
   }
 
@@ -130,11 +166,24 @@ describe('Broker: a push session\'s 04 answer comes before its pending rows', ()
     const bob = h.user();
     h.run(send(alice.number, bob.number, 'one'), send(alice.number, bob.number, 'two'));
 
-    h.enqueue({ op: 'open', sid: 300, number: bob.number, token: bob.token, push: true, remote: ADDRESS });
+    h.enqueue({
+      op: 'open',
+      sid: 300,
+      number: bob.number,
+      token: bob.token,
+      push: true,
+      remote: ADDRESS,
+    });
     const events = h.flush();
-    expect(onTheWire(events, 300)).toEqual([`${Code.OpenSession} ok`, `${Code.Deliver} one`, `${Code.Deliver} two`]);
+    expect(onTheWire(events, 300)).toEqual([
+      `${Code.OpenSession} ok`,
+      `${Code.Deliver} one`,
+      `${Code.Deliver} two`,
+    ]);
     // The 04 is the answer of the frame's slot; the rows are pushes.
-    const kinds = events.filter(([hostId, e]) => hostId === MAIN_THREAD && 'sid' in e && e.sid === 300).map(([, e]) => (e.t === 'answer' ? `answer ${e.slot}` : e.t));
+    const kinds = events
+      .filter(([hostId, e]) => hostId === MAIN_THREAD && 'sid' in e && e.sid === 300)
+      .map(([, e]) => (e.t === 'answer' ? `answer ${e.slot}` : e.t));
     expect(kinds).toEqual(['answer 0', 'deliver']);
   });
 
@@ -144,7 +193,14 @@ describe('Broker: a push session\'s 04 answer comes before its pending rows', ()
     const bob = h.user();
     h.run(send(alice.number, bob.number, 'before'));
 
-    h.enqueue({ op: 'open', sid: 301, number: bob.number, token: bob.token, push: true, remote: ADDRESS }, send(alice.number, bob.number, 'during'));
-    expect(onTheWire(h.flush(), 301)).toEqual([`${Code.OpenSession} ok`, `${Code.Deliver} before`, `${Code.Deliver} during`]);
+    h.enqueue(
+      { op: 'open', sid: 301, number: bob.number, token: bob.token, push: true, remote: ADDRESS },
+      send(alice.number, bob.number, 'during'),
+    );
+    expect(onTheWire(h.flush(), 301)).toEqual([
+      `${Code.OpenSession} ok`,
+      `${Code.Deliver} before`,
+      `${Code.Deliver} during`,
+    ]);
   });
 });

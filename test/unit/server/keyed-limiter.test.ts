@@ -90,7 +90,18 @@ describe('addressKey', () => {
 });
 
 function rows(recipient: string, n: number): PendingMessage[] {
-  return Array.from({ length: n }, (_, i) => ({ id: i + 1, messageId: i + 1, storedAt: 0, recipient, sender: '1'.repeat(13), group: null, ts: 1, wantsReceipt: false, kind: MessageKind.Text, body: '' }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: i + 1,
+    messageId: i + 1,
+    storedAt: 0,
+    recipient,
+    sender: '1'.repeat(13),
+    group: null,
+    ts: 1,
+    wantsReceipt: false,
+    kind: MessageKind.Text,
+    body: '',
+  }));
 }
 
 describe('PendingQuota', () => {

@@ -88,7 +88,7 @@ describe('Ledgers', () => {
     expect(ledgers.size).toBe(1);
   });
 
-  it('drops every ledger of a host that went away, and only that host\'s', () => {
+  it("drops every ledger of a host that went away, and only that host's", () => {
     const ledgers = new Ledgers();
     ledgers.open(100, 1, '1000000000001');
     ledgers.open(101, 2, '1000000000002');

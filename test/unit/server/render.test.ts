@@ -11,8 +11,15 @@ import { MessageKind, type PendingMessage } from '../../../src/store/store.js';
 
 const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 13, maxLength: 13 });
 /** Any UTF-16 string: lone surrogates, NUL and every other code unit included. */
-const anyUtf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)), maxLength: 300 });
-const anyText = fc.oneof(anyUtf16, fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 120 }));
+const anyUtf16 = fc.string({
+  unit: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)),
+  maxLength: 300,
+});
+const anyText = fc.oneof(
+  anyUtf16,
+  fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.string({ unit: 'grapheme', maxLength: 120 }),
+);
 
 const anyRow = fc.record({
   id: fc.integer({ min: 1, max: 2 ** 40 }),
@@ -41,7 +48,11 @@ describe('toWireMessage', () => {
   it('carries storable text of up to 217 bytes unchanged', () => {
     fc.assert(
       fc.property(anyRow, (row) => {
-        fc.pre(row.kind === MessageKind.Text && isStorableText(row.body) && Buffer.byteLength(row.body) <= 217);
+        fc.pre(
+          row.kind === MessageKind.Text &&
+            isStorableText(row.body) &&
+            Buffer.byteLength(row.body) <= 217,
+        );
         expect(toWireMessage(row).data).toBe(row.body);
       }),
       { seed: 9, numRuns: 2_000 },
@@ -49,9 +60,22 @@ describe('toWireMessage', () => {
   });
 
   it('repairs what a frame cannot hold: a lone surrogate becomes U+FFFD, NUL bytes go, text over 217 bytes is cut at a character boundary', () => {
-    const row = (body: string): PendingMessage => ({ id: 1, messageId: 1, storedAt: 0, recipient: '1'.repeat(13), sender: '2'.repeat(13), group: null, ts: 1, wantsReceipt: false, kind: MessageKind.Text, body });
+    const row = (body: string): PendingMessage => ({
+      id: 1,
+      messageId: 1,
+      storedAt: 0,
+      recipient: '1'.repeat(13),
+      sender: '2'.repeat(13),
+      group: null,
+      ts: 1,
+      wantsReceipt: false,
+      kind: MessageKind.Text,
+      body,
+    });
     expect(toWireMessage(row('a\ud800b')).data).toBe('a\uFFFDb');
     expect(toWireMessage(row('a\0b\0\udc00')).data).toBe('ab\uFFFD');
-    expect(toWireMessage(row('x'.repeat(213) + '\ud800' + '😀')).data).toBe('x'.repeat(213) + '\uFFFD');
+    expect(toWireMessage(row('x'.repeat(213) + '\ud800' + '😀')).data).toBe(
+      'x'.repeat(213) + '\uFFFD',
+    );
   });
 });

@@ -13,7 +13,9 @@ describe('the threads option', () => {
 
   it('refuses 0 with a thread per client (sessionsPerThread 1), naming both', () => {
     expect(() => resolveServerOptions({ threads: 0, sessionsPerThread: 1 })).toThrow(OptionError);
-    expect(() => resolveServerOptions({ threads: 0, sessionsPerThread: 1 })).toThrow(/threads 0.*sessions per thread 1/);
+    expect(() => resolveServerOptions({ threads: 0, sessionsPerThread: 1 })).toThrow(
+      /threads 0.*sessions per thread 1/,
+    );
   });
 
   it('refuses a negative count', () => {

@@ -28,7 +28,9 @@ function firstLeafOf(file: string, table: string, open?: SqliteStore): number {
   const db = open ? open['db'] : new Database(file, { readonly: true });
   try {
     return db
-      .prepare<[string], number>("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path LIMIT 1")
+      .prepare<[string], number>(
+        "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path LIMIT 1",
+      )
       .pluck()
       .get(table)!;
   } finally {
@@ -131,7 +133,10 @@ describe('SqliteStore', () => {
     it('applies synchronous=normal by default and full when asked (PRAGMA synchronous 1 / 2)', () => {
       expect(pragma(track(SqliteStore.open({ path: freshPath() })), 'synchronous')).toBe(1);
       expect(
-        pragma(track(SqliteStore.open({ path: freshPath(), synchronous: 'normal' })), 'synchronous'),
+        pragma(
+          track(SqliteStore.open({ path: freshPath(), synchronous: 'normal' })),
+          'synchronous',
+        ),
       ).toBe(1);
       expect(
         pragma(track(SqliteStore.open({ path: freshPath(), synchronous: 'full' })), 'synchronous'),
@@ -162,7 +167,9 @@ describe('SqliteStore', () => {
       raw.pragma('user_version = 2');
       raw.close();
 
-      expect(() => SqliteStore.open({ path: file })).toThrow(/schema version 2, newer than .*\(1\)/);
+      expect(() => SqliteStore.open({ path: file })).toThrow(
+        /schema version 2, newer than .*\(1\)/,
+      );
       const check = new Database(file, { readonly: true });
       try {
         expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
@@ -200,7 +207,9 @@ describe('SqliteStore', () => {
     it('no other connection can read the file while a store has it', () => {
       const file = freshPath();
       track(SqliteStore.open({ path: file }));
-      expect(() => new Database(file, { readonly: true, timeout: 0 }).prepare('SELECT 1 FROM users').get()).toThrow(/database is locked/);
+      expect(() =>
+        new Database(file, { readonly: true, timeout: 0 }).prepare('SELECT 1 FROM users').get(),
+      ).toThrow(/database is locked/);
     });
 
     it('keeps the WAL index in its own memory: no -shm file', () => {
@@ -237,24 +246,35 @@ describe('SqliteStore', () => {
       const file = freshPath();
       const store = track(SqliteStore.open({ path: file }));
       store.transaction(() => {
-        for (let i = 0; i < 500; i++) store.insertMessage([message({ body: `mensagem ${i} `.repeat(8) })]);
+        for (let i = 0; i < 500; i++)
+          store.insertMessage([message({ body: `mensagem ${i} `.repeat(8) })]);
       });
       store.close();
       const leaf = firstLeafOf(file, 'pending');
       const fd = fs.openSync(file, 'r+');
       fs.writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (leaf - 1) * 4096);
       fs.closeSync(fd);
-      expect(refusal(file)).toMatch(new RegExp(`^cannot open database ${file}: it is damaged \\(PRAGMA quick_check: .*page ${leaf}\\b`));
+      expect(refusal(file)).toMatch(
+        new RegExp(
+          `^cannot open database ${file}: it is damaged \\(PRAGMA quick_check: .*page ${leaf}\\b`,
+        ),
+      );
     });
 
     it('a folder that is a regular file: one line naming both', () => {
       const plain = freshPath();
       fs.writeFileSync(plain, 'not a folder');
-      expect(refusal(path.join(plain, 'x.db'))).toBe(`cannot open database ${path.join(plain, 'x.db')}: ${plain} is not a folder`);
+      expect(refusal(path.join(plain, 'x.db'))).toBe(
+        `cannot open database ${path.join(plain, 'x.db')}: ${plain} is not a folder`,
+      );
     });
 
-    it('a folder that cannot be made ends (Node\'s recursive mkdir loops forever under /proc)', { skip: !fs.existsSync('/proc/self') }, () => {
-      expect(refusal('/proc/zapwire-test/x.db')).toMatch(/^cannot open database \/proc\/zapwire-test\/x\.db: ENOENT/);
+    it("a folder that cannot be made ends (Node's recursive mkdir loops forever under /proc)", {
+      skip: !fs.existsSync('/proc/self'),
+    }, () => {
+      expect(refusal('/proc/zapwire-test/x.db')).toMatch(
+        /^cannot open database \/proc\/zapwire-test\/x\.db: ENOENT/,
+      );
     });
   });
 
@@ -262,7 +282,12 @@ describe('SqliteStore', () => {
     it('a statement that meets a damaged page fails, and the store keeps saying it is damaged', () => {
       const file = freshPath();
       const store = track(SqliteStore.open({ path: file }));
-      const rows = store.transaction(() => Array.from({ length: 500 }, (_, i) => store.insertMessage([message({ body: `mensagem ${i} `.repeat(8) })])[0]!));
+      const rows = store.transaction(() =>
+        Array.from(
+          { length: 500 },
+          (_, i) => store.insertMessage([message({ body: `mensagem ${i} `.repeat(8) })])[0]!,
+        ),
+      );
       store.checkpoint();
       expect(store.damage).toBeUndefined();
       const leaf = firstLeafOf(file, 'pending', store);
@@ -303,7 +328,12 @@ describe('SqliteStore', () => {
         Array.from({ length: 3000 }, () => store.insertMessage([message()])[0]!),
       );
       const start = store.counters().statements;
-      expect(store.deletePending(rows[0]!.recipient, rows.map((row) => row.id))).toHaveLength(3000);
+      expect(
+        store.deletePending(
+          rows[0]!.recipient,
+          rows.map((row) => row.id),
+        ),
+      ).toHaveLength(3000);
       expect(store.counters().statements).toBe(start + 1);
     });
 

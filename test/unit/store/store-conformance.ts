@@ -195,7 +195,12 @@ export function describeStoreConformance(
         });
         const before = Date.now();
         const [row] = store.insertMessage([direct]);
-        expect(row).toEqual({ ...direct, id: row!.id, messageId: row!.id, storedAt: row!.storedAt });
+        expect(row).toEqual({
+          ...direct,
+          id: row!.id,
+          messageId: row!.id,
+          storedAt: row!.storedAt,
+        });
         expect(row!.storedAt).toBeGreaterThanOrEqual(before);
         expect(row!.storedAt).toBeLessThanOrEqual(Date.now());
         expect(store.pendingFor(BOB, 0, 10)).toEqual([row]);
@@ -210,12 +215,18 @@ export function describeStoreConformance(
         ];
         for (const copy of copies) store.insertMessage([copy]);
         const found = store.pendingFor(BOB, 0, 10);
-        expect(found.map(({ id: _id, messageId: _m, storedAt: _s, ...rest }) => rest)).toEqual(copies);
+        expect(found.map(({ id: _id, messageId: _m, storedAt: _s, ...rest }) => rest)).toEqual(
+          copies,
+        );
       });
 
-      it('countAllPending counts every recipient\'s rows, and drops as they are deleted', () => {
+      it("countAllPending counts every recipient's rows, and drops as they are deleted", () => {
         expect(store.countAllPending()).toBe(0);
-        const rows = store.insertMessage([message({ recipient: BOB }), message({ recipient: CAROL }), message({ recipient: CAROL })]);
+        const rows = store.insertMessage([
+          message({ recipient: BOB }),
+          message({ recipient: CAROL }),
+          message({ recipient: CAROL }),
+        ]);
         expect(store.countAllPending()).toBe(3);
         store.deletePending(CAROL, [rows[1]!.id]);
         expect(store.countAllPending()).toBe(2);
@@ -230,7 +241,11 @@ export function describeStoreConformance(
     describe('pendingFor', () => {
       it("returns a recipient's rows oldest first", () => {
         for (const body of ['one', 'two', 'three']) store.insertMessage([message({ body })]);
-        expect(store.pendingFor(BOB, 0, 10).map((row) => row.body)).toEqual(['one', 'two', 'three']);
+        expect(store.pendingFor(BOB, 0, 10).map((row) => row.body)).toEqual([
+          'one',
+          'two',
+          'three',
+        ]);
       });
 
       it('returns only rows after afterId', () => {
@@ -288,11 +303,13 @@ export function describeStoreConformance(
 
     describe('deleteAcknowledged (the 08s of one group commit)', () => {
       it("deletes each recipient's rows among its ids in one call, returns them in id order, and leaves the rest", () => {
-        const [b1, c1, b2, b3] = store.insertMessage([message({ body: 'b1' })]).concat(
-          store.insertMessage([message({ recipient: CAROL, body: 'c1' })]),
-          store.insertMessage([message({ body: 'b2' })]),
-          store.insertMessage([message({ body: 'b3' })]),
-        );
+        const [b1, c1, b2, b3] = store
+          .insertMessage([message({ body: 'b1' })])
+          .concat(
+            store.insertMessage([message({ recipient: CAROL, body: 'c1' })]),
+            store.insertMessage([message({ body: 'b2' })]),
+            store.insertMessage([message({ body: 'b3' })]),
+          );
         const deleted = store.deleteAcknowledged([
           { recipient: CAROL, ids: [c1!.id] },
           { recipient: BOB, ids: [b3!.id, b1!.id] },
@@ -302,10 +319,15 @@ export function describeStoreConformance(
         expect(store.pendingFor(CAROL, 0, 10)).toEqual([]);
       });
 
-      it("never deletes a row for a recipient that is not its own, and acts on each row once", () => {
+      it('never deletes a row for a recipient that is not its own, and acts on each row once', () => {
         const [forBob] = store.insertMessage([message()]);
         expect(store.deleteAcknowledged([{ recipient: CAROL, ids: [forBob!.id] }])).toEqual([]);
-        expect(store.deleteAcknowledged([{ recipient: BOB, ids: [forBob!.id] }, { recipient: BOB, ids: [forBob!.id] }])).toEqual([forBob]);
+        expect(
+          store.deleteAcknowledged([
+            { recipient: BOB, ids: [forBob!.id] },
+            { recipient: BOB, ids: [forBob!.id] },
+          ]),
+        ).toEqual([forBob]);
         expect(store.deleteAcknowledged([{ recipient: BOB, ids: [forBob!.id] }])).toEqual([]);
       });
 
@@ -358,7 +380,10 @@ export function describeStoreConformance(
       it('thousands of ids in one call are all deleted', () => {
         const copies = Array.from({ length: 2500 }, (_, i) => message({ body: `m${i}` }));
         const rows = store.transaction(() => copies.map((copy) => store.insertMessage([copy])[0]!));
-        const deleted = store.deletePending(BOB, rows.map((row) => row.id));
+        const deleted = store.deletePending(
+          BOB,
+          rows.map((row) => row.id),
+        );
         expect(deleted).toHaveLength(2500);
         expect(deleted.map((row) => row.id)).toEqual(rows.map((row) => row.id));
         expect(store.countPending(BOB)).toBe(0);

@@ -10,7 +10,17 @@ import type { Session } from '../session.js';
  * the session with `09 400`, after the answers of the frames before it.
  */
 export function handleAck(session: Session, frame: Frame): void {
-  if (!/^[0-9]{1,15}$/.test(frame.data)) throw new MalformedRequestError('08 data must be a decimal count');
+  if (!/^[0-9]{1,15}$/.test(frame.data))
+    throw new MalformedRequestError('08 data must be a decimal count');
   // Nothing waits for it: it travels with the host's next request (DESIGN.md §The path of one message).
-  session.host.notifyLater({ op: 'ack', sid: session.sid, number: session.number, count: Number(frame.data), src: frame.src, dst: frame.dst, ts: frame.ts, after: session.nextSlot });
+  session.host.notifyLater({
+    op: 'ack',
+    sid: session.sid,
+    number: session.number,
+    count: Number(frame.data),
+    src: frame.src,
+    dst: frame.dst,
+    ts: frame.ts,
+    after: session.nextSlot,
+  });
 }

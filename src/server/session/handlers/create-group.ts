@@ -1,6 +1,6 @@
 import { MalformedRequestError } from '../../../errors.js';
 import { Code } from '../../../protocol/codes.js';
-import { encodeFrame, NUMBER_LENGTH, type Frame } from '../../../protocol/frame.js';
+import { encodeFrame, type Frame, NUMBER_LENGTH } from '../../../protocol/frame.js';
 import type { Session } from '../session.js';
 
 export const MAX_GROUP_MEMBERS = 16;
@@ -11,13 +11,19 @@ export function parseMembers(data: string): string[] {
     throw new MalformedRequestError('10 data must be whole 13-digit numbers');
   }
   const members: string[] = [];
-  for (let i = 0; i < data.length; i += NUMBER_LENGTH) members.push(data.slice(i, i + NUMBER_LENGTH));
-  if (members.length > MAX_GROUP_MEMBERS) throw new MalformedRequestError(`at most ${MAX_GROUP_MEMBERS} members`);
+  for (let i = 0; i < data.length; i += NUMBER_LENGTH)
+    members.push(data.slice(i, i + NUMBER_LENGTH));
+  if (members.length > MAX_GROUP_MEMBERS)
+    throw new MalformedRequestError(`at most ${MAX_GROUP_MEMBERS} members`);
   return members;
 }
 
 /** `10` create group -> `11` with the group's number; every member must be a registered user (404). */
 export function handleCreateGroup(session: Session, frame: Frame): void {
   const members = parseMembers(frame.data);
-  session.ask(frame, { op: 'createGroup', src: frame.src, ts: frame.ts, members }, (value) => (value.kind === 'groupCreated' ? [encodeFrame({ code: Code.GroupCreated, dst: value.group })] : []));
+  session.ask(frame, { op: 'createGroup', src: frame.src, ts: frame.ts, members }, (value) =>
+    value.kind === 'groupCreated'
+      ? [encodeFrame({ code: Code.GroupCreated, dst: value.group })]
+      : [],
+  );
 }

@@ -9,9 +9,17 @@ import type { Session } from '../session.js';
  * because whether they are allowed depends on it.
  */
 export function handleOpenSession(session: Session, frame: Frame): void {
-  if (session.state === 'open') throw new MalformedRequestError('a session is already open on this connection');
+  if (session.state === 'open')
+    throw new MalformedRequestError('a session is already open on this connection');
   session.opening = true;
-  const request = { op: 'open', to: session.answerTo(frame), number: frame.src, token: frame.data, push: frame.flag, remote: session.address } as const;
+  const request = {
+    op: 'open',
+    to: session.answerTo(frame),
+    number: frame.src,
+    token: frame.data,
+    push: frame.flag,
+    remote: session.address,
+  } as const;
   session.askBlocking(request, (result) => {
     if (!result.ok || result.value.kind !== 'opened') return;
     // The connection closed while the token was being checked: the host

@@ -15,5 +15,13 @@ import type { Session } from '../session.js';
  * answers, and the session stops (DESIGN.md §Flow control).
  */
 export function handlePoll(session: Session, frame: Frame): void {
-  session.askBlocking({ op: 'poll', to: session.answerTo(frame), number: session.number, limit: session.options.pollBatch }, () => {});
+  session.askBlocking(
+    {
+      op: 'poll',
+      to: session.answerTo(frame),
+      number: session.number,
+      limit: session.options.pollBatch,
+    },
+    () => {},
+  );
 }

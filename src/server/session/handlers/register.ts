@@ -8,7 +8,8 @@ export const MAX_NAME_BYTES = 64;
 
 /** `01` register -> `02` with the new number and its secret token. */
 export function handleRegister(session: Session, frame: Frame): void {
-  if (Buffer.byteLength(frame.data, 'utf8') > MAX_NAME_BYTES) throw new TooLargeError(`display name over ${MAX_NAME_BYTES} bytes`);
+  if (Buffer.byteLength(frame.data, 'utf8') > MAX_NAME_BYTES)
+    throw new TooLargeError(`display name over ${MAX_NAME_BYTES} bytes`);
   session.ask(frame, { op: 'register', name: frame.data, remote: session.address }, (value) => {
     if (value.kind !== 'registered') return [];
     session.log.info({ number: value.number }, 'registered');

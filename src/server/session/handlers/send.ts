@@ -8,5 +8,10 @@ import type { Session } from '../session.js';
  * see the answer at all.
  */
 export function handleSend(session: Session, frame: Frame): void {
-  session.host.notify({ op: 'send', to: session.answerTo(frame), flag: frame.flag, text: frame.data });
+  session.host.notify({
+    op: 'send',
+    to: session.answerTo(frame),
+    flag: frame.flag,
+    text: frame.data,
+  });
 }

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ZapwireClient } from '../../../../src/client/zapwire-client.js';
 import { ChatApp } from '../../../../src/cli/chat/chat-app.js';
 import { ChatState } from '../../../../src/cli/chat/chat-state.js';
 import { ChatStore } from '../../../../src/cli/chat/chat-store.js';
 import type { Key } from '../../../../src/cli/chat/terminal.js';
+import type { ZapwireClient } from '../../../../src/client/zapwire-client.js';
 
 const SELF = '1000000000001';
 const BOB = '2000000000002';
@@ -46,7 +46,13 @@ function setup() {
   const client = new FakeClient();
   const frames: string[] = [];
   const quit = vi.fn();
-  const app = new ChatApp(client as unknown as ZapwireClient, state, { cols: 80, rows: 24, write: (f) => frames.push(f) }, 'Alice', quit);
+  const app = new ChatApp(
+    client as unknown as ZapwireClient,
+    state,
+    { cols: 80, rows: 24, write: (f) => frames.push(f) },
+    'Alice',
+    quit,
+  );
   const screen = () => (frames.at(-1) ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n');
   const type = (text: string) => {
     for (const ch of text) app.key(ch, { name: ch, sequence: ch });
@@ -76,7 +82,9 @@ describe('ChatApp', () => {
     type('Bob');
     press(ENTER);
     await flush();
-    expect(state.conversations()).toEqual([{ number: BOB, nickname: 'Bob', kind: 'user', unread: 0 }]);
+    expect(state.conversations()).toEqual([
+      { number: BOB, nickname: 'Bob', kind: 'user', unread: 0 },
+    ]);
     expect(state.openChat).toBe(BOB);
 
     type('olá');
@@ -85,14 +93,28 @@ describe('ChatApp', () => {
     await flush();
     expect(client.sent).toEqual([{ to: BOB, text: 'olá', ts: state.messages(BOB)[0]!.ts }]);
     expect(state.messages(BOB)[0]!.status).toBe('stored');
-    client.emit('receipt', { type: 'receipt', kind: 'recebida', from: BOB, chat: { kind: 'user', number: BOB }, ts: client.sent[0]!.ts, at: 1 });
+    client.emit('receipt', {
+      type: 'receipt',
+      kind: 'recebida',
+      from: BOB,
+      chat: { kind: 'user', number: BOB },
+      ts: client.sent[0]!.ts,
+      at: 1,
+    });
     expect(state.messages(BOB)[0]!.status).toBe('delivered');
     expect(screen()).toContain('olá ✓✓');
   });
 
   it('sends lida when a conversation is opened, and at once for messages into the open one', async () => {
     const { state, client, press } = setup();
-    const msg = (ts: number, wantsReceipt = true) => ({ type: 'message', sender: BOB, chat: { kind: 'user', number: BOB }, ts, text: `m${ts}`, wantsReceipt });
+    const msg = (ts: number, wantsReceipt = true) => ({
+      type: 'message',
+      sender: BOB,
+      chat: { kind: 'user', number: BOB },
+      ts,
+      text: `m${ts}`,
+      wantsReceipt,
+    });
     client.emit('message', msg(1));
     client.emit('message', msg(2, false));
     expect(state.conversations()[0]!.unread).toBe(2);

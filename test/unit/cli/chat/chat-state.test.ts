@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Message, Receipt } from '../../../../src/client/deliveries.js';
 import { advance, ChatState } from '../../../../src/cli/chat/chat-state.js';
 import { ChatStore, chatDbPath } from '../../../../src/cli/chat/chat-store.js';
+import type { Message, Receipt } from '../../../../src/client/deliveries.js';
 
 const SELF = '1000000000001';
 const BOB = '2000000000002';
@@ -12,11 +12,26 @@ const CAROL = '3000000000003';
 const GROUP = '9000000000009';
 
 function message(over: Partial<Message> = {}): Message {
-  return { type: 'message', sender: BOB, chat: { kind: 'user', number: BOB }, ts: 1_700_000_000, text: 'hi', wantsReceipt: true, ...over };
+  return {
+    type: 'message',
+    sender: BOB,
+    chat: { kind: 'user', number: BOB },
+    ts: 1_700_000_000,
+    text: 'hi',
+    wantsReceipt: true,
+    ...over,
+  };
 }
 
 function receipt(kind: Receipt['kind'], ts: number, chat = BOB): Receipt {
-  return { type: 'receipt', kind, from: BOB, chat: { kind: chat === GROUP ? 'group' : 'user', number: chat }, ts, at: ts + 1 };
+  return {
+    type: 'receipt',
+    kind,
+    from: BOB,
+    chat: { kind: chat === GROUP ? 'group' : 'user', number: chat },
+    ts,
+    at: ts + 1,
+  };
 }
 
 const stores: ChatStore[] = [];
@@ -98,7 +113,10 @@ describe('conversations and unread counts', () => {
     s.addContact(CAROL, 'Carol');
     s.open(BOB);
     expect(s.received(message(), true).status).toBe('read');
-    const fromCarol = s.received(message({ sender: CAROL, chat: { kind: 'user', number: CAROL } }), true);
+    const fromCarol = s.received(
+      message({ sender: CAROL, chat: { kind: 'user', number: CAROL } }),
+      true,
+    );
     expect(fromCarol.status).toBe('unread');
     expect(s.received(message(), false).status).toBe('unread');
     expect(s.conversations().map((c) => c.unread)).toEqual([1, 1]);
@@ -151,7 +169,9 @@ describe('persistence', () => {
     stores.at(-1)!.close();
 
     const again = fresh(path);
-    expect(again.conversations()).toEqual([{ number: BOB, nickname: 'Bob', kind: 'user', unread: 1 }]);
+    expect(again.conversations()).toEqual([
+      { number: BOB, nickname: 'Bob', kind: 'user', unread: 1 },
+    ]);
     expect(again.messages(BOB).map((m) => [m.direction, m.text, m.status])).toEqual([
       ['out', 'olá', 'delivered'],
       ['in', 'oi', 'unread'],

@@ -1,11 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredMessage } from '../../../../src/cli/chat/chat-store.js';
-import { checkmark, cursorPosition, fit, FOOTER, frame, render, wrap, type View } from '../../../../src/cli/chat/render.js';
+import {
+  checkmark,
+  cursorPosition,
+  FOOTER,
+  fit,
+  frame,
+  render,
+  type View,
+  wrap,
+} from '../../../../src/cli/chat/render.js';
 
 const strip = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 
 function out(text: string, status: StoredMessage['status'], id = 1): StoredMessage {
-  return { id, chat: '2000000000002', direction: 'out', sender: '1000000000001', ts: 1_700_000_000, text, status, wantsReceipt: true };
+  return {
+    id,
+    chat: '2000000000002',
+    direction: 'out',
+    sender: '1000000000001',
+    ts: 1_700_000_000,
+    text,
+    status,
+    wantsReceipt: true,
+  };
 }
 
 function view(over: Partial<View> = {}): View {
@@ -36,7 +54,18 @@ describe('render', () => {
       [120, 40],
       [40, 10],
     ] as const) {
-      const lines = render(view({ cols, rows, open: { title: 'Bob', messages: [out('x'.repeat(300), 'read')], nameOf: () => 'Bob', group: false } }));
+      const lines = render(
+        view({
+          cols,
+          rows,
+          open: {
+            title: 'Bob',
+            messages: [out('x'.repeat(300), 'read')],
+            nameOf: () => 'Bob',
+            group: false,
+          },
+        }),
+      );
       expect(lines).toHaveLength(rows);
       for (const line of lines) expect([...strip(line)]).toHaveLength(cols);
     }
@@ -53,8 +82,15 @@ describe('render', () => {
   });
 
   it('draws ✓ for stored, ✓✓ for delivered and blue ✓✓ for read', () => {
-    const messages = [out('one', 'stored', 1), out('two', 'delivered', 2), out('three', 'read', 3), out('four', 'sending', 4)];
-    const lines = render(view({ open: { title: 'Bob', messages, nameOf: () => 'Bob', group: false } }));
+    const messages = [
+      out('one', 'stored', 1),
+      out('two', 'delivered', 2),
+      out('three', 'read', 3),
+      out('four', 'sending', 4),
+    ];
+    const lines = render(
+      view({ open: { title: 'Bob', messages, nameOf: () => 'Bob', group: false } }),
+    );
     const plain = lines.map(strip);
     expect(plain[2]).toMatch(/you: one ✓ +$/);
     expect(plain[3]).toMatch(/you: two ✓✓ +$/);
@@ -67,7 +103,9 @@ describe('render', () => {
 
   it('keeps the newest messages in view', () => {
     const messages = Array.from({ length: 50 }, (_, i) => out(`message ${i}`, 'stored', i));
-    const plain = render(view({ open: { title: 'Bob', messages, nameOf: () => 'Bob', group: false } })).map(strip);
+    const plain = render(
+      view({ open: { title: 'Bob', messages, nameOf: () => 'Bob', group: false } }),
+    ).map(strip);
     expect(plain[21]).toContain('message 49');
     expect(plain.join('\n')).not.toContain('message 0 ');
   });
@@ -88,7 +126,16 @@ describe('render', () => {
     const CONTROL = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
     function inbound(text: string, id = 1): StoredMessage {
-      return { id, chat: '2000000000002', direction: 'in', sender: '2000000000002', ts: 1_700_000_000, text, status: 'unread', wantsReceipt: true };
+      return {
+        id,
+        chat: '2000000000002',
+        direction: 'in',
+        sender: '2000000000002',
+        ts: 1_700_000_000,
+        text,
+        status: 'unread',
+        wantsReceipt: true,
+      };
     }
 
     it('shows the controls in a message, a nickname, a notice and the input escaped, and draws nothing else from them', () => {
@@ -102,8 +149,15 @@ describe('render', () => {
             rows,
             notice: 'err\x1b[2J',
             input: 'typed\u202e',
-            conversations: [{ number: '2000000000002', nickname: 'Bob\x1b[8m', kind: 'user', unread: 1 }],
-            open: { title: 'Bob\x07 (2000000000002)', messages: [inbound(ATTACK)], nameOf: () => 'Bob\x1b[5m', group: false },
+            conversations: [
+              { number: '2000000000002', nickname: 'Bob\x1b[8m', kind: 'user', unread: 1 },
+            ],
+            open: {
+              title: 'Bob\x07 (2000000000002)',
+              messages: [inbound(ATTACK)],
+              nameOf: () => 'Bob\x1b[5m',
+              group: false,
+            },
           }),
         );
         for (const line of lines) {
@@ -114,7 +168,9 @@ describe('render', () => {
         }
         if (cols === 120) {
           const shown = lines.map((l) => l.replace(OWN_STYLES, '')).join('\n');
-          expect(shown).toContain('Bob\\x1b[5m: hi\\x1b]0;PWNED\\x07\\x1b[2J\\r\\n12:00 Bob: forged \\x9b31m\\u202eevil\\u2066');
+          expect(shown).toContain(
+            'Bob\\x1b[5m: hi\\x1b]0;PWNED\\x07\\x1b[2J\\r\\n12:00 Bob: forged \\x9b31m\\u202eevil\\u2066',
+          );
           expect(shown).toContain(' err\\x1b[2J ');
           expect(shown).toContain('Bob\\x1b[8m');
           expect(shown).toContain('> typed\\u202e');
@@ -123,7 +179,10 @@ describe('render', () => {
     });
 
     it('puts the cursor after the input as drawn (escapes included)', () => {
-      expect(cursorPosition(view({ input: 'a\x1b' }))).toEqual({ row: 23, col: 3 + 'a\\x1b'.length });
+      expect(cursorPosition(view({ input: 'a\x1b' }))).toEqual({
+        row: 23,
+        col: 3 + 'a\\x1b'.length,
+      });
     });
 
     it('wraps the escaped text, so no row is wider than its pane', () => {
