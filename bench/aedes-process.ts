@@ -8,7 +8,7 @@ import { Aedes } from 'aedes';
 
 const broker = await Aedes.createBroker();
 const server = createServer((socket) => {
-  // As zapwire's listener does (src/server/main/connection.ts): no Nagle delay on small frames.
+  // As zapwire's listener does (src/server/main-thread/connection.ts): no Nagle delay on small frames.
   socket.setNoDelay(true);
   broker.handle(socket);
 });

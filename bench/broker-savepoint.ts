@@ -17,7 +17,11 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { Broker } from '../src/server/broker/broker.js';
 import { DEFAULT_OPTIONS } from '../src/server/config.js';
-import type { BrokerEvent, BrokerQuotas, BrokerRequest } from '../src/server/thread-messages.js';
+import type {
+  BrokerEvent,
+  BrokerQuotas,
+  BrokerRequest,
+} from '../src/server/threads/thread-messages.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 

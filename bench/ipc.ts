@@ -1,12 +1,12 @@
 /**
  * Messages between the benchmark parent (bench/run.ts) and its child
  * processes (bench/server-process.ts, bench/load-generator.ts), declared in one
- * place like src/server/thread-messages.ts. Every request carries `rid`; the
+ * place like src/server/threads/thread-messages.ts. Every request carries `rid`; the
  * child answers with the same `rid`.
  */
 
 import type { ServerOptions } from '../src/server/config.js';
-import type { BrokerStats } from '../src/server/thread-messages.js';
+import type { BrokerStats } from '../src/server/threads/thread-messages.js';
 
 export interface Identity {
   number: string;

@@ -2,28 +2,28 @@ import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { BrokerClient } from './broker-client.js';
 import {
   type LogLevel,
   openFileLimit,
   resolveServerOptions,
   type ServerOptions,
 } from './config.js';
-import { type HttpFlowStats, HttpListener } from './http/http-listener.js';
 import { createLogger, writeForwarded } from './logger.js';
-import { Admission } from './main/admission.js';
-import { HostPool } from './main/host-pool.js';
-import { LegacyListener } from './main/legacy-listener.js';
-import { type V1FlowStats, V1Listener } from './main/v1-listener.js';
+import { Admission } from './main-thread/admission.js';
+import { HostPool } from './main-thread/host-pool.js';
+import { type HttpFlowStats, HttpListener } from './main-thread/http-listener.js';
+import { LegacyListener } from './main-thread/legacy-listener.js';
+import { type V1FlowStats, V1Listener } from './main-thread/v1-listener.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
+import { BrokerClient } from './threads/broker-client.js';
 import type {
   BrokerControl,
   BrokerControlEvent,
   BrokerStats,
   BrokerWorkerData,
   FaultInjection,
-} from './thread-messages.js';
-import { workerFile, workerResourceLimits } from './worker-files.js';
+} from './threads/thread-messages.js';
+import { workerFile, workerResourceLimits } from './threads/worker-files.js';
 
 export interface StartOptions extends Partial<ServerOptions> {
   /** A root logger to use instead of one made from logLevel (tests pass a capturing one). */
@@ -96,7 +96,7 @@ export class ZapwireServer {
       },
       ...(faults ? { faults } : {}),
     };
-    const broker = new Worker(workerFile('./broker/broker-worker.js'), {
+    const broker = new Worker(workerFile('../broker/broker-worker.js'), {
       workerData,
       resourceLimits: workerResourceLimits(),
     });

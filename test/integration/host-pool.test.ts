@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveServerOptions } from '../../src/server/config.js';
-import { type HostHandle, HostPool, WARM_SPARES } from '../../src/server/main/host-pool.js';
+import { type HostHandle, HostPool, WARM_SPARES } from '../../src/server/main-thread/host-pool.js';
 import { eventually } from '../helpers/v1.js';
 
 const SPARE_IDLE_MS = 300;

@@ -5,11 +5,11 @@
  */
 import { MessageChannel, type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { DatabaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
-import { BatchedPort } from '../batched-port.js';
-import { LogForwarder } from '../log-forwarder.js';
 import { createLogger } from '../logger.js';
 import { BrokerMetrics, HostMetrics, type MetricsJson } from '../metrics/metrics.js';
-import { SessionHost } from '../session/session-host.js';
+import { SessionHost } from '../session-host/session-host.js';
+import { BatchedPort } from '../threads/batched-port.js';
+import { LogForwarder } from '../threads/log-forwarder.js';
 import type {
   BrokerControl,
   BrokerControlEvent,
@@ -17,7 +17,7 @@ import type {
   BrokerRequest,
   BrokerWorkerData,
   HostOutbound,
-} from '../thread-messages.js';
+} from '../threads/thread-messages.js';
 import { Broker } from './broker.js';
 
 const data = workerData as BrokerWorkerData;

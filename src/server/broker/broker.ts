@@ -12,6 +12,14 @@ import { Code } from '../../protocol/codes.js';
 import { encodeFrameInto, FRAME_SIZE, type FrameInit } from '../../protocol/frame.js';
 import { Status, statusClosesConnection } from '../../protocol/status.js';
 import {
+  errorFrameInit,
+  isStorableText,
+  READ_RECEIPT,
+  receivedText,
+  toLegacyRow,
+  toWireMessage,
+} from '../../store/render.js';
+import {
   MessageKind,
   type NewMessage,
   type NumberKind,
@@ -19,15 +27,7 @@ import {
   type Store,
 } from '../../store/store.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
-import {
-  errorFrameInit,
-  isStorableText,
-  READ_RECEIPT,
-  receivedText,
-  toLegacyRow,
-  toWireMessage,
-} from '../render.js';
-import { MAX_GROUP_MEMBERS } from '../session/handlers/create-group.js';
+import { MAX_GROUP_MEMBERS } from '../session-host/handlers/create-group.js';
 import type {
   AnswerTo,
   BrokerEvent,
@@ -37,7 +37,7 @@ import type {
   FaultInjection,
   ReplyValue,
   WireMessage,
-} from '../thread-messages.js';
+} from '../threads/thread-messages.js';
 import { addressKey, KeyedLimiter } from './keyed-limiter.js';
 import { Ledgers, type LedgerUndo, undoAcknowledgements } from './ledger.js';
 import { PendingQuota } from './pending-quota.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FaultInjection } from '../../../src/server/thread-messages.js';
+import type { FaultInjection } from '../../../src/server/threads/thread-messages.js';
 import { http } from '../../helpers/http.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { expectError, message, sendStored } from '../../helpers/v1.js';

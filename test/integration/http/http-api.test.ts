@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptionError, resolveServerOptions } from '../../../src/server/config.js';
-import { MAX_BODY_BYTES } from '../../../src/server/http/http-listener.js';
+import { MAX_BODY_BYTES } from '../../../src/server/main-thread/http-listener.js';
 import { answer, type HttpAnswer, http } from '../../helpers/http.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { message, receive, sendStored, T0, unknownNumber, useServer } from '../../helpers/v1.js';

@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../../src/protocol/index.js';
 import { DEFAULT_OPTIONS } from '../../../src/server/config.js';
-import { FRAMES_PER_READ, WRITE_HIGH_WATER } from '../../../src/server/main/connection.js';
+import { FRAMES_PER_READ, WRITE_HIGH_WATER } from '../../../src/server/main-thread/connection.js';
 import { message, receive, sendStored, T0, take, useServer } from '../../helpers/v1.js';
 import type { Identity, WireClient } from '../../helpers/wire-client.js';
 

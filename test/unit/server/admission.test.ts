@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Admission } from '../../../src/server/main/admission.js';
+import { Admission } from '../../../src/server/main-thread/admission.js';
 import { captureLogs, LEVEL } from '../../helpers/log-capture.js';
 
 describe('Admission: the connection caps every listener shares (docs/protocol.md §Limits)', () => {

@@ -21,9 +21,9 @@ import {
   Connection,
   type FlowState,
   WRITE_HIGH_WATER,
-} from '../../../src/server/main/connection.js';
-import type { HostHandle } from '../../../src/server/main/host-pool.js';
-import type { HostInbound } from '../../../src/server/thread-messages.js';
+} from '../../../src/server/main-thread/connection.js';
+import type { HostHandle } from '../../../src/server/main-thread/host-pool.js';
+import type { HostInbound } from '../../../src/server/threads/thread-messages.js';
 
 const SID = 7;
 

@@ -5,8 +5,12 @@
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BrokerClient, LATER_MS, type TellRequest } from '../../../src/server/broker-client.js';
-import type { BrokerRequest } from '../../../src/server/thread-messages.js';
+import {
+  BrokerClient,
+  LATER_MS,
+  type TellRequest,
+} from '../../../src/server/threads/broker-client.js';
+import type { BrokerRequest } from '../../../src/server/threads/thread-messages.js';
 
 const ack = (count: number): TellRequest => ({
   op: 'ack',

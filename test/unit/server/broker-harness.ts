@@ -10,7 +10,7 @@ import type {
   BrokerEvent,
   BrokerRequest,
   ReplyValue,
-} from '../../../src/server/thread-messages.js';
+} from '../../../src/server/threads/thread-messages.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
 

@@ -5,7 +5,7 @@
  * refused before its token is looked at.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BrokerQuotas } from '../../../src/server/thread-messages.js';
+import type { BrokerQuotas } from '../../../src/server/threads/thread-messages.js';
 import { BrokerHarness } from './broker-harness.js';
 
 const OFF: BrokerQuotas = {

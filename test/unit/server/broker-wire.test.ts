@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Code } from '../../../src/protocol/codes.js';
 import { MAIN_THREAD } from '../../../src/server/broker/broker.js';
-import type { AnswerTo, BrokerEvent } from '../../../src/server/thread-messages.js';
+import type { AnswerTo, BrokerEvent } from '../../../src/server/threads/thread-messages.js';
 import { ADDRESS, BrokerHarness, HOST, send } from './broker-harness.js';
 
 const NOBODY = '0000000000000';

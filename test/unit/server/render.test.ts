@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame } from '../../../src/protocol/index.js';
-import { isStorableText, toWireMessage } from '../../../src/server/render.js';
+import { isStorableText, toWireMessage } from '../../../src/store/render.js';
 import { MessageKind, type PendingMessage } from '../../../src/store/store.js';
 
 const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 13, maxLength: 13 });

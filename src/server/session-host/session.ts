@@ -12,10 +12,10 @@ import {
   peekCode,
 } from '../../protocol/frame.js';
 import { Status, statusClosesConnection } from '../../protocol/status.js';
-import type { AskRequest, Result, TellRequest } from '../broker-client.js';
+import { errorFrameInit } from '../../store/render.js';
 import type { HostMetrics } from '../metrics/metrics.js';
-import { errorFrameInit } from '../render.js';
-import type { AnswerTo, HostOptions, ReplyValue } from '../thread-messages.js';
+import type { AskRequest, Result, TellRequest } from '../threads/broker-client.js';
+import type { AnswerTo, HostOptions, ReplyValue } from '../threads/thread-messages.js';
 import { HANDLERS } from './handlers/index.js';
 
 /** What a session needs from the thread hosting it. */

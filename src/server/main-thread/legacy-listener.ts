@@ -9,10 +9,10 @@ import {
   legacyValidity,
   parseLegacyRequest,
 } from '../../protocol/legacy.js';
-import type { BrokerClient } from '../broker-client.js';
+import { toLegacyMessage } from '../../store/render.js';
 import type { ServerOptions } from '../config.js';
-import { toLegacyMessage } from '../render.js';
-import type { LegacyRow } from '../thread-messages.js';
+import type { BrokerClient } from '../threads/broker-client.js';
+import type { LegacyRow } from '../threads/thread-messages.js';
 import type { Admission } from './admission.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 

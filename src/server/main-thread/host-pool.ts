@@ -1,17 +1,17 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Piscina } from 'piscina';
-import { BatchedPort } from '../batched-port.js';
 import type { ServerOptions } from '../config.js';
 import { type MetricsJson, RetiredTotals } from '../metrics/metrics.js';
+import { BatchedPort } from '../threads/batched-port.js';
 import type {
   BrokerControl,
   FaultInjection,
   HostInbound,
   HostOutbound,
   HostTask,
-} from '../thread-messages.js';
-import { workerFile, workerResourceLimits } from '../worker-files.js';
+} from '../threads/thread-messages.js';
+import { workerFile, workerResourceLimits } from '../threads/worker-files.js';
 
 /** The main thread's side of one session host. */
 export interface HostHandle {
@@ -113,7 +113,7 @@ export class HostPool {
     this.piscina = this.onBrokerThread
       ? undefined
       : new Piscina({
-          filename: workerFile('./session/session-host-worker.js'),
+          filename: workerFile('../session-host/session-host-worker.js'),
           minThreads: this.dedicated ? Math.min(WARM_SPARES, options.threads) : options.threads,
           maxThreads: options.threads,
           // One long-lived task per thread: the task is the host.

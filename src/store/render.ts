@@ -1,8 +1,30 @@
 import { Code } from '../protocol/codes.js';
 import type { FrameInit } from '../protocol/frame.js';
 import { truncateUtf8 } from '../protocol/text.js';
-import { MessageKind, type PendingMessage } from '../store/store.js';
-import type { LegacyRow, WireMessage } from './thread-messages.js';
+import { MessageKind, type PendingMessage } from './store.js';
+
+/** A message as a version 1 `06` carries it, plus the row id its `08` will acknowledge. */
+export interface WireMessage {
+  id: number;
+  /** When the row committed (ms since the epoch), for the delivery latency histogram. */
+  storedAt?: number;
+  src: string;
+  dst: string;
+  ts: number;
+  flag: boolean;
+  data: string;
+}
+
+/** A pending row as the legacy listener needs it (it renders the original format itself). */
+export interface LegacyRow {
+  id: number;
+  kind: number;
+  sender: string;
+  recipient: string;
+  group: string | null;
+  ts: number;
+  body: string;
+}
 
 /** docs/protocol.md §Delivery guarantees: the text of a group's creation notice in version 1. */
 export const GROUP_CREATED_TEXT = 'grupo criado';

@@ -5,11 +5,11 @@ import { errorForStatus } from '../../errors.js';
 import { isNumber } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import { splitText } from '../../protocol/text.js';
-import type { BrokerClient } from '../broker-client.js';
 import type { ServerOptions } from '../config.js';
-import { Admission, type Refusal } from '../main/admission.js';
-import { TCP_KEEPALIVE } from '../main/tcp-keepalive.js';
-import { MAX_NAME_BYTES } from '../session/handlers/register.js';
+import { MAX_NAME_BYTES } from '../session-host/handlers/register.js';
+import type { BrokerClient } from '../threads/broker-client.js';
+import { Admission, type Refusal } from './admission.js';
+import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
 /** Bodies larger than this are refused (413) without being read whole. */
 export const MAX_BODY_BYTES = 16 * 1024;

@@ -5,10 +5,10 @@
  * resolves when the host ends, which frees the thread.
  */
 import type { Logger } from 'pino';
-import { LogForwarder } from '../log-forwarder.js';
 import { createLogger } from '../logger.js';
 import { HostMetrics } from '../metrics/metrics.js';
-import type { HostOutbound, HostTask } from '../thread-messages.js';
+import { LogForwarder } from '../threads/log-forwarder.js';
+import type { HostOutbound, HostTask } from '../threads/thread-messages.js';
 import { SessionHost } from './session-host.js';
 
 // DESIGN.md §Observability: this thread's log lines go to the main thread's

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FRAME_SIZE } from '../../protocol/frame.js';
 import { FrameSplitter } from '../../protocol/frame-splitter.js';
-import { asBuffer } from '../batched-port.js';
+import { asBuffer } from '../threads/batched-port.js';
 import type { HostHandle } from './host-pool.js';
 
 /** Output queued in the socket beyond which the session stops getting pushes and the socket stops being read. */

@@ -10,8 +10,8 @@
  * of 64).
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { LogLevel, ServerOptions } from './config.js';
-import type { MetricsJson } from './metrics/metrics.js';
+import type { LogLevel, ServerOptions } from '../config.js';
+import type { MetricsJson } from '../metrics/metrics.js';
 
 // ---- main <-> session host -------------------------------------------------
 
@@ -87,28 +87,9 @@ export interface FaultInjection {
 
 // ---- session host / main <-> broker ---------------------------------------
 
-/** A message as a version 1 `06` carries it, plus the row id its `08` will acknowledge. */
-export interface WireMessage {
-  id: number;
-  /** When the row committed (ms since the epoch), for the delivery latency histogram. */
-  storedAt?: number;
-  src: string;
-  dst: string;
-  ts: number;
-  flag: boolean;
-  data: string;
-}
+import type { LegacyRow, WireMessage } from '../../store/render.js';
 
-/** A pending row as the legacy listener needs it (it renders the original format itself). */
-export interface LegacyRow {
-  id: number;
-  kind: number;
-  sender: string;
-  recipient: string;
-  group: string | null;
-  ts: number;
-  body: string;
-}
+export type { LegacyRow, WireMessage };
 
 /**
  * Where the broker writes the answer of a version 1 request itself, straight

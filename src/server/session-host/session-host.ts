@@ -1,10 +1,20 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Status } from '../../protocol/status.js';
-import { asBuffer, BatchedPort, packBytes } from '../batched-port.js';
-import { type AskRequest, BrokerClient, type Result, type TellRequest } from '../broker-client.js';
 import type { HostMetrics, MetricsJson } from '../metrics/metrics.js';
-import type { BrokerEvent, HostInbound, HostOutbound, HostTask } from '../thread-messages.js';
+import { asBuffer, BatchedPort, packBytes } from '../threads/batched-port.js';
+import {
+  type AskRequest,
+  BrokerClient,
+  type Result,
+  type TellRequest,
+} from '../threads/broker-client.js';
+import type {
+  BrokerEvent,
+  HostInbound,
+  HostOutbound,
+  HostTask,
+} from '../threads/thread-messages.js';
 import { Session, type SessionHostPort } from './session.js';
 
 /**
