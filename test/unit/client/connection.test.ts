@@ -243,7 +243,8 @@ describe('Connection requests', () => {
 
   it('ends the connection when a request gets no answer in time', async () => {
     const f = await fake();
-    const { conn, closed } = await open(f, { requestTimeoutMs: 50 });
+    // Long enough that the 04 of open() is answered in time even on a loaded machine.
+    const { conn, closed } = await open(f, { requestTimeoutMs: 1_000 });
     const err = await conn
       .request({ code: '19', src: ME, dst: BOB }, '20')
       .catch((e: unknown) => e);
