@@ -2,12 +2,11 @@ import { Argument, type Command, CommanderError, InvalidArgumentError, Option } 
 import type { ZapwireClientOptions } from '../client/client-options.js';
 import type { Delivery } from '../client/deliveries.js';
 import { ZapwireClient } from '../client/zapwire-client.js';
-import { ConnectionError, ZapwireError } from '../errors.js';
+import { ZapwireError } from '../errors.js';
 import { isNumber } from '../protocol/frame.js';
 import { DEFAULT_PORT } from '../server/config.js';
 import { parseInteger } from './options.js';
 import {
-  CliError,
   defaultConfigDir,
   PROFILE_NAME,
   type Profile,
@@ -133,9 +132,11 @@ export function describeError(err: unknown): string {
 }
 
 function errorLine(err: unknown): string {
-  if (err instanceof ConnectionError || err instanceof CliError) return err.message;
+  // The status of a `09` goes before its reason; a lost connection's 503 is the client's own verdict.
   if (err instanceof ZapwireError)
-    return err.status > 0 ? `${err.status} ${err.message}` : err.message;
+    return err.status === undefined || err.code === 'ZAPWIRE_CONNECTION'
+      ? err.message
+      : `${err.status} ${err.message}`;
   if (err instanceof Error) return err.message;
   return String(err);
 }

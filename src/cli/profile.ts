@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { CliError } from '../errors.js';
 import { isNumber } from '../protocol/frame.js';
 
 /** What `zapwire register` saves: enough for every other command to act as this number. */
@@ -20,15 +21,6 @@ export interface Profile {
   port: number;
   /** The display name given at registration ('' if none). */
   name: string;
-}
-
-/** A failure the command line explains in one line (missing profile, ...): exit 1. */
-export class CliError extends Error {
-  readonly code = 'ZAPWIRE_CLI';
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliError';
-  }
 }
 
 /** `$XDG_CONFIG_HOME/zapwire`, or `~/.config/zapwire`. */

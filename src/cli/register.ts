@@ -1,12 +1,13 @@
 import { Command } from 'commander';
 import { ZapwireClient } from '../client/zapwire-client.js';
+import { CliError } from '../errors.js';
 import {
   type ConnectionFlags,
   runClient,
   target,
   withConnectionOptions,
 } from './client-command.js';
-import { CliError, profileExists, profilePath, readProfile, writeProfile } from './profile.js';
+import { profileExists, profilePath, readProfile, writeProfile } from './profile.js';
 
 interface RegisterFlags extends ConnectionFlags {
   name: string;

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
+import { OptionError } from '../errors.js';
 import {
   DEFAULT_DB_PATH,
   DEFAULT_OPTIONS,
-  OptionError,
   resolveServerOptions,
   type ServerOptions,
 } from '../server/config.js';

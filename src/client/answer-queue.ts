@@ -31,7 +31,6 @@ export function errorFromData(data: string): ZapwireError {
     return new ZapwireError(
       `malformed 09 from the server: ${JSON.stringify(data)}`,
       'ZAPWIRE_ERROR',
-      0,
     );
   return errorForStatus(Number(match[1]), match[2]!);
 }
@@ -107,7 +106,7 @@ export function lostError(cause: ZapwireError | undefined, where: string): Conne
   if (cause instanceof ConnectionError) return new ConnectionError(cause.message, { cause });
   if (cause)
     return new ConnectionError(
-      `connection to ${where} lost: ${cause.status > 0 ? `${cause.status} ` : ''}${cause.message}`,
+      `connection to ${where} lost: ${cause.status !== undefined ? `${cause.status} ` : ''}${cause.message}`,
       { cause },
     );
   return new ConnectionError(`connection to ${where} lost`);

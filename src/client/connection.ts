@@ -1,14 +1,12 @@
 import { connect, type Socket } from 'node:net';
-import { ConnectionError, MalformedRequestError, type ZapwireError } from '../errors.js';
-import { Code } from '../protocol/codes.js';
 import {
-  decodeFrame,
-  encodeFrame,
-  type Frame,
+  ConnectionError,
   FrameError,
-  type FrameInit,
-  NOBODY,
-} from '../protocol/frame.js';
+  MalformedRequestError,
+  type ZapwireError,
+} from '../errors.js';
+import { Code } from '../protocol/codes.js';
+import { decodeFrame, encodeFrame, type Frame, type FrameInit, NOBODY } from '../protocol/frame.js';
 import { FrameSplitter } from '../protocol/frame-splitter.js';
 import { AnswerQueue, lostError } from './answer-queue.js';
 

@@ -8,7 +8,6 @@ export type { SeenStore } from './deduplicator.js';
 export { DEFAULT_SEEN_CAPACITY, Deduplicator, LruMap, messageKey } from './deduplicator.js';
 export type { ChatRef, Delivery, GroupCreated, Message, Receipt } from './deliveries.js';
 export { GROUP_CREATED_TEXT, readReceiptText, toDelivery } from './deliveries.js';
-export { ListenerError } from './listener-error.js';
 export type {
   ClientState,
   DisconnectInfo,

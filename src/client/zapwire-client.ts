@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   ConnectionError,
+  ListenerError,
   MalformedRequestError,
   ReplacedError,
   UnauthorizedError,
@@ -26,7 +27,6 @@ import {
   readReceiptText,
   toDelivery,
 } from './deliveries.js';
-import { ListenerError } from './listener-error.js';
 
 /** `push`: the server sends messages as they come. `poll`: only when asked (`poll()`); never replaces another session. */
 export type SessionMode = 'push' | 'poll';
@@ -528,7 +528,9 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
 
 function asZapwireError(err: unknown): ZapwireError {
   if (err instanceof ZapwireError) return err;
-  return new ZapwireError(err instanceof Error ? err.message : String(err), 'ZAPWIRE_ERROR', 0);
+  return new ZapwireError(err instanceof Error ? err.message : String(err), 'ZAPWIRE_ERROR', {
+    cause: err,
+  });
 }
 
 function withStored(error: ZapwireError, storedIds: number[]): SendError {

@@ -1,3 +1,4 @@
+import { FrameError } from '../errors.js';
 import { type Code, isKnownCode } from './codes.js';
 
 /** docs/protocol.md §Frame: every frame is exactly 256 bytes. */
@@ -26,19 +27,6 @@ export interface Frame {
 
 /** Which field of a frame is at fault; stable, for tests and logs. */
 export type FrameField = 'length' | 'code' | 'src' | 'dst' | 'ts' | 'flag' | 'data';
-
-/** A frame that breaks docs/protocol.md §Frame; the server answers `09 400` and closes. */
-export class FrameError extends Error {
-  readonly code = 'ZAPWIRE_MALFORMED_FRAME';
-  readonly status = 400;
-  constructor(
-    readonly field: FrameField,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FrameError';
-  }
-}
 
 // ignoreBOM: a leading U+FEFF is text the sender wrote, not a mark to swallow.
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { OptionError } from '../errors.js';
 
 export type SynchronousMode = 'normal' | 'full';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -138,18 +139,6 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads' | 'maxConne
     commitWindowMs: 0,
   });
 
-/** An option that cannot be used, with a message that names it. */
-export class OptionError extends Error {
-  readonly code = 'ZAPWIRE_BAD_OPTION';
-  /** The ServerOptions key at fault (the message starts with it). */
-  readonly option: string;
-  constructor(message: string) {
-    super(message);
-    this.option = /^[A-Za-z]+/.exec(message)?.[0] ?? '';
-    this.name = 'OptionError';
-  }
-}
-
 const LOG_LEVELS: readonly LogLevel[] = [
   'fatal',
   'error',
@@ -163,6 +152,7 @@ const LOG_LEVELS: readonly LogLevel[] = [
 function integer(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new OptionError(
+      name,
       `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
     );
   }
@@ -176,15 +166,15 @@ function integer(name: string, value: unknown, min: number, max: number): number
 export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readonly<ServerOptions> {
   const known = new Set<string>([...Object.keys(DEFAULT_OPTIONS), 'threads', 'maxConnections']);
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) throw new OptionError(`unknown option ${key}`);
+    if (!known.has(key)) throw new OptionError(key, `unknown option ${key}`);
   }
   const merged = { ...DEFAULT_OPTIONS, ...stripUndefined(input) } as Partial<ServerOptions> &
     typeof DEFAULT_OPTIONS;
   if (typeof merged.host !== 'string' || merged.host.length === 0)
-    throw new OptionError('host must be a non-empty string');
+    throw new OptionError('host', 'host must be a non-empty string');
   integer('port', merged.port, 0, 65_535);
   if (typeof merged.dbPath !== 'string' || merged.dbPath.length === 0)
-    throw new OptionError('dbPath must be a non-empty path');
+    throw new OptionError('dbPath', 'dbPath must be a non-empty path');
   if (merged.legacyPort !== undefined) integer('legacyPort', merged.legacyPort, 0, 65_535);
   if (merged.httpPort !== undefined) integer('httpPort', merged.httpPort, 0, 65_535);
   integer('sessionsPerThread', merged.sessionsPerThread, 1, 1_000_000);
@@ -192,16 +182,19 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
   integer('threads', threads, 0, 4_096);
   if (threads === 0 && merged.sessionsPerThread === 1)
     throw new OptionError(
+      'threads',
       'threads 0 (the sessions on the broker thread) cannot give each client a thread of its own (sessions per thread 1)',
     );
   integer('pollBatch', merged.pollBatch, 1, 10_000);
   if (merged.synchronous !== 'normal' && merged.synchronous !== 'full') {
     throw new OptionError(
+      'synchronous',
       `synchronous must be normal or full, got ${JSON.stringify(merged.synchronous)}`,
     );
   }
   if (!LOG_LEVELS.includes(merged.logLevel)) {
     throw new OptionError(
+      'logLevel',
       `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(merged.logLevel)}`,
     );
   }

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import Database from 'better-sqlite3';
-import { ZapwireError } from '../errors.js';
-import { Status } from '../protocol/status.js';
+import { DatabaseOpenError } from '../errors.js';
 import { freeNumber } from './numbers.js';
 import { prepareDatabase, type Synchronous } from './schema.js';
 import type {
@@ -22,37 +21,24 @@ export interface SqliteStoreOptions {
   synchronous?: Synchronous;
 }
 
-/**
- * The database cannot be served: locked by another process, not a database,
- * damaged, or in a place where it cannot be made. Its message is the one
- * line `zapwire serve` prints: it names the file and gives SQLite's reason.
- */
-export class DatabaseOpenError extends ZapwireError {
-  constructor(
-    readonly file: string,
-    message: string,
-    code: 'ZAPWIRE_DATABASE_IN_USE' | 'ZAPWIRE_DATABASE_UNUSABLE',
-  ) {
-    super(message, code, Status.Unavailable);
-  }
-
-  /** Any failure while opening `file` (or its first query), as the one line to print. */
-  static from(file: string, err: unknown): DatabaseOpenError {
-    if (err instanceof DatabaseOpenError) return err;
-    if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY')) {
-      return new DatabaseOpenError(
-        file,
-        `database ${file} is in use by another process (another zapwire server on the same file?): ${err.message}`,
-        'ZAPWIRE_DATABASE_IN_USE',
-      );
-    }
-    const reason = err instanceof Error ? err.message : String(err);
+/** Any failure while opening `file` (or its first query), as the one line `zapwire serve` prints. */
+export function databaseOpenError(file: string, err: unknown): DatabaseOpenError {
+  if (err instanceof DatabaseOpenError) return err;
+  if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY')) {
     return new DatabaseOpenError(
       file,
-      `cannot open database ${file}: ${reason}`,
-      'ZAPWIRE_DATABASE_UNUSABLE',
+      `database ${file} is in use by another process (another zapwire server on the same file?): ${err.message}`,
+      'ZAPWIRE_DATABASE_IN_USE',
+      { cause: err },
     );
   }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new DatabaseOpenError(
+    file,
+    `cannot open database ${file}: ${reason}`,
+    'ZAPWIRE_DATABASE_UNUSABLE',
+    { cause: err },
+  );
 }
 
 /** SQLite's codes for a file whose pages are not what it wrote: it does not heal by itself. */
@@ -240,7 +226,7 @@ export class SqliteStore implements Store {
         throw err;
       }
     } catch (err) {
-      throw DatabaseOpenError.from(path, err);
+      throw databaseOpenError(path, err);
     }
   }
 

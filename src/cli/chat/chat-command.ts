@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { CliError } from '../../errors.js';
 import {
   type ConnectionFlags,
   clientFor,
@@ -6,7 +7,6 @@ import {
   runClient,
   withConnectionOptions,
 } from '../client-command.js';
-import { CliError } from '../profile.js';
 import { ChatApp } from './chat-app.js';
 import { ChatState } from './chat-state.js';
 import { ChatStore, chatDbPath } from './chat-store.js';

@@ -4,7 +4,7 @@
  * over MessagePorts; see thread-messages.ts.
  */
 import { MessageChannel, type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { DatabaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
+import { databaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
 import { createLogger } from '../logger.js';
 import { BrokerMetrics, HostMetrics, type MetricsJson } from '../metrics/metrics.js';
 import { SessionHost } from '../session-host/session-host.js';
@@ -53,7 +53,7 @@ function openStore(): { store: SqliteStore; pending: number } {
     return { store, pending };
   } catch (err) {
     store?.close();
-    post({ t: 'failed', message: DatabaseOpenError.from(data.dbPath, err).message });
+    post({ t: 'failed', message: databaseOpenError(data.dbPath, err).message });
     forwarder.flush();
     process.exit(1);
   }

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   ForbiddenError,
+  isProtocolError,
   MalformedRequestError,
   NotFoundError,
   RateLimitError,
@@ -531,7 +532,7 @@ export class Broker {
       this.store.transaction(() => this.dispatch(hostId, request));
     } catch (err) {
       this.events.length = mark;
-      if (err instanceof ZapwireError) {
+      if (isProtocolError(err)) {
         this.answerError(hostId, request, err.status, err.message);
         return;
       }

@@ -1,7 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { errorForStatus } from '../../errors.js';
+import {
+  BadJsonError,
+  errorForStatus,
+  MalformedRequestError,
+  MethodError,
+  NoRouteError,
+  TooLargeError,
+  UnauthorizedError,
+  UnavailableError,
+} from '../../errors.js';
 import { isNumber } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import { splitText } from '../../protocol/text.js';
@@ -9,6 +18,7 @@ import type { ServerOptions } from '../config.js';
 import { MAX_NAME_BYTES } from '../session-host/handlers/register.js';
 import type { BrokerClient } from '../threads/broker-client.js';
 import { Admission, type Refusal } from './admission.js';
+import { httpErrorAnswer } from './http-errors.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
 /** Bodies larger than this are refused (413) without being read whole. */
@@ -35,16 +45,6 @@ export interface HttpDependencies {
   closing(): boolean;
   /** Told the status of every answer (for the metrics). */
   onAnswer?: (status: number) => void;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const BEARER = /^Bearer ([0-9]{13}):(\S+)$/;
@@ -97,13 +97,9 @@ function onFlowSocketResume(this: HttpSocket): void {
 
 /** The raw answer to a connection refused at the door: written before Node's parser reads a byte. */
 function refusalResponse(refusal: Refusal): Buffer {
-  const body = JSON.stringify({
-    error: {
-      status: Status.Unavailable,
-      code: 'ZAPWIRE_UNAVAILABLE',
-      message: Admission.reason(refusal),
-    },
-  });
+  const body = JSON.stringify(
+    httpErrorAnswer(new UnavailableError(Admission.reason(refusal))).body,
+  );
   return Buffer.from(
     `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
@@ -251,42 +247,30 @@ export class HttpListener {
       return this.only(req, 'GET', () => this.validate(path.slice('/v1/numbers/'.length), res));
     if (path === '/healthz') return this.only(req, 'GET', () => this.health(res));
     if (path === '/metrics') return this.only(req, 'GET', () => this.metrics(res));
-    throw new HttpError(404, 'ZAPWIRE_NO_ROUTE', `no route ${path}`);
+    throw new NoRouteError(path);
   }
 
   private only(req: IncomingMessage, method: string, handler: () => Promise<void>): Promise<void> {
-    if (req.method !== method) throw new HttpError(405, 'ZAPWIRE_METHOD', `use ${method}`);
+    if (req.method !== method) throw new MethodError(method);
     return handler();
   }
 
   private async sendMessage(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const auth = BEARER.exec(req.headers.authorization ?? '');
-    if (!auth)
-      throw new HttpError(
-        Status.Unauthorized,
-        'ZAPWIRE_UNAUTHORIZED',
-        'Authorization: Bearer <number>:<token> required',
-      );
+    if (!auth) throw new UnauthorizedError('Authorization: Bearer <number>:<token> required');
     const body = await this.readJson(req);
     const to = body.to;
     const text = body.text;
     const receipts = body.receipts ?? true;
     if (typeof to !== 'string' || !isNumber(to))
-      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"to" must be a 13-digit number string');
-    if (typeof text !== 'string')
-      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must be a string');
-    if (text.includes('\0'))
-      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"text" must not contain NUL');
+      throw new MalformedRequestError('"to" must be a 13-digit number string');
+    if (typeof text !== 'string') throw new MalformedRequestError('"text" must be a string');
+    if (text.includes('\0')) throw new MalformedRequestError('"text" must not contain NUL');
     if (!isWellFormed(text))
-      throw new HttpError(
-        400,
-        'ZAPWIRE_BAD_REQUEST',
-        '"text" must be well-formed Unicode (no lone surrogate)',
-      );
+      throw new MalformedRequestError('"text" must be well-formed Unicode (no lone surrogate)');
     if (typeof receipts !== 'boolean')
-      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"receipts" must be a boolean');
-    if (this.deps.closing())
-      throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
+      throw new MalformedRequestError('"receipts" must be a boolean');
+    if (this.deps.closing()) throw new UnavailableError('server shutting down');
     const [, number, token] = auth;
     // The sender's rate is charged by the broker once the token checked out
     // (docs/protocol.md §Limits): charged here, before, a wrong token naming a
@@ -304,7 +288,7 @@ export class HttpListener {
       texts,
       remote: req.socket.remoteAddress ?? '',
     });
-    if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
+    if (!result.ok) throw errorForStatus(result.status, result.reason);
     if (result.value.kind !== 'storedMany') throw new Error('unexpected broker answer');
     this.json(res, 201, { id: result.value.ids[0], ids: result.value.ids });
   }
@@ -312,33 +296,27 @@ export class HttpListener {
   private async register(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.readJson(req, true);
     const name = body.name ?? '';
-    if (typeof name !== 'string')
-      throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', '"name" must be a string');
+    if (typeof name !== 'string') throw new MalformedRequestError('"name" must be a string');
     if (!isWellFormed(name))
-      throw new HttpError(
-        400,
-        'ZAPWIRE_BAD_REQUEST',
-        '"name" must be well-formed Unicode (no lone surrogate)',
-      );
+      throw new MalformedRequestError('"name" must be well-formed Unicode (no lone surrogate)');
     if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES)
-      throw new HttpError(413, 'ZAPWIRE_TOO_LARGE', `name over ${MAX_NAME_BYTES} bytes`);
-    if (this.deps.closing())
-      throw new HttpError(Status.Unavailable, 'ZAPWIRE_UNAVAILABLE', 'server shutting down');
+      throw new TooLargeError(`name over ${MAX_NAME_BYTES} bytes`);
+    if (this.deps.closing()) throw new UnavailableError('server shutting down');
     const result = await this.deps.broker.askAsync({
       op: 'register',
       name,
       remote: req.socket.remoteAddress ?? '',
     });
-    if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
+    if (!result.ok) throw errorForStatus(result.status, result.reason);
     if (result.value.kind !== 'registered') throw new Error('unexpected broker answer');
     this.deps.logger.info({ number: result.value.number }, 'registered over HTTP');
     this.json(res, 201, { number: result.value.number, token: result.value.token });
   }
 
   private async validate(number: string, res: ServerResponse): Promise<void> {
-    if (!isNumber(number)) throw new HttpError(400, 'ZAPWIRE_BAD_REQUEST', 'a number is 13 digits');
+    if (!isNumber(number)) throw new MalformedRequestError('a number is 13 digits');
     const result = await this.deps.broker.askAsync({ op: 'validate', number });
-    if (!result.ok) throw new HttpError(result.status, codeFor(result.status), result.reason);
+    if (!result.ok) throw errorForStatus(result.status, result.reason);
     if (result.value.kind !== 'validity') throw new Error('unexpected broker answer');
     this.json(res, 200, { number, valid: result.value.valid });
   }
@@ -376,9 +354,7 @@ export class HttpListener {
   private readJson(req: IncomingMessage, optional = false): Promise<Record<string, unknown>> {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > MAX_BODY_BYTES)
-      return Promise.reject(
-        new HttpError(413, 'ZAPWIRE_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`),
-      );
+      return Promise.reject(new TooLargeError(`body over ${MAX_BODY_BYTES} bytes`));
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -387,7 +363,7 @@ export class HttpListener {
         if (size > MAX_BODY_BYTES) {
           req.off('data', onData);
           req.pause();
-          reject(new HttpError(413, 'ZAPWIRE_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`));
+          reject(new TooLargeError(`body over ${MAX_BODY_BYTES} bytes`));
           return;
         }
         chunks.push(chunk);
@@ -396,9 +372,7 @@ export class HttpListener {
       // The client went away, or Node ended a body that came too slowly
       // (httpRequestTimeoutMs): the client's doing, not a failure of ours.
       req.once('error', (err) =>
-        reject(
-          new HttpError(400, 'ZAPWIRE_BAD_REQUEST', `request body not received: ${err.message}`),
-        ),
+        reject(new MalformedRequestError(`request body not received: ${err.message}`)),
       );
       req.once('end', () => {
         if (size > MAX_BODY_BYTES) return;
@@ -406,45 +380,35 @@ export class HttpListener {
         try {
           text = UTF8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
         } catch {
-          return reject(new HttpError(400, 'ZAPWIRE_BAD_JSON', 'the body is not valid UTF-8'));
+          return reject(new BadJsonError('the body is not valid UTF-8'));
         }
         if (text.trim() === '' && optional) return resolve({});
         try {
           const value: unknown = JSON.parse(text);
           if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-            reject(new HttpError(400, 'ZAPWIRE_BAD_JSON', 'the body must be a JSON object'));
+            reject(new BadJsonError('the body must be a JSON object'));
           } else resolve(value as Record<string, unknown>);
         } catch (err) {
-          reject(
-            new HttpError(400, 'ZAPWIRE_BAD_JSON', `malformed JSON: ${(err as Error).message}`),
-          );
+          reject(new BadJsonError(`malformed JSON: ${(err as Error).message}`));
         }
       });
     });
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    if (!(err instanceof HttpError)) this.deps.logger.error({ err }, 'HTTP handler failed');
-    const e =
-      err instanceof HttpError ? err : new HttpError(500, 'ZAPWIRE_INTERNAL', 'internal error');
-    if (e.status >= 400 && e.status < 500)
-      this.deps.logger.debug({ status: e.status, reason: e.message }, 'HTTP request refused');
+    const answer = httpErrorAnswer(err);
+    if (!answer.expected) this.deps.logger.error({ err }, 'HTTP handler failed');
+    else if (answer.status < 500)
+      this.deps.logger.debug(
+        { status: answer.status, reason: answer.body.error.message },
+        'HTTP request refused',
+      );
     // A refused body is not read to its end: close the connection after answering.
-    const headers: Record<string, string> = e.status === 413 ? { connection: 'close' } : {};
+    const headers: Record<string, string> = answer.status === 413 ? { connection: 'close' } : {};
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    this.json(
-      res,
-      e.status,
-      { error: { status: e.status, code: e.code, message: e.message } },
-      headers,
-    );
+    this.json(res, answer.status, answer.body, headers);
   }
-}
-
-/** The stable code of the error class for a status that came back from the broker. */
-function codeFor(status: number): string {
-  return errorForStatus(status, '').code;
 }

@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
-import { ZapwireError } from '../../errors.js';
+import { FrameError, isProtocolError } from '../../errors.js';
 import { Code, isClientCode } from '../../protocol/codes.js';
 import {
   decodeFrame,
   encodeFrame,
   FRAME_SIZE,
   type Frame,
-  FrameError,
   type FrameInit,
   NOBODY,
   peekCode,
@@ -185,7 +184,7 @@ export class Session {
         throw new Error(`injected fault: frame data ${JSON.stringify(frame.data)}`);
       handler(this, frame);
     } catch (err) {
-      if (!(err instanceof ZapwireError)) return this.crash(err, `handling a ${frame.code}`);
+      if (!isProtocolError(err)) return this.crash(err, `handling a ${frame.code}`);
       this.fail(frame, err.status, err.message);
     }
   }

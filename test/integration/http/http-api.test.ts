@@ -5,7 +5,8 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, resolveServerOptions } from '../../../src/server/config.js';
+import { OptionError } from '../../../src/errors.js';
+import { resolveServerOptions } from '../../../src/server/config.js';
 import { MAX_BODY_BYTES } from '../../../src/server/main-thread/http-listener.js';
 import { answer, type HttpAnswer, http } from '../../helpers/http.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -65,7 +66,7 @@ describe('HTTP API', () => {
       expectError(
         await http(port(), '/v1/users', { body: { name: 5 } }),
         400,
-        'ZAPWIRE_BAD_REQUEST',
+        'ZAPWIRE_MALFORMED_REQUEST',
       );
       expectError(await http(port(), '/v1/users', { body: { name: 'x'.repeat(10_000) } }), 413);
     });
@@ -231,12 +232,12 @@ describe('HTTP API', () => {
       expectError(
         await http(port(), '/v1/messages', { auth: alice, body: { to: '123', text: 'x' } }),
         400,
-        'ZAPWIRE_BAD_REQUEST',
+        'ZAPWIRE_MALFORMED_REQUEST',
       );
       expectError(
         await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number } }),
         400,
-        'ZAPWIRE_BAD_REQUEST',
+        'ZAPWIRE_MALFORMED_REQUEST',
       );
       expectError(
         await http(port(), '/v1/messages', { auth: alice, body: { to: bob.number, text: 'a\0b' } }),

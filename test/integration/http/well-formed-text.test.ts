@@ -40,7 +40,7 @@ function postBytes(path: string, bytes: Buffer, auth: Identity): Promise<HttpAns
 
 function expectBadRequest(r: HttpAnswer): void {
   expect(r.status, r.text).toBe(400);
-  expect(r.json.error.code).toMatch(/^ZAPWIRE_BAD_(REQUEST|JSON)$/);
+  expect(r.json.error.code).toMatch(/^ZAPWIRE_(MALFORMED_REQUEST|BAD_JSON)$/);
 }
 
 describe('HTTP: text and names must be well-formed Unicode', () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { FrameError } from '../../../src/errors.js';
 import {
   Code,
   DATA_SIZE,
@@ -8,7 +9,6 @@ import {
   encodeFrameInto,
   FRAME_SIZE,
   type Frame,
-  FrameError,
   type FrameField,
   NOBODY,
   peekCode,

@@ -4,7 +4,8 @@
  * thread of its own.
  */
 import { describe, expect, it } from 'vitest';
-import { OptionError, resolveServerOptions } from '../../../src/server/config.js';
+import { OptionError } from '../../../src/errors.js';
+import { resolveServerOptions } from '../../../src/server/config.js';
 
 describe('the threads option', () => {
   it('takes 0: the sessions run on the broker thread', () => {

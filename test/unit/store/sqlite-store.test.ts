@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DatabaseOpenError, SqliteStore } from '../../../src/store/sqlite-store.js';
+import { DatabaseOpenError } from '../../../src/errors.js';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { MessageKind, type NewMessage } from '../../../src/store/store.js';
 import { describeStoreConformance } from './store-conformance.js';
 
