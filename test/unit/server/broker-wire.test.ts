@@ -26,16 +26,7 @@ describe("Broker: a poll session's 06s are counted only once they commit", () =>
     const alice = h.user();
     const bob = h.user();
     h.run(...texts.map((text) => send(alice.number, bob.number, text)));
-    h.value(
-      h.run({
-        op: 'open',
-        sid: POLL_SID,
-        number: bob.number,
-        token: bob.token,
-        push: false,
-        remote: ADDRESS,
-      })[0]!,
-    );
+    h.openSession(POLL_SID, bob, false);
     return bob;
   }
 
