@@ -56,6 +56,8 @@ export const ADDRESS = '192.0.2.1';
 export class BrokerHarness {
   readonly store: Store;
   readonly events: [number, BrokerEvent][] = [];
+  /** For each event in `events`: how many transactions the store had committed when it was emitted. */
+  readonly commitsAtEmit: number[] = [];
   readonly broker: Broker;
   private readonly captured = captureLogs('debug');
   private nextRid = 1;
@@ -69,7 +71,10 @@ export class BrokerHarness {
     this.broker = new Broker(
       this.store,
       { pushWindow: 1_000, ...options },
-      (hostId, event) => this.events.push([hostId, event]),
+      (hostId, event) => {
+        this.events.push([hostId, event]);
+        this.commitsAtEmit.push(this.store.counters().commits);
+      },
       this.captured.logger,
     );
   }
@@ -196,6 +201,19 @@ export class BrokerHarness {
     this.openSession(sid, who, true);
     return sid;
   }
+  /**
+   * A cumulative `08 count` from session `sid` of `number` (ordered before
+   * answer slot `after`), flushed on its own; returns the events it caused.
+   * An 08 expects no answer (no rid): it goes straight to the broker, as a
+   * host sends it.
+   */
+  ack(sid: number, number: string, count: number, after = 0): [number, BrokerEvent][] {
+    this.broker.enqueue(HOST, [
+      { op: 'ack', sid, number, count, src: number, dst: '0000000000000', ts: 5, after },
+    ]);
+    return this.flush();
+  }
+
   /** Every `06` pushed to `sid` in `events`. */
   static pushed(events: readonly [number, BrokerEvent][], sid: number): Frame[] {
     return events.flatMap(([, event]) =>
