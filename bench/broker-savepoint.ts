@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { Broker } from '../src/server/broker/broker.js';
+import { NO_QUOTAS } from '../src/server/broker/limits.js';
 import { DEFAULT_OPTIONS } from '../src/server/config.js';
 import type {
   AskOp,
@@ -65,14 +66,6 @@ function withoutSavepoints(store: SqliteStore): Store {
   return flat;
 }
 
-const OFF: BrokerQuotas = {
-  rateLimit: 0,
-  groupRateLimit: 0,
-  maxPendingPerRecipient: 0,
-  registerRate: 0,
-  registerBurst: 1,
-  authFailuresPerMinute: 0,
-};
 const quotas: BrokerQuotas = withQuotas
   ? {
       rateLimit: DEFAULT_OPTIONS.rateLimit * 1_000,
@@ -82,7 +75,7 @@ const quotas: BrokerQuotas = withQuotas
       registerBurst: DEFAULT_OPTIONS.registerBurst,
       authFailuresPerMinute: DEFAULT_OPTIONS.authFailuresPerMinute,
     }
-  : OFF;
+  : NO_QUOTAS;
 
 interface Variant {
   name: string;

@@ -7,7 +7,8 @@ import type { Effects } from './effects.js';
 import { addressKey, KeyedLimiter } from './keyed-limiter.js';
 import { PendingQuota } from './pending-quota.js';
 
-const NO_QUOTAS: BrokerQuotas = Object.freeze({
+/** Every limit off. */
+export const NO_QUOTAS: BrokerQuotas = Object.freeze({
   rateLimit: 0,
   groupRateLimit: 0,
   maxPendingPerRecipient: 0,
@@ -63,15 +64,13 @@ export class Limits {
    */
   authenticate(remote: string, verify: () => void): void {
     const address = addressKey(remote);
-    if (!this.authFailures.allows(address)) {
-      if (this.authFailures.shouldWarn(address)) {
-        this.logger?.warn(
-          { address, limit: 'authFailuresPerMinute' },
-          'too many failed authentications from one address; refusing its attempts',
-        );
-      }
-      throw new RateLimitError(AUTH_REASON);
-    }
+    this.checkAddress(
+      this.authFailures,
+      address,
+      'authFailuresPerMinute',
+      'too many failed authentications from one address; refusing its attempts',
+      AUTH_REASON,
+    );
     try {
       verify();
     } catch (err) {
@@ -83,15 +82,13 @@ export class Limits {
   /** Registrations are limited per source address. */
   admitRegistration(remote: string): void {
     const address = addressKey(remote);
-    if (!this.registrations.allows(address)) {
-      if (this.registrations.shouldWarn(address)) {
-        this.logger?.warn(
-          { address, limit: 'registerRate' },
-          'too many registrations from one address; refusing them',
-        );
-      }
-      throw new RateLimitError(REGISTER_REASON);
-    }
+    this.checkAddress(
+      this.registrations,
+      address,
+      'registerRate',
+      'too many registrations from one address; refusing them',
+      REGISTER_REASON,
+    );
     this.effects.charge(this.registrations, address, 1);
   }
 
@@ -127,5 +124,18 @@ export class Limits {
   admitGroup(creator: string): void {
     if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
     this.effects.charge(this.groupRate, creator, 1);
+  }
+
+  /** An address over a per-address limit is refused (429), and that is logged once per window. */
+  private checkAddress(
+    limiter: KeyedLimiter,
+    address: string,
+    limit: string,
+    warning: string,
+    reason: string,
+  ): void {
+    if (limiter.allows(address)) return;
+    if (limiter.shouldWarn(address)) this.logger?.warn({ address, limit }, warning);
+    throw new RateLimitError(reason);
   }
 }

@@ -116,12 +116,7 @@ describe('Broker: a request that throws fails alone', () => {
   it('rolls back a failed group message for every member, and the group goes on', () => {
     h = new BrokerHarness({ faults: { storeText: FAULT } });
     const [alice, bob, carol] = [h.user(), h.user(), h.user()];
-    const group = h.ask({
-      op: 'createGroup',
-      src: alice.number,
-      ts: 1,
-      members: [bob.number, carol.number],
-    });
+    const group = h.group(alice, bob, carol);
     const replies = h.run(send(alice.number, group, FAULT), send(alice.number, group, 'after'));
     expect(replies.map((r) => r.ok)).toEqual([false, true]);
     for (const member of [bob, carol]) {

@@ -182,6 +182,16 @@ export class BrokerHarness {
     return this.ask({ op: 'register', name: '', remote });
   }
 
+  /** A group `creator` made with `members`; returns its number. */
+  group(creator: { number: string }, ...members: { number: string }[]): string {
+    return this.ask({
+      op: 'createGroup',
+      src: creator.number,
+      ts: 1,
+      members: members.map((m) => m.number),
+    });
+  }
+
   /** Opens a session (push or poll) for `who` on connection `sid`; a refusal throws. */
   openSession(sid: number, who: { number: string; token: string }, push: boolean): void {
     const [reply] = this.run({

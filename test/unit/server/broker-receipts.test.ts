@@ -38,14 +38,20 @@ describe('Broker: receipts', () => {
     expect(h.store.countPending(bob.number)).toBe(0);
   });
 
-  it('forwards the receipt to the live push session of the sender', () => {
+  /** alice and bob both in push sessions; bob acknowledges a flagged message from alice. */
+  function bothOnlineBobAcknowledges() {
     h = new BrokerHarness();
     const alice = h.user();
     const bob = h.user();
     const aliceSid = h.pushSession(alice);
     const bobSid = h.pushSession(bob);
     h.run(flagged(alice.number, bob.number, 'hi'));
-    const pushed = BrokerHarness.pushed(h.ack(bobSid, bob.number, 1), aliceSid);
+    return { alice, bob, aliceSid, events: h.ack(bobSid, bob.number, 1) };
+  }
+
+  it('forwards the receipt to the live push session of the sender', () => {
+    const { alice, bob, aliceSid, events } = bothOnlineBobAcknowledges();
+    const pushed = BrokerHarness.pushed(events, aliceSid);
     expect(pushed.map((f) => [f.src, f.dst, f.flag, f.data])).toEqual([
       [bob.number, alice.number, false, `recebida ${TS}`],
     ]);
@@ -62,13 +68,7 @@ describe('Broker: receipts', () => {
   });
 
   it('never asks for a receipt of a receipt: acknowledging one makes none', () => {
-    h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
-    const aliceSid = h.pushSession(alice);
-    const bobSid = h.pushSession(bob);
-    h.run(flagged(alice.number, bob.number, 'hi'));
-    h.ack(bobSid, bob.number, 1);
+    const { alice, bob, aliceSid } = bothOnlineBobAcknowledges();
     h.ack(aliceSid, alice.number, 1);
     expect(h.store.countPending(alice.number)).toBe(0);
     expect(h.store.countPending(bob.number)).toBe(0);
@@ -77,12 +77,7 @@ describe('Broker: receipts', () => {
   it('sends the receipt of a group message to its sender, with dst the group', () => {
     h = new BrokerHarness();
     const [alice, bob, carol] = [h.user(), h.user(), h.user()];
-    const group = h.ask({
-      op: 'createGroup',
-      src: alice.number,
-      ts: 1,
-      members: [bob.number, carol.number],
-    });
+    const group = h.group(alice, bob, carol);
     const bobSid = h.pushSession(bob);
     h.run(flagged(alice.number, group, 'to all'));
     // bob's pushes: the group's notice, then the message.
