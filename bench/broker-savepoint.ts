@@ -16,10 +16,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { Broker } from '../src/server/broker/broker.js';
+import { NO_QUOTAS } from '../src/server/broker/limits.js';
 import { DEFAULT_OPTIONS } from '../src/server/config.js';
 import type {
+  AskOp,
   BrokerEvent,
   BrokerQuotas,
+  BrokerReplies,
   BrokerRequest,
 } from '../src/server/threads/thread-messages.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
@@ -63,14 +66,6 @@ function withoutSavepoints(store: SqliteStore): Store {
   return flat;
 }
 
-const OFF: BrokerQuotas = {
-  rateLimit: 0,
-  groupRateLimit: 0,
-  maxPendingPerRecipient: 0,
-  registerRate: 0,
-  registerBurst: 1,
-  authFailuresPerMinute: 0,
-};
 const quotas: BrokerQuotas = withQuotas
   ? {
       rateLimit: DEFAULT_OPTIONS.rateLimit * 1_000,
@@ -80,7 +75,7 @@ const quotas: BrokerQuotas = withQuotas
       registerBurst: DEFAULT_OPTIONS.registerBurst,
       authFailuresPerMinute: DEFAULT_OPTIONS.authFailuresPerMinute,
     }
-  : OFF;
+  : NO_QUOTAS;
 
 interface Variant {
   name: string;
@@ -110,30 +105,27 @@ function setUp(name: string, savepoints: boolean): Variant {
     { pushWindow: 512, quotas },
     (hostId, event) => events.push([hostId, event]),
   );
-  const ask = (request: BrokerRequest) => {
+  const ask = <O extends AskOp>(request: BrokerRequest<O>) => {
     events = [];
-    broker.enqueue(1, [request]);
+    broker.enqueue(1, [request as BrokerRequest]);
     broker.flush();
-    const r = reply(events, (request as { rid: number }).rid);
+    const r = reply(events, request.rid);
     if (!r.ok) throw new Error(`${r.status} ${r.reason}`);
-    return r.value;
+    // The reply under this request's rid is its op's.
+    return r.value as BrokerReplies[O];
   };
   const users = Array.from({ length: Math.max(2, group) }, (_, i) => {
-    const value = ask({ op: 'register', rid: i + 1, name: '', remote: '127.0.0.1' });
-    if (value.kind !== 'registered') throw new Error(value.kind);
-    return value.number;
+    return ask({ op: 'register', rid: i + 1, name: '', remote: '127.0.0.1' }).number;
   });
   let dst = users[1]!;
   if (group > 0) {
-    const value = ask({
+    dst = ask({
       op: 'createGroup',
       rid: 1_000,
       src: users[0]!,
       ts: 1,
       members: users.slice(1),
     });
-    if (value.kind !== 'groupCreated') throw new Error(value.kind);
-    dst = value.group;
   }
   return { name, broker, store, dir, src: users[0]!, dst, times: [], cpu: [] };
 }

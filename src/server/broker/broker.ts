@@ -1,25 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import {
-  ForbiddenError,
-  isProtocolError,
-  MalformedRequestError,
-  NotFoundError,
-  RateLimitError,
-  UnauthorizedError,
-  ZapwireError,
-} from '../../errors.js';
+import { isProtocolError } from '../../errors.js';
 import { Code } from '../../protocol/codes.js';
 import { encodeFrameInto, FRAME_SIZE, type FrameInit } from '../../protocol/frame.js';
 import { Status, statusClosesConnection } from '../../protocol/status.js';
-import {
-  errorFrameInit,
-  isStorableText,
-  READ_RECEIPT,
-  receivedText,
-  toLegacyRow,
-  toWireMessage,
-} from '../../store/render.js';
+import { errorFrameInit, toWireMessage } from '../../store/render.js';
 import {
   MessageKind,
   type NewMessage,
@@ -28,21 +12,25 @@ import {
   type Store,
 } from '../../store/store.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
-import { MAX_GROUP_MEMBERS } from '../session-host/handlers/create-group.js';
 import type {
   AnswerTo,
+  AskOp,
   BrokerEvent,
+  BrokerOp,
   BrokerQuotas,
+  BrokerReplies,
   BrokerRequest,
   BrokerStats,
   FaultInjection,
-  ReplyValue,
   WireMessage,
 } from '../threads/thread-messages.js';
-import { addressKey, KeyedLimiter } from './keyed-limiter.js';
-import { Ledgers, type LedgerUndo, undoAcknowledgements } from './ledger.js';
-import { PendingQuota } from './pending-quota.js';
-import { LocalRouter, type PushRouter, type PushTarget } from './push-router.js';
+import { Effects } from './effects.js';
+import { type Ledger, Ledgers, type LedgerUndo, undoAcknowledgements } from './ledger.js';
+import { Limits } from './limits.js';
+import { OPS, type OpContext } from './ops/index.js';
+import type { Kick, OpReply } from './ops/op.js';
+import { LocalRouter, type PushRouter } from './push-router.js';
+import { receiptOf, wantsReceipt } from './receipts.js';
 
 /** The host id of the main thread's own port: the v1 sockets' writer, where answers and `06`s go. */
 export const MAIN_THREAD = 0;
@@ -65,17 +53,6 @@ interface WireItem {
 }
 type Outgoing = BrokerEvent | WireItem;
 
-/** Requests that read pending rows back: the 08s queued before them delete their rows first. */
-const READS_PENDING: ReadonlySet<BrokerRequest['op']> = new Set(['poll', 'legacyFetch']);
-
-/** Requests that write even when they store no message row. */
-const WRITE_OPS: ReadonlySet<BrokerRequest['op']> = new Set([
-  'register',
-  'createGroup',
-  'legacyRegister',
-  'legacyCreateGroup',
-]);
-
 export interface BrokerOptions {
   /** Unacknowledged pushes a session may have in flight. */
   pushWindow: number;
@@ -88,70 +65,8 @@ export interface BrokerOptions {
 /** Delivers an event to a host (hostId 0 is the main thread: the legacy listener). */
 export type BrokerEmit = (hostId: number, event: BrokerEvent) => void;
 
-export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
-
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
-/** docs/protocol.md §Legacy listener: receipts never ask for receipts. */
-const LEGACY_RECEIPT_TEXT = /^(recebida|Lidas)/;
 /** Numbers whose kind the broker keeps (~100 bytes each). */
 const MAX_KNOWN_KINDS = 100_000;
-
-const NO_QUOTAS: BrokerQuotas = Object.freeze({
-  rateLimit: 0,
-  groupRateLimit: 0,
-  maxPendingPerRecipient: 0,
-  registerRate: 0,
-  registerBurst: 1,
-  authFailuresPerMinute: 0,
-});
-
-// docs/protocol.md §Limits: a refusal's reason names the limit (the option).
-const RATE_REASON = 'sending too fast (rateLimit)';
-const GROUP_RATE_REASON = 'creating groups too fast (groupRateLimit)';
-const REGISTER_REASON = 'registering too fast (registerRate)';
-const AUTH_REASON = 'too many failed authentications (authFailuresPerMinute)';
-const pendingReason = (recipient: string) =>
-  `too many pending messages for ${recipient} (maxPendingPerRecipient)`;
-
-/** The copies one `05` stores, once every check but the quotas has passed. */
-interface Delivery {
-  copies: NewMessage[];
-  /** A group message (not a `lida`): who sent its ts is recorded (for a later `lida`), and its fan-out measured. */
-  group: { number: string; ts: number; sender: string } | null;
-}
-
-/**
- * What a request changed besides the store, applied only once its savepoint
- * is released, so that nothing of a request that failed is pushed, counted or
- * charged (DESIGN.md §Containment). Reused from one request to the next.
- */
-class Effects {
-  readonly stored: PendingMessage[][] = [];
-  readonly deleted: PendingMessage[][] = [];
-  readonly fanOuts: number[] = [];
-  limiter: KeyedLimiter | undefined;
-  key = '';
-  cost = 0;
-
-  reset(): void {
-    this.stored.length = 0;
-    this.deleted.length = 0;
-    this.fanOuts.length = 0;
-    this.limiter = undefined;
-  }
-
-  /** Every request charges at most one limiter. */
-  charge(limiter: KeyedLimiter, key: string, cost: number): void {
-    this.limiter = limiter;
-    this.key = key;
-    this.cost = cost;
-  }
-}
 
 /**
  * Whether `err` is the store failing (disk full, I/O error, corruption) rather
@@ -165,10 +80,13 @@ function isStoreFailure(err: unknown): boolean {
   );
 }
 
-/** docs/protocol.md §Frame, §Limits: the store takes only text a `06` can carry (400 otherwise). */
-function checkText(text: string, what = 'text'): void {
-  if (!isStorableText(text))
-    throw new MalformedRequestError(`${what} must be well-formed Unicode without 0x00`);
+/** The handler of the request's op: the table's types tie the op to its request and reply. */
+function run<O extends BrokerOp>(
+  ctx: OpContext,
+  request: BrokerRequest<O>,
+  hostId: number,
+): OpReply<O> {
+  return OPS[request.op].handle(ctx, request, hostId);
 }
 
 /**
@@ -178,8 +96,12 @@ function checkText(text: string, what = 'text'): void {
  * answered until that transaction has committed: a `07` is only ever sent
  * for a committed row (docs/protocol.md §Delivery guarantees). Each request runs
  * in a savepoint of its own, so one that throws fails alone.
+ *
+ * What each op does is its handler's, in ops/ (the table OPS); this class is
+ * the group commit around them, and the OpContext they act through, which
+ * says what takes effect at once, once the request succeeded, or after COMMIT.
  */
-export class Broker {
+export class Broker implements OpContext {
   readonly router: PushRouter;
   /** Why commits are failing (disk full, I/O error) while they are; undefined after the next good one. */
   commitError: string | undefined;
@@ -187,6 +109,8 @@ export class Broker {
   private events: [number, Outgoing][] = [];
   /** Each open v1 session's 06 bookkeeping. */
   readonly ledgers = new Ledgers();
+  readonly limits: Limits;
+  readonly pushWindow: number;
   /** Acknowledgements of this batch, taken back if its transaction does not commit. */
   private ackUndo: LedgerUndo[] = [];
   /** The rows this batch's 08s cover, deleted together once its requests are handled. */
@@ -199,34 +123,19 @@ export class Broker {
   /** Rows stored and deleted by the requests of this batch that succeeded; counted once it commits. */
   private batchStored = 0;
   private batchDelivered = 0;
-  private readonly rate: KeyedLimiter;
-  private readonly groupRate: KeyedLimiter;
-  private readonly registrations: KeyedLimiter;
-  private readonly authFailures: KeyedLimiter;
-  private readonly pending: PendingQuota;
 
   constructor(
-    private readonly store: Store,
-    private readonly options: BrokerOptions,
+    readonly store: Store,
+    options: BrokerOptions,
     private readonly emit: BrokerEmit,
-    private readonly logger?: Logger,
+    readonly logger: Logger | undefined = undefined,
     router?: PushRouter,
     private readonly metrics?: BrokerMetrics,
   ) {
     this.router = router ?? new LocalRouter(store, (target, rows) => this.push(target.sid, rows));
     this.faults = options.faults ?? {};
-    const quotas = options.quotas ?? NO_QUOTAS;
-    // docs/protocol.md §Limits: per number (bursts of twice the rate), per source address.
-    this.rate = new KeyedLimiter(quotas.rateLimit, quotas.rateLimit * 2);
-    this.groupRate = new KeyedLimiter(quotas.groupRateLimit, quotas.groupRateLimit * 2);
-    this.registrations = new KeyedLimiter(quotas.registerRate, quotas.registerBurst);
-    this.authFailures = new KeyedLimiter(
-      quotas.authFailuresPerMinute / 60,
-      quotas.authFailuresPerMinute,
-    );
-    this.pending = new PendingQuota(quotas.maxPendingPerRecipient, (recipient) =>
-      this.store.countPending(recipient),
-    );
+    this.pushWindow = options.pushWindow;
+    this.limits = new Limits(options.quotas, store, this.effects, logger);
   }
 
   /** Test-only: replaces the fault injection (the `faults` control message). */
@@ -240,7 +149,7 @@ export class Broker {
    * every 05 made before its INSERT (a third of the SQL of a message's path).
    * Bounded by clearing: forgetting only costs lookups.
    */
-  private kindOf(number: string): NumberKind | undefined {
+  kindOf(number: string): NumberKind | undefined {
     let kind = this.kinds.get(number);
     if (kind === undefined) {
       kind = this.store.numberKind(number);
@@ -278,7 +187,7 @@ export class Broker {
       this.store.transaction(() => {
         for (const { hostId, request } of batch) {
           // A poll must not read back what an 08 before it covered.
-          if (READS_PENDING.has(request.op)) this.deleteAcknowledged();
+          if (OPS[request.op].readsPending) this.deleteAcknowledged();
           this.handle(hostId, request);
         }
         this.deleteAcknowledged();
@@ -408,7 +317,7 @@ export class Broker {
   }
 
   /** The answer of a v1 request, written by the broker itself once the transaction commits. */
-  private answerWire(to: AnswerTo, frames: FrameInit[], messages: WireMessage[] = []): void {
+  answerWire(to: AnswerTo, frames: FrameInit[], messages: WireMessage[] = []): void {
     this.events.push([
       MAIN_THREAD,
       { t: 'wire', sid: to.sid, slot: to.slot, messages, frames, close: false },
@@ -466,7 +375,7 @@ export class Broker {
     if (
       this.batchStored > 0 ||
       this.batchDelivered > 0 ||
-      batch.some(({ request }) => WRITE_OPS.has(request.op))
+      batch.some(({ request }) => OPS[request.op].writes)
     )
       this.commitError = undefined;
     this.messagesStored += this.batchStored;
@@ -498,7 +407,7 @@ export class Broker {
     // A number registered in the rolled-back transaction may have been looked up in it,
     // and what was counted as pending in it never was.
     this.kinds.clear();
-    this.pending.clear();
+    this.limits.pending.clear();
     try {
       this.metrics?.pending.set(this.store.countAllPending());
     } catch {
@@ -514,10 +423,6 @@ export class Broker {
         { t: 'kick', sid: target.sid, status: Status.Unavailable, reason: 'store unavailable' },
       ]);
     }
-  }
-
-  private reply(hostId: number, rid: number, value: ReplyValue): void {
-    this.events.push([hostId, { t: 'reply', rid, ok: true, value }]);
   }
 
   /**
@@ -557,7 +462,12 @@ export class Broker {
     } else if (request.op === 'ack') {
       this.router.detach(request.sid);
       this.ledgers.close(request.sid);
-      this.kick({ hostId, sid: request.sid }, Status.Unavailable, 'internal error');
+      this.kick(hostId, {
+        t: 'kick',
+        sid: request.sid,
+        status: Status.Unavailable,
+        reason: 'internal error',
+      });
     }
   }
 
@@ -571,162 +481,38 @@ export class Broker {
     const own = this.events.length > mark ? this.events.splice(mark) : undefined;
     for (const rows of effects.deleted) {
       this.batchDelivered += rows.length;
-      this.pending.removed(rows[0]!.recipient, rows.length);
+      this.limits.pending.removed(rows[0]!.recipient, rows.length);
     }
     for (const rows of effects.stored) {
       this.batchStored += rows.length;
-      this.pending.added(rows);
+      this.limits.pending.added(rows);
       this.router.committed(rows);
     }
     for (const size of effects.fanOuts) this.metrics?.fanOut.observe(size);
     if (own) for (const event of own) this.events.push(event);
   }
 
+  /** Runs the op's handler; a request with a rid is answered with what it returns. */
   private dispatch(hostId: number, request: BrokerRequest): void {
-    switch (request.op) {
-      case 'register': {
-        checkText(request.name, 'name');
-        this.admitRegistration(request.remote);
-        const token = randomBytes(24).toString('base64url');
-        const user = this.store.createUser(request.name, hashToken(token));
-        this.reply(hostId, request.rid, { kind: 'registered', number: user.number, token });
-        return;
-      }
-      case 'open': {
-        const { to } = request;
-        this.authenticate(request.remote, request.number, request.token);
-        // docs/protocol.md §Sessions: the 04 answer, then (push) every pending message.
-        this.answerWire(to, [{ code: Code.OpenSession, data: 'ok' }]);
-        this.reply(hostId, request.rid, { kind: 'opened' });
-        this.ledgers.open(to.sid, hostId, request.number);
-        if (request.push) {
-          const replaced = this.router.attach(
-            request.number,
-            { hostId, sid: to.sid },
-            this.options.pushWindow,
-          );
-          if (replaced) this.kick(replaced, Status.Replaced, 'session replaced by a newer one');
-        }
-        return;
-      }
-      case 'close':
-        this.router.detach(request.sid);
-        this.ledgers.close(request.sid);
-        return;
-      case 'send': {
-        const { to } = request;
-        const delivery = this.deliveryOf(to.src, to.dst, to.ts, request.flag, request.text);
-        this.admit(to.src, [delivery]);
-        const id = this.write(delivery);
-        // docs/protocol.md §Delivery guarantees: written only once the transaction holding the row has committed.
-        this.answerWire(to, [
-          { code: Code.Stored, src: to.src, dst: to.dst, ts: to.ts, data: String(id) },
-        ]);
-        return;
-      }
-      case 'ack':
-        this.ack(hostId, request);
-        return;
-      case 'poll': {
-        const rows = this.store.pendingFor(request.number, 0, request.limit);
-        this.answerWire(
-          request.to,
-          [{ code: Code.Poll, data: String(rows.length) }],
-          rows.map(toWireMessage),
-        );
-        this.reply(hostId, request.rid, { kind: 'done' });
-        return;
-      }
-      case 'writable':
-        this.router.setWritable(request.sid, request.writable);
-        return;
-      case 'sync':
-        this.reply(hostId, request.rid, { kind: 'done' });
-        return;
-      case 'createGroup': {
-        const group = this.createGroup(request.src, request.ts, request.members);
-        this.reply(hostId, request.rid, { kind: 'groupCreated', group });
-        return;
-      }
-      case 'validate': {
-        const kind = this.kindOf(request.number);
-        const valid = request.usersOnly ? kind === 'user' : kind !== undefined;
-        this.reply(hostId, request.rid, { kind: 'validity', valid });
-        return;
-      }
-      case 'authSend': {
-        // docs/protocol.md §Codes: the request itself (400) before the credentials (401).
-        for (const text of request.texts) checkText(text);
-        this.authenticate(request.remote, request.number, request.token);
-        // Charged only now that the token checked out: a flood of wrong
-        // tokens naming a number never spends that number's rate.
-        const deliveries = request.texts.map((text) =>
-          this.deliveryOf(request.number, request.dst, request.ts, request.flag, text),
-        );
-        this.admit(request.number, deliveries);
-        this.reply(hostId, request.rid, {
-          kind: 'storedMany',
-          ids: deliveries.map((delivery) => this.write(delivery)),
-        });
-        return;
-      }
-      case 'legacyRegister': {
-        this.admitRegistration(request.remote);
-        const user = this.store.createUser('', null);
-        this.reply(hostId, request.rid, { kind: 'registered', number: user.number, token: '' });
-        return;
-      }
-      case 'legacySend':
-        this.legacySend(request.src, request.dst, request.ts, request.text);
-        this.reply(hostId, request.rid, { kind: 'done' });
-        return;
-      case 'legacyCreateGroup':
-        this.legacyCreateGroup(request.ts, request.members);
-        this.reply(hostId, request.rid, { kind: 'done' });
-        return;
-      case 'legacyFetch': {
-        const rows = this.store.pendingFor(request.number, 0, request.limit);
-        this.reply(hostId, request.rid, { kind: 'legacyRows', rows: rows.map(toLegacyRow) });
-        return;
-      }
-      case 'legacyDelivered':
-        this.legacyDelivered(request.number, request.id);
-        this.reply(hostId, request.rid, { kind: 'done' });
-        return;
-    }
-  }
-
-  private kick(target: PushTarget, status: number, reason: string): void {
-    this.events.push([target.hostId, { t: 'kick', sid: target.sid, status, reason }]);
-  }
-
-  /**
-   * docs/protocol.md §Sessions: a cumulative `08`. A count beyond the `06`
-   * frames written is malformed: the session ends with `09 400`, ordered
-   * after the answers of the frames before the `08`. The rows covered are
-   * deleted; pushes covered return push credit.
-   */
-  private ack(hostId: number, request: Extract<BrokerRequest, { op: 'ack' }>): void {
-    const ledger = this.ledgers.get(request.sid);
-    if (!ledger) return; // the session has gone
-    if (request.count > ledger.sent) {
-      const reason = `ack of ${request.count} but ${ledger.sent} frames were sent`;
+    const value = run(this, request, hostId);
+    // Only an ask op's request carries a rid, and its handler returned that op's reply.
+    if ('rid' in request)
       this.events.push([
         hostId,
-        {
-          t: 'kick',
-          sid: request.sid,
-          status: Status.Malformed,
-          reason,
-          after: request.after,
-          cause: { src: request.src, dst: request.dst, ts: request.ts },
-        },
+        { t: 'reply', rid: request.rid, ok: true, value: value as BrokerReplies[AskOp] },
       ]);
-      return;
-    }
-    const { ids, pushes } = ledger.acknowledge(request.count, this.ackUndo);
-    if (ids.length > 0) this.acks.push({ recipient: request.number, ids });
-    this.router.grant(request.sid, pushes);
+  }
+
+  // ---- OpContext: what handlers act through (ops/op.ts says when each takes effect) ----
+
+  kick(hostId: number, kick: Kick): void {
+    this.events.push([hostId, kick]);
+  }
+
+  acknowledge(ledger: Ledger, recipient: string, count: number): number {
+    const { ids, pushes } = ledger.acknowledge(count, this.ackUndo);
+    if (ids.length > 0) this.acks.push({ recipient, ids });
+    return pushes;
   }
 
   /**
@@ -753,92 +539,15 @@ export class Broker {
         rows.push(row);
       }
       for (const rows of byRecipient.values()) this.effects.deleted.push(rows);
-      for (const row of deleted) this.receiptFor(row, row.recipient);
+      // docs/protocol.md §Receipts: to the original sender only.
+      for (const row of deleted)
+        if (wantsReceipt(row)) this.storeRows([receiptOf(row, row.sender, row.recipient)]);
     });
     this.settle(mark);
   }
 
-  /**
-   * docs/protocol.md §Limits: failed authentications are limited per source
-   * address. Once an address has used them up, its attempts are refused
-   * without the token being checked, and that is logged once per window.
-   */
-  private authenticate(remote: string, number: string, token: string): void {
-    const address = addressKey(remote);
-    if (!this.authFailures.allows(address)) {
-      if (this.authFailures.shouldWarn(address)) {
-        this.logger?.warn(
-          { address, limit: 'authFailuresPerMinute' },
-          'too many failed authentications from one address; refusing its attempts',
-        );
-      }
-      throw new RateLimitError(AUTH_REASON);
-    }
-    try {
-      this.verifyToken(number, token);
-    } catch (err) {
-      this.authFailures.charge(address);
-      throw err;
-    }
-  }
-
-  /** docs/protocol.md §Sessions: no one acts as a number without its token. */
-  private verifyToken(number: string, token: string): void {
-    const user = this.store.getUser(number);
-    if (!user || user.tokenHash === null)
-      throw new UnauthorizedError('unknown number or wrong token');
-    const presented = hashToken(token);
-    if (presented.length !== user.tokenHash.length || !timingSafeEqual(presented, user.tokenHash)) {
-      throw new UnauthorizedError('unknown number or wrong token');
-    }
-  }
-
-  /** docs/protocol.md §Limits: registrations are limited per source address (charged once made). */
-  private admitRegistration(remote: string): void {
-    const address = addressKey(remote);
-    if (!this.registrations.allows(address)) {
-      if (this.registrations.shouldWarn(address)) {
-        this.logger?.warn(
-          { address, limit: 'registerRate' },
-          'too many registrations from one address; refusing them',
-        );
-      }
-      throw new RateLimitError(REGISTER_REASON);
-    }
-    this.effects.charge(this.registrations, address, 1);
-  }
-
-  /**
-   * docs/protocol.md §Limits, checked before anything is written: the sender's
-   * rate must cover every row these deliveries store (a group message counts
-   * once per row), and no recipient may go over its pending quota; otherwise
-   * nothing is stored (429). The rate is charged once the request succeeded.
-   */
-  private admit(sender: string, deliveries: readonly Delivery[]): void {
-    let rows = 0;
-    for (const delivery of deliveries) rows += delivery.copies.length;
-    if (!this.rate.allows(sender, rows)) throw new RateLimitError(RATE_REASON);
-    if (this.pending.enabled) {
-      if (deliveries.length === 1) {
-        // A message's copies have distinct recipients.
-        for (const copy of deliveries[0]!.copies)
-          if (!this.pending.fits(copy.recipient, 1))
-            throw new RateLimitError(pendingReason(copy.recipient));
-      } else {
-        const adding = new Map<string, number>();
-        for (const delivery of deliveries)
-          for (const { recipient } of delivery.copies)
-            adding.set(recipient, (adding.get(recipient) ?? 0) + 1);
-        for (const [recipient, count] of adding)
-          if (!this.pending.fits(recipient, count))
-            throw new RateLimitError(pendingReason(recipient));
-      }
-    }
-    this.effects.charge(this.rate, sender, rows);
-  }
-
   /** Stores the rows of one message; what they change besides the store waits for the request to succeed. */
-  private storeCopies(copies: NewMessage[]): PendingMessage[] {
+  storeRows(copies: NewMessage[]): PendingMessage[] {
     if (copies.length === 0) return [];
     const rows = this.store.insertMessage(copies);
     const storeText = this.faults.storeText;
@@ -853,199 +562,13 @@ export class Broker {
     return rows;
   }
 
-  /** Writes an admitted delivery; returns the message id its `07` carries (0 for a group of one). */
-  private write(delivery: Delivery): number {
-    const { group } = delivery;
-    if (group !== null) {
-      this.store.recordGroupMessage(group.number, group.ts, group.sender);
-      this.effects.fanOuts.push(delivery.copies.length);
-    }
-    return this.storeCopies(delivery.copies)[0]?.messageId ?? 0;
-  }
-
-  /** Where a `05` goes, with every check but the quotas (400, 404, 403). */
-  private deliveryOf(src: string, dst: string, ts: number, flag: boolean, text: string): Delivery {
-    checkText(text);
-    const kind = this.kindOf(dst);
-    if (kind === undefined) throw new NotFoundError('unknown destination');
-    const base = { sender: src, ts, wantsReceipt: flag, kind: MessageKind.Text, body: text };
-    if (kind === 'user') return { copies: [{ ...base, recipient: dst, group: null }], group: null };
-
-    const members = this.store.groupMembers(dst);
-    // docs/protocol.md §Delivery guarantees: only members may send to a group.
-    if (!members.includes(src)) throw new ForbiddenError('not a member of the group');
-    // docs/protocol.md §Receipts: a read receipt to a group goes to the original sender only.
-    const read = READ_RECEIPT.exec(text);
-    if (read) {
-      const original = this.store.groupMessageSender(dst, Number(read[1]));
-      if (original === undefined) throw new NotFoundError('no group message with that ts');
-      return { copies: [{ ...base, recipient: original, group: dst }], group: null };
-    }
-    // docs/protocol.md §Delivery guarantees: one row per member other than the
-    // sender, one message id for them all (the 07's).
-    const copies: NewMessage[] = [];
-    for (const member of members)
-      if (member !== src) copies.push({ ...base, recipient: member, group: dst });
-    return { copies, group: { number: dst, ts, sender: src } };
-  }
-
-  /** docs/protocol.md §Delivery guarantees: rows go only when the recipient's 08 covers them. */
-  /**
-   * docs/protocol.md §Receipts: delivered (two checks), made by the server, to the
-   * original sender only, and never for a message that did not ask for it.
-   * Server-made rows are not refused by the quotas (what caused them was
-   * admitted), but they are counted.
-   */
-  private receiptFor(row: PendingMessage, receivedBy: string): void {
-    if (row.kind === MessageKind.Text && row.wantsReceipt)
-      this.storeCopies([this.receipt(row, row.sender, receivedBy)]);
-  }
-
-  private deletePending(number: string, ids: readonly number[]): PendingMessage[] {
+  deletePending(number: string, ids: readonly number[]): PendingMessage[] {
     const deleted = this.store.deletePending(number, ids);
     if (deleted.length > 0) this.effects.deleted.push(deleted);
     return deleted;
   }
 
-  private receipt(original: PendingMessage, recipient: string, receivedBy: string): NewMessage {
-    return {
-      recipient,
-      sender: receivedBy,
-      group: original.group,
-      ts: nowSeconds(),
-      wantsReceipt: false,
-      kind: MessageKind.Receipt,
-      body: receivedText(original.ts),
-    };
-  }
-
-  private createGroup(creator: string, ts: number, members: readonly string[]): string {
-    for (const member of members) {
-      if (this.kindOf(member) !== 'user') throw new NotFoundError(`unknown member ${member}`);
-    }
-    // docs/protocol.md §Limits: 10 is limited per number.
-    if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
-    this.effects.charge(this.groupRate, creator, 1);
-    const group = this.store.createGroup(creator, members);
-    const all = this.store.groupMembers(group);
-    // docs/protocol.md §Delivery guarantees: each member but the creator is told.
-    const notices = all
-      .filter((member) => member !== creator)
-      .map((recipient) => ({
-        recipient,
-        sender: creator,
-        group,
-        ts,
-        wantsReceipt: false,
-        kind: MessageKind.GroupCreated,
-        body: all.join(''),
-      }));
-    this.storeCopies(notices);
-    return group;
-  }
-
-  /** The legacy protocol has no error answer: a refusal is logged, and the client sees only the close. */
-  private legacyRefusal(err: ZapwireError, fields: Record<string, unknown>): ZapwireError {
-    this.logger?.warn(
-      { ...fields, status: err.status, reason: err.message },
-      'legacy request refused',
-    );
-    return err;
-  }
-
-  /**
-   * docs/protocol.md §Legacy listener: to a group, one copy for every member, the
-   * sender included, as the original stored them. Charged to the sender's
-   * rate, and refused whole when a recipient is full (docs/protocol.md §Limits).
-   */
-  private legacySend(src: string, dst: string, ts: number, text: string): void {
-    if (!isStorableText(text))
-      throw this.legacyRefusal(
-        new MalformedRequestError('text must be well-formed Unicode without 0x00'),
-        { src, dst },
-      );
-    const kind = this.kindOf(dst);
-    if (kind === undefined) {
-      this.logger?.warn({ src, dst }, 'legacy message to an unknown number dropped');
-      return;
-    }
-    const base = {
-      sender: src,
-      ts,
-      wantsReceipt: !LEGACY_RECEIPT_TEXT.test(text),
-      kind: MessageKind.Text,
-      body: text,
-    };
-    const delivery: Delivery =
-      kind === 'user'
-        ? { copies: [{ ...base, recipient: dst, group: null }], group: null }
-        : {
-            copies: this.store
-              .groupMembers(dst)
-              .map((recipient) => ({ ...base, recipient, group: dst })),
-            group: { number: dst, ts, sender: src },
-          };
-    try {
-      this.admit(src, [delivery]);
-    } catch (err) {
-      throw err instanceof ZapwireError ? this.legacyRefusal(err, { src, dst }) : err;
-    }
-    this.write(delivery);
-  }
-
-  /**
-   * The original `10` names no creator: the first member listed stands as
-   * creator, and every listed member, creator included, gets the notice, since
-   * that notice is how the original client learns the group's number. As in
-   * version 1, the members must be registered users, at most 16, and `10` is
-   * limited per number (the creator's).
-   */
-  private legacyCreateGroup(ts: number, members: readonly string[]): void {
-    if (members.length === 0) return;
-    if (members.length > MAX_GROUP_MEMBERS) {
-      throw this.legacyRefusal(new MalformedRequestError(`at most ${MAX_GROUP_MEMBERS} members`), {
-        members: members.length,
-      });
-    }
-    for (const member of members) {
-      if (this.kindOf(member) !== 'user')
-        throw this.legacyRefusal(new NotFoundError(`unknown member ${member}`), {
-          members: members.length,
-        });
-    }
-    const creator = members[0]!;
-    if (!this.groupRate.allows(creator))
-      throw this.legacyRefusal(new RateLimitError(GROUP_RATE_REASON), { creator });
-    this.effects.charge(this.groupRate, creator, 1);
-    const group = this.store.createGroup(creator, members);
-    const all = this.store.groupMembers(group);
-    this.storeCopies(
-      all.map((recipient) => ({
-        recipient,
-        sender: creator,
-        group,
-        ts,
-        wantsReceipt: false,
-        kind: MessageKind.GroupCreated,
-        body: all.join(''),
-      })),
-    );
-  }
-
-  /**
-   * docs/protocol.md §Legacy listener: a message polled there is deleted once
-   * written, and its receipt queued: for a group message, `recebida` + the
-   * member's number to every other member.
-   */
-  private legacyDelivered(number: string, id: number): void {
-    const deleted = this.deletePending(number, [id]);
-    for (const row of deleted) {
-      if (row.kind !== MessageKind.Text || !row.wantsReceipt) continue;
-      const recipients =
-        row.group === null
-          ? [row.sender]
-          : this.store.groupMembers(row.group).filter((m) => m !== number);
-      for (const recipient of recipients) this.storeCopies([this.receipt(row, recipient, number)]);
-    }
+  measureFanOut(recipients: number): void {
+    this.effects.fanOuts.push(recipients);
   }
 }

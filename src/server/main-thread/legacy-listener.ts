@@ -139,20 +139,19 @@ export class LegacyListener {
     switch (request.kind) {
       case 'register':
         this.broker.ask({ op: 'legacyRegister', remote: socket.remoteAddress ?? '' }, (result) => {
-          if (result.ok && result.value.kind === 'registered') {
+          if (result.ok) {
             // No child logger per request: the seed's workload is a connection per request.
             this.logger.info(
-              { code: request.kind, number: result.value.number },
+              { code: request.kind, number: result.value },
               'legacy user registered',
             );
-            socket.end(legacyRegistered(result.value.number));
+            socket.end(legacyRegistered(result.value));
           } else socket.end();
         });
         return;
       case 'validate':
         this.broker.ask({ op: 'validate', number: request.number, usersOnly: true }, (result) => {
-          if (result.ok && result.value.kind === 'validity')
-            socket.end(legacyValidity(result.value.valid));
+          if (result.ok) socket.end(legacyValidity(result.value));
           else socket.end();
         });
         return;
@@ -177,7 +176,7 @@ export class LegacyListener {
         this.broker.ask(
           { op: 'legacyFetch', number: request.number, limit: this.options.pollBatch },
           (result) => {
-            const rows = result.ok && result.value.kind === 'legacyRows' ? result.value.rows : [];
+            const rows = result.ok ? result.value : [];
             if (rows.length === 0) socket.end(LEGACY_NONE_PENDING);
             else this.deliver(socket, request.number, rows, 0);
           },

@@ -10,6 +10,7 @@ import {
   type TellRequest,
 } from '../threads/broker-client.js';
 import type {
+  AskOp,
   BrokerEvent,
   HostInbound,
   HostOutbound,
@@ -75,7 +76,7 @@ export class SessionHost implements SessionHostPort {
     return this.sessions.size;
   }
 
-  request(request: AskRequest, onReply: (result: Result) => void): void {
+  request<O extends AskOp>(request: AskRequest<O>, onReply: (result: Result<O>) => void): void {
     this.broker.ask(request, onReply);
   }
 

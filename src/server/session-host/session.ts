@@ -14,13 +14,13 @@ import { Status, statusClosesConnection } from '../../protocol/status.js';
 import { errorFrameInit } from '../../store/render.js';
 import type { HostMetrics } from '../metrics/metrics.js';
 import type { AskRequest, Result, TellRequest } from '../threads/broker-client.js';
-import type { AnswerTo, HostOptions, ReplyValue } from '../threads/thread-messages.js';
+import type { AnswerTo, AskOp, BrokerReplies, HostOptions } from '../threads/thread-messages.js';
 import { HANDLERS } from './handlers/index.js';
 
 /** What a session needs from the thread hosting it. */
 export interface SessionHostPort {
   /** Asks the broker; `onReply` gets its answer. */
-  request(request: AskRequest, onReply: (result: Result) => void): void;
+  request<O extends AskOp>(request: AskRequest<O>, onReply: (result: Result<O>) => void): void;
   notify(request: TellRequest): void;
   /** A request that may wait a few milliseconds for company on its way to the broker (an 08's deletions). */
   notifyLater(request: TellRequest): void;
@@ -208,10 +208,14 @@ export class Session {
   }
 
   /**
-   * Asks the broker and answers on this thread: `onValue` turns its answer
-   * into frames, an error becomes a `09`.
+   * Asks the broker and answers on this thread: `onValue` turns its reply
+   * (of the type its op's reply has) into frames, an error becomes a `09`.
    */
-  ask(frame: Frame, request: AskRequest, onValue: (value: ReplyValue) => Buffer[]): void {
+  ask<O extends AskOp>(
+    frame: Frame,
+    request: AskRequest<O>,
+    onValue: (value: BrokerReplies[O]) => Buffer[],
+  ): void {
     const slot = this.nextSlot++;
     this.waiting++;
     this.host.request(request, (result) => {
@@ -239,7 +243,10 @@ export class Session {
    * what those frames may do depends on it (`04`), or the answer is large
    * (`03`: see handlers/poll.ts).
    */
-  askBlocking(request: AskRequest, onOutcome: (result: Result) => void): void {
+  askBlocking<O extends AskOp>(
+    request: AskRequest<O>,
+    onOutcome: (result: Result<O>) => void,
+  ): void {
     this.blocked = true;
     this.waiting++;
     this.host.request(request, (result) => {

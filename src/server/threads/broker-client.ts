@@ -1,19 +1,20 @@
 import type { MessagePort } from 'node:worker_threads';
 import { BatchedPort } from './batched-port.js';
-import type { BrokerEvent, BrokerRequest, ReplyValue } from './thread-messages.js';
+import type {
+  AskOp,
+  AskRequest,
+  BrokerEvent,
+  BrokerReplies,
+  BrokerRequest,
+  TellRequest,
+} from './thread-messages.js';
 
-export type Result =
-  | { ok: true; value: ReplyValue }
+export type { AskRequest, TellRequest };
+
+/** What an ask hands back: its op's reply value, or the broker's refusal (a protocol status). */
+export type Result<O extends AskOp = AskOp> =
+  | { ok: true; value: BrokerReplies[O] }
   | { ok: false; status: number; reason: string };
-
-/** A request to the broker without the id the client adds. */
-export type AskRequest = BrokerRequest extends infer R
-  ? R extends { rid: number }
-    ? Omit<R, 'rid'>
-    : never
-  : never;
-/** A request that expects no answer. */
-export type TellRequest = Exclude<BrokerRequest, { rid: number }>;
 
 /** The longest a request sent with tellLater waits for company. */
 export const LATER_MS = 5;
@@ -47,14 +48,16 @@ export class BrokerClient {
     return this.waiting.size;
   }
 
-  ask(request: AskRequest, onResult: (result: Result) => void): void {
+  ask<O extends AskOp>(request: AskRequest<O>, onResult: (result: Result<O>) => void): void {
     const rid = this.nextRid++;
-    this.waiting.set(rid, onResult);
+    // The reply comes back under this rid, so it is this op's reply: the map
+    // holds callbacks of every op, hence the widening.
+    this.waiting.set(rid, onResult as (result: Result) => void);
     this.sendLater();
     this.out.send({ ...request, rid } as BrokerRequest);
   }
 
-  askAsync(request: AskRequest): Promise<Result> {
+  askAsync<O extends AskOp>(request: AskRequest<O>): Promise<Result<O>> {
     return new Promise((resolve) => this.ask(request, resolve));
   }
 

@@ -105,80 +105,121 @@ export interface AnswerTo {
   ts: number;
 }
 
-/*
+/**
+ * Every request to the broker, by `op`: its fields. A request whose op has a
+ * reply type in `BrokerReplies` also carries the `rid` its reply echoes
+ * (BrokerRequest adds it); the others are answered on the wire or not at all.
+ *
  * `remote` is the client's source address (IP only, no port): the broker
  * keeps the per-address quotas (registrations, failed authentications).
  */
-export type BrokerRequest =
-  | { op: 'register'; rid: number; name: string; remote: string }
+export interface BrokerRequests {
+  register: { name: string; remote: string };
   /** The broker writes the `04` answer (then the pushes) and tells the host the outcome. */
-  | {
-      op: 'open';
-      rid: number;
-      to: AnswerTo;
-      number: string;
-      token: string;
-      push: boolean;
-      remote: string;
-    }
+  open: { to: AnswerTo; number: string; token: string; push: boolean; remote: string };
   /** The session is gone: its delivery ledger (and push route) goes. */
-  | { op: 'close'; sid: number }
+  close: { sid: number };
   /** The broker writes the `07` (or `09`) itself: no reply to the host. */
-  | { op: 'send'; to: AnswerTo; flag: boolean; text: string }
+  send: { to: AnswerTo; flag: boolean; text: string };
   /**
    * A cumulative `08`: `count` 06 frames of this connection received. `after`
    * is the session's next answer slot, where a `09 400` for a count beyond
    * what was sent is ordered.
    */
-  | {
-      op: 'ack';
-      sid: number;
-      number: string;
-      count: number;
-      src: string;
-      dst: string;
-      ts: number;
-      after: number;
-    }
+  ack: {
+    sid: number;
+    number: string;
+    count: number;
+    src: string;
+    dst: string;
+    ts: number;
+    after: number;
+  };
   /** The broker writes the `06`s and the `03` itself, then tells the host (whose next frames waited). */
-  | { op: 'poll'; rid: number; to: AnswerTo; number: string; limit: number }
+  poll: { to: AnswerTo; number: string; limit: number };
   /** From the main thread: the connection's socket stopped draining (false) or drains again: pushes stop or resume. */
-  | { op: 'writable'; sid: number; writable: boolean }
+  writable: { sid: number; writable: boolean };
   /** Answered once everything asked before it on the same port has been answered (a host's shutdown). */
-  | { op: 'sync'; rid: number }
-  | { op: 'createGroup'; rid: number; src: string; ts: number; members: string[] }
-  | { op: 'validate'; rid: number; number: string; usersOnly?: boolean }
+  sync: Record<never, never>;
+  createGroup: { src: string; ts: number; members: string[] };
+  validate: { number: string; usersOnly?: boolean };
   /** HTTP send: checks the token, then stores each text as its own message, all in one transaction. */
-  | {
-      op: 'authSend';
-      rid: number;
-      number: string;
-      token: string;
-      dst: string;
-      ts: number;
-      flag: boolean;
-      texts: string[];
-      remote: string;
-    }
+  authSend: {
+    number: string;
+    token: string;
+    dst: string;
+    ts: number;
+    flag: boolean;
+    texts: string[];
+    remote: string;
+  };
   // Legacy listener (docs/protocol.md §Legacy listener): trusts src, no token.
-  | { op: 'legacyRegister'; rid: number; remote: string }
-  | { op: 'legacySend'; rid: number; src: string; dst: string; ts: number; text: string }
-  | { op: 'legacyCreateGroup'; rid: number; ts: number; members: string[] }
-  | { op: 'legacyFetch'; rid: number; number: string; limit: number }
-  | { op: 'legacyDelivered'; rid: number; number: string; id: number };
+  legacyRegister: { remote: string };
+  legacySend: { src: string; dst: string; ts: number; text: string };
+  legacyCreateGroup: { ts: number; members: string[] };
+  legacyFetch: { number: string; limit: number };
+  legacyDelivered: { number: string; id: number };
+}
 
-export type ReplyValue =
-  | { kind: 'registered'; number: string; token: string }
-  | { kind: 'opened' }
-  | { kind: 'stored'; id: number }
-  | { kind: 'storedMany'; ids: number[] }
-  | { kind: 'groupCreated'; group: string }
-  | { kind: 'validity'; valid: boolean }
-  | { kind: 'legacyRows'; rows: LegacyRow[] }
-  | { kind: 'done' };
+/** The request was carried out; there is nothing more to say. */
+export type Done = null;
+
+/** A new user: its number and the secret token that opens its sessions. */
+export interface Registered {
+  number: string;
+  token: string;
+}
+
+/**
+ * The reply to each request that expects one, by `op`: `ask` returns exactly
+ * this type for its op, and the broker's handler of that op must return it.
+ * (An error is not a reply value: it is the `ok: false` reply, or a `09`.)
+ */
+export interface BrokerReplies {
+  register: Registered;
+  /** The `04` answer was written: the session is open. */
+  open: Done;
+  /** The `06`s and the `03` were written. */
+  poll: Done;
+  sync: Done;
+  /** The new group's number. */
+  createGroup: string;
+  /** Whether the number is a registered user or group (a user, with `usersOnly`). */
+  validate: boolean;
+  /** The message id of each text, in order. */
+  authSend: number[];
+  /** The new user's number (legacy users have no token). */
+  legacyRegister: string;
+  legacySend: Done;
+  legacyCreateGroup: Done;
+  legacyFetch: LegacyRow[];
+  legacyDelivered: Done;
+}
+
+export type BrokerOp = keyof BrokerRequests;
+/** The ops whose requests expect a reply (and carry a `rid`). */
+export type AskOp = keyof BrokerReplies;
+/** The ops answered on the wire by the broker, or not at all. */
+export type TellOp = Exclude<BrokerOp, AskOp>;
+
+/**
+ * A request as it crosses to the broker. Written as a map over the ops (not
+ * a plain union) so that TypeScript follows `op` from a request to its
+ * handler and its reply: `ask({ op: 'validate', ... })` infers the op, and a
+ * table of handlers indexed by `request.op` type-checks without a cast.
+ */
+export type BrokerRequest<O extends BrokerOp = BrokerOp> = {
+  [K in O]: { op: K } & BrokerRequests[K] & (K extends AskOp ? { rid: number } : unknown);
+}[O];
+
+/** A request that expects a reply, without the `rid` the client adds. */
+export type AskRequest<O extends AskOp = AskOp> = { [K in O]: { op: K } & BrokerRequests[K] }[O];
+/** A request that expects no reply. */
+export type TellRequest = BrokerRequest<TellOp>;
 
 export type BrokerEvent =
-  | { t: 'reply'; rid: number; ok: true; value: ReplyValue }
+  /** On the port the rid alone pairs a reply with its request (and so its op's reply type). */
+  | { t: 'reply'; rid: number; ok: true; value: BrokerReplies[AskOp] }
   | { t: 'reply'; rid: number; ok: false; status: number; reason: string }
   /**
    * To a host: end a session with this status: 409 when a newer push session

@@ -769,9 +769,7 @@ describe('docs/protocol.md §Legacy listener: `05` -> stored, no answer, close (
       ask(request: { op: string }, onResult: (result: Result) => void) {
         setTimeout(() => {
           answeredAt.set(request.op, Date.now());
-          if (request.op === 'legacyFetch')
-            onResult({ ok: true, value: { kind: 'legacyRows', rows: [] } });
-          else onResult({ ok: true, value: { kind: 'done' } });
+          onResult({ ok: true, value: request.op === 'legacyFetch' ? [] : null });
         }, STORE_DELAY_MS);
       },
     } as unknown as BrokerClient;

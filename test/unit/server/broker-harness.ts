@@ -1,30 +1,51 @@
 /**
- * A Broker on a private in-memory SqliteStore, driven as the broker thread
- * drives it (enqueue, flush), with every emitted event and log line captured.
+ * A Broker on a private MemoryStore (the reference store: the same semantics
+ * as SqliteStore, in plain Maps), driven as the broker thread drives it
+ * (enqueue, flush), with every emitted event and log line captured.
  */
 
 import { decodeFrame, FRAME_SIZE, type Frame } from '../../../src/protocol/frame.js';
 import { Broker, type BrokerOptions } from '../../../src/server/broker/broker.js';
+import type { Result } from '../../../src/server/threads/broker-client.js';
 import type {
   AnswerTo,
+  AskOp,
+  AskRequest,
   BrokerEvent,
+  BrokerReplies,
   BrokerRequest,
-  ReplyValue,
 } from '../../../src/server/threads/thread-messages.js';
-import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import type { Store } from '../../../src/store/store.js';
 import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
 
-export type Reply = Extract<BrokerEvent, { t: 'reply' }>;
-type WithoutRid<R> = R extends { rid: number } ? Omit<R, 'rid'> : never;
 /**
- * A request as a test writes it: a v1 `send` or `open` without the answer
- * slot the session would give it (the harness adds one, and turns the frame
- * the broker writes back into a reply).
+ * What a request got: its reply (a `BrokerResult`), or the frame the broker
+ * wrote as its answer read back as one: a `07` as its message id, a `09` as
+ * a refusal.
  */
-export type Ask =
-  | Exclude<WithoutRid<BrokerRequest>, { op: 'open' }>
-  | { op: 'send'; src: string; dst: string; ts: number; flag: boolean; text: string }
-  | { op: 'open'; sid: number; number: string; token: string; push: boolean; remote: string };
+export type Reply = Result | { ok: true; value: number };
+/** A v1 `send` as a test writes it, without the answer slot the session would give it. */
+export type SendAsk = {
+  op: 'send';
+  src: string;
+  dst: string;
+  ts: number;
+  flag: boolean;
+  text: string;
+};
+/** A v1 `open` as a test writes it: the harness adds the answer slot. */
+export type OpenAsk = {
+  op: 'open';
+  sid: number;
+  number: string;
+  token: string;
+  push: boolean;
+  remote: string;
+};
+/** A request that gets a reply or an answer, as a test writes it. */
+export type Ask = Exclude<AskRequest, { op: 'open' }> | SendAsk | OpenAsk;
+type ReplyEvent = Extract<BrokerEvent, { t: 'reply' }>;
 /** What a direct answer carried, as a reply: a 07's id, or a 09's status. */
 type Answer = Extract<BrokerEvent, { t: 'answer' }>;
 
@@ -33,8 +54,10 @@ export const HOST = 1;
 export const ADDRESS = '192.0.2.1';
 
 export class BrokerHarness {
-  readonly store = SqliteStore.open({ path: ':memory:' });
+  readonly store: Store;
   readonly events: [number, BrokerEvent][] = [];
+  /** For each event in `events`: how many transactions the store had committed when it was emitted. */
+  readonly commitsAtEmit: number[] = [];
   readonly broker: Broker;
   private readonly captured = captureLogs('debug');
   private nextRid = 1;
@@ -43,11 +66,15 @@ export class BrokerHarness {
   static readonly SENDER_SID = 1;
   private nextSlot = 0;
 
-  constructor(options: Partial<BrokerOptions> = {}) {
+  constructor(options: Partial<BrokerOptions> = {}, store: Store = new MemoryStore()) {
+    this.store = store;
     this.broker = new Broker(
       this.store,
       { pushWindow: 1_000, ...options },
-      (hostId, event) => this.events.push([hostId, event]),
+      (hostId, event) => {
+        this.events.push([hostId, event]);
+        this.commitsAtEmit.push(this.store.counters().commits);
+      },
       this.captured.logger,
     );
   }
@@ -59,7 +86,7 @@ export class BrokerHarness {
   /** Queues requests that expect an answer; returns what identifies each answer (a rid, or a v1 answer slot), in order. */
   enqueue(...requests: Ask[]): { rid?: number; to?: AnswerTo }[] {
     const keys: { rid?: number; to?: AnswerTo }[] = [];
-    const queued = requests.map((request): BrokerRequest => {
+    const queued = requests.map((request: Ask): BrokerRequest => {
       if (request.op === 'send' && 'src' in request) {
         const to = {
           sid: BrokerHarness.SENDER_SID,
@@ -116,22 +143,19 @@ export class BrokerHarness {
         return BrokerHarness.asReply(answer[1]);
       }
       const reply = events.find(
-        (entry): entry is [number, Reply] => entry[1].t === 'reply' && entry[1].rid === rid,
+        (entry): entry is [number, ReplyEvent] => entry[1].t === 'reply' && entry[1].rid === rid,
       );
       if (!reply) throw new Error(`no reply to rid ${rid}`);
       return reply[1];
     });
   }
 
-  /** A `07` as a `stored` reply, a `09` as a refusal. */
+  /** A `07` as its message id, a `09` as a refusal. */
   static asReply(answer: Answer): Reply {
     const frame = BrokerHarness.frames(answer.bytes).at(-1)!;
-    if (frame.code === '07')
-      return { t: 'reply', rid: 0, ok: true, value: { kind: 'stored', id: Number(frame.data) } };
+    if (frame.code === '07') return { ok: true, value: Number(frame.data) };
     if (frame.code === '09')
       return {
-        t: 'reply',
-        rid: 0,
         ok: false,
         status: Number(frame.data.slice(0, 3)),
         reason: frame.data.slice(4),
@@ -146,31 +170,58 @@ export class BrokerHarness {
     return frames;
   }
 
-  value(reply: Reply): ReplyValue {
+  /** Runs one request in a group commit of its own; returns its reply value (a refusal throws). */
+  ask<O extends Exclude<AskOp, 'open'>>(request: AskRequest<O>): BrokerReplies[O] {
+    const reply = this.run(request as Ask)[0]!;
     if (!reply.ok) throw new Error(`refused: ${reply.status} ${reply.reason}`);
-    return reply.value;
+    // The reply under this request's rid is its op's.
+    return reply.value as BrokerReplies[O];
   }
 
   user(remote = ADDRESS): { number: string; token: string } {
-    const value = this.value(this.run({ op: 'register', name: '', remote })[0]!);
-    if (value.kind !== 'registered') throw new Error(value.kind);
-    return { number: value.number, token: value.token };
+    return this.ask({ op: 'register', name: '', remote });
+  }
+
+  /** A group `creator` made with `members`; returns its number. */
+  group(creator: { number: string }, ...members: { number: string }[]): string {
+    return this.ask({
+      op: 'createGroup',
+      src: creator.number,
+      ts: 1,
+      members: members.map((m) => m.number),
+    });
+  }
+
+  /** Opens a session (push or poll) for `who` on connection `sid`; a refusal throws. */
+  openSession(sid: number, who: { number: string; token: string }, push: boolean): void {
+    const [reply] = this.run({
+      op: 'open',
+      sid,
+      number: who.number,
+      token: who.token,
+      push,
+      remote: ADDRESS,
+    });
+    if (!reply!.ok) throw new Error(`refused: ${reply!.status} ${reply!.reason}`);
   }
 
   /** Opens a push session for `who`; returns its sid. */
   pushSession(who: { number: string; token: string }): number {
     const sid = this.nextSid++;
-    this.value(
-      this.run({
-        op: 'open',
-        sid,
-        number: who.number,
-        token: who.token,
-        push: true,
-        remote: ADDRESS,
-      })[0]!,
-    );
+    this.openSession(sid, who, true);
     return sid;
+  }
+  /**
+   * A cumulative `08 count` from session `sid` of `number` (ordered before
+   * answer slot `after`), flushed on its own; returns the events it caused.
+   * An 08 expects no answer (no rid): it goes straight to the broker, as a
+   * host sends it.
+   */
+  ack(sid: number, number: string, count: number, after = 0): [number, BrokerEvent][] {
+    this.broker.enqueue(HOST, [
+      { op: 'ack', sid, number, count, src: number, dst: '0000000000000', ts: 5, after },
+    ]);
+    return this.flush();
   }
 
   /** Every `06` pushed to `sid` in `events`. */

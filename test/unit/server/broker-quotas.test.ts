@@ -5,17 +5,10 @@
  * refused before its token is looked at.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BrokerQuotas } from '../../../src/server/threads/thread-messages.js';
+import { NO_QUOTAS } from '../../../src/server/broker/limits.js';
 import { BrokerHarness } from './broker-harness.js';
 
-const OFF: BrokerQuotas = {
-  rateLimit: 0,
-  groupRateLimit: 0,
-  maxPendingPerRecipient: 0,
-  registerRate: 0,
-  registerBurst: 1,
-  authFailuresPerMinute: 0,
-};
+const OFF = NO_QUOTAS;
 
 describe('Broker: per-address limits', () => {
   let h: BrokerHarness;

@@ -26,16 +26,7 @@ describe("Broker: a poll session's 06s are counted only once they commit", () =>
     const alice = h.user();
     const bob = h.user();
     h.run(...texts.map((text) => send(alice.number, bob.number, text)));
-    h.value(
-      h.run({
-        op: 'open',
-        sid: POLL_SID,
-        number: bob.number,
-        token: bob.token,
-        push: false,
-        remote: ADDRESS,
-      })[0]!,
-    );
+    h.openSession(POLL_SID, bob, false);
     return bob;
   }
 
@@ -59,11 +50,9 @@ describe("Broker: a poll session's 06s are counted only once they commit", () =>
 
   /** A cumulative `08 count` ordered before slot `after`; returns the kicks it caused. */
   function ack(number: string, count: number, after: number): Kick[] {
-    // An 08 expects no answer (no rid): straight to the broker, as a host sends it.
-    h.broker.enqueue(HOST, [
-      { op: 'ack', sid: POLL_SID, number, count, src: number, dst: NOBODY, ts: 5, after },
-    ]);
-    return h.flush().flatMap(([, e]) => (e.t === 'kick' && e.sid === POLL_SID ? [e] : []));
+    return h
+      .ack(POLL_SID, number, count, after)
+      .flatMap(([, e]) => (e.t === 'kick' && e.sid === POLL_SID ? [e] : []));
   }
 
   it('accepts an 08 of as many 06s as a committed poll wrote, and deletes those rows', () => {

@@ -21,9 +21,7 @@ export function parseMembers(data: string): string[] {
 /** `10` create group -> `11` with the group's number; every member must be a registered user (404). */
 export function handleCreateGroup(session: Session, frame: Frame): void {
   const members = parseMembers(frame.data);
-  session.ask(frame, { op: 'createGroup', src: frame.src, ts: frame.ts, members }, (value) =>
-    value.kind === 'groupCreated'
-      ? [encodeFrame({ code: Code.GroupCreated, dst: value.group })]
-      : [],
-  );
+  session.ask(frame, { op: 'createGroup', src: frame.src, ts: frame.ts, members }, (group) => [
+    encodeFrame({ code: Code.GroupCreated, dst: group }),
+  ]);
 }

@@ -21,7 +21,7 @@ export function handleOpenSession(session: Session, frame: Frame): void {
     remote: session.address,
   } as const;
   session.askBlocking(request, (result) => {
-    if (!result.ok || result.value.kind !== 'opened') return;
+    if (!result.ok) return;
     // The connection closed while the token was being checked: the host
     // tells the broker when it hears of the close (the session asked a 04).
     if (session.state === 'closed') return;

@@ -11,7 +11,6 @@ export function handleRegister(session: Session, frame: Frame): void {
   if (Buffer.byteLength(frame.data, 'utf8') > MAX_NAME_BYTES)
     throw new TooLargeError(`display name over ${MAX_NAME_BYTES} bytes`);
   session.ask(frame, { op: 'register', name: frame.data, remote: session.address }, (value) => {
-    if (value.kind !== 'registered') return [];
     session.log.info({ number: value.number }, 'registered');
     return [encodeFrame({ code: Code.Registered, dst: value.number, data: value.token })];
   });

@@ -1,0 +1,39 @@
+import { Code } from '../../../protocol/codes.js';
+import { Status } from '../../../protocol/status.js';
+import { authenticate } from '../credentials.js';
+import type { OpHandler } from './op.js';
+
+/**
+ * `04`: the token is checked, the broker writes the `04` answer, and the
+ * connection gets a ledger; a push session also gets the push route, which
+ * sends every pending message after the answer (docs/protocol.md §Sessions)
+ * and ends the older push session of the number (409).
+ */
+export const open: OpHandler<'open'> = (ctx, request, hostId) => {
+  const { to } = request;
+  authenticate(ctx, request.remote, request.number, request.token);
+  ctx.answerWire(to, [{ code: Code.OpenSession, data: 'ok' }]);
+  ctx.ledgers.open(to.sid, hostId, request.number);
+  if (request.push) {
+    const replaced = ctx.router.attach(request.number, { hostId, sid: to.sid }, ctx.pushWindow);
+    if (replaced)
+      ctx.kick(replaced.hostId, {
+        t: 'kick',
+        sid: replaced.sid,
+        status: Status.Replaced,
+        reason: 'session replaced by a newer one',
+      });
+  }
+  return null;
+};
+
+/** The connection closed: its ledger and push route go. */
+export const close: OpHandler<'close'> = (ctx, request) => {
+  ctx.router.detach(request.sid);
+  ctx.ledgers.close(request.sid);
+};
+
+/** DESIGN.md §Flow control: nothing is pushed to a socket that does not drain; rows wait in the store. */
+export const writable: OpHandler<'writable'> = (ctx, request) => {
+  ctx.router.setWritable(request.sid, request.writable);
+};
