@@ -77,14 +77,20 @@ CREATE INDEX group_log_group_ts ON group_log (group_number, ts);
 `;
 
 /**
- * Brings the database (the connection's search_path schema) to
+ * Brings the database (`schema`, which must be the connection's search_path, or public) to
  * POSTGRES_SCHEMA_VERSION in one transaction; running it again changes
  * nothing. Throws for a database written by a newer zapwire.
  */
-export async function applyPostgresSchema(client: pg.ClientBase): Promise<void> {
+export async function applyPostgresSchema(client: pg.ClientBase, schema?: string): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, SCHEMA_LOCK]);
+    // No wait for the WAL flush: a crash before it loses only the schema, which
+    // the next open creates again, and the first turn's COMMIT flushes the WAL
+    // up to itself, this transaction included.
+    await client.query('SET LOCAL synchronous_commit = off');
+    // Under the lock: IF NOT EXISTS alone is not safe against a concurrent CREATE.
+    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query('CREATE TABLE IF NOT EXISTS zapwire_schema (version integer NOT NULL)');
     const { rows } = await client.query<{ version: number }>('SELECT version FROM zapwire_schema');
     const found = rows[0]?.version ?? 0;

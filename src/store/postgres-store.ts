@@ -126,9 +126,7 @@ export class PostgresStore implements TurnStore {
     try {
       const client = await pool.connect();
       try {
-        if (options.schema !== undefined)
-          await client.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
-        await applyPostgresSchema(client);
+        await applyPostgresSchema(client, options.schema);
       } finally {
         client.release();
       }

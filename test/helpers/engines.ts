@@ -129,7 +129,7 @@ process.once('exit', () => {
 
 /** The server and what it forked (PostgreSQL's backends): it leads a process group of its own. */
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, signal);
   } catch {
@@ -137,9 +137,27 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
+/**
+ * Resolves once the server and every process of its group have gone: after a
+ * SIGKILL, PostgreSQL's backends outlive the postmaster for a moment, and a
+ * restart while they hold its shared memory is refused ("pre-existing shared
+ * memory block is still in use").
+ */
+async function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null)
+    await new Promise((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 15_000;
+  while (child.pid !== undefined && groupAlive(child.pid) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
