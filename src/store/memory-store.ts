@@ -2,6 +2,7 @@ import { freeNumber } from './numbers.js';
 import type {
   NewMessage,
   NumberKind,
+  OpenTransaction,
   PendingMessage,
   Store,
   StoreCounters,
@@ -49,10 +50,12 @@ function snapshot(state: State): State {
  * tests. Nothing is durable; a transaction that throws restores the state it
  * started from, as a rollback (or a savepoint, when nested) would.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, OpenTransaction {
   private state: State | undefined = emptyState();
   private depth = 0;
   private commits = 0;
+  /** The state `begin` found, restored by `rollback`. */
+  private opened: State | undefined;
 
   transaction<T>(fn: () => T): T {
     const state = this.open();
@@ -70,6 +73,26 @@ export class MemoryStore implements Store {
     } finally {
       this.depth--;
     }
+  }
+
+  begin(): void {
+    if (this.depth > 0) throw new TypeError('a transaction is already open');
+    this.opened = snapshot(this.open());
+    this.depth++;
+  }
+
+  commit(): void {
+    if (this.opened === undefined) throw new TypeError('no transaction is open');
+    this.opened = undefined;
+    this.depth--;
+    this.commits++;
+  }
+
+  rollback(): void {
+    if (this.opened === undefined) return;
+    if (this.state !== undefined) this.state = this.opened;
+    this.opened = undefined;
+    this.depth--;
   }
 
   createUser(name: string, tokenHash: Buffer | null): UserRecord {

@@ -8,6 +8,7 @@ import type {
   MessageKind,
   NewMessage,
   NumberKind,
+  OpenTransaction,
   PendingMessage,
   Store,
   StoreCounters,
@@ -204,7 +205,7 @@ function prepareStatements(db: Database.Database) {
 type Statements = ReturnType<typeof prepareStatements>;
 
 /** The product's store: one better-sqlite3 connection, used by one thread. */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, OpenTransaction {
   /**
    * Opens, locks (one store per file: a second open fails at once, see
    * schema.ts lockingModeExclusive), readies and checks the file; any failure
@@ -265,6 +266,21 @@ export class SqliteStore implements Store {
     const result = this.tx(fn) as T;
     if (outermost) this.commitCount++;
     return result;
+  }
+
+  begin(): void {
+    if (this.db.inTransaction) throw new TypeError('a transaction is already open');
+    this.db.exec('BEGIN');
+  }
+
+  commit(): void {
+    this.db.exec('COMMIT');
+    this.commitCount++;
+  }
+
+  rollback(): void {
+    // SQLite may have rolled back by itself (SQLITE_FULL, SQLITE_IOERR).
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
   /** `fn` all or nothing: within the caller's transaction when there is one, else in its own. */

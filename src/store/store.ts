@@ -5,6 +5,8 @@
  *
  * Implementations: SqliteStore (the product) and MemoryStore (tests, and the
  * reference the conformance suite in test/unit/store checks both against).
+ * The asynchronous contract that PostgresStore honours too is TurnStore
+ * (turn-store.ts); these two reach it through SyncTurnStore.
  * Numbers are 13-digit strings; users and groups share one number space.
  */
 
@@ -102,4 +104,15 @@ export interface Store {
 
   counters(): StoreCounters;
   close(): void;
+}
+
+/**
+ * A transaction held open across awaits, for SyncTurnStore: `begin`, then
+ * `commit` or `rollback`. Inside it, `transaction` is a savepoint and a write
+ * is not a commit of its own. Nothing else may use the store meanwhile.
+ */
+export interface OpenTransaction {
+  begin(): void;
+  commit(): void;
+  rollback(): void;
 }

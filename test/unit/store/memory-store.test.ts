@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { MessageKind } from '../../../src/store/store.js';
+import { SyncTurnStore } from '../../../src/store/sync-turn-store.js';
 import { describeStoreConformance } from './store-conformance.js';
+import { describeSyncStoreTransactions } from './sync-store-transactions.js';
 
-describeStoreConformance('MemoryStore', () => new MemoryStore());
+describeStoreConformance('MemoryStore', () => new SyncTurnStore(new MemoryStore()));
+describeSyncStoreTransactions('MemoryStore', () => new MemoryStore());
 
 describe('MemoryStore', () => {
   it('runs no SQL, so counters.statements stays 0 while commits are counted', () => {

@@ -6,7 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseOpenError } from '../../../src/errors.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { MessageKind, type NewMessage } from '../../../src/store/store.js';
+import { SyncTurnStore } from '../../../src/store/sync-turn-store.js';
 import { describeStoreConformance } from './store-conformance.js';
+import { describeSyncStoreTransactions } from './sync-store-transactions.js';
 
 let dir: string;
 let files = 0;
@@ -22,7 +24,11 @@ afterAll(() => {
 });
 
 // On a real file, not :memory:, so that the suite runs with WAL as in production.
-describeStoreConformance('SqliteStore', () => SqliteStore.open({ path: freshPath() }));
+describeStoreConformance(
+  'SqliteStore',
+  () => new SyncTurnStore(SqliteStore.open({ path: freshPath() })),
+);
+describeSyncStoreTransactions('SqliteStore', () => SqliteStore.open({ path: freshPath() }));
 
 /** The page number of the first leaf of a table's b-tree (its lowest rowids). */
 function firstLeafOf(file: string, table: string, open?: SqliteStore): number {
