@@ -1,8 +1,7 @@
 import pg from 'pg';
-import { UnavailableError } from '../errors.js';
+import { DatabaseOpenError, UnavailableError } from '../errors.js';
 import { type Query, runStep } from './postgres-calls.js';
 import { applyPostgresSchema } from './postgres-schema.js';
-import { DatabaseOpenError } from './sqlite-store.js';
 import type { StoreCounters } from './store.js';
 import type { StepResults, StoreCall, Turn, TurnStore } from './turn-store.js';
 
@@ -137,6 +136,7 @@ export class PostgresStore implements TurnStore {
         name,
         `cannot open database ${name}: ${reason}`,
         'ZAPWIRE_DATABASE_UNUSABLE',
+        { cause: err },
       );
     }
     return new PostgresStore(pool);

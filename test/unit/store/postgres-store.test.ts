@@ -1,8 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { UnavailableError } from '../../../src/errors.js';
+import { DatabaseOpenError, UnavailableError } from '../../../src/errors.js';
 import { PostgresStore } from '../../../src/store/postgres-store.js';
-import { DatabaseOpenError } from '../../../src/store/sqlite-store.js';
 import { MessageKind, type NewMessage } from '../../../src/store/store.js';
 import { call, callsOf } from '../../../src/store/turn-store.js';
 import { describeWithEngine, type Engine, freePort, startPostgres } from '../../helpers/engines.js';
