@@ -7,17 +7,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serveCommand, serverOptionsOf } from '../../../src/cli/serve.js';
 import {
-  optionEntries,
-  optionEnv,
   resolveServerOptions,
   SERVER_OPTIONS,
   type ServerOptions,
 } from '../../../src/server/config.js';
-import { CASES } from '../server/option-cases.js';
+import { CASES, envOf, flagOf, OPTION_KEYS as ROWS } from '../server/option-cases.js';
 
-const ROWS = optionEntries().map(([key]) => key);
-const flagOf = (key: keyof ServerOptions) => SERVER_OPTIONS[key].flag.split(' ')[0]!;
-const envOf = (key: keyof ServerOptions) => optionEnv(SERVER_OPTIONS[key]);
 /** The two values each option takes, as a user types them. */
 const typed = (key: keyof ServerOptions) => CASES[key].good.map(String) as [string, string];
 

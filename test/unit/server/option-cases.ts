@@ -3,7 +3,19 @@
  * `zapwire serve`. Typed against ServerOptions: an option added to the server
  * without its cases here does not compile.
  */
-import type { ServerOptions } from '../../../src/server/config.js';
+import {
+  optionEntries,
+  optionEnv,
+  SERVER_OPTIONS,
+  type ServerOptions,
+} from '../../../src/server/config.js';
+
+/** The table's rows, in its order. */
+export const OPTION_KEYS = optionEntries().map(([key]) => key);
+/** An option's long flag (`--db`). */
+export const flagOf = (key: keyof ServerOptions) => SERVER_OPTIONS[key].flag.split(' ')[0]!;
+/** An option's environment variable. */
+export const envOf = (key: keyof ServerOptions) => optionEnv(SERVER_OPTIONS[key]);
 
 /** Per option: two values it takes (distinct from each other), and values it refuses. */
 export const CASES: {
