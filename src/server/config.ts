@@ -151,8 +151,18 @@ export interface OptionSpec<T> {
   readonly defaultHelp?: string;
 }
 
-/** The table's type: one row per ServerOptions key, no more, no fewer (a missing or extra row fails to compile). */
-export type OptionTable = { readonly [K in keyof ServerOptions]: OptionSpec<ServerOptions[K]> };
+/**
+ * The table's type: one row per ServerOptions key, no more, no fewer, and a
+ * computed default exactly for the ComputedKey options (anything else fails
+ * to compile).
+ */
+export type OptionTable = {
+  readonly [K in keyof ServerOptions]: OptionSpec<ServerOptions[K]> & {
+    readonly default: K extends ComputedKey
+      ? (options: StaticOptions) => ServerOptions[K]
+      : ServerOptions[K];
+  };
+};
 
 const LOG_LEVELS: readonly LogLevel[] = [
   'fatal',
