@@ -5,15 +5,22 @@
  * dist/src/cli/main.js, so without this a test run after an edit of src/
  * would test the code of the last build, silently. The build is incremental
  * (tsconfig.build.json): when nothing changed it only reads the sources.
- * A source that does not compile stops the run here, before any test.
+ * A source that does not compile stops the run here, before any test. In
+ * watch mode it builds again before every rerun.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export default function setup(): void {
+export default function setup(project: TestProject): void {
+  build();
+  project.onTestsRerun(build);
+}
+
+function build(): void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   try {
     execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
