@@ -1,216 +1,54 @@
 import { Command, Option } from 'commander';
 import { OptionError } from '../errors.js';
 import {
-  DEFAULT_DB_PATH,
-  DEFAULT_OPTIONS,
+  type OptionSpec,
+  optionEntries,
+  optionEnv,
   resolveServerOptions,
+  SERVER_OPTIONS,
   type ServerOptions,
 } from '../server/config.js';
 import { ZapwireServer } from '../server/server.js';
 import { parseInteger } from './options.js';
 
-/** What commander parses: ServerOptions' own names, but `db` for dbPath and strings for the choices. */
-type ServeFlags = Omit<
-  ServerOptions,
-  'dbPath' | 'threads' | 'maxConnections' | 'synchronous' | 'logLevel'
-> & {
-  db: string;
-  threads?: number;
-  maxConnections?: number;
-  synchronous: string;
-  logLevel: string;
-};
+/** A row of the server's option table as a commander option: its flag, help, environment variable, default and parser. */
+function cliOption(spec: OptionSpec<unknown>): Option {
+  const computedOrOff = typeof spec.default === 'function' || spec.default === undefined;
+  const help =
+    computedOrOff && spec.defaultHelp ? `${spec.help} (default: ${spec.defaultHelp})` : spec.help;
+  const option = new Option(spec.flag, help).env(optionEnv(spec));
+  // Computed defaults are left to resolveServerOptions: commander only shows the fixed ones.
+  if (!computedOrOff) option.default(spec.default);
+  const { text } = spec.parse;
+  if (text === 'integer') option.argParser(parseInteger);
+  else if (text !== 'string') option.choices(text);
+  return option;
+}
 
-/** The limits of docs/protocol.md §Limits, as flags (README §Limits): [ServerOptions key, flag, what it bounds]. */
-const LIMIT_FLAGS = [
-  [
-    'groupRateLimit',
-    '--group-rate-limit <n>',
-    '10 (create group) per second per number (0 = no limit)',
-  ],
-  [
-    'maxPendingPerRecipient',
-    '--max-pending-per-recipient <n>',
-    'pending messages one recipient may have; more is refused 429 (0 = no limit)',
-  ],
-  [
-    'registerRate',
-    '--register-rate <n>',
-    'registrations per second per source address (0 = no limit)',
-  ],
-  ['registerBurst', '--register-burst <n>', 'registrations in a burst per source address'],
-  [
-    'authFailuresPerMinute',
-    '--auth-failures-per-minute <n>',
-    'failed authentications per minute per source address; then 429 (0 = no limit)',
-  ],
-  [
-    'maxInflight',
-    '--max-inflight <n>',
-    'frames (or HTTP requests) of one connection waiting for the server before it is not read further',
-  ],
-  [
-    'anonymousTimeoutMs',
-    '--anonymous-timeout-ms <n>',
-    'an anonymous v1 connection idle this long gets 09 408 and is closed (0 = never)',
-  ],
-  [
-    'maxConnectionsPerAddress',
-    '--max-connections-per-address <n>',
-    'open connections from one source address, all listeners (0 = no cap)',
-  ],
-  [
-    'httpHeadersTimeoutMs',
-    '--http-headers-timeout-ms <n>',
-    "HTTP: time for a request's headers to arrive",
-  ],
-  [
-    'httpRequestTimeoutMs',
-    '--http-request-timeout-ms <n>',
-    'HTTP: time for a whole request to arrive',
-  ],
-  [
-    'httpKeepAliveTimeoutMs',
-    '--http-keep-alive-timeout-ms <n>',
-    'HTTP: an idle keep-alive connection is closed after this',
-  ],
-] as const;
+/** Where commander keeps an option's value (`--db <path>` -> `db`). */
+function attributeOf(spec: OptionSpec<unknown>): string {
+  return new Option(spec.flag).attributeName();
+}
 
-function envName(key: string): string {
-  return 'ZAPWIRE_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+/**
+ * The server options a parsed `serve` command says (a flag over its
+ * environment variable over the default), checked: an OptionError otherwise.
+ */
+export function serverOptionsOf(command: Command): Readonly<ServerOptions> {
+  const input: Record<string, unknown> = {};
+  for (const [key, spec] of optionEntries()) input[key] = command.getOptionValue(attributeOf(spec));
+  return resolveServerOptions(input as Partial<ServerOptions>);
 }
 
 export function serveCommand(): Command {
-  const d = DEFAULT_OPTIONS;
-  const command = new Command('serve')
-    .description(
-      'run the zapwire server (protocol v1; legacy listener when --legacy-port is given)',
-    )
-    .addOption(
-      new Option('--host <address>', 'interface to listen on').env('ZAPWIRE_HOST').default(d.host),
-    )
-    .addOption(
-      new Option('--port <n>', 'protocol v1 port (0 picks a free one)')
-        .env('ZAPWIRE_PORT')
-        .default(d.port)
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option('--db <path>', 'SQLite database file').env('ZAPWIRE_DB').default(DEFAULT_DB_PATH),
-    )
-    .addOption(
-      new Option(
-        '--legacy-port <n>',
-        'port of the legacy listener (off unless given; the original used 5000)',
-      )
-        .env('ZAPWIRE_LEGACY_PORT')
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option(
-        '--http-port <n>',
-        'port of the HTTP API, /metrics and /healthz (off unless given; 0 picks a free one)',
-      )
-        .env('ZAPWIRE_HTTP_PORT')
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option(
-        '--threads <n>',
-        'worker threads hosting sessions; 0: the sessions run on the broker thread (default: cores, or 1024 with --sessions-per-thread 1)',
-      )
-        .env('ZAPWIRE_THREADS')
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option(
-        '--sessions-per-thread <n>',
-        'sessions one thread hosts; 1 = a dedicated thread per client',
-      )
-        .env('ZAPWIRE_SESSIONS_PER_THREAD')
-        .default(d.sessionsPerThread)
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option('--poll-batch <n>', 'most messages one 03 answers with')
-        .env('ZAPWIRE_POLL_BATCH')
-        .default(d.pollBatch)
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option('--synchronous <mode>', 'SQLite synchronous mode')
-        .env('ZAPWIRE_SYNCHRONOUS')
-        .choices(['normal', 'full'])
-        .default(d.synchronous),
-    )
-    .addOption(
-      new Option('--log-level <level>', 'log level')
-        .env('ZAPWIRE_LOG_LEVEL')
-        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-        .default(d.logLevel),
-    )
-    .addOption(
-      new Option('--push-window <n>', 'unacknowledged pushes in flight per session')
-        .env('ZAPWIRE_PUSH_WINDOW')
-        .default(d.pushWindow)
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option(
-        '--rate-limit <n>',
-        'messages stored per second per number, all its sessions and HTTP; a group message counts per member (0 = no limit)',
-      )
-        .env('ZAPWIRE_RATE_LIMIT')
-        .default(d.rateLimit)
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option('--legacy-pace-ms <n>', 'pause between two 06 on the legacy listener')
-        .env('ZAPWIRE_LEGACY_PACE_MS')
-        .default(d.legacyPaceMs)
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option(
-        '--commit-window-ms <n>',
-        'extra wait to gather a larger group commit (0 = every loop turn)',
-      )
-        .env('ZAPWIRE_COMMIT_WINDOW_MS')
-        .default(d.commitWindowMs)
-        .argParser(parseInteger),
-    )
-    .addOption(
-      new Option('--max-connections <n>', 'open connections, all listeners (0 = no cap)')
-        .env('ZAPWIRE_MAX_CONNECTIONS')
-        .default(undefined, 'the open-file limit less a tenth (at least 256)')
-        .argParser(parseInteger),
-    );
-  for (const [key, flag, description] of LIMIT_FLAGS) {
-    command.addOption(
-      new Option(flag, description).env(envName(key)).default(d[key]).argParser(parseInteger),
-    );
-  }
-  return command.action(async (flags: ServeFlags, command: Command) => {
+  const command = new Command('serve').description(
+    'run the zapwire server (protocol v1; legacy listener when --legacy-port is given)',
+  );
+  for (const [, spec] of optionEntries()) command.addOption(cliOption(spec));
+  return command.action(async (_flags: unknown, command: Command) => {
     let options: Readonly<ServerOptions>;
     try {
-      options = resolveServerOptions({
-        host: flags.host,
-        port: flags.port,
-        dbPath: flags.db,
-        legacyPort: flags.legacyPort,
-        httpPort: flags.httpPort,
-        threads: flags.threads,
-        sessionsPerThread: flags.sessionsPerThread,
-        pollBatch: flags.pollBatch,
-        synchronous: flags.synchronous as ServerOptions['synchronous'],
-        logLevel: flags.logLevel as ServerOptions['logLevel'],
-        pushWindow: flags.pushWindow,
-        rateLimit: flags.rateLimit,
-        legacyPaceMs: flags.legacyPaceMs,
-        commitWindowMs: flags.commitWindowMs,
-        maxConnections: flags.maxConnections,
-        ...Object.fromEntries(LIMIT_FLAGS.map(([key]) => [key, flags[key]])),
-      });
+      options = serverOptionsOf(command);
     } catch (err) {
       if (err instanceof OptionError) {
         process.stderr.write(`zapwire serve: ${asTyped(command, err)}\n`);
@@ -265,13 +103,12 @@ export function serveCommand(): Command {
  */
 function asTyped(command: Command, err: OptionError): string {
   const { option: key, message } = err;
-  if (!message.startsWith(key) || key === '') return message;
-  const attribute = key === 'dbPath' ? 'db' : key;
-  const option = command.options.find((o) => o.attributeName() === attribute);
-  if (!option?.long) return message;
+  const spec = SERVER_OPTIONS[key as keyof ServerOptions] as OptionSpec<unknown> | undefined;
+  if (!spec || !message.startsWith(key)) return message;
+  const flag = spec.flag.split(' ')[0]!;
   const name =
-    command.getOptionValueSource(attribute) === 'env' && option.envVar
-      ? `${option.envVar} (${option.long})`
-      : option.long;
+    command.getOptionValueSource(attributeOf(spec)) === 'env'
+      ? `${optionEnv(spec)} (${flag})`
+      : flag;
   return name + message.slice(key.length);
 }

@@ -111,33 +111,46 @@ export function defaultMaxConnections(fileLimit: number | undefined = openFileLi
   return Math.min(1_000_000, Math.max(16, fileLimit - reserve));
 }
 
-export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads' | 'maxConnections'>> =
-  Object.freeze({
-    host: '127.0.0.1',
-    port: DEFAULT_PORT,
-    dbPath: DEFAULT_DB_PATH,
-    legacyPort: undefined,
-    httpPort: undefined,
-    sessionsPerThread: 10_000,
-    pollBatch: 100,
-    synchronous: 'normal',
-    logLevel: 'info',
-    pushWindow: 512,
-    rateLimit: 1_000,
-    groupRateLimit: 5,
-    maxPendingPerRecipient: 10_000,
-    registerRate: 100,
-    registerBurst: 1_000,
-    authFailuresPerMinute: 100,
-    maxInflight: 32,
-    anonymousTimeoutMs: 10_000,
-    maxConnectionsPerAddress: 1_000,
-    httpHeadersTimeoutMs: 10_000,
-    httpRequestTimeoutMs: 30_000,
-    httpKeepAliveTimeoutMs: 5_000,
-    legacyPaceMs: 30,
-    commitWindowMs: 0,
-  });
+/**
+ * How one option's value is checked, and how the command line reads it from
+ * text (a flag's argument or an environment variable): as an integer, as
+ * text, or as one of a few words.
+ */
+export interface OptionParser<T> {
+  readonly text: 'integer' | 'string' | readonly string[];
+  /** The value if it can be used; otherwise an OptionError naming `option`. */
+  check(option: string, value: unknown): T;
+}
+
+/** The defaults that depend on the machine or on another option, computed when options are resolved. */
+type ComputedKey = 'threads' | 'maxConnections';
+/** The options whose defaults are fixed. */
+export type StaticOptions = Omit<ServerOptions, ComputedKey>;
+
+/** One row of the option table: everything the server and `zapwire serve` know of one option. */
+export interface OptionSpec<T> {
+  /** The long flag and its argument, as `zapwire serve --help` shows it; the environment variable is derived from it (optionEnv). */
+  readonly flag: `--${string}`;
+  readonly help: string;
+  readonly parse: OptionParser<T>;
+  /** The default: a value (undefined: off), or computed from the fixed options. */
+  readonly default: T | ((options: StaticOptions) => T);
+  /** How help shows a default that is computed or off. */
+  readonly defaultHelp?: string;
+}
+
+/**
+ * The table's type: one row per ServerOptions key, no more, no fewer, and a
+ * computed default exactly for the ComputedKey options (anything else fails
+ * to compile).
+ */
+export type OptionTable = {
+  readonly [K in keyof ServerOptions]: OptionSpec<ServerOptions[K]> & {
+    readonly default: K extends ComputedKey
+      ? (options: StaticOptions) => ServerOptions[K]
+      : ServerOptions[K];
+  };
+};
 
 const LOG_LEVELS: readonly LogLevel[] = [
   'fatal',
@@ -149,79 +162,275 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'silent',
 ];
 
-function integer(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new OptionError(
-      name,
-      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
+function integer(min: number, max: number): OptionParser<number> {
+  return {
+    text: 'integer',
+    check(option, value) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+        throw new OptionError(
+          option,
+          `${option} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+        );
+      return value;
+    },
+  };
+}
+
+/** A port, or undefined for a listener that stays off. */
+const optionalPort: OptionParser<number | undefined> = {
+  text: 'integer',
+  check: (option, value) =>
+    value === undefined ? undefined : integer(0, 65_535).check(option, value),
+};
+
+function nonEmpty(what: string): OptionParser<string> {
+  return {
+    text: 'string',
+    check(option, value) {
+      if (typeof value !== 'string' || value.length === 0)
+        throw new OptionError(option, `${option} must be a non-empty ${what}`);
+      return value;
+    },
+  };
+}
+
+function oneOf<T extends string>(choices: readonly T[]): OptionParser<T> {
+  return {
+    text: choices,
+    check(option, value) {
+      if (!choices.includes(value as T))
+        throw new OptionError(
+          option,
+          `${option} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`,
+        );
+      return value as T;
+    },
+  };
 }
 
 /**
+ * Every option of the server, once: its flag (and so its environment
+ * variable), help, check and default. ServerOptions' defaults, the
+ * `zapwire serve` flags, their help and the environment they read are all
+ * derived from it (README §Running the server, §Limits). Its order is the
+ * order of `zapwire serve --help`.
+ */
+export const SERVER_OPTIONS: OptionTable = Object.freeze<OptionTable>({
+  host: {
+    flag: '--host <address>',
+    help: 'interface to listen on',
+    parse: nonEmpty('string'),
+    default: '127.0.0.1',
+  },
+  port: {
+    flag: '--port <n>',
+    help: 'protocol v1 port (0 picks a free one)',
+    parse: integer(0, 65_535),
+    default: DEFAULT_PORT,
+  },
+  dbPath: {
+    flag: '--db <path>',
+    help: 'SQLite database file (its folder is created)',
+    parse: nonEmpty('path'),
+    default: DEFAULT_DB_PATH,
+  },
+  legacyPort: {
+    flag: '--legacy-port <n>',
+    help: 'port of the legacy listener (the original used 5000); it trusts src, so face only a trusted network',
+    parse: optionalPort,
+    default: undefined,
+    defaultHelp: 'off',
+  },
+  httpPort: {
+    flag: '--http-port <n>',
+    help: 'port of the HTTP API, /metrics and /healthz (0 picks a free one)',
+    parse: optionalPort,
+    default: undefined,
+    defaultHelp: 'off',
+  },
+  threads: {
+    flag: '--threads <n>',
+    help: 'worker threads hosting sessions; 0: the sessions run on the broker thread',
+    parse: integer(0, 4_096),
+    default: (options) => defaultThreads(options.sessionsPerThread),
+    defaultHelp: 'cores, or 1024 with --sessions-per-thread 1',
+  },
+  sessionsPerThread: {
+    flag: '--sessions-per-thread <n>',
+    help: 'sessions one thread hosts; 1 = a dedicated thread per client',
+    parse: integer(1, 1_000_000),
+    default: 10_000,
+  },
+  pollBatch: {
+    flag: '--poll-batch <n>',
+    help: 'most messages one 03 answers with',
+    parse: integer(1, 10_000),
+    default: 100,
+  },
+  synchronous: {
+    flag: '--synchronous <mode>',
+    help: 'SQLite synchronous mode: normal survives a process crash, full also a power loss',
+    parse: oneOf<SynchronousMode>(['normal', 'full']),
+    default: 'normal',
+  },
+  logLevel: {
+    flag: '--log-level <level>',
+    help: 'log level',
+    parse: oneOf(LOG_LEVELS),
+    default: 'info',
+  },
+  pushWindow: {
+    flag: '--push-window <n>',
+    help: 'unacknowledged pushes in flight per session',
+    parse: integer(1, 1_000_000),
+    default: 512,
+  },
+  legacyPaceMs: {
+    flag: '--legacy-pace-ms <n>',
+    help: 'pause between two 06 on the legacy listener',
+    parse: integer(0, 10_000),
+    default: 30,
+  },
+  commitWindowMs: {
+    flag: '--commit-window-ms <n>',
+    help: 'extra wait to gather a larger group commit (0 = every loop turn)',
+    parse: integer(0, 1_000),
+    default: 0,
+  },
+  // The limits of docs/protocol.md §Limits (README §Limits).
+  maxInflight: {
+    flag: '--max-inflight <n>',
+    help: 'frames (or HTTP requests) of one connection waiting for the server before it is not read further',
+    parse: integer(1, 1_024),
+    default: 32,
+  },
+  anonymousTimeoutMs: {
+    flag: '--anonymous-timeout-ms <n>',
+    help: 'an anonymous v1 connection idle this long gets 09 408 and is closed (0 = never)',
+    parse: integer(0, 3_600_000),
+    default: 10_000,
+  },
+  maxConnections: {
+    flag: '--max-connections <n>',
+    help: 'open connections, all listeners (0 = no cap)',
+    parse: integer(0, 10_000_000),
+    default: () => defaultMaxConnections(),
+    defaultHelp: 'the open-file limit less a tenth (at least 256)',
+  },
+  maxConnectionsPerAddress: {
+    flag: '--max-connections-per-address <n>',
+    help: 'open connections from one source address, all listeners (0 = no cap)',
+    parse: integer(0, 10_000_000),
+    default: 1_000,
+  },
+  rateLimit: {
+    flag: '--rate-limit <n>',
+    help: 'messages stored per second per number, all its sessions and HTTP; a group message counts per member (0 = no limit)',
+    parse: integer(0, 10_000_000),
+    default: 1_000,
+  },
+  groupRateLimit: {
+    flag: '--group-rate-limit <n>',
+    help: '10 (create group) per second per number (0 = no limit)',
+    parse: integer(0, 1_000_000),
+    default: 5,
+  },
+  maxPendingPerRecipient: {
+    flag: '--max-pending-per-recipient <n>',
+    help: 'pending messages one recipient may have; more is refused 429 (0 = no limit)',
+    parse: integer(0, 1_000_000_000),
+    default: 10_000,
+  },
+  registerRate: {
+    flag: '--register-rate <n>',
+    help: 'registrations per second per source address (0 = no limit)',
+    parse: integer(0, 1_000_000),
+    default: 100,
+  },
+  registerBurst: {
+    flag: '--register-burst <n>',
+    help: 'registrations in a burst per source address',
+    parse: integer(1, 10_000_000),
+    default: 1_000,
+  },
+  authFailuresPerMinute: {
+    flag: '--auth-failures-per-minute <n>',
+    help: 'failed authentications per minute per source address; then 429 (0 = no limit)',
+    parse: integer(0, 1_000_000),
+    default: 100,
+  },
+  httpHeadersTimeoutMs: {
+    flag: '--http-headers-timeout-ms <n>',
+    help: "HTTP: time for a request's headers to arrive",
+    parse: integer(1, 3_600_000),
+    default: 10_000,
+  },
+  httpRequestTimeoutMs: {
+    flag: '--http-request-timeout-ms <n>',
+    help: 'HTTP: time for a whole request to arrive',
+    parse: integer(1, 3_600_000),
+    default: 30_000,
+  },
+  httpKeepAliveTimeoutMs: {
+    flag: '--http-keep-alive-timeout-ms <n>',
+    help: 'HTTP: an idle keep-alive connection is closed after this',
+    parse: integer(1, 3_600_000),
+    default: 5_000,
+  },
+});
+
+type Entry = { [K in keyof ServerOptions]: [K, OptionSpec<ServerOptions[K]>] }[keyof ServerOptions];
+
+/** The table's rows, in its order. */
+export function optionEntries(): Entry[] {
+  return Object.entries(SERVER_OPTIONS) as Entry[];
+}
+
+/** The environment variable of an option: `ZAPWIRE_` and its flag's name (`--poll-batch` -> `ZAPWIRE_POLL_BATCH`). */
+export function optionEnv(spec: Pick<OptionSpec<unknown>, 'flag'>): string {
+  const name = /^--([a-z0-9-]+)/.exec(spec.flag)?.[1] ?? '';
+  return `ZAPWIRE_${name.replace(/-/g, '_').toUpperCase()}`;
+}
+
+const isComputed = <T>(
+  fallback: OptionSpec<T>['default'],
+): fallback is (options: StaticOptions) => T => typeof fallback === 'function';
+
+/** The fixed defaults (`threads` and `maxConnections` are computed when options are resolved). */
+export const DEFAULT_OPTIONS: Readonly<StaticOptions> = Object.freeze(
+  Object.fromEntries(
+    optionEntries()
+      .filter(([, spec]) => !isComputed(spec.default))
+      .map(([key, spec]) => [key, spec.default]),
+  ) as unknown as StaticOptions,
+);
+
+/**
  * Checks every option once, fills in defaults and freezes the result, so that
- * nothing downstream has to re-validate (piscina's habit).
+ * nothing downstream has to re-validate (piscina's habit). An undefined value
+ * is the default.
  */
 export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readonly<ServerOptions> {
-  const known = new Set<string>([...Object.keys(DEFAULT_OPTIONS), 'threads', 'maxConnections']);
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) throw new OptionError(key, `unknown option ${key}`);
+    if (!Object.hasOwn(SERVER_OPTIONS, key)) throw new OptionError(key, `unknown option ${key}`);
   }
-  const merged = { ...DEFAULT_OPTIONS, ...stripUndefined(input) } as Partial<ServerOptions> &
-    typeof DEFAULT_OPTIONS;
-  if (typeof merged.host !== 'string' || merged.host.length === 0)
-    throw new OptionError('host', 'host must be a non-empty string');
-  integer('port', merged.port, 0, 65_535);
-  if (typeof merged.dbPath !== 'string' || merged.dbPath.length === 0)
-    throw new OptionError('dbPath', 'dbPath must be a non-empty path');
-  if (merged.legacyPort !== undefined) integer('legacyPort', merged.legacyPort, 0, 65_535);
-  if (merged.httpPort !== undefined) integer('httpPort', merged.httpPort, 0, 65_535);
-  integer('sessionsPerThread', merged.sessionsPerThread, 1, 1_000_000);
-  const threads = merged.threads ?? defaultThreads(merged.sessionsPerThread);
-  integer('threads', threads, 0, 4_096);
-  if (threads === 0 && merged.sessionsPerThread === 1)
+  const given = input as Record<string, unknown>;
+  const resolved: Record<string, unknown> = {};
+  const take = (key: string, parse: OptionParser<unknown>, fallback: () => unknown) => {
+    resolved[key] = parse.check(key, given[key] === undefined ? fallback() : given[key]);
+  };
+  // The fixed defaults first: the computed ones are computed from them.
+  for (const [key, spec] of optionEntries())
+    if (!isComputed(spec.default)) take(key, spec.parse, () => spec.default);
+  for (const [key, spec] of optionEntries()) {
+    const fallback = spec.default;
+    if (isComputed(fallback)) take(key, spec.parse, () => fallback(resolved as StaticOptions));
+  }
+  const options = resolved as unknown as ServerOptions;
+  if (options.threads === 0 && options.sessionsPerThread === 1)
     throw new OptionError(
       'threads',
       'threads 0 (the sessions on the broker thread) cannot give each client a thread of its own (sessions per thread 1)',
     );
-  integer('pollBatch', merged.pollBatch, 1, 10_000);
-  if (merged.synchronous !== 'normal' && merged.synchronous !== 'full') {
-    throw new OptionError(
-      'synchronous',
-      `synchronous must be normal or full, got ${JSON.stringify(merged.synchronous)}`,
-    );
-  }
-  if (!LOG_LEVELS.includes(merged.logLevel)) {
-    throw new OptionError(
-      'logLevel',
-      `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(merged.logLevel)}`,
-    );
-  }
-  integer('pushWindow', merged.pushWindow, 1, 1_000_000);
-  integer('rateLimit', merged.rateLimit, 0, 10_000_000);
-  integer('groupRateLimit', merged.groupRateLimit, 0, 1_000_000);
-  integer('maxPendingPerRecipient', merged.maxPendingPerRecipient, 0, 1_000_000_000);
-  integer('registerRate', merged.registerRate, 0, 1_000_000);
-  integer('registerBurst', merged.registerBurst, 1, 10_000_000);
-  integer('authFailuresPerMinute', merged.authFailuresPerMinute, 0, 1_000_000);
-  integer('maxInflight', merged.maxInflight, 1, 1_024);
-  integer('anonymousTimeoutMs', merged.anonymousTimeoutMs, 0, 3_600_000);
-  const maxConnections = merged.maxConnections ?? defaultMaxConnections();
-  integer('maxConnections', maxConnections, 0, 10_000_000);
-  integer('maxConnectionsPerAddress', merged.maxConnectionsPerAddress, 0, 10_000_000);
-  integer('httpHeadersTimeoutMs', merged.httpHeadersTimeoutMs, 1, 3_600_000);
-  integer('httpRequestTimeoutMs', merged.httpRequestTimeoutMs, 1, 3_600_000);
-  integer('httpKeepAliveTimeoutMs', merged.httpKeepAliveTimeoutMs, 1, 3_600_000);
-  integer('legacyPaceMs', merged.legacyPaceMs, 0, 10_000);
-  integer('commitWindowMs', merged.commitWindowMs, 0, 1_000);
-  return Object.freeze({ ...merged, threads, maxConnections } as ServerOptions);
-}
-
-function stripUndefined<T extends object>(input: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [key, value] of Object.entries(input)) {
-    if (value !== undefined) (out as Record<string, unknown>)[key] = value;
-  }
-  return out;
+  return Object.freeze(options);
 }

@@ -1,0 +1,50 @@
+/**
+ * Values of every server option, for the tests of the option table and of
+ * `zapwire serve`. Typed against ServerOptions: an option added to the server
+ * without its cases here does not compile.
+ */
+import {
+  optionEntries,
+  optionEnv,
+  SERVER_OPTIONS,
+  type ServerOptions,
+} from '../../../src/server/config.js';
+
+/** The table's rows, in its order. */
+export const OPTION_KEYS = optionEntries().map(([key]) => key);
+/** An option's long flag (`--db`). */
+export const flagOf = (key: keyof ServerOptions) => SERVER_OPTIONS[key].flag.split(' ')[0]!;
+/** An option's environment variable. */
+export const envOf = (key: keyof ServerOptions) => optionEnv(SERVER_OPTIONS[key]);
+
+/** Per option: two values it takes (distinct from each other), and values it refuses. */
+export const CASES: {
+  [K in keyof ServerOptions]: { good: [ServerOptions[K], ServerOptions[K]]; bad: unknown[] };
+} = {
+  host: { good: ['0.0.0.0', '::1'], bad: ['', 5, null] },
+  port: { good: [0, 65_535], bad: [-1, 65_536, 1.5, '5050', null] },
+  dbPath: { good: [':memory:', 'data/z.db'], bad: ['', 1] },
+  legacyPort: { good: [0, 5_000], bad: [-1, 65_536, 2.5, '5000'] },
+  httpPort: { good: [0, 8_080], bad: [-1, 65_536, 2.5, '8080'] },
+  threads: { good: [0, 4_096], bad: [-1, 4_097, 1.5, '2'] },
+  sessionsPerThread: { good: [1, 1_000_000], bad: [0, 1_000_001, 1.5, '1'] },
+  pollBatch: { good: [1, 10_000], bad: [0, 10_001, 1.5] },
+  synchronous: { good: ['normal', 'full'], bad: ['fast', 'NORMAL', '', 1] },
+  logLevel: { good: ['silent', 'trace'], bad: ['loud', 'INFO', ''] },
+  pushWindow: { good: [1, 1_000_000], bad: [0, 1_000_001, 1.5] },
+  legacyPaceMs: { good: [0, 10_000], bad: [-1, 10_001, 0.5] },
+  commitWindowMs: { good: [0, 1_000], bad: [-1, 1_001, 0.5] },
+  maxInflight: { good: [1, 1_024], bad: [0, 1_025, 1.5] },
+  anonymousTimeoutMs: { good: [0, 3_600_000], bad: [-1, 3_600_001, 0.5] },
+  maxConnections: { good: [0, 10_000_000], bad: [-1, 10_000_001, 0.5] },
+  maxConnectionsPerAddress: { good: [0, 10_000_000], bad: [-1, 10_000_001, 0.5] },
+  rateLimit: { good: [0, 10_000_000], bad: [-1, 10_000_001, 0.5] },
+  groupRateLimit: { good: [0, 1_000_000], bad: [-1, 1_000_001, 0.5] },
+  maxPendingPerRecipient: { good: [0, 1_000_000_000], bad: [-1, 1_000_000_001, 0.5] },
+  registerRate: { good: [0, 1_000_000], bad: [-1, 1_000_001, 0.5] },
+  registerBurst: { good: [1, 10_000_000], bad: [0, 10_000_001, 0.5] },
+  authFailuresPerMinute: { good: [0, 1_000_000], bad: [-1, 1_000_001, 0.5] },
+  httpHeadersTimeoutMs: { good: [1, 3_600_000], bad: [0, 3_600_001, 0.5] },
+  httpRequestTimeoutMs: { good: [1, 3_600_000], bad: [0, 3_600_001, 0.5] },
+  httpKeepAliveTimeoutMs: { good: [1, 3_600_000], bad: [0, 3_600_001, 0.5] },
+};
