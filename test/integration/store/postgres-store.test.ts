@@ -5,7 +5,7 @@ import { PostgresStore } from '../../../src/store/postgres-store.js';
 import { MessageKind, type NewMessage } from '../../../src/store/store.js';
 import { call, callsOf } from '../../../src/store/turn-store.js';
 import { describeWithEngine, type Engine, freePort, startPostgres } from '../../helpers/engines.js';
-import { describeStoreConformance } from './store-conformance.js';
+import { describeStoreConformance } from '../../unit/store/store-conformance.js';
 
 const ALICE = '1000000000001';
 const BOB = '1000000000002';
