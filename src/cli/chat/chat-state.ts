@@ -1,5 +1,6 @@
 import type { GroupCreated, Message, Receipt } from '../../client/deliveries.js';
 import type { ChatStore, Contact, MessageStatus, StoredMessage } from './chat-store.js';
+import { HISTORY_SIZE } from './input-line.js';
 
 /** One row of the left pane. */
 export interface Conversation extends Contact {
@@ -85,6 +86,11 @@ export class ChatState {
     return this.store.messages(chat);
   }
 
+  /** The texts this user sent, oldest first: the input line's ↑ history. */
+  sentLines(limit = HISTORY_SIZE): string[] {
+    return this.store.sentTexts(limit);
+  }
+
   /**
    * Opens a conversation: its received messages count as read. Returns those
    * that asked for receipts, for the caller to answer with `lida` (markRead).
@@ -113,12 +119,16 @@ export class ChatState {
    */
   received(message: Message, visible: boolean): StoredMessage {
     const chat = message.chat.number;
-    if (!this.store.contact(chat)) {
+    const known = this.store.contact(chat);
+    if (!known) {
       this.store.saveContact({
         number: chat,
         nickname: message.chat.kind === 'group' ? `group ${shortNumber(chat)}` : chat,
         kind: message.chat.kind,
       });
+    } else if (known.kind !== message.chat.kind) {
+      // `zapwire send` to a group records it as a user (a number does not say which it is); a message into it does.
+      this.store.saveContact({ ...known, kind: message.chat.kind });
     }
     const shown = visible && this.openChat === chat;
     return this.store.addMessage({
