@@ -22,10 +22,13 @@ export interface Profile {
   name: string;
 }
 
-/** A failure the command line explains in one line (missing profile, ...): exit 1. */
+/** A failure the command line explains in one line (missing profile, ...): exit 1 unless `exitCode` says otherwise (exit-codes.ts). */
 export class CliError extends Error {
   readonly code = 'ZAPWIRE_CLI';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly exitCode?: number,
+  ) {
     super(message);
     this.name = 'CliError';
   }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ZapwireClient } from '../client/zapwire-client.js';
 import {
   type ConnectionFlags,
+  connection,
   runClient,
   target,
   withConnectionOptions,
@@ -32,7 +33,7 @@ export function registerCommand(): Command {
           );
         }
         const where = target(command, flags);
-        const identity = await new ZapwireClient(where).register(flags.name);
+        const identity = await new ZapwireClient(connection(command, flags)).register(flags.name);
         writeProfile(flags.configDir, flags.profile, { ...identity, ...where, name: flags.name });
         process.stdout.write(`${identity.number}\n`);
       }),

@@ -166,6 +166,19 @@ export class ChatState {
     });
   }
 
+  /**
+   * A text sent from outside the chat (`zapwire send`) that the server stored:
+   * one check. An unknown number becomes a contact named by it (a user: a
+   * number does not say it is a group until a message comes from the group).
+   */
+  sentElsewhere(chat: string, text: string, ts: number): StoredMessage {
+    if (!this.store.contact(chat))
+      this.store.saveContact({ number: chat, nickname: chat, kind: 'user' });
+    const m = this.sending(chat, text, ts);
+    this.stored(m.id);
+    return { ...m, status: 'stored' };
+  }
+
   /** The server stored it (07): one check. */
   stored(id: number): void {
     const m = this.find(id);
