@@ -71,18 +71,28 @@ export function clock(ts: number): string {
 /** A styled line: cells of plain text, with style codes that take no room. */
 type Line = { text: string; styled: string };
 
+/** Narrower than this beside its `HH:MM name: `, a message goes under it instead. */
+const MIN_BODY = 12;
+
 /** The conversation's lines, oldest first, `w` cells wide. */
 function conversationLines(open: NonNullable<View['open']>, w: number): Line[] {
   const lines: Line[] = [];
   for (const m of open.messages) {
     const who = m.direction === 'out' ? 'you' : open.nameOf(m.sender);
     const head = `${clock(m.ts)} ${terminalText(who)}: `;
-    const headWidth = textWidth(head);
     const mark = m.direction === 'out' ? checkmark(m.status) : { text: '', style: '' };
     const markRoom = mark.text ? textWidth(mark.text) + 1 : 0;
+    // In a narrow pane (or beside a long name, a number) the head takes a line of its own.
+    const below = w - textWidth(head) - markRoom < MIN_BODY;
+    if (below)
+      for (const part of wrap(head.trimEnd(), w)) {
+        const own = fit(part, w);
+        lines.push({ text: own, styled: own });
+      }
+    const headWidth = below ? 0 : textWidth(head);
     const body = wrap(m.text, Math.max(1, w - headWidth - markRoom));
     body.forEach((part, i) => {
-      const prefix = i === 0 ? head : ' '.repeat(headWidth);
+      const prefix = below ? '' : i === 0 ? head : ' '.repeat(headWidth);
       const last = i === body.length - 1;
       const textPart = fit(prefix + part, w - (last ? markRoom : 0));
       if (last && mark.text) {

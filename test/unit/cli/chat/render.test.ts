@@ -112,6 +112,29 @@ describe('render', () => {
           );
         }
       });
+
+      it(`shows all of ${JSON.stringify(text.slice(0, 12))}… from a sender named by number, down to 30 columns`, () => {
+        for (const cols of [30, 34, 80]) {
+          const lines = render(
+            view({
+              cols,
+              open: {
+                title: 'x',
+                messages: [{ ...out(text, 'unread'), direction: 'in', sender: '7275141742612' }],
+                nameOf: (n) => n,
+                group: false,
+              },
+            }),
+          ).map(strip);
+          for (const line of lines) expect(textWidth(line)).toBe(cols);
+          const pane = lines
+            .slice(2, 22)
+            .map((l) => l.split('│')[1] ?? '')
+            .join('')
+            .replace(/ /g, '');
+          expect(pane, `${cols} cols`).toContain(`7275141742612:${text.replace(/ /g, '')}`);
+        }
+      });
     }
   });
 
