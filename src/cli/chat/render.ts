@@ -156,7 +156,8 @@ export function layout(view: View): Segment[][] {
   const { cols } = view;
   const out: Segment[][] = [];
   const status = view.online ? 'online' : 'offline';
-  const title = ` zapwire chat · ${view.selfName} (${view.self}) · ${status}`;
+  // The status first: a narrow terminal cuts the end of the line.
+  const title = ` zapwire chat · ${status} · ${view.selfName} (${view.self})`;
   const notice = view.notice ? ` ${terminalText(view.notice)} ` : '';
   const headerText = fit(title, Math.max(0, cols - textWidth(notice))) + notice;
   out.push([{ col: 1, styled: `${INVERSE}${fit(headerText, cols)}${RESET}` }]);

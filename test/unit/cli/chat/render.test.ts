@@ -140,7 +140,7 @@ describe('render', () => {
 
   it('shows the list with unread counts, the footer keys and the input line', () => {
     const lines = render(view({ input: 'typing' })).map(strip);
-    expect(lines[0]).toContain('Alice (1000000000001) · online');
+    expect(lines[0]).toContain('online · Alice (1000000000001)');
     expect(lines[2]).toMatch(/^> Bob/);
     expect(lines[3]).toMatch(/^ #Friends +\(3\)│/);
     expect(lines[22]).toMatch(/^> typing/);
