@@ -59,6 +59,16 @@ const KEYS = {
   pageDown: '\x1b[6~',
 };
 
+/** Ctrl-N, the number (checked with the server), the nickname. */
+async function addContact(pty: Pty, number: string, nickname: string): Promise<void> {
+  pty.type(KEYS.ctrlN);
+  await waitForScreen(pty, /New contact number/);
+  pty.type(`${number}\r`);
+  await waitForScreen(pty, /Nickname:/);
+  pty.type(`${nickname}\r`);
+  await waitForScreen(pty, new RegExp(`contact ${nickname} added`));
+}
+
 const drivers = availableDrivers();
 
 describe('zapwire chat', () => {
@@ -95,12 +105,7 @@ describe('zapwire chat', () => {
       // Esc cancels (a lone Esc is told from an escape sequence after a short pause).
       a.type('\x1b');
       await waitForScreen(a, (s) => s[22] === '>');
-      a.type(KEYS.ctrlN);
-      await waitForScreen(a, /New contact number/);
-      a.type(`${bob}\r`);
-      await waitForScreen(a, /Nickname:/);
-      a.type('Bob\r');
-      await waitForScreen(a, /contact Bob added/);
+      await addContact(a, bob, 'Bob');
       await waitForScreen(a, /Bob \(\d{13}\)/);
 
       // Bob is not running: the message is stored (one check) and waits.
@@ -179,12 +184,7 @@ describe('zapwire chat', () => {
       // Alice types the emoji line at 80x24; Bob's chat receives it.
       const a = chat(`wa-${driver}`, driver);
       await waitForScreen(a, /online · Alice \(\d{13}\)/);
-      a.type(KEYS.ctrlN);
-      await waitForScreen(a, /New contact number/);
-      a.type(`${bob}\r`);
-      await waitForScreen(a, /Nickname:/);
-      a.type('Bob\r');
-      await waitForScreen(a, /contact Bob added/);
+      await addContact(a, bob, 'Bob');
       let b = chat(`wb-${driver}`, driver);
       await waitForScreen(b, /online · Bob \(\d{13}\)/);
       a.type(`${HARD[0]}\r`);
