@@ -20,12 +20,15 @@ export function commandPath(command: Command): string {
  */
 export function plainUsageMessage(message: string): string {
   const text = message.trim().replace(/^error: /, '');
-  const argument = /^command-argument value '.*' is invalid for argument '(.+?)'\. (.*)$/s.exec(
+  // The value is named once: our parsers quote it in their reason, commander's choices do not.
+  const named = (what: string, value: string, reason: string) =>
+    `${what}${reason.includes(value) ? '' : ` '${value}'`}: ${reason.replace(/\.$/, '')}`;
+  const argument = /^command-argument value '(.*)' is invalid for argument '(.+?)'\. (.*)$/s.exec(
     text,
   );
-  if (argument) return `<${argument[1]}>: ${argument[2]!.replace(/\.$/, '')}`;
-  const option = /^option '(--?[\w-]+)[^']*' argument '.*' is invalid\. (.*)$/s.exec(text);
-  if (option) return `${option[1]}: ${option[2]!.replace(/\.$/, '')}`;
+  if (argument) return named(`<${argument[2]}>`, argument[1]!, argument[3]!);
+  const option = /^option '(--?[\w-]+)[^']*' argument '(.*)' is invalid\. (.*)$/s.exec(text);
+  if (option) return named(option[1]!, option[2]!, option[3]!);
   return text;
 }
 

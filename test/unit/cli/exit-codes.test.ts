@@ -52,6 +52,11 @@ describe('exit codes', () => {
         `error: option '--port <n>' argument 'abc' is invalid. "abc" is not an integer.`,
       ),
     ).toBe('--port: "abc" is not an integer');
+    expect(
+      plainUsageMessage(
+        `error: option '--synchronous <mode>' argument 'fast' is invalid. Allowed choices are normal, full.`,
+      ),
+    ).toBe(`--synchronous 'fast': Allowed choices are normal, full`);
     expect(plainUsageMessage(`error: unknown option '--bogus'`)).toBe(`unknown option '--bogus'`);
   });
 });
