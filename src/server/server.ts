@@ -134,7 +134,6 @@ export class ZapwireServer {
       logger.child({ listener: 'v1' }),
       brokerClient,
     );
-    await pool.start();
     const legacy =
       options.legacyPort === undefined
         ? undefined
@@ -147,12 +146,14 @@ export class ZapwireServer {
 
     const server = new ZapwireServer(options, logger, broker, pool, v1, legacy, brokerClient);
     broker.on('error', (err) => logger.fatal({ err }, 'broker thread failed'));
-    // A listener that cannot listen (port in use) must not leave the broker
-    // running: it holds the database's lock until it closes the file.
+    // A step that fails (a port in use) must not leave the broker and the
+    // hosts running: the broker holds the database's lock until it closes the
+    // file. close() stops whatever had started.
     const abandon = async (err: unknown): Promise<never> => {
       await server.close();
       throw err;
     };
+    await pool.start().catch(abandon);
     await listen(v1.server, options.port, options.host).catch(abandon);
     if (legacy) await listen(legacy.server, options.legacyPort!, options.host).catch(abandon);
     if (options.httpPort !== undefined) {
