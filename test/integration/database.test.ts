@@ -47,8 +47,13 @@ function keep(c: WireClient): WireClient {
   return c;
 }
 
-async function start(dbPath: string, port = 0): Promise<ZapwireServer> {
-  const server = await ZapwireServer.start({ host: '127.0.0.1', port, dbPath, logLevel: 'silent' });
+async function start(dbPath: string): Promise<ZapwireServer> {
+  const server = await ZapwireServer.start({
+    host: '127.0.0.1',
+    port: 0,
+    dbPath,
+    logLevel: 'silent',
+  });
   servers.push(server);
   return server;
 }
