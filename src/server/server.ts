@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { UnavailableError } from '../errors.js';
 import {
   type LogLevel,
   openFileLimit,
@@ -211,7 +212,7 @@ export class ZapwireServer {
   async scrape(): Promise<{ contentType: string; body: string }> {
     const [own, broker, hosts] = await Promise.all([
       this.metrics.registry.getMetricsAsJSON() as Promise<MetricsJson>,
-      this.brokerMetrics(),
+      this.askBroker('metrics').then((answer) => answer?.json),
       this.pool.collectMetrics(THREAD_ANSWER_MS),
     ]);
     return expose([own, ...(broker ? [broker] : []), ...hosts.parts]);
@@ -227,7 +228,7 @@ export class ZapwireServer {
     // The commits question goes first: the store probe is itself a
     // (read-only) transaction, and is not what the answer should report on.
     const [commits, store, hosts] = await Promise.all([
-      this.askBroker('health', THREAD_ANSWER_MS),
+      this.askBroker('health'),
       withTimeout(
         this.brokerClient.askAsync({ op: 'validate', number: HEALTH_PROBE_NUMBER }),
         THREAD_ANSWER_MS,
@@ -264,39 +265,36 @@ export class ZapwireServer {
 
   /**
    * Posts a control message to the broker and resolves with its answer (the
-   * event of the same kind and rid), or undefined after `timeoutMs`.
+   * event of the same kind and rid), or undefined if none comes within
+   * THREAD_ANSWER_MS (a broker that has stopped, or is stuck, never answers).
    */
   private askBroker<K extends 'stats' | 'metrics' | 'health'>(
     t: K,
-    timeoutMs?: number,
   ): Promise<Extract<BrokerControlEvent, { t: K }> | undefined> {
     const rid = this.statsRid++;
     const answer = new Promise<Extract<BrokerControlEvent, { t: K }> | undefined>((resolve) => {
-      const onMessage = (event: BrokerControlEvent) => {
-        if (event.t === t && 'rid' in event && event.rid === rid) {
-          this.broker.off('message', onMessage);
-          resolve(event as Extract<BrokerControlEvent, { t: K }>);
-        }
+      const done = (event: Extract<BrokerControlEvent, { t: K }> | undefined) => {
+        clearTimeout(timer);
+        this.broker.off('message', onMessage);
+        resolve(event);
       };
+      const onMessage = (event: BrokerControlEvent) => {
+        if (event.t === t && 'rid' in event && event.rid === rid)
+          done(event as Extract<BrokerControlEvent, { t: K }>);
+      };
+      const timer = setTimeout(() => done(undefined), THREAD_ANSWER_MS).unref();
       this.broker.on('message', onMessage);
-      if (timeoutMs !== undefined) {
-        setTimeout(() => {
-          this.broker.off('message', onMessage);
-          resolve(undefined);
-        }, timeoutMs).unref();
-      }
     });
     this.broker.postMessage({ t, rid } as BrokerControl);
     return answer;
   }
 
-  private async brokerMetrics(): Promise<MetricsJson | undefined> {
-    return (await this.askBroker('metrics', THREAD_ANSWER_MS))?.json;
-  }
-
   /** Counters from the broker thread (SQL statements, commits, messages). */
   async stats(): Promise<BrokerStats> {
-    return (await this.askBroker('stats'))!.stats;
+    const answer = await this.askBroker('stats');
+    if (!answer)
+      throw new UnavailableError(`the broker thread did not answer within ${THREAD_ANSWER_MS} ms`);
+    return answer.stats;
   }
 
   /** Flow control's bounded structure, for tests and operators (DESIGN.md §Flow control). */
