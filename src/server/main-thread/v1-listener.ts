@@ -4,9 +4,9 @@ import { Code } from '../../protocol/codes.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import type { BrokerClient } from '../threads/broker-client.js';
-import type { BrokerEvent, HostOutbound } from '../threads/thread-messages.js';
 import { Admission, type Refusal } from './admission.js';
 import { Connection, type FlowState } from './connection.js';
+import type { ConnectionTable } from './connection-table.js';
 import type { HostPool } from './host-pool.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
@@ -51,12 +51,13 @@ export interface V1FlowStats {
  */
 export class V1Listener {
   readonly server: Server;
-  private readonly connections = new Map<number, Connection>();
   private nextSid = 1;
   private readonly flow: FlowState;
 
   constructor(
-    private readonly pool: () => HostPool,
+    private readonly pool: HostPool,
+    /** Filled here; the hosts and the broker write into it (see ConnectionTable). */
+    private readonly connections: ConnectionTable,
     private readonly admission: Admission,
     maxInflight: number,
     private readonly logger: Logger,
@@ -91,30 +92,6 @@ export class V1Listener {
     this.corkedConnections = [];
     for (const connection of corked) connection.uncork();
   };
-
-  /** Routes a host's output to its connection. */
-  onOutbound(message: HostOutbound): void {
-    if (message.t === 'answer')
-      this.connections.get(message.sid)?.answer(message.slot, message.bytes, message.close);
-    else if (message.t === 'end')
-      this.connections.get(message.sid)?.end(message.bytes, message.after);
-    else if (message.t === 'credit') this.connections.get(message.sid)?.credit(message.frames);
-  }
-
-  /** Routes what the broker writes itself (answers of 04, 05, 03, and every 06) to its connection. */
-  onBroker(event: BrokerEvent): void {
-    if (event.t === 'answer')
-      this.connections.get(event.sid)?.fromTheBroker(event.slot, event.bytes, event.close);
-    else if (event.t === 'deliver')
-      this.connections.get(event.sid)?.fromTheBroker(undefined, event.bytes, false);
-  }
-
-  /** A host thread died: its connections have no handler any more. */
-  onHostGone(hostId: number): void {
-    for (const connection of this.connections.values()) {
-      if (connection.host.id === hostId) connection.socket.destroy();
-    }
-  }
 
   /** The bounded structure of flow control, for tests and operators: a walk over every connection. */
   flowStats(): V1FlowStats {
@@ -159,7 +136,7 @@ export class V1Listener {
     const address = socket.remoteAddress ?? '';
     const refusal = this.admission.admit(address, 'v1');
     if (refusal) return refuse(socket, REFUSED[refusal]); // Admission logs it (at most a line a second)
-    const host = this.pool().acquire();
+    const host = this.pool.acquire();
     if (!host) {
       this.admission.release(address);
       this.logger.warn({ remote: address }, 'no free session handler: 503');
@@ -176,15 +153,15 @@ export class V1Listener {
       this.logger,
       this.closed,
     );
-    this.connections.set(sid, connection);
+    this.connections.add(connection);
     host.inbound.send({ t: 'open', sid, remote, address });
   }
 
   private readonly closed = (connection: Connection): void => {
-    this.connections.delete(connection.sid);
+    this.connections.delete(connection);
     this.admission.release(connection.address);
     connection.host.inbound.send({ t: 'closed', sid: connection.sid });
-    this.pool().release(connection.host);
+    this.pool.release(connection.host);
   };
 }
 
