@@ -8,10 +8,9 @@ import { Admission, type Refusal } from './admission.js';
 import { Connection, type FlowState } from './connection.js';
 import type { ConnectionTable } from './connection-table.js';
 import type { HostPool } from './host-pool.js';
+import { closeAll, refuse } from './sockets.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
-/** How long a connection refused with 503 may take to close before it is destroyed. */
-const REJECT_GRACE_MS = 5_000;
 const NO_HANDLER = encodeFrame({
   code: Code.Error,
   data: `${Status.Unavailable} no free session handler`,
@@ -117,19 +116,12 @@ export class V1Listener {
     for (const connection of this.connections.values()) connection.stopReading();
   }
 
-  /** Resolves once every connection has closed, or destroys the rest after `timeoutMs`. */
-  async closeAll(timeoutMs: number): Promise<void> {
-    const closing = [...this.connections.values()].map(
-      (c) =>
-        new Promise<void>((resolve) =>
-          c.socket.closed ? resolve() : c.socket.once('close', () => resolve()),
-        ),
+  /** Resolves once every connection has closed, destroying those still open after `timeoutMs`. */
+  closeAll(timeoutMs: number): Promise<void> {
+    return closeAll(
+      [...this.connections.values()].map((c) => c.socket),
+      timeoutMs,
     );
-    const timer = setTimeout(() => {
-      for (const c of this.connections.values()) c.socket.destroy();
-    }, timeoutMs);
-    await Promise.all(closing);
-    clearTimeout(timer);
   }
 
   private accept(socket: Socket): void {
@@ -163,16 +155,4 @@ export class V1Listener {
     connection.host.inbound.send({ t: 'closed', sid: connection.sid });
     this.pool.release(connection.host);
   };
-}
-
-/** Says why with a `09 503` and closes: never a connection left waiting in a queue. */
-function refuse(socket: Socket, frame: Buffer): void {
-  socket.on('error', () => {});
-  // Read and drop whatever the client sends (it usually sends its first
-  // frame at once): a socket whose input is left unread never sees the
-  // client's FIN behind it, so it would stay open forever and keep
-  // server.close() waiting. The timer bounds a client that never closes.
-  socket.resume();
-  socket.end(frame);
-  setTimeout(() => socket.destroy(), REJECT_GRACE_MS).unref();
 }
