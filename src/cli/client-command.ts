@@ -3,7 +3,7 @@ import type { ZapwireClientOptions } from '../client/client-options.js';
 import type { Delivery } from '../client/deliveries.js';
 import { ZapwireClient } from '../client/zapwire-client.js';
 import { ConnectionError, ZapwireError } from '../errors.js';
-import { isNumber } from '../protocol/frame.js';
+import { isNumber, tsField } from '../protocol/frame.js';
 import { DEFAULT_PORT } from '../server/config.js';
 import { parseInteger } from './options.js';
 import {
@@ -180,7 +180,7 @@ export function formatDelivery(delivery: Delivery, self: string): string {
     case 'receipt': {
       const where = delivery.chat.kind === 'group' ? ` in group ${delivery.chat.number}` : '';
       const what = delivery.kind === 'lida' ? 'read' : 'delivered';
-      return `[${clock(delivery.at)}] ✓✓ ${what}: ${delivery.from} ${delivery.kind} ${String(delivery.ts).padStart(10, '0')}${where}`;
+      return `[${clock(delivery.at)}] ✓✓ ${what}: ${delivery.from} ${delivery.kind} ${tsField(delivery.ts)}${where}`;
     }
     case 'groupCreated':
       return `[${clock(delivery.ts)}] ${delivery.creator} created group ${delivery.group}`;

@@ -177,10 +177,18 @@ export function encodeFrameInto(buf: Buffer, offset: number, init: FrameInit): v
   buf.write(init.code, offset + OFFSET.code, 'latin1');
   buf.write(src, offset + OFFSET.src, 'latin1');
   buf.write(dst, offset + OFFSET.dst, 'latin1');
-  buf.write(String(ts).padStart(TS_LENGTH, '0'), offset + OFFSET.ts, 'latin1');
+  buf.write(tsField(ts), offset + OFFSET.ts, 'latin1');
   buf[offset + OFFSET.flag] = init.flag ? 0x31 : 0x30;
   buf.fill(0, offset + OFFSET.data, offset + FRAME_SIZE);
   buf.write(data, offset + OFFSET.data, 'utf8');
+}
+
+/**
+ * A ts as its fixed-width field: ten digits, zero-padded. The one place the
+ * width is written, for frames, the legacy `06` and the receipt texts alike.
+ */
+export function tsField(ts: number): string {
+  return String(ts).padStart(TS_LENGTH, '0');
 }
 
 /** Reads a frame's code without decoding the rest (routing on the main thread). */

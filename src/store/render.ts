@@ -1,5 +1,5 @@
 import { Code } from '../protocol/codes.js';
-import type { FrameInit } from '../protocol/frame.js';
+import { type FrameInit, tsField } from '../protocol/frame.js';
 import { truncateUtf8 } from '../protocol/text.js';
 import { MessageKind, type PendingMessage } from './store.js';
 
@@ -29,13 +29,9 @@ export interface LegacyRow {
 /** docs/protocol.md §Delivery guarantees: the text of a group's creation notice in version 1. */
 export const GROUP_CREATED_TEXT = 'grupo criado';
 
-export function tsText(ts: number): string {
-  return String(ts).padStart(10, '0');
-}
-
 /** The receipt text the server makes when a message is acknowledged (docs/protocol.md §Receipts). */
 export function receivedText(ts: number): string {
-  return `recebida ${tsText(ts)}`;
+  return `recebida ${tsField(ts)}`;
 }
 
 /** docs/protocol.md §Receipts: `lida <ts>`, sent by a client once the person has seen a message. */
