@@ -5,6 +5,11 @@ export const FRAME_SIZE = 256;
 export const NUMBER_LENGTH = 13;
 export const TS_LENGTH = 10;
 export const DATA_SIZE = 217;
+/**
+ * docs/protocol.md §Codes: the most numbers a `10` may list (version 1: the
+ * other members; legacy: every member, the creator first).
+ */
+export const MAX_GROUP_MEMBERS = 16;
 /** The number that means "nobody": the server, or a client not yet registered. */
 export const NOBODY = '0000000000000';
 

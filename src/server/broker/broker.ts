@@ -9,7 +9,12 @@ import {
   ZapwireError,
 } from '../../errors.js';
 import { Code } from '../../protocol/codes.js';
-import { encodeFrameInto, FRAME_SIZE, type FrameInit } from '../../protocol/frame.js';
+import {
+  encodeFrameInto,
+  FRAME_SIZE,
+  type FrameInit,
+  MAX_GROUP_MEMBERS,
+} from '../../protocol/frame.js';
 import { Status, statusClosesConnection } from '../../protocol/status.js';
 import {
   errorFrameInit,
@@ -27,7 +32,6 @@ import {
   type Store,
 } from '../../store/store.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
-import { MAX_GROUP_MEMBERS } from '../session-host/handlers/create-group.js';
 import type {
   AnswerTo,
   BrokerEvent,
