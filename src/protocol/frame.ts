@@ -196,7 +196,7 @@ export function tsField(ts: number): string {
   return String(ts).padStart(TS_LENGTH, '0');
 }
 
-/** Reads a frame's code without decoding the rest (routing on the main thread). */
+/** Reads a frame's code without decoding the rest (a session picking the `08`s out of its inbox). */
 export function peekCode(buf: Uint8Array): string {
   return String.fromCharCode(buf[OFFSET.code]!, buf[OFFSET.code + 1]!);
 }

@@ -258,8 +258,8 @@ export function legacyRegistered(number: string): Buffer {
 }
 
 // Answers that never change are built once; they are shared, so never modify them.
-const VALID = Buffer.from('201', 'latin1');
-const NOT_VALID = Buffer.from('200', 'latin1');
+const VALID = Buffer.from(`${LegacyCode.Validity}1`, 'latin1');
+const NOT_VALID = Buffer.from(`${LegacyCode.Validity}0`, 'latin1');
 /** The bare `06` the original sent when nothing was pending. Shared: never modify it. */
 export const LEGACY_NONE_PENDING: Buffer = Buffer.from(LegacyCode.Deliver, 'latin1');
 

@@ -211,7 +211,6 @@ function prepareStatements(db: Database.Database) {
          ORDER BY id DESC LIMIT 1`,
       )
       .pluck(),
-    checkpoint: db.prepare<[]>('PRAGMA wal_checkpoint(TRUNCATE)'),
   };
 }
 
@@ -408,11 +407,6 @@ export class SqliteStore implements Store {
 
   counters(): StoreCounters {
     return { statements: this.statementCount, commits: this.commitCount };
-  }
-
-  /** Moves the WAL into the main file and truncates it (for backups and shutdown). */
-  checkpoint(): void {
-    this.run(this.sql.checkpoint);
   }
 
   close(): void {

@@ -101,7 +101,7 @@ function fileWithPending(file: string, rows: number): void {
       ]);
     }
   });
-  store.checkpoint();
+  // The last connection to close checkpoints the WAL into the file and removes it.
   store.close();
 }
 

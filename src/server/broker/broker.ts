@@ -213,10 +213,9 @@ export class Broker {
     private readonly options: BrokerOptions,
     private readonly emit: BrokerEmit,
     private readonly logger?: Logger,
-    router?: PushRouter,
     private readonly metrics?: BrokerMetrics,
   ) {
-    this.router = router ?? new LocalRouter(store, (target, rows) => this.push(target.sid, rows));
+    this.router = new LocalRouter(store, (target, rows) => this.push(target.sid, rows));
     this.faults = options.faults ?? {};
     const quotas = options.quotas ?? NO_QUOTAS;
     // docs/protocol.md §Limits: per number (bursts of twice the rate), per source address.
