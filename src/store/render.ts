@@ -65,41 +65,22 @@ function frameText(text: string): string {
   return truncateUtf8(safe);
 }
 
-/** A pending row as a version 1 `06` carries it; its `data` always encodes. */
+/**
+ * A pending row as a version 1 `06` carries it; its `data` always encodes. A
+ * group's creation notice reads GROUP_CREATED_TEXT; only a text may ask for
+ * receipts (a notice or a receipt never does).
+ */
 export function toWireMessage(row: PendingMessage): WireMessage {
-  const dst = row.group ?? row.recipient;
-  switch (row.kind) {
-    case MessageKind.GroupCreated:
-      return {
-        id: row.id,
-        storedAt: row.storedAt,
-        src: row.sender,
-        dst,
-        ts: row.ts,
-        flag: false,
-        data: GROUP_CREATED_TEXT,
-      };
-    case MessageKind.Receipt:
-      return {
-        id: row.id,
-        storedAt: row.storedAt,
-        src: row.sender,
-        dst,
-        ts: row.ts,
-        flag: false,
-        data: frameText(row.body),
-      };
-    default:
-      return {
-        id: row.id,
-        storedAt: row.storedAt,
-        src: row.sender,
-        dst,
-        ts: row.ts,
-        flag: row.wantsReceipt,
-        data: frameText(row.body),
-      };
-  }
+  const notice = row.kind === MessageKind.GroupCreated;
+  return {
+    id: row.id,
+    storedAt: row.storedAt,
+    src: row.sender,
+    dst: row.group ?? row.recipient,
+    ts: row.ts,
+    flag: !notice && row.kind !== MessageKind.Receipt && row.wantsReceipt,
+    data: notice ? GROUP_CREATED_TEXT : frameText(row.body),
+  };
 }
 
 export function toLegacyRow(row: PendingMessage): LegacyRow {
