@@ -767,15 +767,7 @@ export class Broker {
    */
   private authenticate(remote: string, number: string, token: string): void {
     const address = addressKey(remote);
-    if (!this.authFailures.allows(address)) {
-      if (this.authFailures.shouldWarn(address)) {
-        this.logger?.warn(
-          { address, limit: 'authFailuresPerMinute' },
-          'too many failed authentications from one address; refusing its attempts',
-        );
-      }
-      throw new RateLimitError(AUTH_REASON);
-    }
+    this.refuseOverAddressLimit(this.authFailures, address, 'authFailuresPerMinute', AUTH_REASON);
     try {
       this.verifyToken(number, token);
     } catch (err) {
@@ -798,16 +790,24 @@ export class Broker {
   /** docs/protocol.md §Limits: registrations are limited per source address (charged once made). */
   private admitRegistration(remote: string): void {
     const address = addressKey(remote);
-    if (!this.registrations.allows(address)) {
-      if (this.registrations.shouldWarn(address)) {
-        this.logger?.warn(
-          { address, limit: 'registerRate' },
-          'too many registrations from one address; refusing them',
-        );
-      }
-      throw new RateLimitError(REGISTER_REASON);
-    }
+    this.refuseOverAddressLimit(this.registrations, address, 'registerRate', REGISTER_REASON);
     this.effects.charge(this.registrations, address, 1);
+  }
+
+  /**
+   * A `429` for an address that has used up a per-address limit, logged at
+   * most once per window (a flood is one warn line); clients are told `reason`.
+   */
+  private refuseOverAddressLimit(
+    limiter: KeyedLimiter,
+    address: string,
+    limit: 'authFailuresPerMinute' | 'registerRate',
+    reason: string,
+  ): void {
+    if (limiter.allows(address)) return;
+    if (limiter.shouldWarn(address))
+      this.logger?.warn({ address, limit }, `${reason}: refusing the address's attempts`);
+    throw new RateLimitError(reason);
   }
 
   /**
