@@ -927,13 +927,26 @@ export class Broker {
     }
     // docs/protocol.md §Limits: 10 is limited per number.
     if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
+    // docs/protocol.md §Delivery guarantees: each member but the creator is told.
+    return this.storeGroup(creator, ts, members, (member) => member !== creator);
+  }
+
+  /**
+   * Creates a group once its checks have passed (charged to the creator's
+   * `10` rate) and stores its creation notice, the member list, for every
+   * member `told` accepts.
+   */
+  private storeGroup(
+    creator: string,
+    ts: number,
+    members: readonly string[],
+    told: (member: string) => boolean,
+  ): string {
     this.effects.charge(this.groupRate, creator, 1);
     const group = this.store.createGroup(creator, members);
     const all = this.store.groupMembers(group);
-    // docs/protocol.md §Delivery guarantees: each member but the creator is told.
-    const notices = all
-      .filter((member) => member !== creator)
-      .map((recipient) => ({
+    this.storeCopies(
+      all.filter(told).map((recipient) => ({
         recipient,
         sender: creator,
         group,
@@ -941,8 +954,8 @@ export class Broker {
         wantsReceipt: false,
         kind: MessageKind.GroupCreated,
         body: all.join(''),
-      }));
-    this.storeCopies(notices);
+      })),
+    );
     return group;
   }
 
@@ -1018,20 +1031,8 @@ export class Broker {
     const creator = members[0]!;
     if (!this.groupRate.allows(creator))
       throw this.legacyRefusal(new RateLimitError(GROUP_RATE_REASON), { creator });
-    this.effects.charge(this.groupRate, creator, 1);
-    const group = this.store.createGroup(creator, members);
-    const all = this.store.groupMembers(group);
-    this.storeCopies(
-      all.map((recipient) => ({
-        recipient,
-        sender: creator,
-        group,
-        ts,
-        wantsReceipt: false,
-        kind: MessageKind.GroupCreated,
-        body: all.join(''),
-      })),
-    );
+    // The notice is how the original client learns the group's number: every member is told.
+    this.storeGroup(creator, ts, members, () => true);
   }
 
   /**
