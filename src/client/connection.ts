@@ -271,11 +271,6 @@ export class Connection {
     this.socket.destroy();
   }
 
-  /** Resolves once the socket is closed. */
-  whenClosed(): Promise<void> {
-    return this.closedPromise;
-  }
-
   private onData(chunk: Buffer): void {
     this.heard = true;
     this.splitter.push(chunk, (raw) => {
