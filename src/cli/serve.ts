@@ -7,13 +7,14 @@ import {
   type ServerOptions,
 } from '../server/config.js';
 import { ZapwireServer } from '../server/server.js';
-import { parseInteger } from './options.js';
+import { parseInteger, parseList } from './options.js';
 
 /** What commander parses: ServerOptions' own names, but `db` for dbPath and strings for the choices. */
 type ServeFlags = Omit<
   ServerOptions,
-  'dbPath' | 'threads' | 'maxConnections' | 'synchronous' | 'logLevel'
+  'dbPath' | 'threads' | 'maxConnections' | 'synchronous' | 'logLevel' | 'wsOrigins'
 > & {
+  wsOrigins?: string[];
   db: string;
   threads?: number;
   maxConnections?: number;
@@ -184,6 +185,32 @@ export function serveCommand(): Command {
         .env('ZAPWIRE_MAX_CONNECTIONS')
         .default(undefined, 'the open-file limit less a tenth (at least 256)')
         .argParser(parseInteger),
+    )
+    .addOption(
+      new Option(
+        '--ws-origins <list>',
+        'comma-separated origins a browser page may open /v1/ws from; another gets 403 (default: any)',
+      )
+        .env('ZAPWIRE_WS_ORIGINS')
+        .argParser(parseList),
+    )
+    .addOption(
+      new Option(
+        '--ws-max-payload <bytes>',
+        'largest WebSocket message taken; larger closes (1009)',
+      )
+        .env('ZAPWIRE_WS_MAX_PAYLOAD')
+        .default(d.wsMaxPayload)
+        .argParser(parseInteger),
+    )
+    .addOption(
+      new Option(
+        '--tls-cert <file>',
+        'PEM certificate: with --tls-key, the v1 listener speaks TLS and the HTTP one HTTPS (wss://)',
+      ).env('ZAPWIRE_TLS_CERT'),
+    )
+    .addOption(
+      new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('ZAPWIRE_TLS_KEY'),
     );
   for (const [key, flag, description] of LIMIT_FLAGS) {
     command.addOption(
@@ -209,6 +236,10 @@ export function serveCommand(): Command {
         legacyPaceMs: flags.legacyPaceMs,
         commitWindowMs: flags.commitWindowMs,
         maxConnections: flags.maxConnections,
+        wsOrigins: flags.wsOrigins,
+        wsMaxPayload: flags.wsMaxPayload,
+        tlsCert: flags.tlsCert,
+        tlsKey: flags.tlsKey,
         ...Object.fromEntries(LIMIT_FLAGS.map(([key]) => [key, flags[key]])),
       });
     } catch (err) {

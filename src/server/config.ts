@@ -72,6 +72,18 @@ export interface ServerOptions {
   legacyPaceMs: number;
   /** Extra time the store thread waits to gather a larger group commit, in ms; 0 commits every loop turn. */
   commitWindowMs: number;
+  /**
+   * Origins a browser page may open the WebSocket transport from (`GET /v1/ws`,
+   * docs/protocol.md §WebSocket); another is refused 403 at the upgrade.
+   * Undefined: any origin (README §WebSocket says why that is safe).
+   */
+  wsOrigins: readonly string[] | undefined;
+  /** The largest WebSocket message taken, in bytes; a larger one closes the connection (1009). */
+  wsMaxPayload: number;
+  /** PEM certificate (chain) file: with tlsKey, the v1 listener speaks TLS and the HTTP one HTTPS. */
+  tlsCert: string | undefined;
+  /** PEM private key file of tlsCert. */
+  tlsKey: string | undefined;
 }
 
 export const DEFAULT_PORT = 5050;
@@ -137,6 +149,10 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'threads' | 'maxConne
     httpKeepAliveTimeoutMs: 5_000,
     legacyPaceMs: 30,
     commitWindowMs: 0,
+    wsOrigins: undefined,
+    wsMaxPayload: 64 * 1024,
+    tlsCert: undefined,
+    tlsKey: undefined,
   });
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -215,7 +231,32 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
   integer('httpKeepAliveTimeoutMs', merged.httpKeepAliveTimeoutMs, 1, 3_600_000);
   integer('legacyPaceMs', merged.legacyPaceMs, 0, 10_000);
   integer('commitWindowMs', merged.commitWindowMs, 0, 1_000);
-  return Object.freeze({ ...merged, threads, maxConnections } as ServerOptions);
+  const wsOrigins = merged.wsOrigins;
+  if (
+    wsOrigins !== undefined &&
+    (!Array.isArray(wsOrigins) ||
+      wsOrigins.length === 0 ||
+      !wsOrigins.every((o) => typeof o === 'string' && o.length > 0))
+  )
+    throw new OptionError('wsOrigins', 'wsOrigins must be a non-empty list of origins');
+  // At most 4 MiB: a message is handed on whole, so it bounds the frames in flight (DESIGN.md §Flow control).
+  integer('wsMaxPayload', merged.wsMaxPayload, 256, 4 * 1024 * 1024);
+  for (const key of ['tlsCert', 'tlsKey'] as const) {
+    const file = merged[key];
+    if (file !== undefined && (typeof file !== 'string' || file.length === 0))
+      throw new OptionError(key, `${key} must be a file path`);
+  }
+  if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined))
+    throw new OptionError(
+      merged.tlsCert === undefined ? 'tlsCert' : 'tlsKey',
+      `${merged.tlsCert === undefined ? 'tlsCert' : 'tlsKey'} is needed too: TLS takes a certificate and its key`,
+    );
+  return Object.freeze({
+    ...merged,
+    threads,
+    maxConnections,
+    wsOrigins: wsOrigins === undefined ? undefined : Object.freeze([...wsOrigins]),
+  } as ServerOptions);
 }
 
 function stripUndefined<T extends object>(input: T): Partial<T> {

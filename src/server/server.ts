@@ -13,7 +13,9 @@ import { Admission } from './main-thread/admission.js';
 import { HostPool } from './main-thread/host-pool.js';
 import { type HttpFlowStats, HttpListener } from './main-thread/http-listener.js';
 import { LegacyListener } from './main-thread/legacy-listener.js';
+import { loadTlsFiles } from './main-thread/tls-files.js';
 import { type V1FlowStats, V1Listener } from './main-thread/v1-listener.js';
+import { WebSocketEndpoint } from './main-thread/websocket-endpoint.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
 import { BrokerClient } from './threads/broker-client.js';
 import type {
@@ -74,6 +76,11 @@ export class ZapwireServer {
   static async start(input: StartOptions = {}): Promise<ZapwireServer> {
     const { logger: given, faults, ...rest } = input;
     const options = resolveServerOptions(rest);
+    // Read before any thread starts: a file that cannot be read is one line, and nothing to stop.
+    const tls =
+      options.tlsCert === undefined || options.tlsKey === undefined
+        ? undefined
+        : loadTlsFiles({ tlsCert: options.tlsCert, tlsKey: options.tlsKey });
     const logger = given ?? createLogger({ level: options.logLevel });
     // DESIGN.md §Observability: one root logger. Worker threads log at its
     // level and send their lines here, to be written to its destination.
@@ -133,6 +140,7 @@ export class ZapwireServer {
       options.maxInflight,
       logger.child({ listener: 'v1' }),
       brokerClient,
+      tls,
     );
     await pool.start();
     const legacy =
@@ -155,6 +163,11 @@ export class ZapwireServer {
     };
     await listen(v1.server, options.port, options.host).catch(abandon);
     if (legacy) await listen(legacy.server, options.legacyPort!, options.host).catch(abandon);
+    if (legacy && tls)
+      logger.warn(
+        { legacy: server.legacyAddress },
+        "the legacy listener speaks plain TCP (Opa's clients cannot do TLS): face it only to a trusted network",
+      );
     if (options.httpPort !== undefined) {
       const http = new HttpListener({
         broker: brokerClient,
@@ -165,6 +178,16 @@ export class ZapwireServer {
         health: () => server.health(),
         closing: () => server.closing !== undefined,
         onAnswer: (status) => server.metrics.httpAnswered(status),
+        ...(tls ? { tls } : {}),
+        upgrade: (req, socket, head) => websockets.upgrade(req, socket, head),
+      });
+      const websockets = new WebSocketEndpoint({
+        v1,
+        admission,
+        origins: options.wsOrigins,
+        maxPayload: options.wsMaxPayload,
+        closing: () => server.closing !== undefined,
+        refuse: (socket, err) => http.refuseUpgrade(socket, err),
       });
       server.http = http;
       await listen(http.server, options.httpPort, options.host).catch(abandon);
@@ -174,6 +197,7 @@ export class ZapwireServer {
         address: server.address,
         legacy: server.legacyAddress,
         http: server.httpAddress,
+        tls: tls !== undefined,
         db: options.dbPath,
         threads: options.threads,
         sessionsPerThread: options.sessionsPerThread,

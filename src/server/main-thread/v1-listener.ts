@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Code } from '../../protocol/codes.js';
 import { encodeFrame } from '../../protocol/frame.js';
@@ -9,6 +10,9 @@ import { Admission, type Refusal } from './admission.js';
 import { Connection, type FlowState } from './connection.js';
 import type { HostPool } from './host-pool.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
+import { TLS_HANDSHAKE_TIMEOUT_MS } from './tls-files.js';
+import type { WebSocketWire } from './websocket-wire.js';
+import type { Wire } from './wire.js';
 
 /** How long a connection refused with 503 may take to close before it is destroyed. */
 const REJECT_GRACE_MS = 5_000;
@@ -61,6 +65,8 @@ export class V1Listener {
     maxInflight: number,
     private readonly logger: Logger,
     broker: BrokerClient,
+    /** Certificate and key: the listener speaks TLS (README §TLS). */
+    tls?: TlsOptions,
   ) {
     this.flow = {
       maxInflight,
@@ -68,9 +74,18 @@ export class V1Listener {
       pushesWritable: (sid, writable) => broker.tell({ op: 'writable', sid, writable }),
       corked: (connection) => this.cork(connection),
     };
-    this.server = createServer({ noDelay: true, ...TCP_KEEPALIVE }, (socket) =>
-      this.accept(socket),
-    );
+    const accept = (socket: Socket) => this.accept(socket);
+    this.server = tls
+      ? createTlsServer(
+          { noDelay: true, ...TCP_KEEPALIVE, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...tls },
+          accept,
+        ).on('tlsClientError', (err, socket) =>
+          this.logger.debug(
+            { err: err.message, remote: socket.remoteAddress },
+            'TLS handshake failed',
+          ),
+        )
+      : createServer({ noDelay: true, ...TCP_KEEPALIVE }, accept);
   }
 
   get size(): number {
@@ -159,43 +174,63 @@ export class V1Listener {
     const address = socket.remoteAddress ?? '';
     const refusal = this.admission.admit(address, 'v1');
     if (refusal) return refuse(socket, REFUSED[refusal]); // Admission logs it (at most a line a second)
+    const remote = `${address}:${socket.remotePort}`;
+    this.open(socket, address, remote, true);
+  }
+
+  /**
+   * A WebSocket at `/v1/ws` (docs/protocol.md §WebSocket): a version 1
+   * connection in every respect, on the same hosts. The HTTP listener
+   * admitted its socket and releases it when it closes.
+   */
+  adopt(wire: WebSocketWire, address: string, remote: string): void {
+    const connection = this.open(wire, address, remote, false);
+    if (connection) wire.on('malformed', (reason: string) => connection.malformedInput(reason));
+  }
+
+  private open(
+    wire: Wire,
+    address: string,
+    remote: string,
+    /** This listener admitted the connection, and releases it when it closes. */
+    admittedHere: boolean,
+  ): Connection | undefined {
     const host = this.pool().acquire();
     if (!host) {
-      this.admission.release(address);
+      if (admittedHere) this.admission.release(address);
       this.logger.warn({ remote: address }, 'no free session handler: 503');
-      return refuse(socket, NO_HANDLER);
+      refuse(wire, NO_HANDLER);
+      return undefined;
     }
     const sid = this.nextSid++;
-    const remote = `${address}:${socket.remotePort}`;
-    const connection = new Connection(
-      sid,
-      socket,
-      host,
-      address,
-      this.flow,
-      this.logger,
-      this.closed,
-    );
+    const onClosed = admittedHere ? this.closed : this.closedAdopted;
+    const connection = new Connection(sid, wire, host, address, this.flow, this.logger, onClosed);
     this.connections.set(sid, connection);
     host.inbound.send({ t: 'open', sid, remote, address });
+    return connection;
   }
 
   private readonly closed = (connection: Connection): void => {
-    this.connections.delete(connection.sid);
+    this.closedAdopted(connection);
     this.admission.release(connection.address);
+  };
+
+  private readonly closedAdopted = (connection: Connection): void => {
+    this.connections.delete(connection.sid);
     connection.host.inbound.send({ t: 'closed', sid: connection.sid });
     this.pool().release(connection.host);
   };
 }
 
 /** Says why with a `09 503` and closes: never a connection left waiting in a queue. */
-function refuse(socket: Socket, frame: Buffer): void {
+function refuse(socket: Wire, frame: Buffer): void {
   socket.on('error', () => {});
   // Read and drop whatever the client sends (it usually sends its first
   // frame at once): a socket whose input is left unread never sees the
   // client's FIN behind it, so it would stay open forever and keep
   // server.close() waiting. The timer bounds a client that never closes.
   socket.resume();
-  socket.end(frame);
+  socket.write(frame);
+  socket.end();
   setTimeout(() => socket.destroy(), REJECT_GRACE_MS).unref();
 }
