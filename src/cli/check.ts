@@ -5,6 +5,7 @@ import {
   maybeProfile,
   runClient,
   target,
+  tlsOption,
   withConnectionOptions,
 } from './client-command.js';
 
@@ -15,7 +16,10 @@ export function checkCommand(): Command {
     .addArgument(new Argument('<number>', 'the number to check'))
     .action((number: string, flags: ConnectionFlags, command: Command) =>
       runClient('check', async () => {
-        const client = new ZapwireClient(target(command, flags, maybeProfile(flags)));
+        const client = new ZapwireClient({
+          ...target(command, flags, maybeProfile(flags)),
+          ...tlsOption(flags),
+        });
         const valid = await client.isValid(number);
         process.stdout.write(valid ? 'valid\n' : 'invalid\n');
         return valid ? 0 : 1;

@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { Argument, type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ZapwireClientOptions } from '../client/client-options.js';
 import type { Delivery } from '../client/deliveries.js';
 import { ZapwireClient } from '../client/zapwire-client.js';
-import { ZapwireError } from '../errors.js';
+import { CliError, ZapwireError } from '../errors.js';
 import { isNumber } from '../protocol/frame.js';
 import { DEFAULT_PORT } from '../server/config.js';
 import { parseInteger } from './options.js';
@@ -21,6 +22,10 @@ export interface ConnectionFlags {
   port: number;
   profile: string;
   configDir: string;
+  /** Connect over TLS (README §TLS); --ca implies it. */
+  tls?: boolean;
+  /** PEM file of a private CA to trust instead of the system's. */
+  ca?: string;
 }
 
 function parsePort(value: string): number {
@@ -74,7 +79,25 @@ export function withConnectionOptions(command: Command): Command {
       new Option('--config-dir <dir>', 'folder of the profiles')
         .env('ZAPWIRE_CONFIG_DIR')
         .default(defaultConfigDir()),
+    )
+    .addOption(new Option('--tls', 'connect over TLS (a server started with --tls-cert)'))
+    .addOption(
+      new Option('--ca <file>', 'PEM certificate of a private CA to trust (implies --tls)').env(
+        'ZAPWIRE_CA',
+      ),
     );
+}
+
+/** The SDK's `tls` option for --tls / --ca: nothing for plain TCP. */
+export function tlsOption(flags: ConnectionFlags): Pick<ZapwireClientOptions, 'tls'> {
+  if (flags.ca === undefined) return flags.tls ? { tls: true } : {};
+  try {
+    return { tls: { ca: readFileSync(flags.ca) } };
+  } catch (err) {
+    throw new CliError(
+      `cannot read --ca ${flags.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
 }
 
 /**
@@ -118,6 +141,7 @@ export function clientFor(
   return new ZapwireClient({
     ...target(command, flags, profile),
     identity: { number: profile.number, token: profile.token },
+    ...tlsOption(flags),
     ...options,
   });
 }

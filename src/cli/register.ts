@@ -5,6 +5,7 @@ import {
   type ConnectionFlags,
   runClient,
   target,
+  tlsOption,
   withConnectionOptions,
 } from './client-command.js';
 import { profileExists, profilePath, readProfile, writeProfile } from './profile.js';
@@ -33,7 +34,9 @@ export function registerCommand(): Command {
           );
         }
         const where = target(command, flags);
-        const identity = await new ZapwireClient(where).register(flags.name);
+        const identity = await new ZapwireClient({ ...where, ...tlsOption(flags) }).register(
+          flags.name,
+        );
         writeProfile(flags.configDir, flags.profile, { ...identity, ...where, name: flags.name });
         process.stdout.write(`${identity.number}\n`);
       }),
