@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, NOBODY } from '../../../src/protocol/index.js';
+import { startTestServer } from '../../helpers/server.js';
 import {
   ack,
   expectErrorAndClose,
@@ -15,7 +16,8 @@ import {
   sendStored,
   T0,
 } from '../../helpers/v1.js';
-import { useWsServer } from '../../helpers/ws-client.js';
+import { register } from '../../helpers/wire-client.js';
+import { useWsServer, WsClient } from '../../helpers/ws-client.js';
 
 const POLL_BATCH = 3;
 const env = useWsServer({ pollBatch: POLL_BATCH });
@@ -166,5 +168,22 @@ describe('docs/protocol.md §WebSocket: takeover between TCP and WebSocket sessi
     const tcp = await env.session(bob!);
     await expectErrorAndClose(web, 409);
     expect((await receive(tcp, 1))[0]!.data).toBe('unacked');
+  });
+});
+
+describe('docs/protocol.md §WebSocket: shutdown', () => {
+  it('a WebSocket session gets 09 503 and a close when the server stops, as a TCP one does', async () => {
+    const t = await startTestServer({ httpPort: 0 });
+    try {
+      const alice = await register(t.port);
+      const web = await WsClient.connect(`ws://127.0.0.1:${t.server.httpAddress!.port}/v1/ws`);
+      web.send({ code: '04', src: alice.number, flag: true, data: alice.token });
+      expect(await web.next()).toMatchObject({ code: '04', data: 'ok' });
+      const stopping = t.stop();
+      await expectErrorAndClose(web, 503);
+      await stopping;
+    } finally {
+      await t.stop();
+    }
   });
 });
