@@ -135,10 +135,12 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     this.options = resolveClientOptions(options);
     this.identityValue = this.options.identity;
     this.dedup = new Deduplicator(this.options.seenCapacity, this.options.seen);
-    const { host, port, ackDelayMs, ackEvery, requestTimeoutMs, connectTimeoutMs } = this.options;
+    const { host, port, ackDelayMs, ackEvery, requestTimeoutMs, connectTimeoutMs, tls } =
+      this.options;
     this.settings = Object.freeze({
       host,
       port,
+      tls,
       ackDelayMs,
       ackEvery,
       requestTimeoutMs,
