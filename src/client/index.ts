@@ -10,7 +10,9 @@ export type { ChatRef, Delivery, GroupCreated, Message, Receipt } from './delive
 export { GROUP_CREATED_TEXT, readReceiptText, toDelivery } from './deliveries.js';
 export type {
   ClientState,
+  CreateGroupOptions,
   DisconnectInfo,
+  NameInfo,
   SendError,
   SendOptions,
   SendResult,
