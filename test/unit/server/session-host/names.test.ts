@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Code } from '../../../../src/protocol/codes.js';
 import { NOBODY } from '../../../../src/protocol/frame.js';
 import { Status } from '../../../../src/protocol/status.js';
-import { ALICE, BOB, bytesOf, newSession, openedSession } from './fake-host-port.js';
+import { ALICE, BOB, bytesOf, openedSession, statusOf } from './fake-host-port.js';
 
 const GROUP = '9000000000001';
 const TS = 1_700_000_000;
@@ -22,25 +22,8 @@ const nameGroup = (data: string, src = ALICE) => ({
   data,
 });
 
-/** The status a 09 carries (its data starts with it). */
-const statusOf = (frame: { code: string; data: string }) => {
-  expect(frame.code).toBe(Code.Error);
-  return Number(frame.data.slice(0, 3));
-};
-
-describe('docs/protocol.md §Names: 12 and 14 need a session', () => {
-  it.each([
-    ['12', nameOf(BOB, NOBODY)],
-    ['14', nameGroup('Família', NOBODY)],
-  ])('answers %s on an anonymous connection with 09 401 and closes, asking nothing', (_, frame) => {
-    const { session, port } = newSession();
-    session.receive(bytesOf(frame));
-    const answer = port.answerOf(0);
-    expect(statusOf(answer.frames[0]!)).toBe(Status.Unauthorized);
-    expect(answer.close).toBe(true);
-    expect(port.requests).toEqual([]);
-  });
-
+// That 12 and 14 need a session (401 before 04) is in session.test.ts, with the other codes.
+describe('docs/protocol.md §Names: who may send 12 and 14', () => {
   it.each([
     ['12', nameOf(BOB, BOB)],
     ['14', nameGroup('Família', BOB)],
