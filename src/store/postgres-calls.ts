@@ -1,6 +1,7 @@
 import { drawNumber, MAX_NUMBER_ATTEMPTS } from './numbers.js';
 import { LOCK_CLASS } from './postgres-schema.js';
 import type {
+  DisplayName,
   MessageKind,
   NewMessage,
   NumberKind,
@@ -122,6 +123,19 @@ const numberKind: Batch<'numberKind'> = async (q, calls) => {
   return calls.map(([number]) => found.get(number));
 };
 
+const displayName: Batch<'displayName'> = async (q, calls) => {
+  const rows = await q<DisplayName & { number: string }>(
+    `SELECT number, 'user' AS kind, name FROM users WHERE number = ANY($1::text[])
+     UNION ALL SELECT number, 'group', name FROM "groups" WHERE number = ANY($1::text[])`,
+    [calls.map(([number]) => number)],
+  );
+  const found = new Map(rows.map((row) => [row.number, { kind: row.kind, name: row.name }]));
+  return calls.map(([number]) => {
+    const name = found.get(number);
+    return name === undefined ? undefined : { ...name };
+  });
+};
+
 const createGroup: Batch<'createGroup'> = async (q, calls) => {
   // docs/protocol.md §Delivery guarantees: the creator is always a member, and
   // listing the creator again or a number twice changes nothing.
@@ -173,6 +187,22 @@ const isMember: Batch<'isMember'> = async (q, calls) => {
   );
   const found = new Set(rows.map(({ g, m }) => `${g} ${m}`));
   return calls.map(([group, number]) => found.has(`${group} ${number}`));
+};
+
+/**
+ * One UPDATE for the run. A row is updated once per statement whatever the
+ * number of matches, so only each group's last call goes in: the last wins,
+ * as if the calls had run one after the other.
+ */
+const setGroupName: Batch<'setGroupName'> = async (q, calls) => {
+  const last = new Map(calls.map(([group, name]) => [group, name]));
+  const rows = await q<{ number: string }>(
+    `UPDATE "groups" AS g SET name = c.name FROM unnest($1::text[], $2::text[]) AS c(number, name)
+     WHERE g.number = c.number RETURNING g.number`,
+    [[...last.keys()], [...last.values()]],
+  );
+  const named = new Set(rows.map((row) => row.number));
+  return calls.map(([group]) => named.has(group));
 };
 
 /**
@@ -342,9 +372,11 @@ const BATCHES: { [M in StoreCallName]: Batch<M> } = {
   createUser,
   getUser,
   numberKind,
+  displayName,
   createGroup,
   groupMembers,
   isMember,
+  setGroupName,
   insertMessage,
   pendingFor,
   countPending,

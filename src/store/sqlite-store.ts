@@ -5,6 +5,7 @@ import { DatabaseOpenError } from '../errors.js';
 import { freeNumber } from './numbers.js';
 import { prepareDatabase, type Synchronous } from './schema.js';
 import type {
+  DisplayName,
   MessageKind,
   NewMessage,
   NumberKind,
@@ -129,6 +130,11 @@ function prepareStatements(db: Database.Database) {
          UNION ALL SELECT 'group' FROM "groups" WHERE number = ? LIMIT 1`,
       )
       .pluck(),
+    displayName: db.prepare<[string, string], DisplayName>(
+      `SELECT 'user' AS kind, name FROM users WHERE number = ?
+       UNION ALL SELECT 'group', name FROM "groups" WHERE number = ? LIMIT 1`,
+    ),
+    setGroupName: db.prepare<[string, string]>('UPDATE "groups" SET name = ? WHERE number = ?'),
     insertUser: db.prepare<[string, string, Buffer | null, number]>(
       'INSERT INTO users (number, name, token_hash, created_at) VALUES (?, ?, ?, ?)',
     ),
@@ -305,6 +311,11 @@ export class SqliteStore implements Store, OpenTransaction {
     return this.get(this.sql.numberKind, number, number);
   }
 
+  displayName(number: string): DisplayName | undefined {
+    const row = this.get(this.sql.displayName, number, number);
+    return row === undefined ? undefined : { kind: row.kind, name: row.name };
+  }
+
   createGroup(creator: string, members: readonly string[]): string {
     // docs/protocol.md §Delivery guarantees: the creator is always a member, and
     // listing the creator again or a number twice changes nothing.
@@ -323,6 +334,10 @@ export class SqliteStore implements Store, OpenTransaction {
 
   isMember(group: string, number: string): boolean {
     return this.get(this.sql.isMember, group, number) !== undefined;
+  }
+
+  setGroupName(group: string, name: string): boolean {
+    return this.autocommit(() => this.run(this.sql.setGroupName, name, group).changes > 0);
   }
 
   insertMessage(copies: readonly NewMessage[]): PendingMessage[] {

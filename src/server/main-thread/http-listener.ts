@@ -17,6 +17,7 @@ import { isNumber } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import { splitText } from '../../protocol/text.js';
 import type { ServerOptions } from '../config.js';
+import { checkGroupName } from '../session-host/handlers/name-group.js';
 import { MAX_NAME_BYTES } from '../session-host/handlers/register.js';
 import type { BrokerClient } from '../threads/broker-client.js';
 import { Admission, type Refusal } from './admission.js';
@@ -61,6 +62,9 @@ export interface HttpDependencies {
 }
 
 const BEARER = /^Bearer ([0-9]{13}):(\S+)$/;
+/** README §HTTP API: a number's name, and a group's name to set (docs/protocol.md §Names). */
+const NUMBER_NAME_PATH = /^\/v1\/numbers\/([^/]*)\/name$/;
+const GROUP_NAME_PATH = /^\/v1\/groups\/([^/]*)\/name$/;
 
 /** A body must be valid UTF-8: a replacement character silently stored would not be what was sent. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -286,6 +290,10 @@ export class HttpListener {
     const path = pathOf(req.url);
     if (path === '/v1/messages') return this.only(req, 'POST', () => this.sendMessage(req, res));
     if (path === '/v1/users') return this.only(req, 'POST', () => this.register(req, res));
+    const numberName = NUMBER_NAME_PATH.exec(path);
+    if (numberName) return this.only(req, 'GET', () => this.nameOf(req, numberName[1]!, res));
+    const groupName = GROUP_NAME_PATH.exec(path);
+    if (groupName) return this.only(req, 'PUT', () => this.nameGroup(req, groupName[1]!, res));
     if (path.startsWith('/v1/numbers/'))
       return this.only(req, 'GET', () => this.validate(path.slice('/v1/numbers/'.length), res));
     if (path === '/healthz') return this.only(req, 'GET', () => this.health(res));
@@ -298,9 +306,15 @@ export class HttpListener {
     return handler();
   }
 
-  private async sendMessage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The `Authorization: Bearer <number>:<token>` a request acts with; checked by the broker, not here. */
+  private bearer(req: IncomingMessage): { number: string; token: string } {
     const auth = BEARER.exec(req.headers.authorization ?? '');
     if (!auth) throw new UnauthorizedError('Authorization: Bearer <number>:<token> required');
+    return { number: auth[1]!, token: auth[2]! };
+  }
+
+  private async sendMessage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { number, token } = this.bearer(req);
     const body = await this.readJson(req);
     const to = body.to;
     const text = body.text;
@@ -314,7 +328,6 @@ export class HttpListener {
     if (typeof receipts !== 'boolean')
       throw new MalformedRequestError('"receipts" must be a boolean');
     if (this.deps.closing()) throw new UnavailableError('server shutting down');
-    const [, number, token] = auth;
     // The sender's rate is charged by the broker once the token checked out
     // (docs/protocol.md §Limits): charged here, before, a wrong token naming a
     // victim's number used up the victim's rate.
@@ -323,8 +336,8 @@ export class HttpListener {
     const texts = splitText(text);
     const result = await this.deps.broker.askAsync({
       op: 'authSend',
-      number: number!,
-      token: token!,
+      number,
+      token,
       dst: to,
       ts: Math.floor(Date.now() / 1000),
       flag: receipts,
@@ -359,6 +372,40 @@ export class HttpListener {
     const result = await this.deps.broker.askAsync({ op: 'validate', number });
     if (!result.ok) throw errorForStatus(result.status, result.reason);
     this.json(res, 200, { number, valid: result.value });
+  }
+
+  /** Like `12`: a user's name to anyone with a token, a group's to its members. */
+  private async nameOf(req: IncomingMessage, number: string, res: ServerResponse): Promise<void> {
+    const { number: asker, token } = this.bearer(req);
+    if (!isNumber(number)) throw new MalformedRequestError('a number is 13 digits');
+    const result = await this.deps.broker.askAsync({
+      op: 'nameOf',
+      asker,
+      number,
+      credentials: { token, remote: req.socket.remoteAddress ?? '' },
+    });
+    if (!result.ok) throw errorForStatus(result.status, result.reason);
+    this.json(res, 200, { number, kind: result.value.kind, name: result.value.name });
+  }
+
+  /** Like `14`: a member names a group, with the checks and the rate of a `14`. */
+  private async nameGroup(req: IncomingMessage, group: string, res: ServerResponse): Promise<void> {
+    const { number, token } = this.bearer(req);
+    if (!isNumber(group)) throw new MalformedRequestError('a group number is 13 digits');
+    const body = await this.readJson(req);
+    const name = body.name;
+    if (typeof name !== 'string') throw new MalformedRequestError('"name" must be a string');
+    checkGroupName(name);
+    if (this.deps.closing()) throw new UnavailableError('server shutting down');
+    const result = await this.deps.broker.askAsync({
+      op: 'nameGroup',
+      src: number,
+      group,
+      name,
+      credentials: { token, remote: req.socket.remoteAddress ?? '' },
+    });
+    if (!result.ok) throw errorForStatus(result.status, result.reason);
+    this.json(res, 200, { group, name: result.value });
   }
 
   private async health(res: ServerResponse): Promise<void> {
