@@ -1,8 +1,8 @@
 import { drawNumber, MAX_NUMBER_ATTEMPTS } from './numbers.js';
+import { type PendingRow, toPending } from './pending-row.js';
 import { LOCK_CLASS } from './postgres-schema.js';
 import type {
   DisplayName,
-  MessageKind,
   NewMessage,
   NumberKind,
   PendingMessage,
@@ -25,36 +25,8 @@ type Args<M extends StoreCallName> = Parameters<Store[M]>;
 type Result<M extends StoreCallName> = ReturnType<Store[M]>;
 type Batch<M extends StoreCallName> = (q: Query, calls: Args<M>[]) => Promise<Result<M>[]>;
 
-interface PendingRow {
-  id: number;
-  message_id: number;
-  recipient: string;
-  sender: string;
-  group_number: string | null;
-  ts: number;
-  wants_receipt: boolean;
-  kind: number;
-  body: string;
-  stored_at: number;
-}
-
 const PENDING_COLUMNS =
   'p.id, p.message_id, p.recipient, p.sender, p.group_number, p.ts, p.wants_receipt, p.kind, p.body, p.stored_at';
-
-function toPending(row: PendingRow): PendingMessage {
-  return {
-    id: row.id,
-    messageId: row.message_id,
-    recipient: row.recipient,
-    sender: row.sender,
-    group: row.group_number,
-    ts: row.ts,
-    wantsReceipt: row.wants_receipt,
-    kind: row.kind as MessageKind,
-    body: row.body,
-    storedAt: row.stored_at,
-  };
-}
 
 const byId = (a: PendingMessage, b: PendingMessage): number => a.id - b.id;
 

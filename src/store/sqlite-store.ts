@@ -3,10 +3,10 @@ import nodePath from 'node:path';
 import Database from 'better-sqlite3';
 import { DatabaseOpenError } from '../errors.js';
 import { freeNumber } from './numbers.js';
+import { type PendingRow, toPending } from './pending-row.js';
 import { prepareDatabase, type Synchronous } from './schema.js';
 import type {
   DisplayName,
-  MessageKind,
   NewMessage,
   NumberKind,
   OpenTransaction,
@@ -66,19 +66,6 @@ function makeFolders(dir: string): void {
   fs.mkdirSync(dir);
 }
 
-interface PendingRow {
-  id: number;
-  message_id: number;
-  recipient: string;
-  sender: string;
-  group_number: string | null;
-  ts: number;
-  wants_receipt: number;
-  kind: number;
-  body: string;
-  stored_at: number;
-}
-
 interface UserRow {
   number: string;
   name: string;
@@ -89,21 +76,6 @@ interface UserRow {
 // which saves an UPDATE per message: the id is only known after the INSERT.
 const PENDING_COLUMNS =
   'id, IIF(message_id = 0, id, message_id) AS message_id, recipient, sender, group_number, ts, wants_receipt, kind, body, stored_at';
-
-function toPending(row: PendingRow): PendingMessage {
-  return {
-    id: row.id,
-    messageId: row.message_id,
-    recipient: row.recipient,
-    sender: row.sender,
-    group: row.group_number,
-    ts: row.ts,
-    wantsReceipt: row.wants_receipt !== 0,
-    kind: row.kind as MessageKind,
-    body: row.body,
-    storedAt: row.stored_at,
-  };
-}
 
 function checkOptions(options: SqliteStoreOptions): Required<SqliteStoreOptions> {
   if (typeof options !== 'object' || options === null) {
