@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Admission } from '../../../src/server/main-thread/admission.js';
 import { LegacyListener } from '../../../src/server/main-thread/legacy-listener.js';
 import type { BrokerClient, Result } from '../../../src/server/threads/broker-client.js';
@@ -24,6 +24,10 @@ import { openSession, register, type WireClient } from '../../helpers/wire-clien
 
 const PYTHON_CLIENT = fileURLToPath(new URL('../../fixtures/opa_client.py', import.meta.url));
 const run = promisify(execFile);
+// A test that drives the Python client starts up to seven python3 processes
+// one after another; on a loaded 2-core machine such a test passed the
+// suite-wide 20 s (seen twice; alone it takes a few seconds). Bounded still, at a minute.
+vi.setConfig({ testTimeout: 60_000 });
 const TS = 1_700_000_000;
 
 const ts10 = (ts: number) => String(ts).padStart(10, '0');
