@@ -14,6 +14,7 @@ import { HostPool } from './main-thread/host-pool.js';
 import { type HttpFlowStats, HttpListener } from './main-thread/http-listener.js';
 import { LegacyListener } from './main-thread/legacy-listener.js';
 import { type V1FlowStats, V1Listener } from './main-thread/v1-listener.js';
+import { builtWebDirectory, WebFiles } from './main-thread/web-files.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
 import { BrokerClient } from './threads/broker-client.js';
 import type {
@@ -161,6 +162,7 @@ export class ZapwireServer {
         options,
         admission,
         logger: logger.child({ listener: 'http' }),
+        ...webChat(logger),
         metrics: () => server.scrape(),
         health: () => server.health(),
         closing: () => server.closing !== undefined,
@@ -397,4 +399,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The web chat for the HTTP listener, when the build made it (README §Web chat). */
+function webChat(logger: Logger): { web?: WebFiles } {
+  const dir = builtWebDirectory();
+  const web = WebFiles.load(dir);
+  if (!web) logger.warn({ dir }, 'no web chat built (npm run build): / is 404');
+  return web ? { web } : {};
 }
