@@ -52,7 +52,12 @@ export class ContactsView {
               },
               on: { click: () => this.choose(c.number) },
             },
-            el('span', { class: 'name' }, c.kind === 'group' ? `👥 ${c.nickname}` : c.nickname),
+            el(
+              'span',
+              { class: 'name' },
+              el('span', { class: 'nickname' }, c.nickname),
+              c.kind === 'group' && el('span', { class: 'tag' }, 'group'),
+            ),
             el('span', { class: 'when' }, whenOf(c.lastTs)),
             el('span', { class: 'preview' }, c.lastText || c.number),
             c.unread > 0 &&

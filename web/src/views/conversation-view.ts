@@ -20,6 +20,7 @@ export class ConversationView {
     attrs: { rows: '1', placeholder: 'Type a message', 'aria-label': 'Message' },
   });
   private readonly composer: HTMLFormElement;
+  private readonly header: HTMLElement;
   private readonly placeholder = el(
     'div',
     { class: 'placeholder' },
@@ -64,8 +65,6 @@ export class ConversationView {
       el('div', {}, this.title, this.subtitle),
     );
   }
-
-  private readonly header: HTMLElement;
 
   get open(): string | undefined {
     return this.chatNumber;

@@ -25,7 +25,7 @@ export function whenOf(ts: number, now: Date = new Date()): string {
 export function checkOf(status: MessageStatus): { mark: string; label: string } {
   switch (status) {
     case 'sending':
-      return { mark: '🕓', label: 'sending' };
+      return { mark: '◷', label: 'sending' };
     case 'stored':
       return { mark: '✓', label: 'sent' };
     case 'delivered':

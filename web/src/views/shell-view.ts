@@ -107,6 +107,7 @@ export class ShellView {
 
   /** The offline banner follows the session. */
   showState(state: SessionState): void {
+    this.element.dataset.session = state.kind;
     clearInterval(this.countdown);
     this.countdown = undefined;
     const show = (...children: (Node | string)[]) => {
