@@ -9,7 +9,7 @@
 
 import type { Socket } from 'node:net';
 import hdr from 'hdr-histogram-js';
-import { FRAME_SIZE } from '../src/protocol/index.js';
+import { FRAME_SIZE, tsField } from '../src/protocol/index.js';
 import type { AttackerReport, LoadEnv } from './attack-ipc.js';
 import {
   attackerAddress,
@@ -593,10 +593,7 @@ async function groupFlood(env: AttackEnv): Promise<Prepared> {
 async function legacyBigGroup(env: AttackEnv): Promise<Prepared> {
   const [member] = await register(env.port, 1, attackerAddress(0));
   const others = Array.from({ length: 4_999 }, randomNumber);
-  const request10 = Buffer.from(
-    `10${String(ts()).padStart(10, '0')}${member!.number}${others.join('')}`,
-    'latin1',
-  );
+  const request10 = Buffer.from(`10${tsField(ts())}${member!.number}${others.join('')}`, 'latin1');
   return async () => {
     const tally = new Tally();
     const created = await legacyRequest(env.legacyPort!, request10, 30_000, attackerAddress(0));
@@ -624,10 +621,7 @@ async function legacyBigGroup(env: AttackEnv): Promise<Prepared> {
     // The sends to the group get half the attack's time, counted once the group is known (the 10 itself can take seconds).
     const t0 = now();
     if (group) {
-      const send = Buffer.from(
-        `05${member!.number}${group}${String(ts()).padStart(10, '0')}legacy flood`,
-        'latin1',
-      );
+      const send = Buffer.from(`05${member!.number}${group}${tsField(ts())}legacy flood`, 'latin1');
       await Promise.all(
         Array.from({ length: 2 }, async () => {
           while (!env.signal.aborted && now() - t0 < env.durationMs / 2) {

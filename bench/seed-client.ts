@@ -13,7 +13,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import hdr from 'hdr-histogram-js';
-import { NUMBER_LENGTH, TS_LENGTH } from '../src/protocol/frame.js';
+import { NUMBER_LENGTH, TS_LENGTH, tsField } from '../src/protocol/frame.js';
 import { LegacyCode } from '../src/protocol/legacy.js';
 import { replyToParent } from './child.js';
 import type { SeedPair, SeedPolls, SeedReply, SeedRequest, SeedSends } from './ipc.js';
@@ -59,7 +59,7 @@ function exchange(port: number, request: Buffer, halfClose: boolean): Promise<Bu
   });
 }
 
-const ts10 = () => String(Math.floor(Date.now() / 1000)).padStart(TS_LENGTH, '0');
+const ts10 = () => tsField(Math.floor(Date.now() / 1000));
 
 function sendRequest(pair: SeedPair): Buffer {
   const text = `${TEXT_PREFIX}${++seq}`.padEnd(TEXT_BYTES, ' ');

@@ -5,6 +5,7 @@ import { ZapwireClient } from '../client/zapwire-client.js';
 import { ZapwireError } from '../errors.js';
 import { isNumber } from '../protocol/frame.js';
 import { DEFAULT_PORT } from '../server/config.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { parseInteger } from './options.js';
 import {
   defaultConfigDir,
@@ -21,6 +22,20 @@ export interface ConnectionFlags {
   port: number;
   profile: string;
   configDir: string;
+  /** Seconds to wait for the server: connecting, and each answer. */
+  timeout: number;
+}
+
+/** How long a command waits for the server by default: a dead address fails in seconds, not 30. */
+export const DEFAULT_TIMEOUT_S = 5;
+
+function parseTimeout(value: string): number {
+  const seconds = Number(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value.trim()) || !(seconds > 0) || seconds > 3_600)
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not a number of seconds (0 to 3600).`,
+    );
+  return seconds;
 }
 
 function parsePort(value: string): number {
@@ -74,6 +89,12 @@ export function withConnectionOptions(command: Command): Command {
       new Option('--config-dir <dir>', 'folder of the profiles')
         .env('ZAPWIRE_CONFIG_DIR')
         .default(defaultConfigDir()),
+    )
+    .addOption(
+      new Option('--timeout <seconds>', 'wait this long for the server (connecting, each answer)')
+        .env('ZAPWIRE_TIMEOUT')
+        .default(DEFAULT_TIMEOUT_S)
+        .argParser(parseTimeout),
     );
 }
 
@@ -96,6 +117,16 @@ export function target(
   };
 }
 
+/** Where to connect and how long to wait: the options of every ZapwireClient a command makes. */
+export function connection(
+  command: Command,
+  flags: ConnectionFlags,
+  profile?: Profile,
+): ZapwireClientOptions {
+  const ms = Math.round(flags.timeout * 1_000);
+  return { ...target(command, flags, profile), connectTimeoutMs: ms, requestTimeoutMs: ms };
+}
+
 /** The profile named by --profile; a CliError (one line) if it is missing. */
 export function loadProfile(flags: ConnectionFlags): Profile {
   return readProfile(flags.configDir, flags.profile);
@@ -116,7 +147,7 @@ export function clientFor(
   options: ZapwireClientOptions = {},
 ): ZapwireClient {
   return new ZapwireClient({
-    ...target(command, flags, profile),
+    ...connection(command, flags, profile),
     identity: { number: profile.number, token: profile.token },
     ...options,
   });
@@ -143,22 +174,23 @@ function errorLine(err: unknown): string {
 
 /**
  * Runs a client command: its exit code (0 unless it says otherwise), or one
- * line on stderr and 1 when it fails. Usage errors (CommanderError) go back to
- * main, which exits 2.
+ * line on stderr and the exit code of exit-codes.ts when it fails. Usage
+ * errors (CommanderError) go back to main, which exits 2.
  */
 export async function runClient(name: string, body: () => Promise<number | void>): Promise<void> {
   let code: number;
   try {
-    code = (await body()) ?? 0;
+    code = (await body()) ?? ExitCode.Ok;
   } catch (err) {
     if (err instanceof CommanderError) throw err;
     process.stderr.write(`zapwire ${name}: ${describeError(err)}\n`);
-    code = 1;
+    code = exitCodeFor(err);
   }
   process.exit(code);
 }
 
-function clock(ts: number): string {
+/** Local time of day, HH:MM:SS. */
+export function clock(ts: number): string {
   const d = new Date(ts * 1000);
   return [d.getHours(), d.getMinutes(), d.getSeconds()]
     .map((n) => String(n).padStart(2, '0'))
@@ -167,30 +199,46 @@ function clock(ts: number): string {
 
 /**
  * A delivery as one line: `[HH:MM:SS] <sender> -> <chat>: text` (the chat is
- * this user for a direct message, else the group); receipts as `✓✓`. The text
- * is the sender's: its controls (line breaks included) are shown escaped, so it
- * stays on its line and cannot drive the terminal. Numbers and ts are digits
- * (the frame decoder checks them).
+ * this user for a direct message, else the group); a receipt in words,
+ * `[HH:MM:SS] ✓✓ delivered to Bob (your message of HH:MM:SS)`, `read by`
+ * for `lida`, with the profile's nickname for a number when it has one. Times
+ * are local. The text is the sender's: its controls (line breaks included)
+ * are shown escaped, so it stays on its line and cannot drive the terminal;
+ * so are nicknames. Numbers and ts are digits (the frame decoder checks them).
  */
-export function formatDelivery(delivery: Delivery, self: string): string {
+export function formatDelivery(
+  delivery: Delivery,
+  self: string,
+  nameOf: (number: string) => string = (n) => n,
+): string {
   switch (delivery.type) {
     case 'message': {
       const to = delivery.chat.kind === 'group' ? delivery.chat.number : self;
       return `[${clock(delivery.ts)}] ${delivery.sender} -> ${to}: ${terminalText(delivery.text)}`;
     }
     case 'receipt': {
-      const where = delivery.chat.kind === 'group' ? ` in group ${delivery.chat.number}` : '';
-      const what = delivery.kind === 'lida' ? 'read' : 'delivered';
-      return `[${clock(delivery.at)}] ✓✓ ${what}: ${delivery.from} ${delivery.kind} ${String(delivery.ts).padStart(10, '0')}${where}`;
+      const who = terminalText(nameOf(delivery.from));
+      const what = delivery.kind === 'lida' ? `read by ${who}` : `delivered to ${who}`;
+      const where =
+        delivery.chat.kind === 'group'
+          ? ` in group ${terminalText(nameOf(delivery.chat.number))}`
+          : '';
+      return `[${clock(delivery.at)}] ✓✓ ${what}${where} (your message of ${clock(delivery.ts)})`;
     }
     case 'groupCreated':
       return `[${clock(delivery.ts)}] ${delivery.creator} created group ${delivery.group}`;
   }
 }
 
-/** Prints deliveries as text lines or JSON lines, neither with a terminal control in it. */
-export function printer(json: boolean, self: string): (delivery: Delivery) => void {
+/** Prints deliveries as text lines or JSON lines (the raw fields), neither with a terminal control in it. */
+export function printer(
+  json: boolean,
+  self: string,
+  nameOf?: (number: string) => string,
+): (delivery: Delivery) => void {
   return (delivery) => {
-    process.stdout.write((json ? terminalJson(delivery) : formatDelivery(delivery, self)) + '\n');
+    process.stdout.write(
+      (json ? terminalJson(delivery) : formatDelivery(delivery, self, nameOf)) + '\n',
+    );
   };
 }

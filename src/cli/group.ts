@@ -7,6 +7,7 @@ import {
   runClient,
   withConnectionOptions,
 } from './client-command.js';
+import { usageError } from './usage.js';
 
 const MAX_MEMBERS = 16;
 
@@ -40,5 +41,13 @@ export function groupCommand(): Command {
         }
       }),
     );
-  return new Command('group').description('manage groups (group create)').addCommand(create);
+  // Without a subcommand commander would print the help and count it a success.
+  return new Command('group')
+    .description('manage groups (group create)')
+    .addCommand(create)
+    .action(() =>
+      runClient('group', async () => {
+        throw usageError('a subcommand is needed: zapwire group create <numbers...>');
+      }),
+    );
 }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { Delivery } from '../client/deliveries.js';
 import type { ZapwireError } from '../errors.js';
 import {
   type ConnectionFlags,
@@ -10,6 +11,8 @@ import {
   target,
   withConnectionOptions,
 } from './client-command.js';
+import { exitCodeFor } from './exit-codes.js';
+import { LocalHistory } from './local-history.js';
 
 interface ListenFlags extends ConnectionFlags {
   json?: boolean;
@@ -19,6 +22,7 @@ interface ListenFlags extends ConnectionFlags {
  * `zapwire listen`: a push session that prints each message as it arrives,
  * reconnecting when the connection drops, until SIGINT/SIGTERM (exit 0). A
  * takeover by another push session of the same number ends it (exit 1).
+ * What it prints is recorded in the profile's local history (local-history.ts).
  */
 export function listenCommand(): Command {
   return withConnectionOptions(new Command('listen'))
@@ -28,11 +32,16 @@ export function listenCommand(): Command {
       runClient('listen', async () => {
         const profile = loadProfile(flags);
         const client = clientFor(command, flags, profile);
-        const print = printer(flags.json ?? false, profile.number);
-        client.on('message', print);
-        client.on('receipt', print);
-        client.on('groupCreated', print);
         const note = (line: string) => process.stderr.write(`zapwire listen: ${line}\n`);
+        const history = LocalHistory.open(flags.configDir, flags.profile, profile.number, note);
+        const print = printer(flags.json ?? false, profile.number, history?.nameOf.bind(history));
+        const take = (delivery: Delivery) => {
+          print(delivery);
+          history?.took(delivery);
+        };
+        client.on('message', take);
+        client.on('receipt', take);
+        client.on('groupCreated', take);
         client.on('disconnect', ({ error, reconnectInMs }) => {
           if (reconnectInMs !== undefined)
             note(`${describeError(error)}; reconnecting in ${reconnectInMs} ms`);
@@ -52,7 +61,7 @@ export function listenCommand(): Command {
           client.on('close', ({ error }: { error: ZapwireError | undefined }) => {
             if (error) {
               note(describeError(error));
-              resolve(1);
+              resolve(exitCodeFor(error));
             }
           });
         });
@@ -64,7 +73,9 @@ export function listenCommand(): Command {
         }
         const { host, port } = target(command, flags, profile);
         note(`listening as ${profile.number} on ${host}:${port} (Ctrl-C to stop)`);
-        return ended;
+        const code = await ended;
+        history?.close();
+        return code;
       }),
     );
 }

@@ -2,12 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import { chatCommand } from './chat/chat-command.js';
 import { checkCommand } from './check.js';
+import { exitCodeForCommander } from './exit-codes.js';
 import { groupCommand } from './group.js';
 import { listenCommand } from './listen.js';
 import { pollCommand } from './poll.js';
 import { registerCommand } from './register.js';
 import { sendCommand } from './send.js';
 import { serveCommand } from './serve.js';
+import { reportUsageErrors } from './usage.js';
 import { whoamiCommand } from './whoami.js';
 
 const program = new Command('zapwire')
@@ -21,27 +23,13 @@ const program = new Command('zapwire')
   .addCommand(groupCommand())
   .addCommand(checkCommand())
   .addCommand(whoamiCommand())
-  .addCommand(chatCommand())
-  .showHelpAfterError('(add --help for usage)');
-
-// Bad usage exits 2 (commander's own default is 1), after commander has said
-// what is wrong. Commands added with addCommand do not inherit the override,
-// so it is set on every level (`group create`).
-function exitOverrideAll(command: Command): void {
-  command.exitOverride();
-  for (const sub of command.commands) exitOverrideAll(sub);
-}
-exitOverrideAll(program);
+  .addCommand(chatCommand());
+reportUsageErrors(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) {
-    const ok =
-      err.code === 'commander.helpDisplayed' ||
-      err.code === 'commander.version' ||
-      err.code === 'commander.help';
-    process.exit(ok ? 0 : 2);
-  }
+  // Commander has said what is wrong (usage.ts); only the exit code is left.
+  if (err instanceof CommanderError) process.exit(exitCodeForCommander(err));
   throw err;
 }

@@ -7,6 +7,7 @@ import {
   runClient,
   withConnectionOptions,
 } from './client-command.js';
+import { LocalHistory } from './local-history.js';
 
 interface PollFlags extends ConnectionFlags {
   json?: boolean;
@@ -15,7 +16,7 @@ interface PollFlags extends ConnectionFlags {
 /** Most `03` round trips one `zapwire poll` makes (each brings at most a server batch). */
 const MAX_ROUNDS = 1_000;
 
-/** `zapwire poll`: one poll session; prints what is pending, acknowledges it, exits 0. */
+/** `zapwire poll`: one poll session; prints what is pending (and records it in the local history), acknowledges it, exits 0. */
 export function pollCommand(): Command {
   return withConnectionOptions(new Command('poll'))
     .description('fetch and print pending messages once (a poll session), acknowledging them')
@@ -24,17 +25,23 @@ export function pollCommand(): Command {
       runClient('poll', async () => {
         const profile = loadProfile(flags);
         const client = clientFor(command, flags, profile, { reconnect: false });
-        const print = printer(flags.json ?? false, profile.number);
+        const warn = (line: string) => process.stderr.write(`zapwire poll: ${line}\n`);
+        const history = LocalHistory.open(flags.configDir, flags.profile, profile.number, warn);
+        const print = printer(flags.json ?? false, profile.number, history?.nameOf.bind(history));
         await client.connect({ mode: 'poll' });
         try {
           // One answer holds at most a batch: ask again until nothing is left.
           for (let round = 0; round < MAX_ROUNDS; round++) {
             const deliveries = await client.poll();
-            for (const delivery of deliveries) print(delivery);
+            for (const delivery of deliveries) {
+              print(delivery);
+              history?.took(delivery);
+            }
             if (deliveries.length === 0) break;
           }
         } finally {
           await client.close();
+          history?.close();
         }
       }),
     );

@@ -3,6 +3,7 @@ import { ZapwireClient } from '../client/zapwire-client.js';
 import { CliError } from '../errors.js';
 import {
   type ConnectionFlags,
+  connection,
   runClient,
   target,
   withConnectionOptions,
@@ -33,7 +34,7 @@ export function registerCommand(): Command {
           );
         }
         const where = target(command, flags);
-        const identity = await new ZapwireClient(where).register(flags.name);
+        const identity = await new ZapwireClient(connection(command, flags)).register(flags.name);
         writeProfile(flags.configDir, flags.profile, { ...identity, ...where, name: flags.name });
         process.stdout.write(`${identity.number}\n`);
       }),

@@ -64,6 +64,8 @@ export class Connection {
   private ending = false;
   /** Why `end(reason)` ended it. */
   private endReason: ZapwireError | undefined;
+  /** Something came from the server on this connection. */
+  private heard = false;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -102,7 +104,7 @@ export class Connection {
           socket.destroy();
           reject(
             new ConnectionError(
-              `cannot connect to ${where}: no answer within ${settings.connectTimeoutMs} ms`,
+              `cannot reach ${where} (no answer in ${duration(settings.connectTimeoutMs)})`,
             ),
           );
         }, settings.connectTimeoutMs);
@@ -200,11 +202,11 @@ export class Connection {
           const { requestTimeoutMs } = this.settings;
           if (requestTimeoutMs > 0) {
             timer = setTimeout(() => {
-              this.destroy(
-                new ConnectionError(
-                  `no answer to ${inits[i]!.code} from ${this.where} within ${requestTimeoutMs} ms`,
-                ),
-              );
+              // Accepted but never a byte back (a proxy, a firewall, a stuck process): to the user, not reached.
+              const message = this.heard
+                ? `no answer to ${inits[i]!.code} from ${this.where} in ${duration(requestTimeoutMs)}`
+                : `cannot reach ${this.where} (no answer in ${duration(requestTimeoutMs)})`;
+              this.destroy(new ConnectionError(message));
             }, requestTimeoutMs);
             this.requestTimers.add(timer);
           }
@@ -269,12 +271,8 @@ export class Connection {
     this.socket.destroy();
   }
 
-  /** Resolves once the socket is closed. */
-  whenClosed(): Promise<void> {
-    return this.closedPromise;
-  }
-
   private onData(chunk: Buffer): void {
+    this.heard = true;
     this.splitter.push(chunk, (raw) => {
       if (this.failure || this.closed) return;
       let frame: Frame;
@@ -342,9 +340,15 @@ export class Connection {
 
 function connectError(err: NodeJS.ErrnoException, where: string): ConnectionError {
   let reason: string;
-  if (err.code === 'ECONNREFUSED') reason = 'connection refused (ECONNREFUSED)';
+  if (err.code === 'ECONNREFUSED') reason = 'connection refused: ECONNREFUSED';
   else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
-    reason = `unknown host (${err.code})`;
+    reason = `unknown host: ${err.code}`;
   else reason = err.code ?? err.message;
-  return new ConnectionError(`cannot connect to ${where}: ${reason}`, { cause: err });
+  return new ConnectionError(`cannot reach ${where} (${reason})`, { cause: err });
+}
+
+/** A time limit as people say it: `5 s`, `1.5 s`, `250 ms`. */
+export function duration(ms: number): string {
+  if (ms < 1_000) return `${ms} ms`;
+  return `${Number((ms / 1_000).toFixed(1))} s`;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Frame } from '../protocol/frame.js';
+import { type Frame, tsField } from '../protocol/frame.js';
 
 /**
  * Where the keys of delivered frames are remembered. The client always keeps
@@ -20,9 +20,7 @@ export interface SeenStore {
  */
 export function messageKey(frame: Pick<Frame, 'src' | 'dst' | 'ts' | 'flag' | 'data'>): string {
   return createHash('sha256')
-    .update(
-      `${frame.src}${frame.dst}${String(frame.ts).padStart(10, '0')}${frame.flag ? '1' : '0'}`,
-    )
+    .update(`${frame.src}${frame.dst}${tsField(frame.ts)}${frame.flag ? '1' : '0'}`)
     .update(frame.data, 'utf8')
     .digest('base64url');
 }

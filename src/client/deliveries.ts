@@ -1,4 +1,4 @@
-import type { Frame } from '../protocol/frame.js';
+import { type Frame, tsField } from '../protocol/frame.js';
 
 /** A conversation: with one user (direct messages) or a group. */
 export interface ChatRef {
@@ -93,5 +93,5 @@ export function toDelivery(
 
 /** `lida <ts>`: the text of a read receipt for a message stamped `ts`. */
 export function readReceiptText(ts: number): string {
-  return `lida ${String(ts).padStart(10, '0')}`;
+  return `lida ${tsField(ts)}`;
 }

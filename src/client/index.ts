@@ -1,13 +1,12 @@
-export type { PendingRequest, Routed } from './answer-queue.js';
-export { AnswerQueue, errorFromData } from './answer-queue.js';
+/**
+ * The client SDK's public surface (README §The client SDK): the client, the
+ * types of its options, events and deliveries, and the error a throwing
+ * listener causes. The rest of src/client is internal.
+ */
 export type { BackoffOptions } from './backoff.js';
-export { backoffDelay } from './backoff.js';
-export type { Identity, ResolvedClientOptions, ZapwireClientOptions } from './client-options.js';
-export { DEFAULT_RECONNECT, resolveClientOptions } from './client-options.js';
+export type { Identity, ZapwireClientOptions } from './client-options.js';
 export type { SeenStore } from './deduplicator.js';
-export { DEFAULT_SEEN_CAPACITY, Deduplicator, LruMap, messageKey } from './deduplicator.js';
 export type { ChatRef, Delivery, GroupCreated, Message, Receipt } from './deliveries.js';
-export { GROUP_CREATED_TEXT, readReceiptText, toDelivery } from './deliveries.js';
 export type {
   ClientState,
   DisconnectInfo,

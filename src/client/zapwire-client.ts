@@ -8,7 +8,7 @@ import {
   ZapwireError,
 } from '../errors.js';
 import { Code } from '../protocol/codes.js';
-import { type Frame, isNumber } from '../protocol/frame.js';
+import { type Frame, isNumber, MAX_GROUP_MEMBERS } from '../protocol/frame.js';
 import { splitText } from '../protocol/text.js';
 import { backoffDelay } from './backoff.js';
 import {
@@ -80,8 +80,6 @@ export interface ZapwireClientEvents {
   /** The client is done: close(), a takeover, a refused token, or a drop with reconnect off. */
   close: [info: { error: ZapwireError | undefined }];
 }
-
-const MAX_GROUP_MEMBERS = 16;
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);

@@ -6,6 +6,11 @@ export const FRAME_SIZE = 256;
 export const NUMBER_LENGTH = 13;
 export const TS_LENGTH = 10;
 export const DATA_SIZE = 217;
+/**
+ * docs/protocol.md §Codes: the most numbers a `10` may list (version 1: the
+ * other members; legacy: every member, the creator first).
+ */
+export const MAX_GROUP_MEMBERS = 16;
 /** The number that means "nobody": the server, or a client not yet registered. */
 export const NOBODY = '0000000000000';
 
@@ -165,13 +170,21 @@ export function encodeFrameInto(buf: Buffer, offset: number, init: FrameInit): v
   buf.write(init.code, offset + OFFSET.code, 'latin1');
   buf.write(src, offset + OFFSET.src, 'latin1');
   buf.write(dst, offset + OFFSET.dst, 'latin1');
-  buf.write(String(ts).padStart(TS_LENGTH, '0'), offset + OFFSET.ts, 'latin1');
+  buf.write(tsField(ts), offset + OFFSET.ts, 'latin1');
   buf[offset + OFFSET.flag] = init.flag ? 0x31 : 0x30;
   buf.fill(0, offset + OFFSET.data, offset + FRAME_SIZE);
   buf.write(data, offset + OFFSET.data, 'utf8');
 }
 
-/** Reads a frame's code without decoding the rest (routing on the main thread). */
+/**
+ * A ts as its fixed-width field: ten digits, zero-padded. The one place the
+ * width is written, for frames, the legacy `06` and the receipt texts alike.
+ */
+export function tsField(ts: number): string {
+  return String(ts).padStart(TS_LENGTH, '0');
+}
+
+/** Reads a frame's code without decoding the rest (a session picking the `08`s out of its inbox). */
 export function peekCode(buf: Uint8Array): string {
   return String.fromCharCode(buf[OFFSET.code]!, buf[OFFSET.code + 1]!);
 }

@@ -1,4 +1,4 @@
-import { isNumber, NUMBER_LENGTH, TS_LENGTH } from './frame.js';
+import { isNumber, NUMBER_LENGTH, TS_LENGTH, tsField } from './frame.js';
 
 /**
  * The original system's protocol, spoken by the legacy listener (docs/protocol.md
@@ -258,8 +258,8 @@ export function legacyRegistered(number: string): Buffer {
 }
 
 // Answers that never change are built once; they are shared, so never modify them.
-const VALID = Buffer.from('201', 'latin1');
-const NOT_VALID = Buffer.from('200', 'latin1');
+const VALID = Buffer.from(`${LegacyCode.Validity}1`, 'latin1');
+const NOT_VALID = Buffer.from(`${LegacyCode.Validity}0`, 'latin1');
 /** The bare `06` the original sent when nothing was pending. Shared: never modify it. */
 export const LEGACY_NONE_PENDING: Buffer = Buffer.from(LegacyCode.Deliver, 'latin1');
 
@@ -283,7 +283,7 @@ export function legacyDeliver(message: LegacyMessage): Buffer {
   if (!Number.isInteger(ts) || ts < 0 || ts > MAX_TS) {
     throw new RangeError(`ts must be an integer from 0 to ${MAX_TS}, got ${ts}`);
   }
-  const head = LegacyCode.Deliver + message.src + message.dst + String(ts).padStart(TS_LENGTH, '0');
+  const head = LegacyCode.Deliver + message.src + message.dst + tsField(ts);
   const textLength = Buffer.byteLength(message.text, 'utf8');
   const buf = Buffer.alloc(head.length + textLength);
   buf.write(head, 0, 'latin1');

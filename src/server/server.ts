@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { UnavailableError } from '../errors.js';
 import {
   type LogLevel,
   openFileLimit,
@@ -10,6 +11,7 @@ import {
 } from './config.js';
 import { createLogger, writeForwarded } from './logger.js';
 import { Admission } from './main-thread/admission.js';
+import { ConnectionTable } from './main-thread/connection-table.js';
 import { HostPool } from './main-thread/host-pool.js';
 import { type HttpFlowStats, HttpListener } from './main-thread/http-listener.js';
 import { LegacyListener } from './main-thread/legacy-listener.js';
@@ -57,19 +59,82 @@ export interface ListenAddress {
 export class ZapwireServer {
   private closing: Promise<void> | undefined;
   private statsRid = 1;
-  private http: HttpListener | undefined;
   private readonly metrics: MainMetrics;
+  private readonly brokerClient: BrokerClient;
+  private readonly pool: HostPool;
+  private readonly v1: V1Listener;
+  private readonly legacy: LegacyListener | undefined;
+  private readonly http: HttpListener | undefined;
 
+  /**
+   * The wiring, in dependency order, so that no part needs one built after
+   * it: the connection table depends on nothing; the broker client and the
+   * host pool deliver what the other threads write into it; the listeners
+   * come last and use them. (The HTTP listener's scrape and health callbacks
+   * call this server back only once it serves.)
+   */
   private constructor(
     readonly options: Readonly<ServerOptions>,
     readonly logger: Logger,
     private readonly broker: Worker,
-    private readonly pool: HostPool,
-    private readonly v1: V1Listener,
-    private readonly legacy: LegacyListener | undefined,
-    private readonly brokerClient: BrokerClient,
+    threads: ThreadSetup,
   ) {
     this.metrics = new MainMetrics(() => ({ v1: this.v1.size, legacy: this.legacy?.size ?? 0 }));
+    const connections = new ConnectionTable();
+    // The main thread's own channel to the broker (host id 0), for the legacy
+    // and HTTP listeners. It also carries what the broker writes to v1
+    // connections itself (DESIGN.md §The path of one message).
+    const own = new MessageChannel();
+    broker.postMessage({ t: 'attach', hostId: 0, port: own.port1 } satisfies BrokerControl, [
+      own.port1,
+    ]);
+    this.brokerClient = new BrokerClient(own.port2, (event) => connections.fromBroker(event));
+    this.pool = new HostPool(
+      { ...options, logLevel: threads.logLevel },
+      broker,
+      (_host, message) => connections.fromHost(message),
+      (hostId) => connections.hostGone(hostId),
+      logger,
+      threads.forward,
+      threads.faults,
+    );
+    // docs/protocol.md §Limits: one set of connection caps for every listener together.
+    const admission = new Admission(
+      options.maxConnections,
+      options.maxConnectionsPerAddress,
+      logger.child({ component: 'admission' }),
+    );
+    this.v1 = new V1Listener(
+      this.pool,
+      connections,
+      admission,
+      options.maxInflight,
+      logger.child({ listener: 'v1' }),
+      this.brokerClient,
+    );
+    this.legacy =
+      options.legacyPort === undefined
+        ? undefined
+        : new LegacyListener(
+            this.brokerClient,
+            options,
+            admission,
+            logger.child({ listener: 'legacy' }),
+          );
+    this.http =
+      options.httpPort === undefined
+        ? undefined
+        : new HttpListener({
+            broker: this.brokerClient,
+            options,
+            admission,
+            logger: logger.child({ listener: 'http' }),
+            ...webChat(logger),
+            metrics: () => this.scrape(),
+            health: () => this.health(),
+            closing: () => this.closing !== undefined,
+            onAnswer: (status) => this.metrics.httpAnswered(status),
+          });
   }
 
   static async start(input: StartOptions = {}): Promise<ZapwireServer> {
@@ -78,98 +143,29 @@ export class ZapwireServer {
     const logger = given ?? createLogger({ level: options.logLevel });
     // DESIGN.md §Observability: one root logger. Worker threads log at its
     // level and send their lines here, to be written to its destination.
-    const logLevel = (given ? given.level : options.logLevel) as LogLevel;
-    const forward = (lines: string[]) => writeForwarded(logger, lines);
-
-    const workerData: BrokerWorkerData = {
-      dbPath: options.dbPath,
-      synchronous: options.synchronous,
-      pushWindow: options.pushWindow,
-      commitWindowMs: options.commitWindowMs,
-      logLevel,
-      quotas: {
-        rateLimit: options.rateLimit,
-        groupRateLimit: options.groupRateLimit,
-        maxPendingPerRecipient: options.maxPendingPerRecipient,
-        registerRate: options.registerRate,
-        registerBurst: options.registerBurst,
-        authFailuresPerMinute: options.authFailuresPerMinute,
-      },
-      ...(faults ? { faults } : {}),
-    };
-    const broker = new Worker(workerFile('../broker/broker-worker.js'), {
-      workerData,
-      resourceLimits: workerResourceLimits(),
-    });
-    broker.on('message', (event: BrokerControlEvent) => event.t === 'log' && forward(event.lines));
-    await waitForBroker(broker);
-
-    // The main thread's own channel to the broker (host id 0), for the legacy listener.
-    const own = new MessageChannel();
-    broker.postMessage({ t: 'attach', hostId: 0, port: own.port1 } satisfies BrokerControl, [
-      own.port1,
-    ]);
-    // It also carries what the broker writes to v1 connections itself (DESIGN.md §The path of one message).
-    let v1!: V1Listener;
-    const brokerClient = new BrokerClient(own.port2, (event) => v1.onBroker(event));
-
-    // docs/protocol.md §Limits: one set of connection caps for every listener together.
-    const admission = new Admission(
-      options.maxConnections,
-      options.maxConnectionsPerAddress,
-      logger.child({ component: 'admission' }),
-    );
-    const pool = new HostPool(
-      { ...options, logLevel },
-      broker,
-      (_host, message) => v1.onOutbound(message),
-      (hostId) => v1.onHostGone(hostId),
-      logger,
-      forward,
+    const threads: ThreadSetup = {
+      logLevel: (given ? given.level : options.logLevel) as LogLevel,
+      forward: (lines) => writeForwarded(logger, lines),
       faults,
-    );
-    v1 = new V1Listener(
-      () => pool,
-      admission,
-      options.maxInflight,
-      logger.child({ listener: 'v1' }),
-      brokerClient,
-    );
-    await pool.start();
-    const legacy =
-      options.legacyPort === undefined
-        ? undefined
-        : new LegacyListener(
-            brokerClient,
-            options,
-            admission,
-            logger.child({ listener: 'legacy' }),
-          );
+    };
+    const broker = await startBroker(options, threads);
 
-    const server = new ZapwireServer(options, logger, broker, pool, v1, legacy, brokerClient);
+    // From here on a step that fails (a port in use) must not leave the broker
+    // and the hosts running: the broker holds the database's lock until it
+    // closes the file.
+    let server: ZapwireServer;
+    try {
+      server = new ZapwireServer(options, logger, broker, threads);
+    } catch (err) {
+      await broker.terminate();
+      throw err;
+    }
     broker.on('error', (err) => logger.fatal({ err }, 'broker thread failed'));
-    // A listener that cannot listen (port in use) must not leave the broker
-    // running: it holds the database's lock until it closes the file.
-    const abandon = async (err: unknown): Promise<never> => {
+    try {
+      await server.listen();
+    } catch (err) {
       await server.close();
       throw err;
-    };
-    await listen(v1.server, options.port, options.host).catch(abandon);
-    if (legacy) await listen(legacy.server, options.legacyPort!, options.host).catch(abandon);
-    if (options.httpPort !== undefined) {
-      const http = new HttpListener({
-        broker: brokerClient,
-        options,
-        admission,
-        logger: logger.child({ listener: 'http' }),
-        ...webChat(logger),
-        metrics: () => server.scrape(),
-        health: () => server.health(),
-        closing: () => server.closing !== undefined,
-        onAnswer: (status) => server.metrics.httpAnswered(status),
-      });
-      server.http = http;
-      await listen(http.server, options.httpPort, options.host).catch(abandon);
     }
     logger.info(
       {
@@ -188,6 +184,15 @@ export class ZapwireServer {
       `zapwire listening on ${server.address.host}:${server.address.port}`,
     );
     return server;
+  }
+
+  /** Starts the hosts, then listens: the first clients find hosts ready. */
+  private async listen(): Promise<void> {
+    const { host, port, legacyPort, httpPort } = this.options;
+    await this.pool.start();
+    await listen(this.v1.server, port, host);
+    if (this.legacy) await listen(this.legacy.server, legacyPort!, host);
+    if (this.http) await listen(this.http.server, httpPort!, host);
   }
 
   get address(): ListenAddress {
@@ -212,7 +217,7 @@ export class ZapwireServer {
   async scrape(): Promise<{ contentType: string; body: string }> {
     const [own, broker, hosts] = await Promise.all([
       this.metrics.registry.getMetricsAsJSON() as Promise<MetricsJson>,
-      this.brokerMetrics(),
+      this.askBroker('metrics').then((answer) => answer?.json),
       this.pool.collectMetrics(THREAD_ANSWER_MS),
     ]);
     return expose([own, ...(broker ? [broker] : []), ...hosts.parts]);
@@ -228,7 +233,7 @@ export class ZapwireServer {
     // The commits question goes first: the store probe is itself a
     // (read-only) transaction, and is not what the answer should report on.
     const [commits, store, hosts] = await Promise.all([
-      this.askBroker('health', THREAD_ANSWER_MS),
+      this.askBroker('health'),
       withTimeout(
         this.brokerClient.askAsync({ op: 'validate', number: HEALTH_PROBE_NUMBER }),
         THREAD_ANSWER_MS,
@@ -265,39 +270,36 @@ export class ZapwireServer {
 
   /**
    * Posts a control message to the broker and resolves with its answer (the
-   * event of the same kind and rid), or undefined after `timeoutMs`.
+   * event of the same kind and rid), or undefined if none comes within
+   * THREAD_ANSWER_MS (a broker that has stopped, or is stuck, never answers).
    */
   private askBroker<K extends 'stats' | 'metrics' | 'health'>(
     t: K,
-    timeoutMs?: number,
   ): Promise<Extract<BrokerControlEvent, { t: K }> | undefined> {
     const rid = this.statsRid++;
     const answer = new Promise<Extract<BrokerControlEvent, { t: K }> | undefined>((resolve) => {
-      const onMessage = (event: BrokerControlEvent) => {
-        if (event.t === t && 'rid' in event && event.rid === rid) {
-          this.broker.off('message', onMessage);
-          resolve(event as Extract<BrokerControlEvent, { t: K }>);
-        }
+      const done = (event: Extract<BrokerControlEvent, { t: K }> | undefined) => {
+        clearTimeout(timer);
+        this.broker.off('message', onMessage);
+        resolve(event);
       };
+      const onMessage = (event: BrokerControlEvent) => {
+        if (event.t === t && 'rid' in event && event.rid === rid)
+          done(event as Extract<BrokerControlEvent, { t: K }>);
+      };
+      const timer = setTimeout(() => done(undefined), THREAD_ANSWER_MS).unref();
       this.broker.on('message', onMessage);
-      if (timeoutMs !== undefined) {
-        setTimeout(() => {
-          this.broker.off('message', onMessage);
-          resolve(undefined);
-        }, timeoutMs).unref();
-      }
     });
     this.broker.postMessage({ t, rid } as BrokerControl);
     return answer;
   }
 
-  private async brokerMetrics(): Promise<MetricsJson | undefined> {
-    return (await this.askBroker('metrics', THREAD_ANSWER_MS))?.json;
-  }
-
   /** Counters from the broker thread (SQL statements, commits, messages). */
   async stats(): Promise<BrokerStats> {
-    return (await this.askBroker('stats'))!.stats;
+    const answer = await this.askBroker('stats');
+    if (!answer)
+      throw new UnavailableError(`the broker thread did not answer within ${THREAD_ANSWER_MS} ms`);
+    return answer.stats;
   }
 
   /** Flow control's bounded structure, for tests and operators (DESIGN.md §Flow control). */
@@ -346,6 +348,44 @@ export class ZapwireServer {
     this.logger.info('stopped');
     this.logger.flush();
   }
+}
+
+/** What the worker threads are started with, beside the options. */
+interface ThreadSetup {
+  logLevel: LogLevel;
+  /** Writes the log lines a thread forwarded into the root logger's destination. */
+  forward: (lines: string[]) => void;
+  faults: FaultInjection | undefined;
+}
+
+/** Starts the broker thread and waits until it has opened the database. */
+async function startBroker(options: ServerOptions, threads: ThreadSetup): Promise<Worker> {
+  const workerData: BrokerWorkerData = {
+    dbPath: options.dbPath,
+    synchronous: options.synchronous,
+    pushWindow: options.pushWindow,
+    commitWindowMs: options.commitWindowMs,
+    logLevel: threads.logLevel,
+    quotas: {
+      rateLimit: options.rateLimit,
+      groupRateLimit: options.groupRateLimit,
+      maxPendingPerRecipient: options.maxPendingPerRecipient,
+      registerRate: options.registerRate,
+      registerBurst: options.registerBurst,
+      authFailuresPerMinute: options.authFailuresPerMinute,
+    },
+    ...(threads.faults ? { faults: threads.faults } : {}),
+  };
+  const broker = new Worker(workerFile('../broker/broker-worker.js'), {
+    workerData,
+    resourceLimits: workerResourceLimits(),
+  });
+  broker.on(
+    'message',
+    (event: BrokerControlEvent) => event.t === 'log' && threads.forward(event.lines),
+  );
+  await waitForBroker(broker);
+  return broker;
 }
 
 function waitForBroker(broker: Worker): Promise<void> {

@@ -1,5 +1,5 @@
 import { Code } from '../protocol/codes.js';
-import type { FrameInit } from '../protocol/frame.js';
+import { type FrameInit, tsField } from '../protocol/frame.js';
 import { truncateUtf8 } from '../protocol/text.js';
 import { MessageKind, type PendingMessage } from './store.js';
 
@@ -29,13 +29,9 @@ export interface LegacyRow {
 /** docs/protocol.md §Delivery guarantees: the text of a group's creation notice in version 1. */
 export const GROUP_CREATED_TEXT = 'grupo criado';
 
-export function tsText(ts: number): string {
-  return String(ts).padStart(10, '0');
-}
-
 /** The receipt text the server makes when a message is acknowledged (docs/protocol.md §Receipts). */
 export function receivedText(ts: number): string {
-  return `recebida ${tsText(ts)}`;
+  return `recebida ${tsField(ts)}`;
 }
 
 /** docs/protocol.md §Receipts: `lida <ts>`, sent by a client once the person has seen a message. */
@@ -69,41 +65,22 @@ function frameText(text: string): string {
   return truncateUtf8(safe);
 }
 
-/** A pending row as a version 1 `06` carries it; its `data` always encodes. */
+/**
+ * A pending row as a version 1 `06` carries it; its `data` always encodes. A
+ * group's creation notice reads GROUP_CREATED_TEXT; only a text may ask for
+ * receipts (a notice or a receipt never does).
+ */
 export function toWireMessage(row: PendingMessage): WireMessage {
-  const dst = row.group ?? row.recipient;
-  switch (row.kind) {
-    case MessageKind.GroupCreated:
-      return {
-        id: row.id,
-        storedAt: row.storedAt,
-        src: row.sender,
-        dst,
-        ts: row.ts,
-        flag: false,
-        data: GROUP_CREATED_TEXT,
-      };
-    case MessageKind.Receipt:
-      return {
-        id: row.id,
-        storedAt: row.storedAt,
-        src: row.sender,
-        dst,
-        ts: row.ts,
-        flag: false,
-        data: frameText(row.body),
-      };
-    default:
-      return {
-        id: row.id,
-        storedAt: row.storedAt,
-        src: row.sender,
-        dst,
-        ts: row.ts,
-        flag: row.wantsReceipt,
-        data: frameText(row.body),
-      };
-  }
+  const notice = row.kind === MessageKind.GroupCreated;
+  return {
+    id: row.id,
+    storedAt: row.storedAt,
+    src: row.sender,
+    dst: row.group ?? row.recipient,
+    ts: row.ts,
+    flag: !notice && row.kind !== MessageKind.Receipt && row.wantsReceipt,
+    data: notice ? GROUP_CREATED_TEXT : frameText(row.body),
+  };
 }
 
 export function toLegacyRow(row: PendingMessage): LegacyRow {

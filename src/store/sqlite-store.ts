@@ -198,7 +198,6 @@ function prepareStatements(db: Database.Database) {
          ORDER BY id DESC LIMIT 1`,
       )
       .pluck(),
-    checkpoint: db.prepare<[]>('PRAGMA wal_checkpoint(TRUNCATE)'),
   };
 }
 
@@ -410,11 +409,6 @@ export class SqliteStore implements Store, OpenTransaction {
 
   counters(): StoreCounters {
     return { statements: this.statementCount, commits: this.commitCount };
-  }
-
-  /** Moves the WAL into the main file and truncates it (for backups and shutdown). */
-  checkpoint(): void {
-    this.run(this.sql.checkpoint);
   }
 
   close(): void {

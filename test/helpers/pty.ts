@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import stringWidth from 'string-width';
 
 /**
  * A program running in a pseudo-terminal, driven like a person at a keyboard:
@@ -11,10 +12,10 @@ import { join } from 'node:path';
  * - tmux (when installed): a detached session of the given size;
  *   `capture-pane -e` is the screen, styles included.
  * - `script` (util-linux, on every Debian, so on a clean CI machine): the
- *   program runs in script's pty, sized with stty; the screen is the last
- *   complete frame in its output. This reads full-screen programs that redraw
- *   whole frames between synchronized-output brackets (the chat does), not
- *   arbitrary ones.
+ *   program runs in script's pty, sized with stty; the screen is a small
+ *   model of a terminal (ScreenModel) fed its output, complete frames only.
+ *   This reads full-screen programs that position what they draw and redraw
+ *   between synchronized-output brackets (the chat does), not arbitrary ones.
  *
  * ZAPWIRE_TEST_PTY=tmux|script forces one. Neither found: the test fails, it
  * does not skip.
@@ -36,7 +37,6 @@ export interface Pty {
   kill(): void;
 }
 
-const SGR = /\x1b\[[0-9;]*m/g;
 const commands = new Map<string, boolean>();
 function has(command: string): boolean {
   if (!commands.has(command))
@@ -131,6 +131,105 @@ function tmuxPty(command: string, env: NodeJS.ProcessEnv, cols: number, rows: nu
   };
 }
 
+/**
+ * The screen as a terminal would show it, from what the program wrote: the
+ * cursor moves (CUP `ESC[r;cH`, CHA `ESC[cG`), SGR styles, clearing (`ESC[2J`),
+ * and text placed by grapheme cluster, each taking the cells string-width
+ * gives it, clipped at the right edge (the chat draws with autowrap off).
+ * Enough for the chat's frames; tmux is the real terminal check.
+ */
+class ScreenModel {
+  private cells: { g: string; sgr: string }[][];
+  private row = 0;
+  private col = 0;
+  private sgr = '';
+  private readonly segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+  constructor(
+    private readonly cols: number,
+    private readonly rows: number,
+  ) {
+    this.cells = this.blank();
+  }
+
+  private blank() {
+    return Array.from({ length: this.rows }, () =>
+      Array.from({ length: this.cols }, () => ({ g: ' ', sgr: '' })),
+    );
+  }
+
+  feed(data: string): void {
+    const TOKEN = /\x1b\[([?0-9;]*)([A-Za-z])|\x1b[^[]|([^\x1b]+)/g;
+    for (const m of data.matchAll(TOKEN)) {
+      if (m[3] !== undefined) this.text(m[3]);
+      else if (m[2] !== undefined) this.csi(m[1]!, m[2]);
+    }
+  }
+
+  private csi(params: string, final: string): void {
+    if (params.startsWith('?')) return;
+    const n = params.split(';').map((p) => (p === '' ? undefined : Number(p)));
+    switch (final) {
+      case 'H':
+      case 'f':
+        this.row = Math.min(this.rows - 1, (n[0] ?? 1) - 1);
+        this.col = Math.min(this.cols - 1, (n[1] ?? 1) - 1);
+        return;
+      case 'G':
+        this.col = Math.min(this.cols - 1, (n[0] ?? 1) - 1);
+        return;
+      case 'J':
+        if (n[0] === 2) this.cells = this.blank();
+        return;
+      case 'm':
+        this.sgr = params === '' || params === '0' ? '' : `\x1b[${params}m`;
+        return;
+    }
+  }
+
+  private text(text: string): void {
+    for (const { segment: g } of this.segmenter.segment(text)) {
+      if (g === '\r') this.col = 0;
+      else if (g === '\n' || g === '\r\n') this.row = Math.min(this.rows - 1, this.row + 1);
+      else {
+        const w = stringWidth(g);
+        const line = this.cells[this.row]!;
+        if (w === 0) {
+          const previous = line[Math.max(0, this.col - 1)]!;
+          previous.g += g;
+          continue;
+        }
+        if (this.col + w > this.cols) continue; // clipped: autowrap is off
+        line[this.col] = { g, sgr: this.sgr };
+        for (let i = 1; i < w; i++) line[this.col + i] = { g: '', sgr: this.sgr };
+        this.col += w;
+      }
+    }
+  }
+
+  plain(): string[] {
+    return this.cells.map((line) =>
+      line
+        .map((c) => c.g)
+        .join('')
+        .trimEnd(),
+    );
+  }
+
+  styled(): string[] {
+    return this.cells.map((line) => {
+      let out = '';
+      let current = '';
+      for (const c of line) {
+        if (c.sgr !== current) out += c.sgr === '' ? '\x1b[0m' : c.sgr;
+        current = c.sgr;
+        out += c.g;
+      }
+      return out;
+    });
+  }
+}
+
 function scriptPty(command: string, env: NodeJS.ProcessEnv, cols: number, rows: number): Pty {
   const child: ChildProcess = spawn(
     'script',
@@ -145,29 +244,22 @@ function scriptPty(command: string, env: NodeJS.ProcessEnv, cols: number, rows: 
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr!.resume();
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const lastFrame = (): string[] => {
+  // Fed complete frames only (up to the last end of synchronized output), so a read never sees half a redraw.
+  const model = new ScreenModel(cols, rows);
+  let fed = 0;
+  const screenModel = () => {
     const end = out.lastIndexOf('\x1b[?2026l');
-    const start = end < 0 ? -1 : out.lastIndexOf('\x1b[?2026h', end);
-    const lines: string[] = Array.from({ length: rows }, () => '');
-    if (start < 0) return lines;
-    const parts = out.slice(start, end).split(/\x1b\[(\d+);1H/);
-    for (let i = 1; i + 1 < parts.length; i += 2) {
-      const row = Number(parts[i]) - 1;
-      if (row >= 0 && row < rows) lines[row] = parts[i + 1]!;
+    if (end >= fed) {
+      model.feed(out.slice(fed, end));
+      fed = end;
     }
-    return lines;
+    return model;
   };
   return {
     driver: 'script',
     type: (keys) => void child.stdin!.write(keys),
-    screen: () =>
-      lastFrame().map((l) =>
-        l
-          .replace(SGR, '')
-          .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-          .trimEnd(),
-      ),
-    styledScreen: lastFrame,
+    screen: () => screenModel().plain(),
+    styledScreen: () => screenModel().styled(),
     output: () => out,
     exited: () => exit,
     kill: () => {

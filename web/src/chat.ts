@@ -8,7 +8,12 @@ import {
 } from '../../src/client/deliveries.js';
 import { ConnectionError } from '../../src/errors.js';
 import { Code } from '../../src/protocol/codes.js';
-import { type Frame, type FrameInit, isNumber } from '../../src/protocol/frame.js';
+import {
+  type Frame,
+  type FrameInit,
+  isNumber,
+  MAX_GROUP_MEMBERS,
+} from '../../src/protocol/frame.js';
 import { splitText } from '../../src/protocol/text.js';
 import type { Contact, History, StoredMessage } from './history.js';
 
@@ -19,9 +24,6 @@ export interface Requests {
 
 /** What changed, for the views to draw again. */
 export type Change = { kind: 'contacts' } | { kind: 'messages'; chat: string };
-
-/** The most members a `10` may name (docs/protocol.md §Codes). */
-export const MAX_GROUP_MEMBERS = 16;
 
 /** A delivery's identity as the SDK has it (src/client/deduplicator.ts), without hashing. */
 function deliveryKey(frame: Pick<Frame, 'src' | 'dst' | 'ts' | 'flag' | 'data'>): string {

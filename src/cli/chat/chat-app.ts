@@ -1,9 +1,11 @@
 import type { ZapwireClient } from '../../client/zapwire-client.js';
 import { isNumber } from '../../protocol/frame.js';
 import { describeError } from '../client-command.js';
+import { textProblem } from '../message-text.js';
 import type { ChatState } from './chat-state.js';
 import type { StoredMessage } from './chat-store.js';
-import { frame, type View } from './render.js';
+import { InputLine } from './input-line.js';
+import { frame, pageSize, scrollLimit, type View } from './render.js';
 import type { Key } from './terminal.js';
 
 /** What the input line is for: a message, or one step of adding a contact or a group. */
@@ -28,6 +30,28 @@ export interface Screen {
   write(data: string): void;
 }
 
+/** How long a header notice stays (news fades; a state such as "offline" is in the header anyway). */
+export const NOTICE_MS = 5_000;
+
+/** Keys that edit the input line, by readline's key name (Ctrl- keys as readline/emacs have them). */
+const EDIT_KEYS: Record<string, (line: InputLine) => void> = {
+  backspace: (l) => l.backspace(),
+  delete: (l) => l.deleteForward(),
+  left: (l) => l.left(),
+  right: (l) => l.right(),
+  home: (l) => l.home(),
+  end: (l) => l.end(),
+  'ctrl-a': (l) => l.home(),
+  'ctrl-e': (l) => l.end(),
+  'ctrl-b': (l) => l.left(),
+  'ctrl-f': (l) => l.right(),
+  'ctrl-d': (l) => l.deleteForward(),
+  'ctrl-h': (l) => l.backspace(),
+  'ctrl-u': (l) => l.deleteToStart(),
+  'ctrl-k': (l) => l.deleteToEnd(),
+  'ctrl-w': (l) => l.deleteWordBack(),
+};
+
 /**
  * The chat's controller: keys in, SDK events in, frames out. State lives in
  * ChatState (and its store); drawing is render.ts; this only connects them.
@@ -35,8 +59,11 @@ export interface Screen {
 export class ChatApp {
   private focus: View['focus'] = 'list';
   private mode: Mode = { kind: 'message' };
-  private input = '';
+  private readonly line: InputLine;
   private notice = '';
+  private noticeTimer: NodeJS.Timeout | undefined;
+  /** Lines the open conversation is scrolled back (PgUp), 0 at the newest. */
+  private scroll = 0;
   private online = false;
   private quitting = false;
 
@@ -46,7 +73,9 @@ export class ChatApp {
     private readonly screen: Screen,
     private readonly selfName: string,
     private readonly quit: () => void,
+    private readonly noticeMs = NOTICE_MS,
   ) {
+    this.line = new InputLine(state.sentLines());
     client.on('message', (m) => {
       const stored = this.state.received(m, true);
       if (stored.status === 'read') this.sendRead([stored]);
@@ -62,17 +91,17 @@ export class ChatApp {
     });
     client.on('disconnect', ({ error, reconnectInMs }) => {
       this.online = false;
-      this.notice = reconnectInMs === undefined ? describeError(error) : `offline: reconnecting`;
+      if (reconnectInMs === undefined) this.note(describeError(error), true);
+      else this.note('offline: reconnecting');
       this.render();
     });
     client.on('reconnect', () => {
       this.online = true;
-      this.notice = 'reconnected';
-      this.render();
+      this.setNotice('reconnected');
     });
     client.on('close', ({ error }) => {
       this.online = false;
-      if (error) this.setNotice(`${describeError(error)} (^Q quits)`);
+      if (error) this.setNotice(`${describeError(error)} (^Q quits)`, true);
     });
     client.on('error', (err) => this.setNotice(describeError(err)));
   }
@@ -82,9 +111,30 @@ export class ChatApp {
     this.render();
   }
 
-  setNotice(notice: string): void {
-    this.notice = notice;
+  /** A line of news in the header; it fades after noticeMs unless `sticky` (the session is over). */
+  setNotice(notice: string, sticky = false): void {
+    this.note(notice, sticky);
     this.render();
+  }
+
+  private note(notice: string, sticky = false): void {
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = undefined;
+    this.notice = notice;
+    if (notice === '' || sticky || this.quitting) return;
+    this.noticeTimer = setTimeout(() => {
+      this.noticeTimer = undefined;
+      this.notice = '';
+      this.render();
+    }, this.noticeMs);
+    // A notice never keeps the process alive.
+    this.noticeTimer.unref();
+  }
+
+  /** Stops the notice timer (on quit). */
+  stop(): void {
+    this.quitting = true;
+    clearTimeout(this.noticeTimer);
   }
 
   view(): View {
@@ -110,9 +160,11 @@ export class ChatApp {
               messages: this.state.messages(open),
               nameOf: (n) => this.state.nameOf(n),
               group: contact?.kind === 'group',
+              scroll: this.scroll,
             },
       prompt: PROMPTS[this.mode.kind],
-      input: this.input,
+      input: this.line.text,
+      cursor: this.line.cursor,
     };
   }
 
@@ -123,64 +175,81 @@ export class ChatApp {
 
   /** One keypress (node:readline's emitKeypressEvents). */
   key(str: string | undefined, key: Key): void {
-    if (key.ctrl && (key.name === 'c' || key.name === 'q')) {
-      this.quitting = true;
+    const name = key.ctrl ? `ctrl-${key.name}` : key.name;
+    if (name === 'ctrl-c' || name === 'ctrl-q') {
+      this.stop();
       this.quit();
       return;
     }
-    if (key.ctrl && key.name === 'n') return this.startMode({ kind: 'contact-number' });
-    if (key.ctrl && key.name === 'g') return this.startMode({ kind: 'group-name' });
-    if (key.name === 'escape') {
+    if (name === 'ctrl-n') return this.startMode({ kind: 'contact-number' });
+    if (name === 'ctrl-g') return this.startMode({ kind: 'group-name' });
+    if (name === 'escape') {
       this.mode = { kind: 'message' };
-      this.input = '';
-      this.notice = '';
+      this.line.clear();
+      this.note('');
       return this.render();
     }
-    if (key.name === 'up' || key.name === 'down') {
-      if (this.mode.kind === 'message') this.state.moveSelection(key.name === 'up' ? -1 : 1);
+    if (name === 'pageup' || name === 'pagedown') return this.page(name === 'pageup' ? 1 : -1);
+    const onInput = this.mode.kind !== 'message' || this.focus === 'input';
+    if (name === 'up' || name === 'down') {
+      if (!onInput) this.state.moveSelection(name === 'up' ? -1 : 1);
+      else if (this.mode.kind === 'message') {
+        if (name === 'up') this.line.up();
+        else this.line.down();
+      }
       return this.render();
     }
-    if (key.name === 'tab') {
+    if (name === 'tab') {
       if (this.mode.kind === 'message') this.focus = this.focus === 'list' ? 'input' : 'list';
       return this.render();
     }
-    if (key.name === 'return' || key.name === 'enter') return void this.enter();
-    if (key.name === 'backspace') {
-      this.input = [...this.input].slice(0, -1).join('');
+    if (name === 'return' || name === 'enter') return void this.enter();
+    const edit = name === undefined ? undefined : EDIT_KEYS[name];
+    if (edit) {
+      if (!onInput) return;
+      edit(this.line);
       return this.render();
     }
     if (str !== undefined && !key.ctrl && !key.meta && str >= ' ' && str !== '\x7f') {
       if (this.mode.kind === 'message') this.focus = 'input';
-      this.input += str;
+      this.line.insert(str);
       this.render();
     }
   }
 
+  /** PgUp (+1) / PgDn (-1): the open conversation a screenful back or forward. */
+  private page(direction: 1 | -1): void {
+    const view = this.view();
+    const limit = scrollLimit(view);
+    this.scroll = Math.min(limit, Math.max(0, this.scroll + direction * pageSize(view)));
+    this.render();
+  }
+
   private startMode(mode: Mode): void {
     this.mode = mode;
-    this.input = '';
-    this.notice = '';
+    this.line.clear();
+    this.note('');
     this.render();
   }
 
   private async enter(): Promise<void> {
-    const text = this.input.trim();
+    const text = this.line.text.trim();
     switch (this.mode.kind) {
       case 'message':
         if (this.focus === 'list' || text === '') return this.openSelected();
-        return this.sendMessage(this.input);
+        return this.sendMessage(this.line.text);
       case 'contact-number':
         return this.checkContact(text);
       case 'contact-nickname':
         this.state.addContact(this.mode.number, text);
         this.mode = { kind: 'message' };
-        this.input = '';
-        this.notice = text ? `contact ${text} added` : 'contact added';
+        this.line.clear();
+        this.note(text ? `contact ${text} added` : 'contact added');
         return this.openSelected();
       case 'group-name':
         if (text === '') return this.setNotice('a group needs a name');
         this.mode = { kind: 'group-members', name: text };
-        this.input = '';
+        this.line.clear();
         return this.render();
       case 'group-members':
         return this.createGroup(this.mode.name, text);
@@ -191,16 +260,20 @@ export class ChatApp {
     const c = this.state.selectedConversation();
     if (!c) return this.setNotice('no chat selected: ^N adds a contact');
     this.sendRead(this.state.open(c.number));
+    this.scroll = 0;
     this.focus = 'input';
     this.render();
   }
 
   private sendMessage(text: string): void {
     const chat = this.state.openChat;
-    if (!chat) return this.setNotice('open a chat first (↑/↓ and Enter)');
+    if (!chat) return this.setNotice('open a chat first (Tab, ↑/↓ and Enter)');
+    const problem = textProblem(text);
+    if (problem) return this.setNotice(`not sent: ${problem}`);
     const ts = Math.floor(Date.now() / 1000);
     const local = this.state.sending(chat, text, ts);
-    this.input = '';
+    this.line.sent(text);
+    this.scroll = 0;
     this.render();
     this.client.send(chat, text, { ts }).then(
       () => {
@@ -214,10 +287,14 @@ export class ChatApp {
     );
   }
 
-  /** 19: only a registered number becomes a contact. */
+  /** 19: only a registered number becomes a contact. A refused number leaves the field, so the next one starts afresh. */
   private async checkContact(number: string): Promise<void> {
-    if (!isNumber(number)) return this.setNotice('a number is 13 digits');
-    if (number === this.state.self) return this.setNotice('that is your own number');
+    const refuse = (why: string) => {
+      this.line.clear();
+      this.setNotice(why);
+    };
+    if (!isNumber(number)) return refuse(`${number || 'that'} is not a 13-digit number`);
+    if (number === this.state.self) return refuse('that is your own number');
     this.setNotice('checking…');
     let valid: boolean;
     try {
@@ -225,9 +302,9 @@ export class ChatApp {
     } catch (err) {
       return this.setNotice(`cannot check: ${describeError(err)}`);
     }
-    if (!valid) return this.setNotice(`${number} is not a zapwire number`);
+    if (!valid) return refuse(`${number} is not a zapwire number`);
     this.mode = { kind: 'contact-nickname', number };
-    this.input = '';
+    this.line.clear();
     this.setNotice(`${number} is valid`);
   }
 
@@ -250,8 +327,8 @@ export class ChatApp {
       const group = await this.client.createGroup(members);
       this.state.addContact(group, name, 'group');
       this.mode = { kind: 'message' };
-      this.input = '';
-      this.notice = `group ${name} created`;
+      this.line.clear();
+      this.note(`group ${name} created`);
       this.openSelected();
     } catch (err) {
       this.setNotice(`group not created: ${describeError(err)}`);

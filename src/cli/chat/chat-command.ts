@@ -42,6 +42,7 @@ export function chatCommand(): Command {
         const quit = (code = 0) => {
           if (stopping) return;
           stopping = true;
+          app?.stop();
           const closed = Promise.race([client.close(), new Promise((r) => setTimeout(r, 1000))]);
           void closed.finally(() => {
             terminal.stop();

@@ -1,5 +1,6 @@
 import type { GroupCreated, Message, Receipt } from '../../client/deliveries.js';
 import type { ChatStore, Contact, MessageStatus, StoredMessage } from './chat-store.js';
+import { HISTORY_SIZE } from './input-line.js';
 
 /** One row of the left pane. */
 export interface Conversation extends Contact {
@@ -85,6 +86,11 @@ export class ChatState {
     return this.store.messages(chat);
   }
 
+  /** The texts this user sent, oldest first: the input line's ↑ history. */
+  sentLines(limit = HISTORY_SIZE): string[] {
+    return this.store.sentTexts(limit);
+  }
+
   /**
    * Opens a conversation: its received messages count as read. Returns those
    * that asked for receipts, for the caller to answer with `lida` (markRead).
@@ -113,12 +119,16 @@ export class ChatState {
    */
   received(message: Message, visible: boolean): StoredMessage {
     const chat = message.chat.number;
-    if (!this.store.contact(chat)) {
+    const known = this.store.contact(chat);
+    if (!known) {
       this.store.saveContact({
         number: chat,
         nickname: message.chat.kind === 'group' ? `group ${shortNumber(chat)}` : chat,
         kind: message.chat.kind,
       });
+    } else if (known.kind !== message.chat.kind) {
+      // `zapwire send` to a group records it as a user (a number does not say which it is); a message into it does.
+      this.store.saveContact({ ...known, kind: message.chat.kind });
     }
     const shown = visible && this.openChat === chat;
     return this.store.addMessage({
@@ -154,6 +164,19 @@ export class ChatState {
       status: 'sending',
       wantsReceipt: true,
     });
+  }
+
+  /**
+   * A text sent from outside the chat (`zapwire send`) that the server stored:
+   * one check. An unknown number becomes a contact named by it (a user: a
+   * number does not say it is a group until a message comes from the group).
+   */
+  sentElsewhere(chat: string, text: string, ts: number): StoredMessage {
+    if (!this.store.contact(chat))
+      this.store.saveContact({ number: chat, nickname: chat, kind: 'user' });
+    const m = this.sending(chat, text, ts);
+    this.stored(m.id);
+    return { ...m, status: 'stored' };
   }
 
   /** The server stored it (07): one check. */

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SeenStore } from '../../client/deduplicator.js';
@@ -59,9 +59,20 @@ CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
 export class ChatStore {
   private readonly db: Database.Database;
 
-  /** `path` ':memory:' for tests; a file's folder is created (mode 0700, like the profiles'). */
+  /**
+   * `path` ':memory:' for tests; a file's folder is created (mode 0700, like
+   * the profiles'). The file is made (or made again) mode 0600 before SQLite
+   * opens it, whatever the umask: it holds the conversations, and SQLite
+   * creates its `-wal` and `-shm` files with the database file's mode.
+   */
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+      for (const extra of [`${path}-wal`, `${path}-shm`])
+        if (existsSync(extra)) chmodSync(extra, 0o600);
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);
@@ -115,6 +126,14 @@ export class ChatStore {
       .prepare('SELECT * FROM messages WHERE chat = ? ORDER BY id')
       .all(chat) as MessageRow[];
     return rows.map(fromRow);
+  }
+
+  /** The last `limit` texts sent from this profile, oldest first. */
+  sentTexts(limit: number): string[] {
+    const rows = this.db
+      .prepare("SELECT text FROM messages WHERE direction = 'out' ORDER BY id DESC LIMIT ?")
+      .all(limit) as { text: string }[];
+    return rows.map((r) => r.text).reverse();
   }
 
   message(id: number): StoredMessage | undefined {

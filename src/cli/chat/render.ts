@@ -1,4 +1,5 @@
 import { terminalText } from '../terminal-text.js';
+import { anchored, fit, graphemes, textWidth, window, wrap } from './cells.js';
 import type { Conversation } from './chat-state.js';
 import type { MessageStatus, StoredMessage } from './chat-store.js';
 
@@ -20,11 +21,15 @@ export interface View {
         messages: StoredMessage[];
         nameOf: (number: string) => string;
         group: boolean;
+        /** Lines scrolled back from the newest (PgUp); 0 shows the end. */
+        scroll?: number;
       }
     | undefined;
   /** The input line: a prompt ("> " or "New contact number: ") and what is typed. */
   prompt: string;
   input: string;
+  /** The cursor in the input, in grapheme clusters from its start (default: the end). */
+  cursor?: number;
 }
 
 const ESC = '\x1b[';
@@ -56,40 +61,7 @@ export function checkmark(status: MessageStatus): { text: string; style: string 
   }
 }
 
-/** Terminal cells of a string (characters; wide CJK/emoji are counted as one, an accepted simplification). */
-function width(text: string): number {
-  return [...text].length;
-}
-
-/**
- * Cut or pad plain text to exactly `n` cells. Controls are shown escaped
- * (terminal-text.ts) before measuring, so the width is that of what is drawn.
- */
-export function fit(text: string, n: number): string {
-  if (n <= 0) return '';
-  const chars = [...terminalText(text)];
-  if (chars.length > n) return chars.slice(0, Math.max(0, n - 1)).join('') + '…';
-  return chars.join('') + ' '.repeat(n - chars.length);
-}
-
-/**
- * Wraps plain text into lines of at most `n` cells, breaking after a space when
- * there is one, else mid-word. Controls are shown escaped first (a line break
- * in a message is `\n`, not a line of ours), and the escapes are what is measured.
- */
-export function wrap(text: string, n: number): string[] {
-  if (n <= 0) return [];
-  let rest = [...terminalText(text)];
-  const lines: string[] = [];
-  while (rest.length > n) {
-    let cut = rest.lastIndexOf(' ', n);
-    cut = cut > 0 ? cut + 1 : n;
-    lines.push(rest.slice(0, cut).join('').trimEnd());
-    rest = rest.slice(cut);
-  }
-  lines.push(rest.join(''));
-  return lines;
-}
+export { fit, wrap } from './cells.js';
 
 export function clock(ts: number): string {
   const d = new Date(ts * 1000);
@@ -99,22 +71,33 @@ export function clock(ts: number): string {
 /** A styled line: cells of plain text, with style codes that take no room. */
 type Line = { text: string; styled: string };
 
-/** The conversation's lines, newest at the bottom, `w` cells wide. */
+/** Narrower than this beside its `HH:MM name: `, a message goes under it instead. */
+const MIN_BODY = 12;
+
+/** The conversation's lines, oldest first, `w` cells wide. */
 function conversationLines(open: NonNullable<View['open']>, w: number): Line[] {
   const lines: Line[] = [];
   for (const m of open.messages) {
-    const who = m.direction === 'out' ? 'you' : terminalText(open.nameOf(m.sender));
-    const head = `${clock(m.ts)} ${who}: `;
+    const who = m.direction === 'out' ? 'you' : open.nameOf(m.sender);
+    const head = `${clock(m.ts)} ${terminalText(who)}: `;
     const mark = m.direction === 'out' ? checkmark(m.status) : { text: '', style: '' };
-    const markRoom = mark.text ? width(mark.text) + 1 : 0;
-    const body = wrap(m.text, Math.max(1, w - width(head) - markRoom));
+    const markRoom = mark.text ? textWidth(mark.text) + 1 : 0;
+    // In a narrow pane (or beside a long name, a number) the head takes a line of its own.
+    const below = w - textWidth(head) - markRoom < MIN_BODY;
+    if (below)
+      for (const part of wrap(head.trimEnd(), w)) {
+        const own = fit(part, w);
+        lines.push({ text: own, styled: own });
+      }
+    const headWidth = below ? 0 : textWidth(head);
+    const body = wrap(m.text, Math.max(1, w - headWidth - markRoom));
     body.forEach((part, i) => {
-      const prefix = i === 0 ? head : ' '.repeat(width(head));
+      const prefix = below ? '' : i === 0 ? head : ' '.repeat(headWidth);
       const last = i === body.length - 1;
       const textPart = fit(prefix + part, w - (last ? markRoom : 0));
       if (last && mark.text) {
         const visible = textPart.trimEnd();
-        const pad = ' '.repeat(Math.max(0, w - width(visible) - markRoom));
+        const pad = ' '.repeat(Math.max(0, w - textWidth(visible) - markRoom));
         const markText = mark.style ? `${mark.style}${mark.text}${RESET}` : mark.text;
         lines.push({
           text: `${visible} ${mark.text}${pad}`,
@@ -128,19 +111,58 @@ function conversationLines(open: NonNullable<View['open']>, w: number): Line[] {
   return lines;
 }
 
-/** The whole screen as `rows` lines of exactly `cols` cells, with ANSI styles. */
-export function render(view: View): string[] {
-  const { cols, rows } = view;
-  const out: string[] = [];
-  const status = view.online ? 'online' : 'offline';
-  const title = ` zapwire chat · ${view.selfName} (${view.self}) · ${status}`;
-  const notice = view.notice ? ` ${terminalText(view.notice)} ` : '';
-  const headerText = fit(title, Math.max(0, cols - width(notice))) + notice;
-  out.push(`${INVERSE}${fit(headerText, cols)}${RESET}`);
+/** The panes' widths and the rows the conversation has for its messages. */
+function geometry(view: Pick<View, 'cols' | 'rows'>) {
+  const bodyRows = Math.max(0, view.rows - 3);
+  const left = Math.min(LEFT_WIDTH, Math.max(10, Math.floor(view.cols / 3)));
+  const right = Math.max(0, view.cols - left - 1);
+  return { bodyRows, left, right, messageRows: Math.max(0, bodyRows - 1) };
+}
 
-  const bodyRows = Math.max(0, rows - 3);
-  const left = Math.min(LEFT_WIDTH, Math.max(10, Math.floor(cols / 3)));
-  const right = Math.max(0, cols - left - 1);
+/** How far the open conversation can scroll back: lines above the first screenful. */
+export function scrollLimit(view: View): number {
+  if (!view.open) return 0;
+  const { right, messageRows } = geometry(view);
+  const total = conversationLines(view.open, Math.max(1, right - 1)).length;
+  return Math.max(0, total - messageRows);
+}
+
+/** Lines one PgUp / PgDn moves: a screenful less one, so a line of context stays. */
+export function pageSize(view: Pick<View, 'cols' | 'rows'>): number {
+  return Math.max(1, geometry(view).messageRows - 1);
+}
+
+/** A piece of a row drawn from column `col` (1-based). */
+export interface Segment {
+  col: number;
+  styled: string;
+}
+
+/** The input line as drawn: the prompt, the part of the input around the cursor. */
+function inputLine(view: View): { text: string; cursorCol: number } {
+  const promptWidth = textWidth(view.prompt);
+  const room = Math.max(1, view.cols - promptWidth);
+  const clusters = graphemes(view.input);
+  const cursor = Math.min(view.cursor ?? clusters.length, clusters.length);
+  const shown = window(clusters, cursor, room);
+  return {
+    text: fit(`${view.prompt}${shown.text}`, view.cols),
+    cursorCol: Math.min(view.cols, promptWidth + shown.cursorCol + 1),
+  };
+}
+
+/** The screen as rows of segments (the left pane, its border and the right pane are separate). */
+export function layout(view: View): Segment[][] {
+  const { cols } = view;
+  const out: Segment[][] = [];
+  const status = view.online ? 'online' : 'offline';
+  // The status first: a narrow terminal cuts the end of the line.
+  const title = ` zapwire chat · ${status} · ${view.selfName} (${view.self})`;
+  const notice = view.notice ? ` ${terminalText(view.notice)} ` : '';
+  const headerText = fit(title, Math.max(0, cols - textWidth(notice))) + notice;
+  out.push([{ col: 1, styled: `${INVERSE}${fit(headerText, cols)}${RESET}` }]);
+
+  const { bodyRows, left, right, messageRows } = geometry(view);
 
   // Left pane: the conversations, scrolled so the selected one shows.
   const listRows = bodyRows - 1;
@@ -161,7 +183,7 @@ export function render(view: View): string[] {
     }
     const badge = c.unread > 0 ? ` (${c.unread})` : '';
     const icon = c.kind === 'group' ? '#' : ' ';
-    const name = fit(`${icon}${c.nickname}`, left - width(badge) - 1);
+    const name = fit(`${icon}${c.nickname}`, left - textWidth(badge) - 1);
     const row = `${first + i === view.selected ? '>' : ' '}${name}${badge}`;
     const style =
       first + i === view.selected
@@ -174,13 +196,25 @@ export function render(view: View): string[] {
     leftLines.push(style ? `${style}${fit(row, left)}${RESET}` : fit(row, left));
   }
 
-  // Right pane: the open conversation, its last messages.
+  // Right pane: the open conversation, its last messages (or earlier ones, scrolled back).
   const rightLines: string[] = [];
   if (view.open) {
-    rightLines.push(`${BOLD}${fit(` ${view.open.title}`, right)}${RESET}`);
     const lines = conversationLines(view.open, Math.max(1, right - 1));
-    const shown = lines.slice(Math.max(0, lines.length - (bodyRows - 1)));
-    for (let i = 0; i < bodyRows - 1; i++) {
+    const limit = Math.max(0, lines.length - messageRows);
+    const scroll = Math.min(Math.max(0, view.open.scroll ?? 0), limit);
+    const end = lines.length - scroll;
+    const shown = lines.slice(Math.max(0, end - messageRows), end);
+    const where = [
+      end - shown.length > 0 ? `PgUp ↑${end - shown.length}` : '',
+      scroll > 0 ? `PgDn ↓${scroll}` : '',
+    ]
+      .filter((s) => s !== '')
+      .join(' ');
+    const hint = where ? ` ${where} ` : '';
+    rightLines.push(
+      `${BOLD}${fit(` ${view.open.title}`, Math.max(0, right - textWidth(hint)))}${RESET}${DIM}${fit(hint, Math.min(right, textWidth(hint)))}${RESET}`,
+    );
+    for (let i = 0; i < messageRows; i++) {
       const l = shown[i];
       rightLines.push(l ? ` ${l.styled}` : ' '.repeat(right));
     }
@@ -190,7 +224,7 @@ export function render(view: View): string[] {
       view.conversations.length > 0
         ? 'Select a chat and press Enter'
         : 'Press Ctrl-N to add a contact';
-    for (let i = 0; i < bodyRows - 1; i++)
+    for (let i = 0; i < messageRows; i++)
       rightLines.push(
         i === Math.floor(bodyRows / 2) - 1
           ? `${DIM}${fit(`  ${hint}`, right)}${RESET}`
@@ -198,37 +232,42 @@ export function render(view: View): string[] {
       );
   }
   for (let i = 0; i < bodyRows; i++)
-    out.push(`${leftLines[i] ?? ' '.repeat(left)}│${rightLines[i] ?? ''}`);
+    out.push([
+      { col: 1, styled: leftLines[i] ?? ' '.repeat(left) },
+      { col: left + 1, styled: '│' },
+      { col: left + 2, styled: rightLines[i] ?? ' '.repeat(right) },
+    ]);
 
-  const inputRoom = Math.max(0, cols - width(view.prompt));
-  const typed = [...terminalText(view.input)];
-  const visibleInput = typed.slice(Math.max(0, typed.length - inputRoom + 1)).join('');
-  out.push(fit(`${view.prompt}${visibleInput}`, cols));
-  out.push(`${DIM}${fit(FOOTER, cols)}${RESET}`);
-  return out.slice(0, rows);
+  out.push([{ col: 1, styled: inputLine(view).text }]);
+  out.push([{ col: 1, styled: `${DIM}${fit(FOOTER, cols)}${RESET}` }]);
+  return out.slice(0, view.rows);
 }
 
-/** Where the cursor goes: at the end of the input line (1-based row, column). */
+/** The whole screen as `rows` lines of exactly `cols` cells, with ANSI styles. */
+export function render(view: View): string[] {
+  return layout(view).map((row) => row.map((s) => s.styled).join(''));
+}
+
+/** Where the cursor goes: in the input line, after what is left of it (1-based row, column). */
 export function cursorPosition(view: View): { row: number; col: number } {
-  const inputRoom = Math.max(0, view.cols - width(view.prompt));
-  const shownInput = Math.min(width(terminalText(view.input)), Math.max(0, inputRoom - 1));
-  return {
-    row: Math.max(1, view.rows - 1),
-    col: Math.min(view.cols, width(view.prompt) + shownInput + 1),
-  };
+  return { row: Math.max(1, view.rows - 1), col: inputLine(view).cursorCol };
 }
 
 /**
  * One frame for the terminal: synchronized-output brackets (terminals that
- * lack them ignore them), each row written whole (exactly `cols` cells) at its own
- * position, so a redraw never scrolls or flickers.
+ * lack them ignore them), autowrap off (a row a terminal finds wider than
+ * measured is clipped, never wrapped onto the next or scrolling the screen),
+ * and each segment written at its own position, with clusters of uncertain
+ * width anchored (cells.ts), so a redraw never scrolls or flickers and a
+ * misjudged emoji cannot push the pane border or the check marks.
  */
 export function frame(view: View): string {
-  const lines = render(view);
+  const rows = layout(view);
   const cursor = cursorPosition(view);
-  let s = `${ESC}?2026h${ESC}?25l`;
-  lines.forEach((line, i) => {
-    s += `${ESC}${i + 1};1H${line}${RESET}`;
+  let s = `${ESC}?2026h${ESC}?25l${ESC}?7l`;
+  rows.forEach((row, i) => {
+    for (const segment of row)
+      s += `${ESC}${i + 1};${segment.col}H${anchored(segment.styled, segment.col)}${RESET}`;
   });
   s += `${ESC}${cursor.row};${cursor.col}H${view.focus === 'input' ? `${ESC}?25h` : ''}${ESC}?2026l`;
   return s;

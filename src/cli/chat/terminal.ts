@@ -53,7 +53,7 @@ export class Terminal {
     this.output.off('resize', this.onResize);
     if (this.input.isTTY) this.input.setRawMode(false);
     this.input.pause();
-    // Styles off, cursor shown, back to the main screen.
-    this.output.write(`${ESC}0m${ESC}?25h${ESC}?1049l`);
+    // Styles off, cursor shown, autowrap back on (frames turn it off), back to the main screen.
+    this.output.write(`${ESC}0m${ESC}?25h${ESC}?7h${ESC}?1049l`);
   }
 }

@@ -68,7 +68,6 @@ const broker = new Broker(
   { pushWindow: data.pushWindow, quotas: data.quotas, faults: data.faults },
   (hostId, event) => ports.get(hostId)?.out.send(event),
   logger,
-  undefined,
   metrics,
 );
 

@@ -129,10 +129,9 @@ export class Broker implements OpContext {
     options: BrokerOptions,
     private readonly emit: BrokerEmit,
     readonly logger: Logger | undefined = undefined,
-    router?: PushRouter,
     private readonly metrics?: BrokerMetrics,
   ) {
-    this.router = router ?? new LocalRouter(store, (target, rows) => this.push(target.sid, rows));
+    this.router = new LocalRouter(store, (target, rows) => this.push(target.sid, rows));
     this.faults = options.faults ?? {};
     this.pushWindow = options.pushWindow;
     this.limits = new Limits(options.quotas, store, this.effects, logger);

@@ -44,7 +44,6 @@ const SPARE_IDLE_MS = 30_000;
 
 type PooledHost = HostHandle & {
   port: MessagePort;
-  finished: Promise<unknown>;
   /** The host said `ready`: its thread runs. */
   ready: boolean;
   /** Thread per client: when it last became idle. */
@@ -290,7 +289,7 @@ export class HostPool {
     // The port to main is closed by main when it reads `drained` (the host's
     // last message), never when the task resolves: that news travels on
     // piscina's own channel and may overtake the host's last writes.
-    const finished = (
+    void (
       this.piscina
         ? this.piscina.run(task, { transferList: [toMain.port2, toBroker.port2] })
         : this.hostOnBroker(task, drained)
@@ -312,7 +311,6 @@ export class HostPool {
       retiring: false,
       drained,
       port: toMain.port1,
-      finished,
       ready: false,
       idleSince: 0,
     };

@@ -14,6 +14,7 @@ import type { ServerOptions } from '../config.js';
 import type { BrokerClient } from '../threads/broker-client.js';
 import type { LegacyRow } from '../threads/thread-messages.js';
 import type { Admission } from './admission.js';
+import { closeAll, refuse } from './sockets.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
 /**
@@ -30,8 +31,6 @@ const QUIET_MS = 50;
  */
 const MAX_REQUEST_BYTES = 64 * 1024;
 const IDLE_TIMEOUT_MS = 10_000;
-/** How long a refused connection may take to close before it is destroyed. */
-const REFUSE_GRACE_MS = 5_000;
 
 /**
  * The original protocol, for unmodified old clients (docs/protocol.md §Legacy
@@ -64,16 +63,9 @@ export class LegacyListener {
     return this.sockets.size;
   }
 
-  async closeAll(timeoutMs: number): Promise<void> {
-    const closing = [...this.sockets].map(
-      (s) =>
-        new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))),
-    );
-    const timer = setTimeout(() => {
-      for (const s of this.sockets) s.destroy();
-    }, timeoutMs);
-    await Promise.all(closing);
-    clearTimeout(timer);
+  /** Resolves once every connection has closed, destroying those still open after `timeoutMs`. */
+  closeAll(timeoutMs: number): Promise<void> {
+    return closeAll([...this.sockets], timeoutMs);
   }
 
   private accept(socket: Socket): void {
@@ -81,13 +73,7 @@ export class LegacyListener {
     // docs/protocol.md §Limits: connections are capped in total and per address.
     // The original protocol has no error answer: the connection is closed
     // unanswered (Admission logs the refusal at warn).
-    if (this.admission.admit(address, 'legacy')) {
-      socket.on('error', () => {});
-      socket.resume();
-      socket.end();
-      setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
-      return;
-    }
+    if (this.admission.admit(address, 'legacy')) return refuse(socket);
     this.sockets.add(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);

@@ -4,14 +4,13 @@ import { Code } from '../../protocol/codes.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import type { BrokerClient } from '../threads/broker-client.js';
-import type { BrokerEvent, HostOutbound } from '../threads/thread-messages.js';
 import { Admission, type Refusal } from './admission.js';
 import { Connection, type FlowState } from './connection.js';
+import type { ConnectionTable } from './connection-table.js';
 import type { HostPool } from './host-pool.js';
+import { closeAll, refuse } from './sockets.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 
-/** How long a connection refused with 503 may take to close before it is destroyed. */
-const REJECT_GRACE_MS = 5_000;
 const NO_HANDLER = encodeFrame({
   code: Code.Error,
   data: `${Status.Unavailable} no free session handler`,
@@ -51,12 +50,13 @@ export interface V1FlowStats {
  */
 export class V1Listener {
   readonly server: Server;
-  private readonly connections = new Map<number, Connection>();
   private nextSid = 1;
   private readonly flow: FlowState;
 
   constructor(
-    private readonly pool: () => HostPool,
+    private readonly pool: HostPool,
+    /** Filled here; the hosts and the broker write into it (see ConnectionTable). */
+    private readonly connections: ConnectionTable,
     private readonly admission: Admission,
     maxInflight: number,
     private readonly logger: Logger,
@@ -92,30 +92,6 @@ export class V1Listener {
     for (const connection of corked) connection.uncork();
   };
 
-  /** Routes a host's output to its connection. */
-  onOutbound(message: HostOutbound): void {
-    if (message.t === 'answer')
-      this.connections.get(message.sid)?.answer(message.slot, message.bytes, message.close);
-    else if (message.t === 'end')
-      this.connections.get(message.sid)?.end(message.bytes, message.after);
-    else if (message.t === 'credit') this.connections.get(message.sid)?.credit(message.frames);
-  }
-
-  /** Routes what the broker writes itself (answers of 04, 05, 03, and every 06) to its connection. */
-  onBroker(event: BrokerEvent): void {
-    if (event.t === 'answer')
-      this.connections.get(event.sid)?.fromTheBroker(event.slot, event.bytes, event.close);
-    else if (event.t === 'deliver')
-      this.connections.get(event.sid)?.fromTheBroker(undefined, event.bytes, false);
-  }
-
-  /** A host thread died: its connections have no handler any more. */
-  onHostGone(hostId: number): void {
-    for (const connection of this.connections.values()) {
-      if (connection.host.id === hostId) connection.socket.destroy();
-    }
-  }
-
   /** The bounded structure of flow control, for tests and operators: a walk over every connection. */
   flowStats(): V1FlowStats {
     let maxInflightFrames = 0;
@@ -140,26 +116,19 @@ export class V1Listener {
     for (const connection of this.connections.values()) connection.stopReading();
   }
 
-  /** Resolves once every connection has closed, or destroys the rest after `timeoutMs`. */
-  async closeAll(timeoutMs: number): Promise<void> {
-    const closing = [...this.connections.values()].map(
-      (c) =>
-        new Promise<void>((resolve) =>
-          c.socket.closed ? resolve() : c.socket.once('close', () => resolve()),
-        ),
+  /** Resolves once every connection has closed, destroying those still open after `timeoutMs`. */
+  closeAll(timeoutMs: number): Promise<void> {
+    return closeAll(
+      [...this.connections.values()].map((c) => c.socket),
+      timeoutMs,
     );
-    const timer = setTimeout(() => {
-      for (const c of this.connections.values()) c.socket.destroy();
-    }, timeoutMs);
-    await Promise.all(closing);
-    clearTimeout(timer);
   }
 
   private accept(socket: Socket): void {
     const address = socket.remoteAddress ?? '';
     const refusal = this.admission.admit(address, 'v1');
     if (refusal) return refuse(socket, REFUSED[refusal]); // Admission logs it (at most a line a second)
-    const host = this.pool().acquire();
+    const host = this.pool.acquire();
     if (!host) {
       this.admission.release(address);
       this.logger.warn({ remote: address }, 'no free session handler: 503');
@@ -176,26 +145,14 @@ export class V1Listener {
       this.logger,
       this.closed,
     );
-    this.connections.set(sid, connection);
+    this.connections.add(connection);
     host.inbound.send({ t: 'open', sid, remote, address });
   }
 
   private readonly closed = (connection: Connection): void => {
-    this.connections.delete(connection.sid);
+    this.connections.delete(connection);
     this.admission.release(connection.address);
     connection.host.inbound.send({ t: 'closed', sid: connection.sid });
-    this.pool().release(connection.host);
+    this.pool.release(connection.host);
   };
-}
-
-/** Says why with a `09 503` and closes: never a connection left waiting in a queue. */
-function refuse(socket: Socket, frame: Buffer): void {
-  socket.on('error', () => {});
-  // Read and drop whatever the client sends (it usually sends its first
-  // frame at once): a socket whose input is left unread never sees the
-  // client's FIN behind it, so it would stay open forever and keep
-  // server.close() waiting. The timer bounds a client that never closes.
-  socket.resume();
-  socket.end(frame);
-  setTimeout(() => socket.destroy(), REJECT_GRACE_MS).unref();
 }

@@ -1,37 +1,15 @@
 import type { MessagePort } from 'node:worker_threads';
+import { TurnBatch } from './turn-batch.js';
 
 interface PortLike {
   postMessage(value: unknown, transferList?: readonly (ArrayBuffer | MessagePort)[]): void;
 }
 
-/**
- * Sends everything queued during one event-loop turn as a single postMessage
- * of an array (measured on the 2-vCPU machine: ~500k one-way 256-byte
- * messages/s at one per postMessage against ~3.5M frames/s in batches of 64,
- * ~7x). Receivers always get arrays.
- */
-export class BatchedPort<T> {
-  private queue: T[] = [];
-  private scheduled = false;
-
-  constructor(private readonly port: PortLike) {}
-
-  send(message: T): void {
-    this.queue.push(message);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
+/** A port whose every message is an array: what one turn sent (see TurnBatch). Receivers always get arrays. */
+export class BatchedPort<T> extends TurnBatch<T> {
+  constructor(port: PortLike) {
+    super((batch) => port.postMessage(batch));
   }
-
-  /** Sends what is queued now (also called by the scheduled turn). */
-  readonly flush = (): void => {
-    this.scheduled = false;
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.port.postMessage(batch);
-  };
 }
 
 /**

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ZapwireClient } from '../../../src/client/zapwire-client.js';
 import { availableDrivers, type Pty, spawnPty, waitForScreen } from '../../helpers/pty.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { CLI, childEnv, runCli } from '../../helpers/server-process.js';
@@ -50,7 +51,23 @@ function rowWith(pty: Pty, text: string): { plain: string; styled: string } {
 }
 
 const BLUE_CHECKS = /\x1b\[[0-9;]*34m✓✓/;
-const KEYS = { enter: '\r', ctrlN: '\x0e', ctrlQ: '\x11' };
+const KEYS = {
+  enter: '\r',
+  ctrlN: '\x0e',
+  ctrlQ: '\x11',
+  pageUp: '\x1b[5~',
+  pageDown: '\x1b[6~',
+};
+
+/** Ctrl-N, the number (checked with the server), the nickname. */
+async function addContact(pty: Pty, number: string, nickname: string): Promise<void> {
+  pty.type(KEYS.ctrlN);
+  await waitForScreen(pty, /New contact number/);
+  pty.type(`${number}\r`);
+  await waitForScreen(pty, /Nickname:/);
+  pty.type(`${nickname}\r`);
+  await waitForScreen(pty, new RegExp(`contact ${nickname} added`));
+}
 
 const drivers = availableDrivers();
 
@@ -76,7 +93,7 @@ describe('zapwire chat', () => {
       const bob = await register(`bob-${driver}`, 'Bob');
 
       const a = chat(`alice-${driver}`, driver);
-      await waitForScreen(a, /Alice \(\d{13}\) · online/);
+      await waitForScreen(a, /online · Alice \(\d{13}\)/);
       expect(a.screen()).toHaveLength(24);
       expect(a.screen()[23]).toMatch(/Tab pane .*\^N contact .*\^G group .*quit/);
 
@@ -88,12 +105,7 @@ describe('zapwire chat', () => {
       // Esc cancels (a lone Esc is told from an escape sequence after a short pause).
       a.type('\x1b');
       await waitForScreen(a, (s) => s[22] === '>');
-      a.type(KEYS.ctrlN);
-      await waitForScreen(a, /New contact number/);
-      a.type(`${bob}\r`);
-      await waitForScreen(a, /Nickname:/);
-      a.type('Bob\r');
-      await waitForScreen(a, /contact Bob added/);
+      await addContact(a, bob, 'Bob');
       await waitForScreen(a, /Bob \(\d{13}\)/);
 
       // Bob is not running: the message is stored (one check) and waits.
@@ -102,7 +114,7 @@ describe('zapwire chat', () => {
 
       // Bob starts: the message is pushed (unread count), Alice gets recebida (two checks, not blue).
       const b = chat(`bob-${driver}`, driver);
-      await waitForScreen(b, /Bob \(\d{13}\) · online/);
+      await waitForScreen(b, /online · Bob \(\d{13}\)/);
       await waitForScreen(b, new RegExp(`> ${alice} +\\(1\\)`));
       await waitForScreen(a, (s) => s.some((l) => /you: hello bob ✓✓$/.test(l)));
       expect(rowWith(a, 'hello bob').styled).not.toMatch(BLUE_CHECKS);
@@ -141,5 +153,98 @@ describe('zapwire chat', () => {
       }
     },
     30_000,
+  );
+
+  /** The texts of issue #13: emoji wider than a cell, a greeting that lost its 👋, CJK, combining marks. */
+  const HARD = [
+    `${'😀'.repeat(30)} END`,
+    'oi Alice 👋 ça va?',
+    '中文字幕很长的一句话，没有空格也要换行显示完整',
+    'cafe\u0301 A\u030a n\u0303 한국어 👍 👨\u200d👩\u200d👧 🇧🇷 ❤️ done',
+  ];
+  const squeeze = (s: string) => s.replace(/ /g, '');
+  /** The conversation pane as one string without spaces: every cluster of a message shows in it, in order. */
+  const pane = (screen: string[]) =>
+    squeeze(
+      screen
+        .slice(2, -2)
+        .map((l) => l.slice(l.indexOf('│') + 1))
+        .join(''),
+    );
+
+  it.each(drivers)(
+    '(%s) shows every character of emoji, CJK and combining text at 80, 34 and 30 columns, and scrolls back with PgUp/PgDn',
+    async (driver) => {
+      const alice = await register(`wa-${driver}`, 'Alice');
+      const bob = await register(`wb-${driver}`, 'Bob');
+      const profile = JSON.parse(
+        readFileSync(join(dir, 'config', 'profiles', `wa-${driver}.json`), 'utf8'),
+      ) as { number: string; token: string };
+
+      // Alice types the emoji line at 80x24; Bob's chat receives it.
+      const a = chat(`wa-${driver}`, driver);
+      await waitForScreen(a, /online · Alice \(\d{13}\)/);
+      await addContact(a, bob, 'Bob');
+      let b = chat(`wb-${driver}`, driver);
+      await waitForScreen(b, /online · Bob \(\d{13}\)/);
+      a.type(`${HARD[0]}\r`);
+      await waitForScreen(b, new RegExp(`> ${alice} +\\(1\\)`));
+      b.type(KEYS.enter);
+      await waitForScreen(b, (s) => pane(s).includes(squeeze(HARD[0]!)));
+      // The sender sees all of it too, with its two checks at the end.
+      await waitForScreen(a, (s) => pane(s).includes(`${squeeze(HARD[0]!)}✓✓`));
+
+      // The others come from Alice's SDK client into Bob's open chat, at each width.
+      const sender = new ZapwireClient({ port: t.port, identity: profile, reconnect: false });
+      await sender.connect({ mode: 'poll' });
+      try {
+        for (const cols of [80, 34, 30]) {
+          if (cols !== 80) {
+            if (b.resize) b.resize(cols, 24);
+            else {
+              b.type(KEYS.ctrlQ);
+              await b.exited();
+              b = spawnPty([process.execPath, CLI, 'chat', '--profile', `wb-${driver}`], {
+                env,
+                driver,
+                cols,
+              });
+              ptys.push(b);
+              await waitForScreen(b, /online/);
+              b.type(KEYS.enter);
+            }
+            await waitForScreen(b, (s) => s[0]!.length <= cols && /Tab/.test(s.at(-1)!));
+          }
+          for (const text of HARD.slice(1)) {
+            await sender.send(bob, text);
+            await waitForScreen(b, (s) => pane(s).includes(squeeze(text)), 8_000).catch(
+              (err: Error) => {
+                throw new Error(`${cols} columns, ${JSON.stringify(text)}: ${err.message}`);
+              },
+            );
+          }
+        }
+
+        // More than a screen holds: the newest show, PgUp reaches the oldest, PgDn comes back.
+        for (let i = 1; i <= 30; i++) await sender.send(bob, `line ${String(i).padStart(2, '0')}`);
+        await waitForScreen(b, /line 30/);
+        expect(b.screen().join('\n')).not.toContain('line 01');
+        for (let i = 0; i < 20 && !b.screen().join('\n').includes('line 01'); i++) {
+          b.type(KEYS.pageUp);
+          await new Promise((r) => setTimeout(r, 150));
+        }
+        await waitForScreen(b, /line 01/);
+        expect(b.screen()[1]).toMatch(/PgDn ↓\d+/);
+        for (let i = 0; i < 20 && !b.screen().join('\n').includes('line 30'); i++) {
+          b.type(KEYS.pageDown);
+          await new Promise((r) => setTimeout(r, 150));
+        }
+        await waitForScreen(b, /line 30/);
+        expect(b.screen()[1]).not.toMatch(/PgDn/);
+      } finally {
+        await sender.close();
+      }
+    },
+    120_000,
   );
 });

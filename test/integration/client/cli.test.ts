@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChatStore, chatDbPath } from '../../../src/cli/chat/chat-store.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import {
   CLI,
@@ -17,7 +18,8 @@ import {
  * The client commands as users run them: `node dist/src/cli/main.js ...` in
  * processes of their own, against a server in this process, with profiles in
  * a temporary --config-dir. Failures are one line on stderr, never a stack
- * trace; bad usage exits 2, other failures 1.
+ * trace, starting with `zapwire <command>:`; the exit code says which kind
+ * (src/cli/exit-codes.ts): 1 the server said no, 2 bad usage, 3 no server.
  */
 
 let t: TestServer;
@@ -129,21 +131,74 @@ describe('register and whoami', () => {
     }
   });
 
-  it('exits 2 on bad usage', async () => {
+  it("exits 2 on bad usage, in one line that starts with the command, commander's own errors too", async () => {
     const { profile } = await registered();
-    for (const args of [
-      ['send', '--profile', profile],
-      ['send', '--profile', profile, '123', 'not a number'],
-      ['send', '--profile', profile, '--port', 'abc', '1234567890123', 'x'],
-      ['group', 'create', '--profile', profile, '12'],
-      ['register', '--profile', '../escape'],
-      ['check'],
-      ['bogus'],
-    ]) {
-      const result = await zw(args);
-      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
-      expect(result.stderr).not.toMatch(STACK_FRAME);
-    }
+    const cases: [string[], RegExp][] = [
+      [['send', '--profile', profile], /^zapwire send: missing required argument 'to' /],
+      [
+        ['send', '--profile', profile, '123', 'not a number'],
+        /^zapwire send: <to>: "123" is not a 13-digit number \(zapwire send --help for usage\)$/,
+      ],
+      [
+        ['send', '--profile', profile, '--port', 'abc', '1234567890123', 'x'],
+        /^zapwire send: --port: "abc" is not an integer /,
+      ],
+      [['send', '--bogus'], /^zapwire send: unknown option '--bogus' /],
+      [
+        ['group', 'create', '--profile', profile, '12'],
+        /^zapwire group create: <numbers>: "12" is not a 13-digit number /,
+      ],
+      [['group'], /^zapwire group: a subcommand is needed: zapwire group create <numbers...>$/],
+      [['register', '--profile', '../escape'], /^zapwire register: --profile: use letters/],
+      [['check'], /^zapwire check: missing required argument 'number' /],
+      [['check', '12345'], /^zapwire check: <number>: "12345" is not a 13-digit number /],
+      [['check', 'abc'], /^zapwire check: <number>: "abc" is not a 13-digit number /],
+      [
+        ['check', '--timeout', '0', '1234567890123'],
+        /^zapwire check: --timeout: "0" is not a number of seconds/,
+      ],
+      [['bogus'], /^zapwire: unknown command 'bogus' /],
+    ];
+    for (const [args, message] of cases) expectOneLine(await zw(args), 2, message);
+    // Without a command: the usage, and exit 2.
+    const bare = await zw([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/^Usage: zapwire /);
+  }, 60_000);
+
+  it('refuses an empty text and one over 4,096 bytes (exit 2, nothing sent), and sends one of exactly 4,096', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    expectOneLine(
+      await zw(['send', '--profile', alice.profile, bob.number, '']),
+      2,
+      /^zapwire send: empty text: nothing to send$/,
+    );
+    expectOneLine(
+      await zw(['send', '--profile', alice.profile, bob.number, '  ']),
+      2,
+      /^zapwire send: empty text/,
+    );
+    const tooLong = await zw([
+      'send',
+      '--profile',
+      alice.profile,
+      bob.number,
+      'é'.repeat(2_048) + 'x',
+    ]);
+    expectOneLine(tooLong, 2, /^zapwire send: text too long: 4,097 bytes, at most 4,096$/);
+    expect((await zw(['poll', '--profile', bob.profile])).stdout).toBe('');
+
+    // 4,096 bytes of two-byte characters: 217-byte frames hold 108 of them, so 19 messages.
+    const longest = await zw(['send', '--profile', alice.profile, bob.number, 'é'.repeat(2_048)]);
+    expect(longest.code, longest.stderr).toBe(0);
+    expect(longest.stdout.trimEnd().split('\n')).toHaveLength(19);
+    const polled = (await zw(['poll', '--profile', bob.profile, '--json'])).stdout
+      .trimEnd()
+      .split('\n');
+    expect(polled.map((l) => (JSON.parse(l) as { text: string }).text).join('')).toBe(
+      'é'.repeat(2_048),
+    );
   });
 
   it('prints help for each command', async () => {
@@ -243,7 +298,6 @@ describe('send, poll, check, group create', () => {
       stdout: 'invalid\n',
       stderr: '',
     });
-    expect(await zw(['check', 'abc'])).toMatchObject({ code: 1, stdout: 'invalid\n' });
 
     const notice = await zw(['poll', '--profile', bob.profile]);
     expect(notice.stdout).toMatch(new RegExp(`${alice.number} created group ${group}\\n$`));
@@ -315,7 +369,9 @@ describe('listen', () => {
     // listen acknowledged it: nothing left to poll, and alice got her receipt.
     expect((await zw(['poll', '--profile', bob.profile])).stdout).toBe('');
     expect((await zw(['poll', '--profile', alice.profile])).stdout).toMatch(
-      /✓✓ delivered: .* recebida /,
+      new RegExp(
+        `^\\[\\d\\d:\\d\\d:\\d\\d\\] ✓✓ delivered to ${bob.number} \\(your message of \\d\\d:\\d\\d:\\d\\d\\)\\n$`,
+      ),
     );
   });
 
@@ -401,8 +457,52 @@ describe('what the terminal shows', () => {
   });
 });
 
+describe("the profile's local history (the chat's)", () => {
+  it('records sends, and what poll takes, so the chat shows them with their checks; receipts name the nickname', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    const sent = await zw(['send', '--profile', alice.profile, bob.number, 'from the shell ✓']);
+    expect(sent.code, sent.stderr).toBe(0);
+    const path = chatDbPath(join(dir, 'config'), alice.profile);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+
+    const read = () => {
+      const store = new ChatStore(path);
+      try {
+        return { contacts: store.contacts(), messages: store.messages(bob.number) };
+      } finally {
+        store.close();
+      }
+    };
+    expect(read().contacts).toEqual([{ number: bob.number, nickname: bob.number, kind: 'user' }]);
+    expect(read().messages).toMatchObject([
+      { direction: 'out', text: 'from the shell ✓', status: 'stored' },
+    ]);
+
+    // Alice names Bob in her chat; Bob's poll takes the message, Alice's poll the receipt.
+    const store = new ChatStore(path);
+    store.saveContact({ number: bob.number, nickname: 'Bob', kind: 'user' });
+    store.close();
+    expect((await zw(['poll', '--profile', bob.profile])).code).toBe(0);
+    const receipt = await zw(['poll', '--profile', alice.profile]);
+    expect(receipt.stdout).toMatch(
+      /^\[\d\d:\d\d:\d\d\] ✓✓ delivered to Bob \(your message of \d\d:\d\d:\d\d\)\n$/,
+    );
+    expect(read().messages).toMatchObject([{ text: 'from the shell ✓', status: 'delivered' }]);
+    // Bob's poll recorded the message it took, unread, for Bob's chat.
+    const bobs = new ChatStore(chatDbPath(join(dir, 'config'), bob.profile));
+    try {
+      expect(bobs.messages(alice.number)).toMatchObject([
+        { direction: 'in', text: 'from the shell ✓', status: 'unread' },
+      ]);
+    } finally {
+      bobs.close();
+    }
+  });
+});
+
 describe('a server that is down', () => {
-  it('fails with one line and exit 1, no stack trace', async () => {
+  it('fails with one line and exit 3, no stack trace', async () => {
     const alice = await registered();
     const port = String(await closedPort());
     for (const args of [
@@ -416,15 +516,55 @@ describe('a server that is down', () => {
       const result = await zw(args);
       expectOneLine(
         result,
-        1,
+        3,
         new RegExp(
-          `^zapwire [a-z ]+: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\)$`,
+          `^zapwire ${args[0] === 'group' ? 'group create' : args[0]}: cannot reach 127\\.0\\.0\\.1:${port} \\(connection refused: ECONNREFUSED\\)$`,
         ),
       );
       expect(result.stdout).toBe('');
     }
     // A refused register saves no profile.
     expect(await zw(['whoami', '--profile', 'never'])).toMatchObject({ code: 1 });
+  });
+
+  it('gives up on a server that accepts but never answers after --timeout seconds (exit 3)', async () => {
+    const alice = await registered();
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => {
+      accepted.push(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = String((silent.address() as { port: number }).port);
+    try {
+      for (const args of [
+        ['check', '--port', port, '--timeout', '1', '1234567890123'],
+        [
+          'send',
+          '--profile',
+          alice.profile,
+          '--port',
+          port,
+          '--timeout',
+          '0.5',
+          '1234567890123',
+          'hi',
+        ],
+        ['register', '--profile', 'silent', '--port', port, '--timeout', '1'],
+      ]) {
+        const limit = args[args.indexOf('--timeout') + 1] === '0.5' ? '500 ms' : '1 s';
+        expectOneLine(
+          await zw(args),
+          3,
+          new RegExp(
+            `^zapwire ${args[0]}: cannot reach 127\\.0\\.0\\.1:${port} \\(no answer in ${limit}\\)$`,
+          ),
+        );
+      }
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { UnavailableError } from '../../../src/errors.js';
 import { encodeFrame } from '../../../src/protocol/index.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { expectError, message, receive, sendStored, T0 } from '../../helpers/v1.js';
@@ -96,6 +97,15 @@ describe('graceful shutdown: server.close()', () => {
     await t.server.close();
     servers.splice(servers.indexOf(t), 1);
     await expect(WireClient.connect(t.port)).rejects.toThrow();
+  });
+
+  it('stats() once closed rejects as unavailable instead of waiting forever for the broker', async () => {
+    const t = await start();
+    dirs.push(t.dir);
+    await t.server.stats();
+    await t.server.close();
+    servers.splice(servers.indexOf(t), 1);
+    await expect(t.server.stats()).rejects.toBeInstanceOf(UnavailableError);
   });
 });
 

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection, type ConnectionSettings } from '../../../src/client/connection.js';
+import { Connection, type ConnectionSettings, duration } from '../../../src/client/connection.js';
 import { ConnectionError, NotFoundError, type ZapwireError } from '../../../src/errors.js';
 import {
   decodeFrame,
@@ -249,8 +249,38 @@ describe('Connection requests', () => {
       .request({ code: '19', src: ME, dst: BOB }, '20')
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
-    expect((err as Error).message).toMatch(/no answer to 19/);
+    expect((err as Error).message).toMatch(/^no answer to 19 from 127\.0\.0\.1:\d+ in 1 s$/);
     await until(() => closed.length === 1, 'the close');
+  });
+
+  it('calls a server that accepted but never said a word unreached', async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => {
+      accepted.push(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const conn = await Connection.open(settings(port, { requestTimeoutMs: 50 }), {
+      delivery: () => true,
+      closed: () => {},
+    });
+    connections.push(conn);
+    const err = await conn.openSession(ME, 'token', true).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as Error).message).toBe(`cannot reach 127.0.0.1:${port} (no answer in 50 ms)`);
+    for (const socket of accepted) socket.destroy();
+    await new Promise((r) => silent.close(r));
+  });
+
+  it('says time limits as people do', () => {
+    expect([250, 1_000, 1_500, 5_000, 30_000].map(duration)).toEqual([
+      '250 ms',
+      '1 s',
+      '1.5 s',
+      '5 s',
+      '30 s',
+    ]);
   });
 
   it('ends the connection on a malformed frame from the server', async () => {
@@ -284,7 +314,7 @@ describe('Connection requests', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);
     expect((err as Error).message).toBe(
-      `cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)`,
+      `cannot reach 127.0.0.1:${port} (connection refused: ECONNREFUSED)`,
     );
   });
 });

@@ -12,6 +12,7 @@ import {
   type FrameField,
   NOBODY,
   peekCode,
+  tsField,
 } from '../../../src/protocol/index.js';
 
 const ALICE = '5511999990001';
@@ -226,6 +227,17 @@ describe('round trip', () => {
 
   it('reads the code without decoding the rest', () => {
     expect(peekCode(valid[5]!.bytes)).toBe('05');
+  });
+});
+
+describe('tsField', () => {
+  it.each([
+    [0, '0000000000'],
+    [42, '0000000042'],
+    [TS, '1700000000'],
+    [9_999_999_999, '9999999999'],
+  ])('writes %i as the ten-digit field %s', (ts, field) => {
+    expect(tsField(ts)).toBe(field);
   });
 });
 

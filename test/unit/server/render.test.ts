@@ -59,6 +59,19 @@ describe('toWireMessage', () => {
     );
   });
 
+  it('a 06 comes from the sender, to the group or else the recipient; only a text asks for receipts; a creation notice reads grupo criado', () => {
+    fc.assert(
+      fc.property(anyRow, (row) => {
+        const wire = toWireMessage(row);
+        expect(wire).toMatchObject({ id: row.id, src: row.sender, ts: row.ts });
+        expect(wire.dst).toBe(row.group ?? row.recipient);
+        expect(wire.flag).toBe(row.kind === MessageKind.Text && row.wantsReceipt);
+        if (row.kind === MessageKind.GroupCreated) expect(wire.data).toBe('grupo criado');
+      }),
+      { seed: 9, numRuns: 2_000 },
+    );
+  });
+
   it('repairs what a frame cannot hold: a lone surrogate becomes U+FFFD, NUL bytes go, text over 217 bytes is cut at a character boundary', () => {
     const row = (body: string): PendingMessage => ({
       id: 1,

@@ -102,14 +102,6 @@ describe('SqliteStore', () => {
       const [next] = again.insertMessage([message()]);
       expect(next!.id).toBeGreaterThan(row!.id);
     });
-
-    it('checkpoint moves the WAL into the database file and empties it', () => {
-      const store = track(SqliteStore.open({ path: freshPath() }));
-      store.insertMessage([message()]);
-      expect(fs.statSync(`${store.path}-wal`).size).toBeGreaterThan(0);
-      store.checkpoint();
-      expect(fs.statSync(`${store.path}-wal`).size).toBe(0);
-    });
   });
 
   describe('opening', () => {
@@ -295,7 +287,8 @@ describe('SqliteStore', () => {
           (_, i) => store.insertMessage([message({ body: `mensagem ${i} `.repeat(8) })])[0]!,
         ),
       );
-      store.checkpoint();
+      // The rows go into the file itself, where the page below is damaged.
+      store['db'].pragma('wal_checkpoint(TRUNCATE)');
       expect(store.damage).toBeUndefined();
       const leaf = firstLeafOf(file, 'pending', store);
       // Forget the cached pages, so the next read is of the file.

@@ -1,5 +1,6 @@
+import { MAX_GROUP_MEMBERS } from '../../../src/protocol/frame.js';
 import type { Chat } from '../chat.js';
-import { MAX_GROUP_MEMBERS } from '../chat.js';
+
 import { el, field } from '../dom.js';
 
 /**

@@ -4,9 +4,9 @@
  * and the client sees only the close.
  */
 import { MalformedRequestError, NotFoundError, ZapwireError } from '../../../errors.js';
+import { MAX_GROUP_MEMBERS } from '../../../protocol/frame.js';
 import { isStorableText, toLegacyRow } from '../../../store/render.js';
 import { MessageKind } from '../../../store/store.js';
-import { MAX_GROUP_MEMBERS } from '../../session-host/handlers/create-group.js';
 import type { Delivery } from '../deliveries.js';
 import { writeDelivery } from '../deliveries.js';
 import { receiptOf, wantsReceipt } from '../receipts.js';

@@ -1,9 +1,12 @@
 import { MalformedRequestError } from '../../../errors.js';
 import { Code } from '../../../protocol/codes.js';
-import { encodeFrame, type Frame, NUMBER_LENGTH } from '../../../protocol/frame.js';
+import {
+  encodeFrame,
+  type Frame,
+  MAX_GROUP_MEMBERS,
+  NUMBER_LENGTH,
+} from '../../../protocol/frame.js';
 import type { Session } from '../session.js';
-
-export const MAX_GROUP_MEMBERS = 16;
 
 /** docs/protocol.md §Delivery guarantees: 1 to 16 whole 13-digit numbers, otherwise 400. */
 export function parseMembers(data: string): string[] {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChatApp } from '../../../../src/cli/chat/chat-app.js';
 import { ChatState } from '../../../../src/cli/chat/chat-state.js';
 import { ChatStore } from '../../../../src/cli/chat/chat-store.js';
+import { render } from '../../../../src/cli/chat/render.js';
 import type { Key } from '../../../../src/cli/chat/terminal.js';
 import type { ZapwireClient } from '../../../../src/client/zapwire-client.js';
 
@@ -39,8 +40,7 @@ afterEach(() => {
   for (const s of stores.splice(0)) s.close();
 });
 
-function setup() {
-  const store = new ChatStore(':memory:');
+function setup({ rows = 24, noticeMs = 5_000, store = new ChatStore(':memory:') } = {}) {
   stores.push(store);
   const state = new ChatState(store, SELF);
   const client = new FakeClient();
@@ -49,17 +49,20 @@ function setup() {
   const app = new ChatApp(
     client as unknown as ZapwireClient,
     state,
-    { cols: 80, rows: 24, write: (f) => frames.push(f) },
+    { cols: 80, rows, write: (f) => frames.push(f) },
     'Alice',
     quit,
+    noticeMs,
   );
   const screen = () => (frames.at(-1) ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n');
+  /** The input line as drawn (the row above the footer). */
+  const inputRow = () => render(app.view())[rows - 2]!.trimEnd();
   const type = (text: string) => {
     for (const ch of text) app.key(ch, { name: ch, sequence: ch });
   };
   const press = (key: Key, str?: string) => app.key(str, key);
   const flush = () => new Promise((r) => setTimeout(r, 0));
-  return { app, state, client, quit, screen, type, press, flush };
+  return { app, state, client, quit, screen, inputRow, type, press, flush };
 }
 
 const ENTER: Key = { name: 'return' };
@@ -159,5 +162,108 @@ describe('ChatApp', () => {
     press({ name: 'tab' });
     press({ name: 'q', ctrl: true });
     expect(quit).toHaveBeenCalledTimes(1);
+  });
+
+  it('clears a refused number from the field, so the next one is typed afresh', async () => {
+    const { screen, inputRow, type, press, flush } = setup();
+    press({ name: 'n', ctrl: true });
+    type('12345');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('12345 is not a 13-digit number');
+    expect(inputRow()).toBe('New contact number (13 digits, Esc cancels):');
+    type('9999999999999');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('9999999999999 is not a zapwire number');
+    expect(inputRow()).toBe('New contact number (13 digits, Esc cancels):');
+    type(BOB);
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('Nickname:');
+  });
+
+  it('lets a header notice fade, but keeps the one that says the session is over', async () => {
+    const { app, client, screen } = setup({ noticeMs: 20 });
+    app.setNotice('contact Bob added');
+    expect(screen()).toContain('contact Bob added');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(screen()).not.toContain('contact Bob added');
+    client.emit('close', { error: new Error('session replaced by a newer one') });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(screen()).toContain('session replaced by a newer one (^Q quits)');
+    app.stop();
+  });
+
+  it('edits the input line like a shell and recalls sent lines with ↑ when it is empty', async () => {
+    const { state, client, inputRow, type, press, flush } = setup();
+    state.addContact(BOB, 'Bob');
+    press(ENTER); // open Bob
+    type('hello there world');
+    press({ name: 'w', ctrl: true });
+    expect(inputRow()).toBe('> hello there');
+    press({ name: 'home' });
+    type('oh ');
+    press({ name: 'end' });
+    type('!');
+    expect(inputRow()).toBe('> oh hello there !');
+    press({ name: 'u', ctrl: true });
+    expect(inputRow()).toBe('>');
+    type('first');
+    press(ENTER);
+    type('second');
+    press(ENTER);
+    await flush();
+    expect(client.sent.map((m) => m.text)).toEqual(['first', 'second']);
+    press({ name: 'up' });
+    expect(inputRow()).toBe('> second');
+    press({ name: 'up' });
+    expect(inputRow()).toBe('> first');
+    press({ name: 'down' });
+    press({ name: 'down' });
+    expect(inputRow()).toBe('>');
+    // The selection does not move while typing: Tab goes back to the list for that.
+    expect(state.selectedConversation()?.nickname).toBe('Bob');
+  });
+
+  it('refuses a text over 4,096 bytes in one line, keeping it to be shortened', () => {
+    const { state, client, screen, inputRow, press, app } = setup();
+    state.addContact(BOB, 'Bob');
+    press(ENTER);
+    app.key('x'.repeat(4_097), { name: undefined, sequence: 'x' });
+    press(ENTER);
+    expect(client.sent).toEqual([]);
+    expect(screen()).toContain('not sent: text too long: 4,097 bytes, at most 4,096');
+    expect(inputRow()).toMatch(/^> x+$/);
+    press({ name: 'backspace' });
+    press(ENTER);
+    expect(client.sent).toHaveLength(1);
+  });
+
+  it('scrolls the conversation back with PgUp and forward with PgDn', () => {
+    const { state, client, screen, press } = setup({ rows: 12 });
+    state.addContact(BOB, 'Bob');
+    for (let ts = 1; ts <= 30; ts++)
+      client.emit('message', {
+        type: 'message',
+        sender: BOB,
+        chat: { kind: 'user', number: BOB },
+        ts,
+        text: `line ${ts}`,
+        wantsReceipt: false,
+      });
+    press(ENTER);
+    expect(screen()).toContain('line 30');
+    expect(screen()).not.toContain('line 22\n');
+    press({ name: 'pageup' });
+    expect(screen()).toContain('line 22');
+    expect(screen()).not.toContain('line 30');
+    for (let i = 0; i < 10; i++) press({ name: 'pageup' });
+    expect(screen()).toContain('line 1 ');
+    press({ name: 'pagedown' });
+    press({ name: 'pagedown' });
+    press({ name: 'pagedown' });
+    press({ name: 'pagedown' });
+    expect(screen()).toContain('line 30');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -180,5 +180,40 @@ describe('persistence', () => {
     stores.push(seenAgain);
     expect(seenAgain.seenStore().has('key-1')).toBe(true);
     expect(seenAgain.seenStore().has('key-2')).toBe(false);
+  });
+
+  it('keeps the history file and its -wal and -shm mode 0600 whatever the umask, also one made 0644 before', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zapwire-chat-'));
+    dirs.push(dir);
+    const path = chatDbPath(dir, 'alice');
+    const previous = process.umask(0o022);
+    try {
+      const state = fresh(path);
+      state.addContact(BOB, 'Bob');
+      for (const file of [path, `${path}-wal`, `${path}-shm`])
+        expect(statSync(file).mode & 0o777, file).toBe(0o600);
+      stores.pop()!.close();
+      chmodSync(path, 0o644);
+      fresh(path);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('gives the sent texts, oldest first, for the input line history', () => {
+    const state = fresh(':memory:');
+    state.sending(BOB, 'one', 1);
+    state.received(message({ ts: 2, text: 'not mine' }), false);
+    state.sending(CAROL, 'two', 3);
+    expect(state.sentLines()).toEqual(['one', 'two']);
+    expect(state.sentLines(1)).toEqual(['two']);
+  });
+
+  it('learns that a contact recorded as a user is a group when a group message comes from it', () => {
+    const state = fresh(':memory:');
+    state.addContact(GROUP, GROUP);
+    state.received(message({ chat: { kind: 'group', number: GROUP } }), false);
+    expect(state.contact(GROUP)?.kind).toBe('group');
   });
 });

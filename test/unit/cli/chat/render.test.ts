@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { textWidth } from '../../../../src/cli/chat/cells.js';
 import type { StoredMessage } from '../../../../src/cli/chat/chat-store.js';
 import {
   checkmark,
@@ -6,7 +7,9 @@ import {
   FOOTER,
   fit,
   frame,
+  pageSize,
   render,
+  scrollLimit,
   type View,
   wrap,
 } from '../../../../src/cli/chat/render.js';
@@ -71,9 +74,73 @@ describe('render', () => {
     }
   });
 
+  describe('wide characters, clusters and combining marks', () => {
+    const TEXTS = [
+      `${'😀'.repeat(30)} END`,
+      'oi Alice 👋 ça va?',
+      '中文字幕很长的一句话，没有空格也要换行显示完整',
+      'cafe\u0301 Å\u030a n\u0303 👨\u200d👩\u200d👧 🇧🇷 ❤️ 👍🏽 done',
+    ];
+    for (const text of TEXTS) {
+      it(`fills every row exactly and shows all of ${JSON.stringify(text.slice(0, 12))}… at 30 to 120 columns`, () => {
+        for (const cols of [30, 34, 41, 80, 120]) {
+          const lines = render(
+            view({
+              cols,
+              rows: 24,
+              conversations: [{ number: '2000000000002', nickname: text, kind: 'user', unread: 2 }],
+              open: {
+                title: `${text} (2000000000002)`,
+                messages: [out(text, 'delivered')],
+                nameOf: () => 'Bob',
+                group: false,
+              },
+              input: text,
+            }),
+          );
+          for (const line of lines) expect(textWidth(strip(line))).toBe(cols);
+          // Every cluster of the message is on screen, in order, with its check mark.
+          const right = Math.max(0, cols - Math.min(24, Math.max(10, Math.floor(cols / 3))) - 1);
+          const shown = lines
+            .slice(2, 22)
+            .map((l) => strip(l).split('│')[1] ?? '')
+            .join('')
+            .replace(/\d\d:\d\d you: /, '')
+            .replace(/ /g, '');
+          expect(shown, `${cols} cols (right pane ${right})`).toContain(
+            `${text.replace(/ /g, '')}✓✓`,
+          );
+        }
+      });
+
+      it(`shows all of ${JSON.stringify(text.slice(0, 12))}… from a sender named by number, down to 30 columns`, () => {
+        for (const cols of [30, 34, 80]) {
+          const lines = render(
+            view({
+              cols,
+              open: {
+                title: 'x',
+                messages: [{ ...out(text, 'unread'), direction: 'in', sender: '7275141742612' }],
+                nameOf: (n) => n,
+                group: false,
+              },
+            }),
+          ).map(strip);
+          for (const line of lines) expect(textWidth(line)).toBe(cols);
+          const pane = lines
+            .slice(2, 22)
+            .map((l) => l.split('│')[1] ?? '')
+            .join('')
+            .replace(/ /g, '');
+          expect(pane, `${cols} cols`).toContain(`7275141742612:${text.replace(/ /g, '')}`);
+        }
+      });
+    }
+  });
+
   it('shows the list with unread counts, the footer keys and the input line', () => {
     const lines = render(view({ input: 'typing' })).map(strip);
-    expect(lines[0]).toContain('Alice (1000000000001) · online');
+    expect(lines[0]).toContain('online · Alice (1000000000001)');
     expect(lines[2]).toMatch(/^> Bob/);
     expect(lines[3]).toMatch(/^ #Friends +\(3\)│/);
     expect(lines[22]).toMatch(/^> typing/);
@@ -108,6 +175,23 @@ describe('render', () => {
     ).map(strip);
     expect(plain[21]).toContain('message 49');
     expect(plain.join('\n')).not.toContain('message 0 ');
+  });
+
+  it('scrolls back a page at a time and says what is above and below', () => {
+    const messages = Array.from({ length: 50 }, (_, i) => out(`message ${i}`, 'stored', i));
+    const open = { title: 'Bob', messages, nameOf: () => 'Bob', group: false };
+    const v = view({ open });
+    expect(scrollLimit(v)).toBe(50 - 20);
+    expect(pageSize(v)).toBe(19);
+    const back = render(view({ open: { ...open, scroll: 19 } })).map(strip);
+    expect(back[1]).toMatch(/PgUp ↑11 PgDn ↓19 $/);
+    expect(back[21]).toContain('message 30 ');
+    expect(back[2]).toContain('message 11 ');
+    // Past the oldest line it stays at the top.
+    const top = render(view({ open: { ...open, scroll: 1_000 } })).map(strip);
+    expect(top[2]).toContain('message 0 ');
+    expect(top[1]).toMatch(/ PgDn ↓30 $/);
+    expect(top[1]).not.toContain('PgUp');
   });
 
   it('wraps at spaces, cuts what has none, and fits text with an ellipsis', () => {
@@ -198,5 +282,18 @@ describe('render', () => {
     expect(f.startsWith('\x1b[?2026h')).toBe(true);
     expect(f.endsWith('\x1b[?2026l')).toBe(true);
     for (let row = 1; row <= 24; row++) expect(f).toContain(`\x1b[${row};1H`);
+    // The border and the right pane are positioned too: a misjudged width cannot push them.
+    expect(f).toContain('\x1b[3;25H│\x1b[0m\x1b[3;26H');
+    // Autowrap is off while drawing, so nothing a terminal finds too wide wraps or scrolls.
+    expect(f).toContain('\x1b[?7l');
+  });
+
+  it('puts the cursor where the input line is edited, scrolling a long line', () => {
+    expect(cursorPosition(view({ input: 'héllo', cursor: 1 }))).toEqual({ row: 23, col: 4 });
+    expect(cursorPosition(view({ input: '中文', cursor: 1 }))).toEqual({ row: 23, col: 5 });
+    const long = 'x'.repeat(200);
+    const lines = render(view({ input: long })).map(strip);
+    expect(lines[22]).toBe(`> ${'x'.repeat(77)} `);
+    expect(cursorPosition(view({ input: long }))).toEqual({ row: 23, col: 80 });
   });
 });
