@@ -66,6 +66,8 @@ export class ChatPage {
     viewport = { width: 1100, height: 700 },
   ): Promise<ChatPage> {
     const context = await browser.newContext({ viewport });
+    // Each step waits at most this long: a failure shows in seconds, not in Playwright's 30.
+    context.setDefaultTimeout(SHOWN_MS);
     const chat = new ChatPage(context, await context.newPage(), url);
     await chat.page.goto(url);
     return chat;
@@ -92,14 +94,14 @@ export class ChatPage {
   }
 
   async register(name: string): Promise<Credentials> {
-    await this.page.getByLabel('Your name').fill(name);
+    await this.page.getByLabel('Your name', { exact: true }).fill(name);
     await this.page.getByRole('button', { name: 'Register' }).click();
     return this.credentials();
   }
 
   async signIn({ number, token }: Credentials): Promise<void> {
-    await this.page.getByLabel('Number').fill(number);
-    await this.page.getByLabel('Token').fill(token);
+    await this.page.getByLabel('Number', { exact: true }).fill(number);
+    await this.page.getByLabel('Token', { exact: true }).fill(token);
     await this.page.getByRole('button', { name: 'Sign in' }).click();
     await this.page.getByTestId('own-number').waitFor({ timeout: SHOWN_MS });
   }
@@ -120,8 +122,8 @@ export class ChatPage {
   async addContact(number: string, nickname: string): Promise<void> {
     await this.page.getByRole('button', { name: 'Add contact' }).click();
     const dialog = this.page.getByRole('dialog', { name: 'Add contact' });
-    await dialog.getByLabel('Number').fill(number);
-    await dialog.getByLabel('Nickname').fill(nickname);
+    await dialog.getByLabel('Number', { exact: true }).fill(number);
+    await dialog.getByLabel('Nickname', { exact: true }).fill(nickname);
     await dialog.getByRole('button', { name: 'Add' }).click();
     await dialog.waitFor({ state: 'detached', timeout: SHOWN_MS });
   }
@@ -129,7 +131,7 @@ export class ChatPage {
   async createGroup(name: string, members: string[]): Promise<void> {
     await this.page.getByRole('button', { name: 'New group' }).click();
     const dialog = this.page.getByRole('dialog', { name: 'New group' });
-    await dialog.getByLabel('Group name').fill(name);
+    await dialog.getByLabel('Group name', { exact: true }).fill(name);
     for (const member of members) await dialog.getByLabel(member, { exact: true }).check();
     await dialog.getByRole('button', { name: 'Create' }).click();
     await dialog.waitFor({ state: 'detached', timeout: SHOWN_MS });
@@ -153,7 +155,7 @@ export class ChatPage {
 
   /** Types a message in the open conversation and sends it with Enter. */
   async send(text: string): Promise<void> {
-    const box = this.page.getByLabel('Message');
+    const box = this.page.getByLabel('Message', { exact: true });
     await box.fill(text);
     await box.press('Enter');
   }
@@ -182,6 +184,14 @@ export class ChatPage {
     const bubble = this.bubble(text);
     await expect.poll(() => bubble.getAttribute('data-status'), { timeout: SHOWN_MS }).toBe(status);
     return (await bubble.locator('.check').textContent())!;
+  }
+
+  /** An element's color as the browser computes it (the blue of read checkmarks). */
+  color(locator: Locator): Promise<string> {
+    type Window = { getComputedStyle(element: unknown): { color: string } };
+    return locator.evaluate(
+      (element) => (globalThis as unknown as Window).getComputedStyle(element).color,
+    );
   }
 
   /** The unread count on a contact's row (0 when there is no badge). */

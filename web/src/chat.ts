@@ -15,7 +15,7 @@ import {
   MAX_GROUP_MEMBERS,
 } from '../../src/protocol/frame.js';
 import { splitText } from '../../src/protocol/text.js';
-import type { Contact, History, StoredMessage } from './history.js';
+import type { Changes, Contact, History, StoredMessage } from './history.js';
 
 /** What the chat needs of the session: requests on it, answered or refused. */
 export interface Requests {
@@ -341,7 +341,7 @@ export class Chat {
     await this.write({ messages: [message] }, message.chat);
   }
 
-  private async write(changes: Parameters<History['write']>[0], chat?: string): Promise<void> {
+  private async write(changes: Changes, chat?: string): Promise<void> {
     // Shown at once; on disk in the same order.
     const written = this.history.write(changes);
     if (changes.contacts?.length) this.emit({ kind: 'contacts' });

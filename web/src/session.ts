@@ -54,6 +54,7 @@ export class PushSession {
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
+  private readonly onOnline = () => this.retryNow();
 
   constructor(
     private readonly url: string,
@@ -61,7 +62,7 @@ export class PushSession {
     private readonly handlers: SessionHandlers,
     private readonly backoff: BackoffOptions = RECONNECT_BACKOFF,
   ) {
-    window.addEventListener('online', () => this.retryNow());
+    window.addEventListener('online', this.onOnline);
   }
 
   get isOpen(): boolean {
@@ -75,7 +76,9 @@ export class PushSession {
     void this.connect();
   }
 
+  /** Ends the session for good (sign-out). */
   stop(): void {
+    window.removeEventListener('online', this.onOnline);
     this.running = false;
     clearTimeout(this.timer);
     const socket = this.socket;
