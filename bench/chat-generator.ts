@@ -20,6 +20,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import hdr from 'hdr-histogram-js';
+import WebSocket from 'ws';
 import { encodeFrameInto, FRAME_SIZE, FrameSplitter } from '../src/protocol/index.js';
 import { PerTurnFlush, replyToParent } from './child.js';
 import type { ChatCollected, ChatPair, ChatProtocol, ChatReply, ChatRequest } from './ipc.js';
@@ -56,25 +57,44 @@ const reply: (message: ChatReply) => void = replyToParent;
 
 const pending = new PerTurnFlush<Conn>();
 
-/** One TCP connection with a write buffer flushed once per loop turn. */
+/**
+ * One connection with a write buffer flushed once per loop turn: TCP, or a
+ * WebSocket at /v1/ws (docs/protocol.md §WebSocket), where each flush is one
+ * binary message of whole frames and each message read is whole frames.
+ */
 abstract class Conn {
-  readonly socket: Socket;
+  private readonly socket: Socket | undefined;
+  private readonly ws: WebSocket | undefined;
   protected out: Buffer[] = [];
   opened = false;
   closed = false;
   onOpen?: (ok: boolean) => void;
 
-  constructor(port: number) {
-    this.socket = connect(port, '127.0.0.1');
-    this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', () => {});
-    this.socket.on('close', () => {
+  constructor(port: number, websocket = false) {
+    const closed = () => {
       this.closed = true;
       if (!this.opened) this.onOpen?.(false);
       conns.delete(this);
-    });
+    };
+    if (websocket) {
+      this.ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws`, { perMessageDeflate: false });
+      this.ws.on('open', () => this.flush());
+      this.ws.on('message', (data: Buffer) => this.onData(data));
+      this.ws.on('error', () => {});
+      this.ws.on('close', closed);
+    } else {
+      this.socket = connect(port, '127.0.0.1');
+      this.socket.setNoDelay(true);
+      this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      this.socket.on('error', () => {});
+      this.socket.on('close', closed);
+    }
     conns.add(this);
+  }
+
+  destroy(): void {
+    this.socket?.destroy();
+    this.ws?.terminate();
   }
 
   protected abstract onData(chunk: Buffer): void;
@@ -91,8 +111,12 @@ abstract class Conn {
 
   flush(): void {
     if (this.closed || this.out.length === 0) return;
-    this.socket.write(this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out));
+    // What is written before the WebSocket opens waits for its 'open'.
+    if (this.ws && this.ws.readyState !== WebSocket.OPEN) return;
+    const bytes = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
     this.out = [];
+    if (this.ws) this.ws.send(bytes, { binary: true });
+    else this.socket!.write(bytes);
   }
 }
 
@@ -129,8 +153,9 @@ class ZapSender extends Conn implements Sender {
   constructor(
     port: number,
     private readonly pair: ChatPair,
+    websocket: boolean,
   ) {
-    super(port);
+    super(port, websocket);
     this.write(frame('04', pair.sender.number, NOBODY, false, pair.sender.token));
   }
 
@@ -162,7 +187,7 @@ class ZapSender extends Conn implements Sender {
       } else if (code === 4) this.ready();
       else if (code === 9) {
         errors++;
-        if (!this.opened) this.socket.destroy();
+        if (!this.opened) this.destroy();
         else if (this.inflight > 0) this.pending.shift();
       }
     });
@@ -177,8 +202,9 @@ class ZapReceiver extends Conn {
   constructor(
     port: number,
     private readonly pair: ChatPair,
+    websocket: boolean,
   ) {
-    super(port);
+    super(port, websocket);
     this.write(frame('04', pair.receiver.number, NOBODY, true, pair.receiver.token));
   }
 
@@ -195,7 +221,7 @@ class ZapReceiver extends Conn {
       } else if (code === 4) this.ready();
       else if (code === 9) {
         errors++;
-        if (!this.opened) this.socket.destroy();
+        if (!this.opened) this.destroy();
       }
     });
     // One cumulative 08 per read (docs/protocol.md §Codes: 08 carries the count of 06 received).
@@ -245,7 +271,7 @@ class MqttSender extends Conn implements Sender {
         if (this.window > 0 && loading) this.send(now());
       } else if (type === CONNACK) {
         if (body[1] === 0) this.ready();
-        else this.socket.destroy();
+        else this.destroy();
       }
     });
   }
@@ -312,7 +338,7 @@ function openEach<T extends Conn>(
       next = pairs.length;
       for (const c of opening) {
         c.onOpen = undefined;
-        c.socket.destroy();
+        c.destroy();
       }
       resolve({ ok, failed });
     }, timeoutMs);
@@ -327,7 +353,7 @@ function openEach<T extends Conn>(
         if (success) ok.push(conn);
         else {
           failed++;
-          conn.socket.destroy();
+          conn.destroy();
         }
         if (++done === pairs.length) {
           clearTimeout(timer);
@@ -346,15 +372,16 @@ async function open(
   concurrency: number,
   timeoutMs: number,
 ) {
+  const ws = protocol === 'zapwire-ws';
   const receivers = await openEach(
     pairs,
-    (p) => (protocol === 'zapwire' ? new ZapReceiver(port, p) : new MqttReceiver(port, p)),
+    (p) => (protocol === 'mqtt' ? new MqttReceiver(port, p) : new ZapReceiver(port, p, ws)),
     concurrency,
     timeoutMs,
   );
   const s = await openEach(
     pairs,
-    (p): Sender => (protocol === 'zapwire' ? new ZapSender(port, p) : new MqttSender(port, p)),
+    (p): Sender => (protocol === 'mqtt' ? new MqttSender(port, p) : new ZapSender(port, p, ws)),
     concurrency,
     timeoutMs,
   );
@@ -461,7 +488,7 @@ process.on('message', (message: ChatRequest) => {
           reply({ t: 'collected', rid: message.rid, collected: collect() });
           break;
         case 'drop':
-          for (const c of conns) c.socket.destroy();
+          for (const c of conns) c.destroy();
           senders = [];
           reset(); // what was in flight on those connections will never be answered
           reply({ t: 'done', rid: message.rid });

@@ -129,7 +129,7 @@ export function chatTargets(
   return out;
 }
 
-const SYSTEMS: ChatSystem[] = ['zapwire', 'aedes', 'mosquitto'];
+const SYSTEMS: ChatSystem[] = ['zapwire', 'zapwire-ws', 'aedes', 'mosquitto'];
 
 function threads(s: ChatStep): string {
   return s.cpu

@@ -42,9 +42,15 @@ export interface ChatParams {
   /** How long to wait after a step for the last deliveries. */
   drainMs: number;
   peers: ('aedes' | 'mosquitto')[];
+  /**
+   * zapwire's transports, each a run of its own on a fresh server: `tcp`
+   * (the v1 listener) and `ws` (WebSockets at /v1/ws on the HTTP listener,
+   * system `zapwire-ws`). Default: tcp alone.
+   */
+  transports?: ('tcp' | 'ws')[];
 }
 
-export type ChatSystem = 'zapwire' | 'aedes' | 'mosquitto';
+export type ChatSystem = 'zapwire' | 'zapwire-ws' | 'aedes' | 'mosquitto';
 
 export interface ChatStep {
   /** Open loop: the total rate offered. */
@@ -145,46 +151,53 @@ export async function chat(ctx: Context) {
   };
 
   try {
-    // Forked while the server starts; registers the users, then goes.
-    let reg: Generator | undefined;
-    await attempt(
-      'zapwire',
-      async () => {
-        reg = new Generator();
-        const server = await ServerHandle.start({
-          execArgv: ctx.serverExecArgv,
-          ...ctx.serverOptions,
-        });
-        // js1 … jsN: the server's Workers in creation order (src/server/server.ts starts the broker's first, then the session hosts).
-        const threadNames = async () =>
-          new Map((await server.jsThreads()).map((tid, i) => [tid, `js${i + 1}`]));
-        return {
-          system: 'zapwire',
-          version: 'this commit',
-          protocol: 'zapwire',
-          port: server.port,
-          pid: server.pid,
-          threadNames,
-          sample: () => server.sample(),
-          stop: () => server.stop(),
-        };
-      },
-      async (t) => {
-        ctx.phase(`chat zapwire: registering ${2 * p.pairs} users`);
-        const r = reg!;
-        reg = undefined;
-        try {
-          const ids = await r.register(t.port, 2 * p.pairs);
-          return Array.from({ length: p.pairs }, (_, i) => ({
-            sender: ids[2 * i]!,
-            receiver: ids[2 * i + 1]!,
-          }));
-        } finally {
-          await r.close();
-        }
-      },
-    );
-    await reg?.close(); // when the server did not start
+    for (const transport of p.transports ?? ['tcp']) {
+      const ws = transport === 'ws';
+      const system: ChatSystem = ws ? 'zapwire-ws' : 'zapwire';
+      // Forked while the server starts; registers the users (over TCP), then goes.
+      let reg: Generator | undefined;
+      let registerPort = 0;
+      await attempt(
+        system,
+        async () => {
+          reg = new Generator();
+          const server = await ServerHandle.start({
+            execArgv: ctx.serverExecArgv,
+            ...ctx.serverOptions,
+            ...(ws ? { httpPort: 0 } : {}),
+          });
+          registerPort = server.port;
+          // js1 … jsN: the server's Workers in creation order (src/server/server.ts starts the broker's first, then the session hosts).
+          const threadNames = async () =>
+            new Map((await server.jsThreads()).map((tid, i) => [tid, `js${i + 1}`]));
+          return {
+            system,
+            version: 'this commit',
+            protocol: ws ? 'zapwire-ws' : 'zapwire',
+            port: ws ? server.httpPort! : server.port,
+            pid: server.pid,
+            threadNames,
+            sample: () => server.sample(),
+            stop: () => server.stop(),
+          };
+        },
+        async () => {
+          ctx.phase(`chat ${system}: registering ${2 * p.pairs} users`);
+          const r = reg!;
+          reg = undefined;
+          try {
+            const ids = await r.register(registerPort, 2 * p.pairs);
+            return Array.from({ length: p.pairs }, (_, i) => ({
+              sender: ids[2 * i]!,
+              receiver: ids[2 * i + 1]!,
+            }));
+          } finally {
+            await r.close();
+          }
+        },
+      );
+      await reg?.close(); // when the server did not start
+    }
     const mqttPairs = async () =>
       Array.from({ length: p.pairs }, (_, i) => ({
         sender: { number: `${i}`, token: '' },
@@ -250,7 +263,7 @@ async function runSystem(
     return {
       system: target.system,
       version: target.version,
-      durable: target.system === 'zapwire',
+      durable: target.protocol !== 'mqtt',
       sessions: ok,
       failed: failedOpen,
       rates,

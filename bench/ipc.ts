@@ -118,8 +118,8 @@ export type GeneratorReply =
 
 // ---- chat generators (bench/chat-generator.ts) --------------------------------------
 
-/** The wire a chat generator speaks: zapwire v1, or MQTT 3.1.1 to a peer broker. */
-export type ChatProtocol = 'zapwire' | 'mqtt';
+/** The wire a chat generator speaks: zapwire v1 over TCP or over WebSockets (the HTTP port), or MQTT 3.1.1 to a peer broker. */
+export type ChatProtocol = 'zapwire' | 'zapwire-ws' | 'mqtt';
 
 /**
  * One pair of users: the sender's connection sends only to the receiver's

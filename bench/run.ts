@@ -42,6 +42,10 @@ const program = new Command('bench')
     'chat scenario: peers to run beside zapwire, comma-separated (aedes, mosquitto) or "none" (default: both)',
   )
   .option(
+    '--chat-transport <list>',
+    'chat scenario: zapwire transports, comma-separated: tcp, ws (WebSockets at /v1/ws), each a run of its own (default: tcp)',
+  )
+  .option(
     '--threads <n>',
     'session host threads of the servers under test; 0: sessions on the broker thread (default: the server default)',
     (v) => {
@@ -64,6 +68,7 @@ const opts = program.opts<{
   chatRates?: string;
   chatWindows?: string;
   peers?: string;
+  chatTransport?: string;
 }>();
 const mode: Mode = opts.tiny ? 'tiny' : opts.full ? 'full' : 'quick';
 const params = { ...PARAMS[mode], chat: { ...PARAMS[mode].chat } };
@@ -85,6 +90,13 @@ if (opts.peers !== undefined) {
     if (p !== 'aedes' && p !== 'mosquitto')
       program.error(`--peers: aedes, mosquitto or none, got ${JSON.stringify(p)}`);
   params.chat.peers = peers as ('aedes' | 'mosquitto')[];
+}
+if (opts.chatTransport !== undefined) {
+  const transports = opts.chatTransport.split(',').map((v) => v.trim());
+  for (const t of transports)
+    if (t !== 'tcp' && t !== 'ws')
+      program.error(`--chat-transport: tcp, ws or both, got ${JSON.stringify(t)}`);
+  params.chat.transports = transports as ('tcp' | 'ws')[];
 }
 const names = (
   opts.only ? opts.only.split(',').map((s) => s.trim()) : Object.keys(SCENARIOS)

@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { Argument, type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ZapwireClientOptions } from '../client/client-options.js';
 import type { Delivery } from '../client/deliveries.js';
 import { ZapwireClient } from '../client/zapwire-client.js';
-import { ZapwireError } from '../errors.js';
+import { CliError, ZapwireError } from '../errors.js';
 import { isNumber } from '../protocol/frame.js';
 import { DEFAULT_PORT } from '../server/config.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
@@ -24,6 +25,10 @@ export interface ConnectionFlags {
   configDir: string;
   /** Seconds to wait for the server: connecting, and each answer. */
   timeout: number;
+  /** Connect over TLS (README §TLS); --ca implies it. */
+  tls?: boolean;
+  /** PEM file of a private CA to trust instead of the system's. */
+  ca?: string;
 }
 
 /** How long a command waits for the server by default: a dead address fails in seconds, not 30. */
@@ -95,7 +100,25 @@ export function withConnectionOptions(command: Command): Command {
         .env('ZAPWIRE_TIMEOUT')
         .default(DEFAULT_TIMEOUT_S)
         .argParser(parseTimeout),
+    )
+    .addOption(new Option('--tls', 'connect over TLS (a server started with --tls-cert)'))
+    .addOption(
+      new Option('--ca <file>', 'PEM certificate of a private CA to trust (implies --tls)').env(
+        'ZAPWIRE_CA',
+      ),
     );
+}
+
+/** The SDK's `tls` option for --tls / --ca: nothing for plain TCP. */
+export function tlsOption(flags: ConnectionFlags): Pick<ZapwireClientOptions, 'tls'> {
+  if (flags.ca === undefined) return flags.tls ? { tls: true } : {};
+  try {
+    return { tls: { ca: readFileSync(flags.ca) } };
+  } catch (err) {
+    throw new CliError(
+      `cannot read --ca ${flags.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
 }
 
 /**
@@ -124,7 +147,12 @@ export function connection(
   profile?: Profile,
 ): ZapwireClientOptions {
   const ms = Math.round(flags.timeout * 1_000);
-  return { ...target(command, flags, profile), connectTimeoutMs: ms, requestTimeoutMs: ms };
+  return {
+    ...target(command, flags, profile),
+    connectTimeoutMs: ms,
+    requestTimeoutMs: ms,
+    ...tlsOption(flags),
+  };
 }
 
 /** The profile named by --profile; a CliError (one line) if it is missing. */

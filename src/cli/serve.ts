@@ -9,7 +9,7 @@ import {
   type ServerOptions,
 } from '../server/config.js';
 import { ZapwireServer } from '../server/server.js';
-import { parseInteger } from './options.js';
+import { parseInteger, parseList } from './options.js';
 
 /** A row of the server's option table as a commander option: its flag, help, environment variable, default and parser. */
 function cliOption(spec: OptionSpec<unknown>): Option {
@@ -21,6 +21,7 @@ function cliOption(spec: OptionSpec<unknown>): Option {
   if (!computedOrOff) option.default(spec.default);
   const { text } = spec.parse;
   if (text === 'integer') option.argParser(parseInteger);
+  else if (text === 'list') option.argParser(parseList);
   else if (text !== 'string') option.choices(text);
   return option;
 }

@@ -30,6 +30,13 @@ export interface ZapwireClientOptions {
   seen?: SeenStore;
   /** Keys of delivered messages kept in memory to recognise redeliveries (default 10 000). */
   seenCapacity?: number;
+  /** Connect over TLS (a server started with --tls-cert); `ca`: the PEM of a private CA to trust (default: off). */
+  tls?: boolean | TlsClientOptions;
+}
+
+export interface TlsClientOptions {
+  /** PEM certificate(s) of the CA that signed the server's certificate, instead of the system's. */
+  ca?: string | Buffer;
 }
 
 export interface ResolvedClientOptions {
@@ -43,6 +50,8 @@ export interface ResolvedClientOptions {
   connectTimeoutMs: number;
   seen: SeenStore | undefined;
   seenCapacity: number;
+  /** Undefined: plain TCP. */
+  tls: Readonly<TlsClientOptions> | undefined;
 }
 
 export const DEFAULT_RECONNECT: Readonly<BackoffOptions> = Object.freeze({
@@ -61,6 +70,7 @@ const KNOWN = [
   'connectTimeoutMs',
   'seen',
   'seenCapacity',
+  'tls',
 ] as const;
 
 function integer(
@@ -139,6 +149,16 @@ export function resolveClientOptions(
     throw new TypeError('options.seen must be an object with has(key) and add(key)');
   }
 
+  const tls = input.tls;
+  if (
+    tls !== undefined &&
+    typeof tls !== 'boolean' &&
+    (typeof tls !== 'object' ||
+      tls === null ||
+      (tls.ca !== undefined && typeof tls.ca !== 'string' && !Buffer.isBuffer(tls.ca)))
+  )
+    throw new TypeError('options.tls must be a boolean or { ca?: string | Buffer }');
+
   return Object.freeze({
     host,
     port,
@@ -150,6 +170,7 @@ export function resolveClientOptions(
     connectTimeoutMs: integer('connectTimeoutMs', input.connectTimeoutMs, 10_000, 0, 2_147_483_647),
     seen,
     seenCapacity: integer('seenCapacity', input.seenCapacity, DEFAULT_SEEN_CAPACITY, 1),
+    tls: tls === true ? Object.freeze({}) : tls ? Object.freeze({ ...tls }) : undefined,
   });
 }
 

@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import {
   ConnectionError,
   FrameError,
@@ -9,10 +10,13 @@ import { Code } from '../protocol/codes.js';
 import { decodeFrame, encodeFrame, type Frame, type FrameInit, NOBODY } from '../protocol/frame.js';
 import { FrameSplitter } from '../protocol/frame-splitter.js';
 import { AnswerQueue, lostError } from './answer-queue.js';
+import type { TlsClientOptions } from './client-options.js';
 
 export interface ConnectionSettings {
   host: string;
   port: number;
+  /** Undefined: plain TCP. */
+  tls?: Readonly<TlsClientOptions> | undefined;
   /** Give up connecting after this long, in ms; 0 waits for the operating system. */
   connectTimeoutMs: number;
   /** A request unanswered this long ends the connection, in ms; 0 waits forever. */
@@ -91,7 +95,11 @@ export class Connection {
   static open(settings: Readonly<ConnectionSettings>, hooks: ConnectionHooks): Promise<Connection> {
     const where = `${settings.host}:${settings.port}`;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: settings.host, port: settings.port });
+      const { host, port, tls } = settings;
+      // The server's name is checked against its certificate; SNI takes a name, never an address.
+      const socket = tls
+        ? connectTls({ host, port, ...(isIP(host) ? {} : { servername: host }), ...tls })
+        : connect({ host, port });
       let timer: NodeJS.Timeout | undefined;
       const onError = (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -110,7 +118,7 @@ export class Connection {
         }, settings.connectTimeoutMs);
       }
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
         resolve(new Connection(socket, settings, hooks));

@@ -9,7 +9,9 @@ export type { SeenStore } from './deduplicator.js';
 export type { ChatRef, Delivery, GroupCreated, Message, Receipt } from './deliveries.js';
 export type {
   ClientState,
+  CreateGroupOptions,
   DisconnectInfo,
+  NameInfo,
   SendError,
   SendOptions,
   SendResult,

@@ -4,6 +4,7 @@ import {
   ListenerError,
   MalformedRequestError,
   ReplacedError,
+  TooLargeError,
   UnauthorizedError,
   ZapwireError,
 } from '../errors.js';
@@ -81,6 +82,21 @@ export interface ZapwireClientEvents {
   close: [info: { error: ZapwireError | undefined }];
 }
 
+/** docs/protocol.md §Names: a group's name is 1 to 64 bytes. */
+const MAX_NAME_BYTES = 64;
+
+/** What `nameOf` answers (docs/protocol.md §Names): a user's name from registration, a group's as last set; empty when none. */
+export interface NameInfo {
+  kind: 'user' | 'group';
+  name: string;
+}
+
+/** What `createGroup` takes besides the members. */
+export interface CreateGroupOptions {
+  /** The group's name, set with a `14` right after the `10` (1 to 64 bytes). */
+  name?: string;
+}
+
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -135,10 +151,12 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     this.options = resolveClientOptions(options);
     this.identityValue = this.options.identity;
     this.dedup = new Deduplicator(this.options.seenCapacity, this.options.seen);
-    const { host, port, ackDelayMs, ackEvery, requestTimeoutMs, connectTimeoutMs } = this.options;
+    const { host, port, ackDelayMs, ackEvery, requestTimeoutMs, connectTimeoutMs, tls } =
+      this.options;
     this.settings = Object.freeze({
       host,
       port,
+      tls,
       ackDelayMs,
       ackEvery,
       requestTimeoutMs,
@@ -241,20 +259,68 @@ export class ZapwireClient extends EventEmitter<ZapwireClientEvents> {
     return { id: ids[0]!, ids, ts };
   }
 
-  /** `10`: creates a group with these members (1 to 16; the creator is always a member). Resolves with its number. */
-  async createGroup(members: readonly string[]): Promise<string> {
+  /**
+   * `10`: creates a group with these members (1 to 16; the creator is always
+   * a member). Resolves with its number. With `options.name`, names it
+   * (`14`) once created; if that fails, the group exists unnamed and the
+   * error's `group` is its number.
+   */
+  async createGroup(members: readonly string[], options: CreateGroupOptions = {}): Promise<string> {
     if (!Array.isArray(members) || members.length < 1 || members.length > MAX_GROUP_MEMBERS) {
       throw new MalformedRequestError(`a group needs 1 to ${MAX_GROUP_MEMBERS} other members`);
     }
     const bad = members.find((m) => typeof m !== 'string' || !isNumber(m));
     if (bad !== undefined)
       throw new MalformedRequestError(`member ${JSON.stringify(bad)} is not 13 digits`);
+    // Checked before the 10: a name the server would refuse creates nothing.
+    if (options.name !== undefined) checkGroupName(options.name);
     const conn = this.session();
     const frame = await conn.request(
       { code: Code.CreateGroup, src: conn.self, ts: nowSeconds(), data: members.join('') },
       Code.GroupCreated,
     );
-    return frame.dst;
+    const group = frame.dst;
+    if (options.name !== undefined) {
+      try {
+        await this.nameGroup(group, options.name);
+      } catch (err) {
+        throw Object.assign(asZapwireError(err), { group });
+      }
+    }
+    return group;
+  }
+
+  /**
+   * `12`: the name a user registered with, or a group's name (members
+   * only: ForbiddenError otherwise); NotFoundError for a number that is
+   * neither. Names are for showing: numbers stay the identity.
+   */
+  async nameOf(number: string): Promise<NameInfo> {
+    if (typeof number !== 'string' || !isNumber(number))
+      throw new MalformedRequestError(`number must be 13 digits, got ${JSON.stringify(number)}`);
+    const conn = this.session();
+    const frame = await conn.request({ code: Code.NameOf, src: conn.self, dst: number }, Code.Name);
+    return { kind: frame.flag ? 'group' : 'user', name: frame.data };
+  }
+
+  /**
+   * `14`: names a group this client is a member of (1 to 64 bytes; the last
+   * name set wins). Resolves with the name stored; rejects with
+   * ForbiddenError (not a member), NotFoundError (not a group),
+   * RateLimitError (`--group-rate-limit`). An empty or too long name is
+   * refused here, before sending: the server would close the session for
+   * an empty one.
+   */
+  async nameGroup(group: string, name: string): Promise<string> {
+    if (typeof group !== 'string' || !isNumber(group))
+      throw new MalformedRequestError(`group must be 13 digits, got ${JSON.stringify(group)}`);
+    checkGroupName(name);
+    const conn = this.session();
+    const frame = await conn.request(
+      { code: Code.NameGroup, src: conn.self, dst: group, data: name },
+      Code.GroupNamed,
+    );
+    return frame.data;
   }
 
   /**
@@ -529,6 +595,14 @@ function asZapwireError(err: unknown): ZapwireError {
   return new ZapwireError(err instanceof Error ? err.message : String(err), 'ZAPWIRE_ERROR', {
     cause: err,
   });
+}
+
+/** docs/protocol.md §Names, as the server checks it: the SDK refuses what the server would. */
+function checkGroupName(name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new TypeError('a group name must be a string');
+  if (name === '') throw new MalformedRequestError('a group name must not be empty');
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES)
+    throw new TooLargeError(`group name over ${MAX_NAME_BYTES} bytes`);
 }
 
 function withStored(error: ZapwireError, storedIds: number[]): SendError {

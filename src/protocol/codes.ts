@@ -11,6 +11,10 @@ export const Code = {
   Error: '09',
   CreateGroup: '10',
   GroupCreated: '11',
+  NameOf: '12',
+  Name: '13',
+  NameGroup: '14',
+  GroupNamed: '15',
   IsValid: '19',
   Validity: '20',
 } as const;
@@ -27,6 +31,8 @@ const CLIENT_CODES = new Set<string>([
   Code.Send,
   Code.Ack,
   Code.CreateGroup,
+  Code.NameOf,
+  Code.NameGroup,
   Code.IsValid,
 ]);
 

@@ -72,6 +72,18 @@ export interface ServerOptions {
   legacyPaceMs: number;
   /** Extra time the store thread waits to gather a larger group commit, in ms; 0 commits every loop turn. */
   commitWindowMs: number;
+  /**
+   * Origins a browser page may open the WebSocket transport from (`GET /v1/ws`,
+   * docs/protocol.md §WebSocket); another is refused 403 at the upgrade.
+   * Undefined: any origin (README §WebSocket says why that is safe).
+   */
+  wsOrigins: readonly string[] | undefined;
+  /** The largest WebSocket message taken, in bytes; a larger one closes the connection (1009). */
+  wsMaxPayload: number;
+  /** PEM certificate (chain) file: with tlsKey, the v1 listener speaks TLS and the HTTP one HTTPS. */
+  tlsCert: string | undefined;
+  /** PEM private key file of tlsCert. */
+  tlsKey: string | undefined;
 }
 
 export const DEFAULT_PORT = 5050;
@@ -117,7 +129,8 @@ export function defaultMaxConnections(fileLimit: number | undefined = openFileLi
  * text, or as one of a few words.
  */
 export interface OptionParser<T> {
-  readonly text: 'integer' | 'string' | readonly string[];
+  /** How the command line reads it: an integer, a string, a comma-separated list, or one of the choices. */
+  readonly text: 'integer' | 'string' | 'list' | readonly string[];
   /** The value if it can be used; otherwise an OptionError naming `option`. */
   check(option: string, value: unknown): T;
 }
@@ -193,6 +206,28 @@ function nonEmpty(what: string): OptionParser<string> {
     },
   };
 }
+
+/** A file path, or undefined for off. */
+const optionalPath: OptionParser<string | undefined> = {
+  text: 'string',
+  check: (option, value) =>
+    value === undefined ? undefined : nonEmpty('file path').check(option, value),
+};
+
+/** A non-empty list of non-empty strings (a comma-separated list on the command line), or undefined for off. */
+const optionalList: OptionParser<readonly string[] | undefined> = {
+  text: 'list',
+  check(option, value) {
+    if (value === undefined) return undefined;
+    if (
+      !Array.isArray(value) ||
+      value.length === 0 ||
+      !value.every((item) => typeof item === 'string' && item.length > 0)
+    )
+      throw new OptionError(option, `${option} must be a non-empty list of origins`);
+    return Object.freeze([...value]);
+  },
+};
 
 function oneOf<T extends string>(choices: readonly T[]): OptionParser<T> {
   return {
@@ -296,6 +331,35 @@ export const SERVER_OPTIONS: OptionTable = Object.freeze<OptionTable>({
     help: 'extra wait to gather a larger group commit (0 = every loop turn)',
     parse: integer(0, 1_000),
     default: 0,
+  },
+  // The WebSocket transport and TLS (README §WebSocket, §TLS).
+  wsOrigins: {
+    flag: '--ws-origins <list>',
+    help: 'origins (comma-separated) a browser page may open /v1/ws from; others get 403',
+    parse: optionalList,
+    default: undefined,
+    defaultHelp: 'any',
+  },
+  wsMaxPayload: {
+    flag: '--ws-max-payload <bytes>',
+    help: 'largest WebSocket message taken; a larger one closes the connection (1009)',
+    // At most 4 MiB: a message is handed on whole, so it bounds the frames in flight (DESIGN.md §Flow control).
+    parse: integer(256, 4 * 1024 * 1024),
+    default: 64 * 1024,
+  },
+  tlsCert: {
+    flag: '--tls-cert <file>',
+    help: 'PEM certificate: with --tls-key, v1 speaks TLS and HTTP is HTTPS (legacy stays plain)',
+    parse: optionalPath,
+    default: undefined,
+    defaultHelp: 'off',
+  },
+  tlsKey: {
+    flag: '--tls-key <file>',
+    help: 'PEM private key of --tls-cert',
+    parse: optionalPath,
+    default: undefined,
+    defaultHelp: 'off',
   },
   // The limits of docs/protocol.md §Limits (README §Limits).
   maxInflight: {
@@ -432,5 +496,9 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
       'threads',
       'threads 0 (the sessions on the broker thread) cannot give each client a thread of its own (sessions per thread 1)',
     );
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    const missing = options.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
+    throw new OptionError(missing, `${missing} is needed too: TLS takes a certificate and its key`);
+  }
   return Object.freeze(options);
 }

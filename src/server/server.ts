@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../errors.js';
@@ -15,8 +16,10 @@ import { ConnectionTable } from './main-thread/connection-table.js';
 import { HostPool } from './main-thread/host-pool.js';
 import { type HttpFlowStats, HttpListener } from './main-thread/http-listener.js';
 import { LegacyListener } from './main-thread/legacy-listener.js';
+import { loadTlsFiles } from './main-thread/tls-files.js';
 import { type V1FlowStats, V1Listener } from './main-thread/v1-listener.js';
 import { builtWebDirectory, WebFiles } from './main-thread/web-files.js';
+import { WebSocketEndpoint } from './main-thread/websocket-endpoint.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
 import { BrokerClient } from './threads/broker-client.js';
 import type {
@@ -78,6 +81,8 @@ export class ZapwireServer {
     readonly logger: Logger,
     private readonly broker: Worker,
     threads: ThreadSetup,
+    /** Certificate and key when the v1 and HTTP listeners speak TLS (README §TLS). */
+    private readonly tls: TlsOptions | undefined,
   ) {
     this.metrics = new MainMetrics(() => ({ v1: this.v1.size, legacy: this.legacy?.size ?? 0 }));
     const connections = new ConnectionTable();
@@ -111,6 +116,7 @@ export class ZapwireServer {
       options.maxInflight,
       logger.child({ listener: 'v1' }),
       this.brokerClient,
+      tls,
     );
     this.legacy =
       options.legacyPort === undefined
@@ -121,25 +127,41 @@ export class ZapwireServer {
             admission,
             logger.child({ listener: 'legacy' }),
           );
-    this.http =
-      options.httpPort === undefined
-        ? undefined
-        : new HttpListener({
-            broker: this.brokerClient,
-            options,
-            admission,
-            logger: logger.child({ listener: 'http' }),
-            ...webChat(logger),
-            metrics: () => this.scrape(),
-            health: () => this.health(),
-            closing: () => this.closing !== undefined,
-            onAnswer: (status) => this.metrics.httpAnswered(status),
-          });
+    if (options.httpPort !== undefined) {
+      // GET /v1/ws turns an HTTP connection into a v1 connection (docs/protocol.md §WebSocket).
+      const http = new HttpListener({
+        broker: this.brokerClient,
+        options,
+        admission,
+        logger: logger.child({ listener: 'http' }),
+        ...webChat(logger),
+        metrics: () => this.scrape(),
+        health: () => this.health(),
+        closing: () => this.closing !== undefined,
+        onAnswer: (status) => this.metrics.httpAnswered(status),
+        ...(tls ? { tls } : {}),
+        upgrade: (req, socket, head) => websockets.upgrade(req, socket, head),
+      });
+      const websockets = new WebSocketEndpoint({
+        v1: this.v1,
+        admission,
+        origins: options.wsOrigins,
+        maxPayload: options.wsMaxPayload,
+        closing: () => this.closing !== undefined,
+        refuse: (socket, err) => http.refuseUpgrade(socket, err),
+      });
+      this.http = http;
+    }
   }
 
   static async start(input: StartOptions = {}): Promise<ZapwireServer> {
     const { logger: given, faults, ...rest } = input;
     const options = resolveServerOptions(rest);
+    // Read before any thread starts: a file that cannot be read is one line, and nothing to stop.
+    const tls =
+      options.tlsCert === undefined || options.tlsKey === undefined
+        ? undefined
+        : loadTlsFiles({ tlsCert: options.tlsCert, tlsKey: options.tlsKey });
     const logger = given ?? createLogger({ level: options.logLevel });
     // DESIGN.md §Observability: one root logger. Worker threads log at its
     // level and send their lines here, to be written to its destination.
@@ -155,7 +177,7 @@ export class ZapwireServer {
     // closes the file.
     let server: ZapwireServer;
     try {
-      server = new ZapwireServer(options, logger, broker, threads);
+      server = new ZapwireServer(options, logger, broker, threads, tls);
     } catch (err) {
       await broker.terminate();
       throw err;
@@ -172,6 +194,7 @@ export class ZapwireServer {
         address: server.address,
         legacy: server.legacyAddress,
         http: server.httpAddress,
+        tls: tls !== undefined,
         db: options.dbPath,
         threads: options.threads,
         sessionsPerThread: options.sessionsPerThread,
@@ -192,6 +215,11 @@ export class ZapwireServer {
     await this.pool.start();
     await listen(this.v1.server, port, host);
     if (this.legacy) await listen(this.legacy.server, legacyPort!, host);
+    if (this.legacy && this.tls)
+      this.logger.warn(
+        { legacy: this.legacyAddress },
+        "the legacy listener speaks plain TCP (Opa's clients cannot do TLS): face it only to a trusted network",
+      );
     if (this.http) await listen(this.http.server, httpPort!, host);
   }
 

@@ -1,5 +1,6 @@
 import { freeNumber } from './numbers.js';
 import type {
+  DisplayName,
   NewMessage,
   NumberKind,
   OpenTransaction,
@@ -13,6 +14,8 @@ interface State {
   users: Map<string, { name: string; tokenHash: Buffer | null }>;
   /** Members in the order they were added, creator first. */
   groups: Map<string, string[]>;
+  /** Groups that were named (docs/protocol.md §Names); the others' name is empty. */
+  groupNames: Map<string, string>;
   /** Per recipient, rows keyed by id; Map order is insertion order, which is id order. */
   pending: Map<string, Map<number, PendingMessage>>;
   /** Keyed by `${group} ${ts}`; a later sender replaces an earlier one. */
@@ -25,6 +28,7 @@ function emptyState(): State {
   return {
     users: new Map(),
     groups: new Map(),
+    groupNames: new Map(),
     pending: new Map(),
     groupLog: new Map(),
     nextId: 1,
@@ -39,6 +43,7 @@ function snapshot(state: State): State {
   return {
     users: new Map(state.users),
     groups: new Map(state.groups),
+    groupNames: new Map(state.groupNames),
     pending,
     groupLog: new Map(state.groupLog),
     nextId: state.nextId,
@@ -116,6 +121,15 @@ export class MemoryStore implements Store, OpenTransaction {
     return undefined;
   }
 
+  displayName(number: string): DisplayName | undefined {
+    const state = this.open();
+    const user = state.users.get(number);
+    if (user !== undefined) return { kind: 'user', name: user.name };
+    if (state.groups.has(number))
+      return { kind: 'group', name: state.groupNames.get(number) ?? '' };
+    return undefined;
+  }
+
   createGroup(creator: string, members: readonly string[]): string {
     // docs/protocol.md §Delivery guarantees: the creator is always a member, and
     // listing the creator again or a number twice changes nothing.
@@ -133,6 +147,15 @@ export class MemoryStore implements Store, OpenTransaction {
 
   isMember(group: string, number: string): boolean {
     return this.open().groups.get(group)?.includes(number) ?? false;
+  }
+
+  setGroupName(group: string, name: string): boolean {
+    return this.write(() => {
+      const state = this.open();
+      if (!state.groups.has(group)) return false;
+      state.groupNames.set(group, name);
+      return true;
+    });
   }
 
   insertMessage(copies: readonly NewMessage[]): PendingMessage[] {

@@ -1,7 +1,8 @@
 import { drawNumber, MAX_NUMBER_ATTEMPTS } from './numbers.js';
+import { type PendingRow, toPending } from './pending-row.js';
 import { LOCK_CLASS } from './postgres-schema.js';
 import type {
-  MessageKind,
+  DisplayName,
   NewMessage,
   NumberKind,
   PendingMessage,
@@ -24,36 +25,8 @@ type Args<M extends StoreCallName> = Parameters<Store[M]>;
 type Result<M extends StoreCallName> = ReturnType<Store[M]>;
 type Batch<M extends StoreCallName> = (q: Query, calls: Args<M>[]) => Promise<Result<M>[]>;
 
-interface PendingRow {
-  id: number;
-  message_id: number;
-  recipient: string;
-  sender: string;
-  group_number: string | null;
-  ts: number;
-  wants_receipt: boolean;
-  kind: number;
-  body: string;
-  stored_at: number;
-}
-
 const PENDING_COLUMNS =
   'p.id, p.message_id, p.recipient, p.sender, p.group_number, p.ts, p.wants_receipt, p.kind, p.body, p.stored_at';
-
-function toPending(row: PendingRow): PendingMessage {
-  return {
-    id: row.id,
-    messageId: row.message_id,
-    recipient: row.recipient,
-    sender: row.sender,
-    group: row.group_number,
-    ts: row.ts,
-    wantsReceipt: row.wants_receipt,
-    kind: row.kind as MessageKind,
-    body: row.body,
-    storedAt: row.stored_at,
-  };
-}
 
 const byId = (a: PendingMessage, b: PendingMessage): number => a.id - b.id;
 
@@ -122,6 +95,19 @@ const numberKind: Batch<'numberKind'> = async (q, calls) => {
   return calls.map(([number]) => found.get(number));
 };
 
+const displayName: Batch<'displayName'> = async (q, calls) => {
+  const rows = await q<DisplayName & { number: string }>(
+    `SELECT number, 'user' AS kind, name FROM users WHERE number = ANY($1::text[])
+     UNION ALL SELECT number, 'group', name FROM "groups" WHERE number = ANY($1::text[])`,
+    [calls.map(([number]) => number)],
+  );
+  const found = new Map(rows.map((row) => [row.number, { kind: row.kind, name: row.name }]));
+  return calls.map(([number]) => {
+    const name = found.get(number);
+    return name === undefined ? undefined : { ...name };
+  });
+};
+
 const createGroup: Batch<'createGroup'> = async (q, calls) => {
   // docs/protocol.md §Delivery guarantees: the creator is always a member, and
   // listing the creator again or a number twice changes nothing.
@@ -173,6 +159,22 @@ const isMember: Batch<'isMember'> = async (q, calls) => {
   );
   const found = new Set(rows.map(({ g, m }) => `${g} ${m}`));
   return calls.map(([group, number]) => found.has(`${group} ${number}`));
+};
+
+/**
+ * One UPDATE for the run. A row is updated once per statement whatever the
+ * number of matches, so only each group's last call goes in: the last wins,
+ * as if the calls had run one after the other.
+ */
+const setGroupName: Batch<'setGroupName'> = async (q, calls) => {
+  const last = new Map(calls.map(([group, name]) => [group, name]));
+  const rows = await q<{ number: string }>(
+    `UPDATE "groups" AS g SET name = c.name FROM unnest($1::text[], $2::text[]) AS c(number, name)
+     WHERE g.number = c.number RETURNING g.number`,
+    [[...last.keys()], [...last.values()]],
+  );
+  const named = new Set(rows.map((row) => row.number));
+  return calls.map(([group]) => named.has(group));
 };
 
 /**
@@ -342,9 +344,11 @@ const BATCHES: { [M in StoreCallName]: Batch<M> } = {
   createUser,
   getUser,
   numberKind,
+  displayName,
   createGroup,
   groupMembers,
   isMember,
+  setGroupName,
   insertMessage,
   pendingFor,
   countPending,

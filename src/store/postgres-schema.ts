@@ -2,10 +2,10 @@ import type pg from 'pg';
 
 /**
  * The PostgreSQL schema this code writes, kept in the one-row table
- * `zapwire_schema`. Raise it with a migration step in `applyPostgresSchema`;
+ * `zapwire_schema`. Raise it with a step appended to POSTGRES_SCHEMA_STEPS;
  * an older zapwire must refuse a newer database rather than misread it.
  */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /**
  * Advisory lock keys of zapwire (the first half of a two-int key), so that
@@ -76,6 +76,16 @@ CREATE TABLE group_log (
 CREATE INDEX group_log_group_ts ON group_log (group_number, ts);
 `;
 
+/** Version 2 (docs/protocol.md §Names): a group's name, empty until a member sets one. */
+const V2_GROUP_NAMES = `ALTER TABLE "groups" ADD COLUMN name text NOT NULL DEFAULT ''`;
+
+/**
+ * The SQL that brings a database from version `i` to `i + 1`, at index `i`.
+ * Only ever appended to: a database of an older zapwire is migrated by the
+ * steps after its version, exactly as they were shipped.
+ */
+export const POSTGRES_SCHEMA_STEPS: readonly string[] = Object.freeze([DDL_V1, V2_GROUP_NAMES]);
+
 /**
  * Brings the database (`schema`, which must be the connection's search_path, or public) to
  * POSTGRES_SCHEMA_VERSION in one transaction; running it again changes
@@ -100,12 +110,14 @@ export async function applyPostgresSchema(client: pg.ClientBase, schema?: string
           `(${POSTGRES_SCHEMA_VERSION}); open it with a newer zapwire`,
       );
     }
-    if (found === 0) {
-      await client.query(DDL_V1);
+    for (let version = found; version < POSTGRES_SCHEMA_VERSION; version++)
+      await client.query(POSTGRES_SCHEMA_STEPS[version]!);
+    if (found === 0)
       await client.query('INSERT INTO zapwire_schema (version) VALUES ($1)', [
         POSTGRES_SCHEMA_VERSION,
       ]);
-    }
+    else if (found < POSTGRES_SCHEMA_VERSION)
+      await client.query('UPDATE zapwire_schema SET version = $1', [POSTGRES_SCHEMA_VERSION]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -2,10 +2,10 @@ import type Database from 'better-sqlite3';
 
 /**
  * The schema version this code writes, kept in `PRAGMA user_version`. Raise it
- * with a migration step in `applySchema`; an older zapwire must refuse a newer
+ * with a step appended to SCHEMA_STEPS; an older zapwire must refuse a newer
  * file rather than misread it.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export type Synchronous = 'normal' | 'full';
 
@@ -69,6 +69,16 @@ CREATE TABLE IF NOT EXISTS group_log (
 CREATE INDEX IF NOT EXISTS group_log_group_ts ON group_log (group_number, ts);
 `;
 
+/** Version 2 (docs/protocol.md §Names): a group's name, empty until a member sets one. */
+const V2_GROUP_NAMES = `ALTER TABLE "groups" ADD COLUMN name TEXT NOT NULL DEFAULT ''`;
+
+/**
+ * The SQL that brings a file from version `i` to `i + 1`, at index `i`.
+ * Only ever appended to: a file written by an older zapwire is migrated by
+ * the steps after its version, exactly as they were shipped.
+ */
+export const SCHEMA_STEPS: readonly string[] = Object.freeze([DDL_V1, V2_GROUP_NAMES]);
+
 /** Every pragma the store relies on, in the one place they are set. */
 export function applyPragmas(db: Database.Database, options: PragmaOptions = {}): void {
   // WAL: a commit is one append. Entered in EXCLUSIVE locking mode (see
@@ -103,9 +113,10 @@ export function assertKnownVersion(db: Database.Database): void {
 /** Brings the file to SCHEMA_VERSION; running it again changes nothing. */
 export function applySchema(db: Database.Database): void {
   assertKnownVersion(db);
-  if (schemaVersion(db) === SCHEMA_VERSION) return;
+  const found = schemaVersion(db);
+  if (found === SCHEMA_VERSION) return;
   db.transaction(() => {
-    db.exec(DDL_V1);
+    for (let version = found; version < SCHEMA_VERSION; version++) db.exec(SCHEMA_STEPS[version]!);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

@@ -3,9 +3,10 @@ import nodePath from 'node:path';
 import Database from 'better-sqlite3';
 import { DatabaseOpenError } from '../errors.js';
 import { freeNumber } from './numbers.js';
+import { type PendingRow, toPending } from './pending-row.js';
 import { prepareDatabase, type Synchronous } from './schema.js';
 import type {
-  MessageKind,
+  DisplayName,
   NewMessage,
   NumberKind,
   OpenTransaction,
@@ -65,19 +66,6 @@ function makeFolders(dir: string): void {
   fs.mkdirSync(dir);
 }
 
-interface PendingRow {
-  id: number;
-  message_id: number;
-  recipient: string;
-  sender: string;
-  group_number: string | null;
-  ts: number;
-  wants_receipt: number;
-  kind: number;
-  body: string;
-  stored_at: number;
-}
-
 interface UserRow {
   number: string;
   name: string;
@@ -88,21 +76,6 @@ interface UserRow {
 // which saves an UPDATE per message: the id is only known after the INSERT.
 const PENDING_COLUMNS =
   'id, IIF(message_id = 0, id, message_id) AS message_id, recipient, sender, group_number, ts, wants_receipt, kind, body, stored_at';
-
-function toPending(row: PendingRow): PendingMessage {
-  return {
-    id: row.id,
-    messageId: row.message_id,
-    recipient: row.recipient,
-    sender: row.sender,
-    group: row.group_number,
-    ts: row.ts,
-    wantsReceipt: row.wants_receipt !== 0,
-    kind: row.kind as MessageKind,
-    body: row.body,
-    storedAt: row.stored_at,
-  };
-}
 
 function checkOptions(options: SqliteStoreOptions): Required<SqliteStoreOptions> {
   if (typeof options !== 'object' || options === null) {
@@ -129,6 +102,11 @@ function prepareStatements(db: Database.Database) {
          UNION ALL SELECT 'group' FROM "groups" WHERE number = ? LIMIT 1`,
       )
       .pluck(),
+    displayName: db.prepare<[string, string], DisplayName>(
+      `SELECT 'user' AS kind, name FROM users WHERE number = ?
+       UNION ALL SELECT 'group', name FROM "groups" WHERE number = ? LIMIT 1`,
+    ),
+    setGroupName: db.prepare<[string, string]>('UPDATE "groups" SET name = ? WHERE number = ?'),
     insertUser: db.prepare<[string, string, Buffer | null, number]>(
       'INSERT INTO users (number, name, token_hash, created_at) VALUES (?, ?, ?, ?)',
     ),
@@ -305,6 +283,11 @@ export class SqliteStore implements Store, OpenTransaction {
     return this.get(this.sql.numberKind, number, number);
   }
 
+  displayName(number: string): DisplayName | undefined {
+    const row = this.get(this.sql.displayName, number, number);
+    return row === undefined ? undefined : { kind: row.kind, name: row.name };
+  }
+
   createGroup(creator: string, members: readonly string[]): string {
     // docs/protocol.md §Delivery guarantees: the creator is always a member, and
     // listing the creator again or a number twice changes nothing.
@@ -323,6 +306,10 @@ export class SqliteStore implements Store, OpenTransaction {
 
   isMember(group: string, number: string): boolean {
     return this.get(this.sql.isMember, group, number) !== undefined;
+  }
+
+  setGroupName(group: string, name: string): boolean {
+    return this.autocommit(() => this.run(this.sql.setGroupName, name, group).changes > 0);
   }
 
   insertMessage(copies: readonly NewMessage[]): PendingMessage[] {

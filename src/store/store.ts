@@ -52,6 +52,16 @@ export interface UserRecord {
 
 export type NumberKind = 'user' | 'group';
 
+/**
+ * What a number is called, for showing (docs/protocol.md §Names): a user's
+ * name as registered with `01`, a group's as last set with `14`; empty when
+ * it has none.
+ */
+export interface DisplayName {
+  kind: NumberKind;
+  name: string;
+}
+
 export interface StoreCounters {
   /** SQL statements executed since the store was opened (0 for MemoryStore). */
   statements: number;
@@ -66,12 +76,16 @@ export interface Store {
   createUser(name: string, tokenHash: Buffer | null): UserRecord;
   getUser(number: string): UserRecord | undefined;
   numberKind(number: string): NumberKind | undefined;
+  /** The name a user or group goes by; undefined for a number that is neither. */
+  displayName(number: string): DisplayName | undefined;
 
   /** Creates a group under a new number; `members` are stored deduplicated, creator included. */
   createGroup(creator: string, members: readonly string[]): string;
   /** Members in the order they were added (creator first); empty for an unknown group. */
   groupMembers(group: string): string[];
   isMember(group: string, number: string): boolean;
+  /** Replaces a group's name (the last call wins); false, changing nothing, when `group` is not a group. */
+  setGroupName(group: string, name: string): boolean;
 
   /**
    * Stores one message as one row per copy (one copy per recipient); all rows

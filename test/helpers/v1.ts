@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { encodeFrame, type Frame, type FrameInit, NOBODY } from '../../src/protocol/index.js';
 import type { StartOptions } from '../../src/server/server.js';
 import { startTestServer, type TestServer } from './server.js';
-import { type Identity, WireClient } from './wire-client.js';
+import { type FrameClient, type Identity, WireClient } from './wire-client.js';
 
 /** A plausible Unix time to stamp test messages with (10 digits). */
 export const T0 = 1_700_000_000;
@@ -91,7 +91,7 @@ export function useServer(options: StartOptions = {}): V1Env {
 }
 
 /** The next `n` frames, whatever their code. */
-export async function take(c: WireClient, n: number, timeoutMs = 3_000): Promise<Frame[]> {
+export async function take(c: FrameClient, n: number, timeoutMs = 3_000): Promise<Frame[]> {
   const out: Frame[] = [];
   for (let i = 0; i < n; i++) out.push(await c.next(timeoutMs));
   return out;
@@ -113,7 +113,7 @@ export interface ReceiveOptions {
  * keep receiving beyond its window.
  */
 export async function receive(
-  c: WireClient,
+  c: FrameClient,
   n: number,
   options: ReceiveOptions = {},
 ): Promise<Frame[]> {
@@ -132,7 +132,7 @@ export async function receive(
 }
 
 /** Sends a cumulative `08`: `count` is how many `06` this connection has received so far. */
-export function ack(c: WireClient, src: string, count: number): void {
+export function ack(c: FrameClient, src: string, count: number): void {
   c.send({ code: '08', src, data: String(count) });
 }
 
@@ -147,7 +147,7 @@ export function message(
 }
 
 /** Sends a `05` and returns its answer, checked to be the `07`. */
-export async function sendStored(c: WireClient, init: FrameInit): Promise<Frame> {
+export async function sendStored(c: FrameClient, init: FrameInit): Promise<Frame> {
   c.send(init);
   const answer = await c.next();
   expect(answer, `the answer to 05 ${init.data ?? ''}`).toMatchObject({
@@ -178,7 +178,7 @@ export function expectError(
 
 /** Reads the next frame, asserts it is `09 <status>` (echoing `cause` if given), then that the server closes the connection. */
 export async function expectErrorAndClose(
-  c: WireClient,
+  c: FrameClient,
   status: number,
   cause?: { src?: string; dst?: string; ts?: number },
 ): Promise<void> {
@@ -189,7 +189,7 @@ export async function expectErrorAndClose(
 
 /** Reads the next frame, asserts it is `09 <status>`, and that the connection stays open (it still answers a `19`). */
 export async function expectErrorAndOpen(
-  c: WireClient,
+  c: FrameClient,
   status: number,
   asker: string,
   cause?: { src?: string; dst?: string; ts?: number },
@@ -199,7 +199,7 @@ export async function expectErrorAndOpen(
 }
 
 /** The connection is still open and served: a `19` about `asker` is answered `20` `1`. */
-export async function expectStillServed(c: WireClient, asker: string): Promise<void> {
+export async function expectStillServed(c: FrameClient, asker: string): Promise<void> {
   c.send({ code: '19', src: asker, dst: asker });
   const answer = await c.next();
   expect(answer).toMatchObject({ code: '20', dst: asker, data: '1' });
@@ -211,7 +211,11 @@ export async function expectStillServed(c: WireClient, asker: string): Promise<v
  * before it: once it returns, every frame sent before the `19` (an `08`
  * included, which has no answer) has been handled.
  */
-export async function roundTrip(c: WireClient, asker: string, timeoutMs = 3_000): Promise<Frame[]> {
+export async function roundTrip(
+  c: FrameClient,
+  asker: string,
+  timeoutMs = 3_000,
+): Promise<Frame[]> {
   c.send({ code: '19', src: asker, dst: asker });
   const before: Frame[] = [];
   for (;;) {

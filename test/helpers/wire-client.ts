@@ -8,45 +8,23 @@ import {
 } from '../../src/protocol/index.js';
 
 /**
- * A bare protocol v1 connection for tests: writes frames, and queues every
- * frame it reads so a test can await them in order. No SDK logic: tests see
- * exactly what the server sends.
+ * What a test sees of a protocol v1 connection, whatever carries it (TCP here,
+ * a WebSocket in ws-client.ts): it writes frames, and queues every frame it
+ * reads so a test can await them in order. No SDK logic: tests see exactly
+ * what the server sends.
  */
-export class WireClient {
+export abstract class FrameClient {
   readonly frames: Frame[] = [];
   closed = false;
   private waiters: (() => void)[] = [];
-  private readonly splitter = new FrameSplitter();
 
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) =>
-      this.splitter.push(chunk, (frame) => {
-        this.frames.push(decodeFrame(Buffer.from(frame)));
-        this.wake();
-      }),
-    );
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  /** `localAddress` picks the source address (any of 127.0.0.0/8 on Linux), for per-address limits. */
-  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<WireClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
-      socket.once('connect', () => resolve(new WireClient(socket)));
-      socket.once('error', reject);
-    });
-  }
+  abstract sendRaw(bytes: Uint8Array): void;
+  /** Ends the connection from the client's side. */
+  abstract close(): void;
+  abstract destroy(): void;
 
   send(init: FrameInit): void {
-    this.socket.write(encodeFrame(init));
-  }
-
-  sendRaw(bytes: Uint8Array): void {
-    this.socket.write(bytes);
+    this.sendRaw(encodeFrame(init));
   }
 
   /** The next frame read, waiting up to `timeoutMs`. */
@@ -75,12 +53,15 @@ export class WireClient {
     }
   }
 
-  close(): void {
-    this.socket.end();
+  /** A frame was read (decoded here: a test sees what the codec makes of it). */
+  protected received(frame: Uint8Array): void {
+    this.frames.push(decodeFrame(Buffer.from(frame)));
+    this.wake();
   }
 
-  destroy(): void {
-    this.socket.destroy();
+  protected ended(): void {
+    this.closed = true;
+    this.wake();
   }
 
   private wait(ms: number): Promise<void> {
@@ -95,6 +76,41 @@ export class WireClient {
 
   private wake(): void {
     for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+/** A bare protocol v1 connection over TCP. */
+export class WireClient extends FrameClient {
+  private readonly splitter = new FrameSplitter();
+
+  private constructor(readonly socket: Socket) {
+    super();
+    socket.on('data', (chunk: Buffer) =>
+      this.splitter.push(chunk, (frame) => this.received(frame)),
+    );
+    socket.on('close', () => this.ended());
+    socket.on('error', () => {});
+  }
+
+  /** `localAddress` picks the source address (any of 127.0.0.0/8 on Linux), for per-address limits. */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<WireClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
+      socket.once('connect', () => resolve(new WireClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  sendRaw(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
   }
 }
 

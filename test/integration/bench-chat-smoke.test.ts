@@ -107,3 +107,35 @@ describe('chat benchmark scenario (tiny parameters): zapwire and the MQTT peers 
     }
   });
 });
+
+describe('chat benchmark scenario over WebSockets (--chat-transport)', () => {
+  it('runs zapwire over TCP and over WebSockets at /v1/ws, each delivering every open-loop message, side by side', {
+    timeout: 60_000,
+  }, async () => {
+    const out = join(dir, 'chat-ws.json');
+    const r = await run(
+      ['--tiny', '--only', 'chat', '--chat-transport', 'tcp,ws', '--peers', 'none', '--out', out],
+      55_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const c = JSON.parse(readFileSync(out, 'utf8')).scenarios.chat;
+    expect(c.failed).toEqual([]);
+    expect(c.runs.map((x: { system: string }) => x.system)).toEqual(['zapwire', 'zapwire-ws']);
+    for (const x of c.runs as {
+      system: string;
+      durable: boolean;
+      sessions: number;
+      rates: Step[];
+    }[]) {
+      expect(x.durable, x.system).toBe(true);
+      expect(x.sessions, x.system).toBe(2 * c.params.pairs);
+      for (const s of x.rates) {
+        expect(s.sent, x.system).toBe(s.offered);
+        expect(s.acked, x.system).toBe(s.sent);
+        expect(s.received, x.system).toBe(s.sent);
+        expect(s.errors, x.system).toBe(0);
+      }
+    }
+    expect(readFileSync(join(dir, 'chat-ws.md'), 'utf8')).toContain('µs/msg ÷ zapwire-ws');
+  });
+});

@@ -20,6 +20,7 @@ export const NO_QUOTAS: BrokerQuotas = Object.freeze({
 // docs/protocol.md §Limits: a refusal's reason names the limit (the option).
 const RATE_REASON = 'sending too fast (rateLimit)';
 const GROUP_RATE_REASON = 'creating groups too fast (groupRateLimit)';
+const GROUP_NAME_RATE_REASON = 'naming groups too fast (groupRateLimit)';
 const REGISTER_REASON = 'registering too fast (registerRate)';
 const AUTH_REASON = 'too many failed authentications (authFailuresPerMinute)';
 const pendingReason = (recipient: string) =>
@@ -124,6 +125,12 @@ export class Limits {
   admitGroup(creator: string): void {
     if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
     this.effects.charge(this.groupRate, creator, 1);
+  }
+
+  /** `14` shares the budget of `10`: both write a group's row (docs/protocol.md §Limits). */
+  admitGroupName(number: string): void {
+    if (!this.groupRate.allows(number)) throw new RateLimitError(GROUP_NAME_RATE_REASON);
+    this.effects.charge(this.groupRate, number, 1);
   }
 
   /** An address over a per-address limit is refused (429), and that is logged once per window. */

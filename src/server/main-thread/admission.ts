@@ -62,6 +62,20 @@ export class Admission {
     return undefined;
   }
 
+  /**
+   * An admitted HTTP connection becoming a version 1 one (a WebSocket at
+   * `/v1/ws`): it stays counted once, but must fit under the cap the v1
+   * listener has, so that WebSockets cannot take the HTTP reserve. Undefined
+   * when it fits; a refused one is still counted (released when it closes).
+   */
+  upgrade(address: string): Refusal | undefined {
+    if (this.maxConnections > 0 && this.open > this.maxConnections - this.httpReserve) {
+      this.warn(address, 'v1', 'total');
+      return 'total';
+    }
+    return undefined;
+  }
+
   release(address: string): void {
     const fromAddress = this.byAddress.get(address);
     if (fromAddress === undefined) return;

@@ -1,9 +1,11 @@
-import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { FRAME_SIZE } from '../../protocol/frame.js';
+import { Code } from '../../protocol/codes.js';
+import { encodeFrame, FRAME_SIZE } from '../../protocol/frame.js';
 import { FrameSplitter } from '../../protocol/frame-splitter.js';
+import { Status } from '../../protocol/status.js';
 import { asBuffer } from '../threads/batched-port.js';
 import type { HostHandle } from './host-pool.js';
+import type { Wire } from './wire.js';
 
 /** Output queued in the socket beyond which the session stops getting pushes and the socket stops being read. */
 export const WRITE_HIGH_WATER = 64 * 1024;
@@ -18,7 +20,7 @@ const CLOSE_GRACE_MS = 5_000;
 
 /** The connection a socket belongs to, so that every socket shares one set of listener functions. */
 const CONNECTION = Symbol('zapwire.connection');
-type TaggedSocket = Socket & { [CONNECTION]: Connection };
+type TaggedSocket = Wire & { [CONNECTION]: Connection };
 
 // Module-level listeners rather than closures per connection: a server holds
 // tens of thousands of sockets, and four closures and their context were a
@@ -94,7 +96,8 @@ export class Connection {
 
   constructor(
     readonly sid: number,
-    readonly socket: Socket,
+    /** The byte stream: a TCP (or TLS) socket, or a WebSocket's wire. */
+    readonly socket: Wire,
     readonly host: HostHandle,
     /** The client's source address, as admitted (released with it when the socket closes). */
     readonly address: string,
@@ -150,6 +153,34 @@ export class Connection {
   credit(frames: number): void {
     this.inflight -= frames;
     if (this.readingPaused && this.inflight <= this.flow.maxInflight) this.updateReading();
+    if (this.endWhenFinished && this.inflight === 0) this.writeEndWhenFinished();
+  }
+
+  /** A `09 400` for input that is not frames, written once every frame handed on before it is finished. */
+  private endWhenFinished: Uint8Array | undefined;
+
+  /**
+   * Input that cannot be cut into frames (a WebSocket text message, or one
+   * that is not whole frames: docs/protocol.md §WebSocket): `09 400` and
+   * close. Nothing more is read; the frames already handed to the host are
+   * answered first, so the `09` comes after their answers, as it would after
+   * the answers of the frames before a malformed one. No frame caused it, so
+   * it echoes no src, dst or ts.
+   */
+  malformedInput(reason: string): void {
+    if (this.ending || this.endWhenFinished) return;
+    this.debug({ reason }, 'malformed input');
+    this.stopReading();
+    this.endWhenFinished = encodeFrame({ code: Code.Error, data: `${Status.Malformed} ${reason}` });
+    if (this.inflight === 0) this.writeEndWhenFinished();
+    // A host that cannot finish them (its client reads nothing) does not keep the connection.
+    else setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private writeEndWhenFinished(): void {
+    const bytes = this.endWhenFinished!;
+    this.endWhenFinished = undefined;
+    this.end(bytes, undefined);
   }
 
   /** Reading paused for either reason (flowStats). */

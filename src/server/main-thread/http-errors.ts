@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { type ErrorCode, ZapwireError } from '../../errors.js';
 
 /**
@@ -54,4 +55,21 @@ export function httpErrorAnswer(err: unknown): HttpErrorAnswer {
     body: { error: { status, code: err.code, message: err.message } },
     expected: true,
   };
+}
+
+/**
+ * The same answer as raw HTTP/1.1 bytes with `connection: close`, for a
+ * socket no ServerResponse serves: refused at the door before Node's parser
+ * reads a byte, or refused at a WebSocket upgrade.
+ */
+export function rawHttpErrorAnswer(err: unknown): { status: number; bytes: Buffer } {
+  const { status, body } = httpErrorAnswer(err);
+  const text = JSON.stringify(body);
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(text)}`,
+    'connection: close',
+  ];
+  return { status, bytes: Buffer.from(`${head.join('\r\n')}\r\n\r\n${text}`) };
 }

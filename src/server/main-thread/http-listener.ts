@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import {
   BadJsonError,
@@ -15,17 +17,21 @@ import { isNumber } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import { splitText } from '../../protocol/text.js';
 import type { ServerOptions } from '../config.js';
+import { checkGroupName } from '../session-host/handlers/name-group.js';
 import { MAX_NAME_BYTES } from '../session-host/handlers/register.js';
 import type { BrokerClient } from '../threads/broker-client.js';
 import { Admission, type Refusal } from './admission.js';
-import { httpErrorAnswer } from './http-errors.js';
+import { httpErrorAnswer, rawHttpErrorAnswer } from './http-errors.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
+import { TLS_HANDSHAKE_TIMEOUT_MS } from './tls-files.js';
 import type { WebFile, WebFiles } from './web-files.js';
 
 /** Bodies larger than this are refused (413) without being read whole. */
 export const MAX_BODY_BYTES = 16 * 1024;
 /** How long a connection refused at the door may take to close before it is destroyed. */
-const REFUSE_GRACE_MS = 5_000;
+export const REFUSE_GRACE_MS = 5_000;
+/** The path of the WebSocket transport (docs/protocol.md §WebSocket). */
+export const WEBSOCKET_PATH = '/v1/ws';
 
 export type HttpListenerOptions = Pick<
   ServerOptions,
@@ -48,9 +54,20 @@ export interface HttpDependencies {
   closing(): boolean;
   /** Told the status of every answer (for the metrics). */
   onAnswer?: (status: number) => void;
+  /** Certificate and key: the listener speaks HTTPS (README §TLS). */
+  tls?: TlsOptions;
+  /**
+   * Takes an upgrade request for WEBSOCKET_PATH (websocket-endpoint.ts); the
+   * socket has been admitted here, and is released here when it closes.
+   * Without it, upgrades are refused 404.
+   */
+  upgrade?: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 }
 
 const BEARER = /^Bearer ([0-9]{13}):(\S+)$/;
+/** README §HTTP API: a number's name, and a group's name to set (docs/protocol.md §Names). */
+const NUMBER_NAME_PATH = /^\/v1\/numbers\/([^/]*)\/name$/;
+const GROUP_NAME_PATH = /^\/v1\/groups\/([^/]*)\/name$/;
 
 /** A body must be valid UTF-8: a replacement character silently stored would not be what was sent. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -58,6 +75,12 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** No lone surrogate: it has no UTF-8 encoding, so it cannot be stored nor sent as a `06` (String.prototype.isWellFormed, Node 20). */
 function isWellFormed(text: string): boolean {
   return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** A request target's path (no query is used): cheaper than a URL object per request. */
+function pathOf(target = '/'): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
 }
 
 /** The HTTP listener's part of ZapwireServer.flowStats(). */
@@ -100,12 +123,7 @@ function onFlowSocketResume(this: HttpSocket): void {
 
 /** The raw answer to a connection refused at the door: written before Node's parser reads a byte. */
 function refusalResponse(refusal: Refusal): Buffer {
-  const body = JSON.stringify(
-    httpErrorAnswer(new UnavailableError(Admission.reason(refusal))).body,
-  );
-  return Buffer.from(
-    `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  return rawHttpErrorAnswer(new UnavailableError(Admission.reason(refusal))).bytes;
 }
 const REFUSED: Readonly<Record<Refusal, Buffer>> = {
   total: refusalResponse('total'),
@@ -124,26 +142,58 @@ export class HttpListener {
 
   constructor(private readonly deps: HttpDependencies) {
     const { httpHeadersTimeoutMs, httpRequestTimeoutMs, httpKeepAliveTimeoutMs } = deps.options;
-    this.server = createServer(
-      {
-        ...TCP_KEEPALIVE,
-        // Node refuses headersTimeout > requestTimeout; headers are part of the request anyway.
-        headersTimeout: Math.min(httpHeadersTimeoutMs, httpRequestTimeoutMs),
-        requestTimeout: httpRequestTimeoutMs,
-        keepAliveTimeout: httpKeepAliveTimeoutMs,
-        // Node checks the headers and request limits only this often (30 s by
-        // default, which let slow headers stay ~90 s): often enough that each
-        // holds within a quarter of itself, at most a second late.
-        connectionsCheckingInterval: Math.min(
-          1_000,
-          Math.max(50, Math.floor(Math.min(httpHeadersTimeoutMs, httpRequestTimeoutMs) / 4)),
-        ),
-      },
-      (req, res) => this.onRequest(req, res),
+    const options = {
+      ...TCP_KEEPALIVE,
+      // Node refuses headersTimeout > requestTimeout; headers are part of the request anyway.
+      headersTimeout: Math.min(httpHeadersTimeoutMs, httpRequestTimeoutMs),
+      requestTimeout: httpRequestTimeoutMs,
+      keepAliveTimeout: httpKeepAliveTimeoutMs,
+      // Node checks the headers and request limits only this often (30 s by
+      // default, which let slow headers stay ~90 s): often enough that each
+      // holds within a quarter of itself, at most a second late.
+      connectionsCheckingInterval: Math.min(
+        1_000,
+        Math.max(50, Math.floor(Math.min(httpHeadersTimeoutMs, httpRequestTimeoutMs) / 4)),
+      ),
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
+    this.server = deps.tls
+      ? createHttpsServer(
+          { ...options, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...deps.tls },
+          onRequest,
+        )
+      : createServer(options, onRequest);
+    // Before Node's own connection listener attaches its parser: a refused
+    // socket is answered and ended before a byte of it is parsed. Over TLS
+    // that listener is on 'secureConnection', and requests come on the TLS socket.
+    this.server.prependListener(deps.tls ? 'secureConnection' : 'connection', (socket: Socket) =>
+      this.admit(socket as HttpSocket),
     );
-    // Before Node's own 'connection' listener attaches its parser: a refused
-    // socket is answered and ended before a byte of it is parsed.
-    this.server.prependListener('connection', (socket: Socket) => this.admit(socket as HttpSocket));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.onUpgrade(req, socket as HttpSocket, head),
+    );
+  }
+
+  /** docs/protocol.md §WebSocket: `GET /v1/ws` becomes a version 1 connection; any other upgrade is 404. */
+  private onUpgrade(req: IncomingMessage, socket: HttpSocket, head: Buffer): void {
+    // Refused at the door: its answer is on its way out already.
+    if (!socket[FLOW]) return void socket.destroy();
+    const path = pathOf(req.url);
+    if (path !== WEBSOCKET_PATH || !this.deps.upgrade)
+      return this.refuseUpgrade(socket, new NoRouteError(path));
+    // No longer an HTTP connection: the v1 connection's flow control applies.
+    this.sockets.delete(socket);
+    socket.off('resume', onFlowSocketResume);
+    this.deps.upgrade(req, socket, head);
+  }
+
+  /** An upgrade refused with an HTTP error answer, and the connection closed. */
+  refuseUpgrade(socket: Socket, err: unknown): void {
+    const { status, bytes } = rawHttpErrorAnswer(err);
+    this.deps.onAnswer?.(status);
+    socket.on('error', () => {});
+    socket.end(bytes);
+    setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
   }
 
   /** docs/protocol.md §Limits: connections are capped in total and per address (503 and close). */
@@ -240,12 +290,13 @@ export class HttpListener {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // The path only (no query is used): cheaper than a URL object per request.
-    const target = req.url ?? '/';
-    const query = target.indexOf('?');
-    const path = query === -1 ? target : target.slice(0, query);
+    const path = pathOf(req.url);
     if (path === '/v1/messages') return this.only(req, 'POST', () => this.sendMessage(req, res));
     if (path === '/v1/users') return this.only(req, 'POST', () => this.register(req, res));
+    const numberName = NUMBER_NAME_PATH.exec(path);
+    if (numberName) return this.only(req, 'GET', () => this.nameOf(req, numberName[1]!, res));
+    const groupName = GROUP_NAME_PATH.exec(path);
+    if (groupName) return this.only(req, 'PUT', () => this.nameGroup(req, groupName[1]!, res));
     if (path.startsWith('/v1/numbers/'))
       return this.only(req, 'GET', () => this.validate(path.slice('/v1/numbers/'.length), res));
     if (path === '/healthz') return this.only(req, 'GET', () => this.health(res));
@@ -260,9 +311,15 @@ export class HttpListener {
     return handler();
   }
 
-  private async sendMessage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The `Authorization: Bearer <number>:<token>` a request acts with; checked by the broker, not here. */
+  private bearer(req: IncomingMessage): { number: string; token: string } {
     const auth = BEARER.exec(req.headers.authorization ?? '');
     if (!auth) throw new UnauthorizedError('Authorization: Bearer <number>:<token> required');
+    return { number: auth[1]!, token: auth[2]! };
+  }
+
+  private async sendMessage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { number, token } = this.bearer(req);
     const body = await this.readJson(req);
     const to = body.to;
     const text = body.text;
@@ -276,7 +333,6 @@ export class HttpListener {
     if (typeof receipts !== 'boolean')
       throw new MalformedRequestError('"receipts" must be a boolean');
     if (this.deps.closing()) throw new UnavailableError('server shutting down');
-    const [, number, token] = auth;
     // The sender's rate is charged by the broker once the token checked out
     // (docs/protocol.md §Limits): charged here, before, a wrong token naming a
     // victim's number used up the victim's rate.
@@ -285,8 +341,8 @@ export class HttpListener {
     const texts = splitText(text);
     const result = await this.deps.broker.askAsync({
       op: 'authSend',
-      number: number!,
-      token: token!,
+      number,
+      token,
       dst: to,
       ts: Math.floor(Date.now() / 1000),
       flag: receipts,
@@ -321,6 +377,40 @@ export class HttpListener {
     const result = await this.deps.broker.askAsync({ op: 'validate', number });
     if (!result.ok) throw errorForStatus(result.status, result.reason);
     this.json(res, 200, { number, valid: result.value });
+  }
+
+  /** Like `12`: a user's name to anyone with a token, a group's to its members. */
+  private async nameOf(req: IncomingMessage, number: string, res: ServerResponse): Promise<void> {
+    const { number: asker, token } = this.bearer(req);
+    if (!isNumber(number)) throw new MalformedRequestError('a number is 13 digits');
+    const result = await this.deps.broker.askAsync({
+      op: 'nameOf',
+      asker,
+      number,
+      credentials: { token, remote: req.socket.remoteAddress ?? '' },
+    });
+    if (!result.ok) throw errorForStatus(result.status, result.reason);
+    this.json(res, 200, { number, kind: result.value.kind, name: result.value.name });
+  }
+
+  /** Like `14`: a member names a group, with the checks and the rate of a `14`. */
+  private async nameGroup(req: IncomingMessage, group: string, res: ServerResponse): Promise<void> {
+    const { number, token } = this.bearer(req);
+    if (!isNumber(group)) throw new MalformedRequestError('a group number is 13 digits');
+    const body = await this.readJson(req);
+    const name = body.name;
+    if (typeof name !== 'string') throw new MalformedRequestError('"name" must be a string');
+    checkGroupName(name);
+    if (this.deps.closing()) throw new UnavailableError('server shutting down');
+    const result = await this.deps.broker.askAsync({
+      op: 'nameGroup',
+      src: number,
+      group,
+      name,
+      credentials: { token, remote: req.socket.remoteAddress ?? '' },
+    });
+    if (!result.ok) throw errorForStatus(result.status, result.reason);
+    this.json(res, 200, { group, name: result.value });
   }
 
   private async health(res: ServerResponse): Promise<void> {

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Code } from '../../protocol/codes.js';
 import { encodeFrame } from '../../protocol/frame.js';
@@ -10,6 +11,9 @@ import type { ConnectionTable } from './connection-table.js';
 import type { HostPool } from './host-pool.js';
 import { closeAll, refuse } from './sockets.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
+import { TLS_HANDSHAKE_TIMEOUT_MS } from './tls-files.js';
+import type { WebSocketWire } from './websocket-wire.js';
+import type { Wire } from './wire.js';
 
 const NO_HANDLER = encodeFrame({
   code: Code.Error,
@@ -61,6 +65,8 @@ export class V1Listener {
     maxInflight: number,
     private readonly logger: Logger,
     broker: BrokerClient,
+    /** Certificate and key: the listener speaks TLS (README §TLS). */
+    tls?: TlsOptions,
   ) {
     this.flow = {
       maxInflight,
@@ -68,9 +74,18 @@ export class V1Listener {
       pushesWritable: (sid, writable) => broker.tell({ op: 'writable', sid, writable }),
       corked: (connection) => this.cork(connection),
     };
-    this.server = createServer({ noDelay: true, ...TCP_KEEPALIVE }, (socket) =>
-      this.accept(socket),
-    );
+    const accept = (socket: Socket) => this.accept(socket);
+    this.server = tls
+      ? createTlsServer(
+          { noDelay: true, ...TCP_KEEPALIVE, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...tls },
+          accept,
+        ).on('tlsClientError', (err, socket) =>
+          this.logger.debug(
+            { err: err.message, remote: socket.remoteAddress },
+            'TLS handshake failed',
+          ),
+        )
+      : createServer({ noDelay: true, ...TCP_KEEPALIVE }, accept);
   }
 
   get size(): number {
@@ -128,30 +143,49 @@ export class V1Listener {
     const address = socket.remoteAddress ?? '';
     const refusal = this.admission.admit(address, 'v1');
     if (refusal) return refuse(socket, REFUSED[refusal]); // Admission logs it (at most a line a second)
+    const remote = `${address}:${socket.remotePort}`;
+    this.open(socket, address, remote, true);
+  }
+
+  /**
+   * A WebSocket at `/v1/ws` (docs/protocol.md §WebSocket): a version 1
+   * connection in every respect, on the same hosts. The HTTP listener
+   * admitted its socket and releases it when it closes.
+   */
+  adopt(wire: WebSocketWire, address: string, remote: string): void {
+    const connection = this.open(wire, address, remote, false);
+    if (connection) wire.on('malformed', (reason: string) => connection.malformedInput(reason));
+  }
+
+  private open(
+    wire: Wire,
+    address: string,
+    remote: string,
+    /** This listener admitted the connection, and releases it when it closes. */
+    admittedHere: boolean,
+  ): Connection | undefined {
     const host = this.pool.acquire();
     if (!host) {
-      this.admission.release(address);
+      if (admittedHere) this.admission.release(address);
       this.logger.warn({ remote: address }, 'no free session handler: 503');
-      return refuse(socket, NO_HANDLER);
+      refuse(wire, NO_HANDLER);
+      return undefined;
     }
     const sid = this.nextSid++;
-    const remote = `${address}:${socket.remotePort}`;
-    const connection = new Connection(
-      sid,
-      socket,
-      host,
-      address,
-      this.flow,
-      this.logger,
-      this.closed,
-    );
+    const onClosed = admittedHere ? this.closed : this.closedAdopted;
+    const connection = new Connection(sid, wire, host, address, this.flow, this.logger, onClosed);
     this.connections.add(connection);
     host.inbound.send({ t: 'open', sid, remote, address });
+    return connection;
   }
 
   private readonly closed = (connection: Connection): void => {
-    this.connections.delete(connection);
+    this.closedAdopted(connection);
     this.admission.release(connection.address);
+  };
+
+  private readonly closedAdopted = (connection: Connection): void => {
+    this.connections.delete(connection);
     connection.host.inbound.send({ t: 'closed', sid: connection.sid });
     this.pool.release(connection.host);
   };

@@ -10,6 +10,7 @@
  * of 64).
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { DisplayName } from '../../store/store.js';
 import type { LogLevel, ServerOptions } from '../config.js';
 import type { MetricsJson } from '../metrics/metrics.js';
 
@@ -143,6 +144,13 @@ export interface BrokerRequests {
   sync: Record<never, never>;
   createGroup: { src: string; ts: number; members: string[] };
   validate: { number: string; usersOnly?: boolean };
+  /**
+   * `12` (docs/protocol.md §Names): the name `number` goes by, as `asker`
+   * may see it. From HTTP, with the asker's `credentials`, checked first.
+   */
+  nameOf: { asker: string; number: string; credentials?: Credentials };
+  /** `14`: `src`, a member, names `group`. From HTTP, with the namer's `credentials`. */
+  nameGroup: { src: string; group: string; name: string; credentials?: Credentials };
   /** HTTP send: checks the token, then stores each text as its own message, all in one transaction. */
   authSend: {
     number: string;
@@ -159,6 +167,12 @@ export interface BrokerRequests {
   legacyCreateGroup: { ts: number; members: string[] };
   legacyFetch: { number: string; limit: number };
   legacyDelivered: { number: string; id: number };
+}
+
+/** An HTTP request's bearer token and source address: the broker checks them as it checks a `04`'s. */
+export interface Credentials {
+  token: string;
+  remote: string;
 }
 
 /** The request was carried out; there is nothing more to say. */
@@ -186,6 +200,10 @@ export interface BrokerReplies {
   createGroup: string;
   /** Whether the number is a registered user or group (a user, with `usersOnly`). */
   validate: boolean;
+  /** What the number is, and its name (empty when it has none). */
+  nameOf: DisplayName;
+  /** The group's name now stored. */
+  nameGroup: string;
   /** The message id of each text, in order. */
   authSend: number[];
   /** The new user's number (legacy users have no token). */

@@ -149,7 +149,10 @@ describe('register and whoami', () => {
         /^zapwire group create: <numbers>: "12" is not a 13-digit number /,
       ],
       [['group'], /^zapwire group: a subcommand is needed: zapwire group create <numbers...>$/],
-      [['register', '--profile', '../escape'], /^zapwire register: --profile: use letters/],
+      [
+        ['register', '--profile', '../escape'],
+        /^zapwire register: --profile '\.\.\/escape': use letters/,
+      ],
       [['check'], /^zapwire check: missing required argument 'number' /],
       [['check', '12345'], /^zapwire check: <number>: "12345" is not a 13-digit number /],
       [['check', 'abc'], /^zapwire check: <number>: "abc" is not a 13-digit number /],

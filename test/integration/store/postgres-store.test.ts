@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseOpenError, UnavailableError } from '../../../src/errors.js';
+import { POSTGRES_SCHEMA_STEPS } from '../../../src/store/postgres-schema.js';
 import { PostgresStore } from '../../../src/store/postgres-store.js';
 import { MessageKind, type NewMessage } from '../../../src/store/store.js';
 import { call, callsOf } from '../../../src/store/turn-store.js';
@@ -70,7 +71,7 @@ describeWithEngine('postgres', 'PostgresStore', () => {
   );
 
   describe('schema', () => {
-    it('is created at version 1, and opening again keeps the data and the version', async () => {
+    it('is created at version 2, and opening again keeps the data and the version', async () => {
       const first = await fresh('kept');
       const user = await callsOf(first).createUser('Alice', Buffer.alloc(32, 1));
       await first.close();
@@ -80,7 +81,7 @@ describeWithEngine('postgres', 'PostgresStore', () => {
       await client.connect();
       try {
         const { rows } = await client.query('SELECT version FROM kept.zapwire_schema');
-        expect(rows).toEqual([{ version: 1 }]);
+        expect(rows).toEqual([{ version: 2 }]);
       } finally {
         await client.end();
       }
@@ -90,13 +91,44 @@ describeWithEngine('postgres', 'PostgresStore', () => {
       await (await fresh('newer')).close();
       const client = new pg.Client(engine.url);
       await client.connect();
-      await client.query('UPDATE newer.zapwire_schema SET version = 2');
+      await client.query('UPDATE newer.zapwire_schema SET version = 3');
       await client.end();
       await expect(fresh('newer')).rejects.toThrow(
         new RegExp(
-          `^cannot open database .*:${engine.port}/postgres: it has schema version 2, newer than .*\\(1\\)`,
+          `^cannot open database .*:${engine.port}/postgres: it has schema version 3, newer than .*\\(2\\)`,
         ),
       );
+    });
+
+    it('migrates a database of version 1 (no group names) to version 2, keeping its data; its groups have the empty name', async () => {
+      const alice = '1000000000001';
+      const group = '9000000000001';
+      // A database as a zapwire of schema version 1 left it: its SQL, a user and a group.
+      const client = new pg.Client(engine.url);
+      await client.connect();
+      try {
+        await client.query('CREATE SCHEMA old; SET search_path = old');
+        await client.query('CREATE TABLE zapwire_schema (version integer NOT NULL)');
+        await client.query(POSTGRES_SCHEMA_STEPS[0]!);
+        await client.query('INSERT INTO zapwire_schema (version) VALUES (1)');
+        await client.query(`INSERT INTO numbers VALUES ($1, 'user'), ($2, 'group')`, [
+          alice,
+          group,
+        ]);
+        await client.query(`INSERT INTO users VALUES ($1, 'Alice', NULL, 0)`, [alice]);
+        await client.query('INSERT INTO "groups" VALUES ($2, $1, 0)', [alice, group]);
+        await client.query('INSERT INTO group_members VALUES ($2, $1, 0)', [alice, group]);
+        const store = await fresh('old');
+        const s = callsOf(store);
+        expect(await s.displayName(alice)).toEqual({ kind: 'user', name: 'Alice' });
+        expect(await s.displayName(group)).toEqual({ kind: 'group', name: '' });
+        expect(await s.setGroupName(group, 'Família')).toBe(true);
+        expect(await s.groupMembers(group)).toEqual([alice]);
+        const { rows } = await client.query('SELECT version FROM old.zapwire_schema');
+        expect(rows).toEqual([{ version: 2 }]);
+      } finally {
+        await client.end();
+      }
     });
 
     it('nodes opening one empty database at once create the schema once', async () => {

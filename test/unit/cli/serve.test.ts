@@ -11,7 +11,13 @@ import {
   SERVER_OPTIONS,
   type ServerOptions,
 } from '../../../src/server/config.js';
-import { CASES, envOf, flagOf, OPTION_KEYS as ROWS } from '../server/option-cases.js';
+import {
+  CASES,
+  companionFlags,
+  envOf,
+  flagOf,
+  OPTION_KEYS as ROWS,
+} from '../server/option-cases.js';
 
 /** The two values each option takes, as a user types them. */
 const typed = (key: keyof ServerOptions) => CASES[key].good.map(String) as [string, string];
@@ -40,17 +46,20 @@ describe('zapwire serve options', () => {
 
   it.each(ROWS)('reads %s from its flag', (key) => {
     const [, value] = typed(key);
-    expect(optionsOf([flagOf(key), value])[key]).toEqual(CASES[key].good[1]);
+    const beside = companionFlags(key, CASES[key].good[1]);
+    expect(optionsOf([flagOf(key), value, ...beside])[key]).toEqual(CASES[key].good[1]);
   });
 
   it.each(ROWS)('reads %s from its environment variable', (key) => {
     const [value] = typed(key);
-    expect(optionsOf([], { [envOf(key)]: value })[key]).toEqual(CASES[key].good[0]);
+    const beside = companionFlags(key, CASES[key].good[0]);
+    expect(optionsOf(beside, { [envOf(key)]: value })[key]).toEqual(CASES[key].good[0]);
   });
 
   it.each(ROWS)('prefers the flag of %s to its environment variable', (key) => {
     const [fromEnv, fromFlag] = typed(key);
-    expect(optionsOf([flagOf(key), fromFlag], { [envOf(key)]: fromEnv })[key]).toEqual(
+    const beside = companionFlags(key, CASES[key].good[1]);
+    expect(optionsOf([flagOf(key), fromFlag, ...beside], { [envOf(key)]: fromEnv })[key]).toEqual(
       CASES[key].good[1],
     );
   });

@@ -142,6 +142,31 @@ const valid: ValidCase[] = [
     bytes: raw('11' + ALICE + GROUP + '1700000000' + '0'),
   },
   {
+    name: '12 whose number is this',
+    frame: frame({ code: Code.NameOf, src: ALICE, dst: GROUP }),
+    bytes: raw('12' + ALICE + GROUP + T0 + '0'),
+  },
+  {
+    name: '13 name of a group (flag 1), in UTF-8',
+    frame: frame({ code: Code.Name, dst: GROUP, flag: true, data: 'Família 👪' }),
+    bytes: raw('13' + Z + GROUP + T0 + '1', 'Família 👪'),
+  },
+  {
+    name: '13 name of a user that has none (flag 0, empty data)',
+    frame: frame({ code: Code.Name, dst: BOB }),
+    bytes: raw('13' + Z + BOB + T0 + '0'),
+  },
+  {
+    name: '14 name a group',
+    frame: frame({ code: Code.NameGroup, src: ALICE, dst: GROUP, data: 'Família' }),
+    bytes: raw('14' + ALICE + GROUP + T0 + '0', 'Família'),
+  },
+  {
+    name: '15 group named',
+    frame: frame({ code: Code.GroupNamed, dst: GROUP, data: 'Família' }),
+    bytes: raw('15' + Z + GROUP + T0 + '0', 'Família'),
+  },
+  {
     name: '19 is this number valid',
     frame: frame({ code: Code.IsValid, dst: BOB }),
     bytes: raw('19' + Z + BOB + T0 + '0'),
@@ -263,7 +288,7 @@ const malformed: MalformedCase[] = [
   { name: 'a code with a space', bytes: patched(base, 0, ' 5'), field: 'code' },
   { name: 'a code of 0x00 bytes', bytes: patched(base, 0, [0, 0]), field: 'code' },
   { name: 'the unknown code 00', bytes: patched(base, 0, '00'), field: 'code' },
-  { name: 'the unknown code 12', bytes: patched(base, 0, '12'), field: 'code' },
+  { name: 'the unknown code 16', bytes: patched(base, 0, '16'), field: 'code' },
   { name: 'the unknown code 99', bytes: patched(base, 0, '99'), field: 'code' },
   { name: 'a src with a letter in its first byte', bytes: patched(base, 2, 'x'), field: 'src' },
   { name: 'a src with a space in its last byte', bytes: patched(base, 14, ' '), field: 'src' },
@@ -351,7 +376,7 @@ describe('decodeFrame refuses a malformed frame', () => {
   it('throws a FrameError carrying status 400 and a stable code', () => {
     const err = (() => {
       try {
-        decodeFrame(patched(base, 0, '12'));
+        decodeFrame(patched(base, 0, '16'));
       } catch (e) {
         return e as FrameError;
       }
@@ -361,7 +386,7 @@ describe('decodeFrame refuses a malformed frame', () => {
     expect(err.name).toBe('FrameError');
     expect(err.status).toBe(400);
     expect(err.code).toBe('ZAPWIRE_MALFORMED_FRAME');
-    expect(err.message).toMatch(/12/);
+    expect(err.message).toMatch(/16/);
   });
 
   it('blames the first field at fault, in the order length, code, src, dst, ts, flag, data', () => {
@@ -371,7 +396,7 @@ describe('decodeFrame refuses a malformed frame', () => {
       [28, 'x', 'ts'],
       [15, 'x', 'dst'],
       [2, 'x', 'src'],
-      [0, '12', 'code'],
+      [0, '16', 'code'],
     ];
     expect(() => decodeFrame(bad)).toThrow(expect.objectContaining({ field: 'data' }));
     for (const [offset, bytes, field] of faults) {
@@ -417,7 +442,7 @@ describe('encodeFrame refuses what it cannot put on the wire', () => {
     { name: 'a ts of 11 digits', init: { ...ok, ts: 10_000_000_000 }, field: 'ts' },
     { name: 'a NaN ts', init: { ...ok, ts: Number.NaN }, field: 'ts' },
     { name: 'an infinite ts', init: { ...ok, ts: Number.POSITIVE_INFINITY }, field: 'ts' },
-    { name: 'an unknown code', init: { ...ok, code: '12' as Code }, field: 'code' },
+    { name: 'an unknown code', init: { ...ok, code: '16' as Code }, field: 'code' },
   ];
 
   it.each(refusals)('refuses $name (blaming $field)', ({ init, field }) => {

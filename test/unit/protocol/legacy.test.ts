@@ -147,6 +147,16 @@ const invalidRequests: { name: string; wire: Buffer | string; ended: boolean }[]
   { name: 'the unknown code 20 (an answer)', wire: '20', ended: true },
   { name: 'the version 1 code 04', wire: '04' + ALICE, ended: false },
   { name: 'the version 1 code 08', wire: '08', ended: false },
+  {
+    name: 'the version 1 code 12 (docs/protocol.md §Names)',
+    wire: '12' + ALICE + BOB,
+    ended: false,
+  },
+  {
+    name: 'the version 1 code 14 (docs/protocol.md §Names)',
+    wire: '14' + ALICE + BOB + 'x',
+    ended: true,
+  },
   { name: 'the unknown code 99', wire: '99', ended: false },
   { name: 'a code that is not digits', wire: 'ab', ended: false },
   {

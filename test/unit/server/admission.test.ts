@@ -16,6 +16,19 @@ describe('Admission: the connection caps every listener shares (docs/protocol.md
     expect(new Admission(6, 0, captureLogs('warn').logger).httpReserve).toBe(0);
   });
 
+  it('an HTTP connection upgraded to a WebSocket stays counted once, but must fit under the v1 cap (not the HTTP reserve)', () => {
+    const admission = new Admission(32, 0, captureLogs('warn').logger);
+    for (let i = 0; i < 29; i++) admission.admit(`10.0.0.${i}`, 'v1');
+    expect(admission.admit('10.0.1.1', 'http')).toBeUndefined();
+    expect(admission.upgrade('10.0.1.1'), 'the 30th: within v1 cap').toBeUndefined();
+    expect(admission.size).toBe(30);
+    expect(admission.admit('10.0.1.2', 'http')).toBeUndefined();
+    expect(admission.upgrade('10.0.1.2'), 'the 31st: only HTTP may use the reserve').toBe('total');
+    expect(admission.size).toBe(31);
+    admission.release('10.0.1.2');
+    expect(admission.size).toBe(30);
+  });
+
   it('counts per address across listeners and admits again once a connection of that address is released', () => {
     const admission = new Admission(0, 2, captureLogs('warn').logger);
     expect(admission.admit('a', 'v1')).toBeUndefined();

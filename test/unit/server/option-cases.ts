@@ -47,4 +47,31 @@ export const CASES: {
   httpHeadersTimeoutMs: { good: [1, 3_600_000], bad: [0, 3_600_001, 0.5] },
   httpRequestTimeoutMs: { good: [1, 3_600_000], bad: [0, 3_600_001, 0.5] },
   httpKeepAliveTimeoutMs: { good: [1, 3_600_000], bad: [0, 3_600_001, 0.5] },
+  wsOrigins: {
+    good: [['https://chat.example'], ['https://chat.example', 'http://127.0.0.1:8080']],
+    bad: [[], [''], 'https://chat.example', [1]],
+  },
+  wsMaxPayload: { good: [256, 4 * 1024 * 1024], bad: [255, 4 * 1024 * 1024 + 1, 1.5] },
+  tlsCert: { good: ['cert.pem', '/etc/zapwire/cert.pem'], bad: ['', 1] },
+  tlsKey: { good: ['key.pem', '/etc/zapwire/key.pem'], bad: ['', 1] },
 };
+
+/**
+ * What an option needs beside it to be usable: TLS takes a certificate and
+ * its key together; a thread per client (sessionsPerThread 1) cannot run on
+ * the broker thread, so it needs threads.
+ */
+export function companionsOf(key: keyof ServerOptions, value: unknown): Partial<ServerOptions> {
+  if (key === 'tlsCert') return { tlsKey: 'key.pem' };
+  if (key === 'tlsKey') return { tlsCert: 'cert.pem' };
+  if (key === 'sessionsPerThread' && value === 1) return { threads: 1 };
+  return {};
+}
+
+/** companionsOf as `zapwire serve` flags. */
+export function companionFlags(key: keyof ServerOptions, value: unknown): string[] {
+  return Object.entries(companionsOf(key, value)).flatMap(([k, v]) => [
+    flagOf(k as keyof ServerOptions),
+    String(v),
+  ]);
+}

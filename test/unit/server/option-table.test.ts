@@ -15,16 +15,14 @@ import {
   resolveServerOptions,
   type ServerOptions,
 } from '../../../src/server/config.js';
-import { CASES, envOf, flagOf, OPTION_KEYS as ROWS } from './option-cases.js';
+import { CASES, companionsOf, envOf, flagOf, OPTION_KEYS as ROWS } from './option-cases.js';
 
 const goodCases = ROWS.flatMap((key) => CASES[key].good.map((value) => [key, value] as const));
 const badCases = ROWS.flatMap((key) => CASES[key].bad.map((value) => [key, value] as const));
 
-/** What `threads 0` needs to be usable: sessions shared (not a thread per client). */
+/** An option's value with what it needs beside it (option-cases.ts companionsOf). */
 const usable = (key: keyof ServerOptions, value: unknown): Partial<ServerOptions> =>
-  key === 'sessionsPerThread' && value === 1
-    ? { sessionsPerThread: 1, threads: 1 }
-    : ({ [key]: value } as Partial<ServerOptions>);
+  ({ ...companionsOf(key, value), [key]: value }) as Partial<ServerOptions>;
 
 describe('the option table', () => {
   it('has a row for every option, each with a distinct flag and environment variable', () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseOpenError } from '../../../src/errors.js';
+import { SCHEMA_STEPS } from '../../../src/store/schema.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { MessageKind, type NewMessage } from '../../../src/store/store.js';
 import { SyncTurnStore } from '../../../src/store/sync-turn-store.js';
@@ -72,7 +73,7 @@ describe('SqliteStore', () => {
   });
 
   describe('durability', () => {
-    it('users, groups, pending rows and the group log survive close and reopen', () => {
+    it('users, groups and their names, pending rows and the group log survive close and reopen', () => {
       const file = freshPath();
       const first = track(SqliteStore.open({ path: file }));
       const alice = first.createUser('Alice', Buffer.alloc(32, 1));
@@ -80,6 +81,7 @@ describe('SqliteStore', () => {
       const group = first.createGroup(alice.number, [bob.number]);
       const rows = first.insertMessage([message({ recipient: bob.number, group, body: 'olá 👋' })]);
       first.recordGroupMessage(group, 1_700_000_000, alice.number);
+      first.setGroupName(group, 'Família');
       first.close();
 
       const again = track(SqliteStore.open({ path: file }));
@@ -89,6 +91,7 @@ describe('SqliteStore', () => {
       expect(again.groupMembers(group)).toEqual([alice.number, bob.number]);
       expect(again.pendingFor(bob.number, 0, 10)).toEqual(rows);
       expect(again.groupMessageSender(group, 1_700_000_000)).toBe(alice.number);
+      expect(again.displayName(group)).toEqual({ kind: 'group', name: 'Família' });
     });
 
     it('an id is never handed out again after the newest row is deleted, even across a reopen', () => {
@@ -148,31 +151,65 @@ describe('SqliteStore', () => {
       expect(pragma(store, 'busy_timeout')).toBe(0);
     });
 
-    it('writes schema version 1, and opening again keeps the data and the version', () => {
+    it('writes schema version 2, and opening again keeps the data and the version', () => {
       const file = freshPath();
       const first = track(SqliteStore.open({ path: file }));
-      expect(pragma(first, 'user_version')).toBe(1);
+      expect(pragma(first, 'user_version')).toBe(2);
       const user = first.createUser('Alice', null);
       first.close();
 
       const again = track(SqliteStore.open({ path: file }));
-      expect(pragma(again, 'user_version')).toBe(1);
+      expect(pragma(again, 'user_version')).toBe(2);
       expect(again.getUser(user.number)).toEqual(user);
+    });
+
+    it('migrates a file of version 1 (no group names) to version 2, keeping its data; its groups have the empty name', () => {
+      const file = freshPath();
+      const alice = '1000000000001';
+      const bob = '1000000000002';
+      const group = '9000000000001';
+      // A file as a zapwire of schema version 1 left it: its SQL, a user, a group, a pending row.
+      const old = new Database(file);
+      old.exec(SCHEMA_STEPS[0]!);
+      old.pragma('user_version = 1');
+      old
+        .prepare('INSERT INTO users (number, name, token_hash, created_at) VALUES (?, ?, NULL, 0)')
+        .run(alice, 'Alice');
+      old
+        .prepare('INSERT INTO "groups" (number, creator, created_at) VALUES (?, ?, 0)')
+        .run(group, alice);
+      old
+        .prepare(
+          'INSERT INTO group_members (group_number, member, position) VALUES (?, ?, 0), (?, ?, 1)',
+        )
+        .run(group, alice, group, bob);
+      old.close();
+
+      const store = track(SqliteStore.open({ path: file }));
+      expect(pragma(store, 'user_version')).toBe(2);
+      expect(store.displayName(alice)).toEqual({ kind: 'user', name: 'Alice' });
+      expect(store.displayName(group)).toEqual({ kind: 'group', name: '' });
+      expect(store.groupMembers(group)).toEqual([alice, bob]);
+      expect(store.setGroupName(group, 'Família')).toBe(true);
+      store.close();
+
+      const again = track(SqliteStore.open({ path: file }));
+      expect(again.displayName(group)).toEqual({ kind: 'group', name: 'Família' });
     });
 
     it('refuses a database written by a newer schema, without changing it', () => {
       const file = freshPath();
       const raw = new Database(file);
-      raw.pragma('user_version = 2');
+      raw.pragma('user_version = 3');
       raw.close();
 
       expect(() => SqliteStore.open({ path: file })).toThrow(
-        /schema version 2, newer than .*\(1\)/,
+        /schema version 3, newer than .*\(2\)/,
       );
       const check = new Database(file, { readonly: true });
       try {
         expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
-        expect(check.pragma('user_version', { simple: true })).toBe(2);
+        expect(check.pragma('user_version', { simple: true })).toBe(3);
       } finally {
         check.close();
       }

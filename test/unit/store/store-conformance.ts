@@ -593,6 +593,65 @@ export function describeStoreConformance(
       });
     });
 
+    describe('names (docs/protocol.md §Names)', () => {
+      it("a user's display name is the name it registered with", async () => {
+        const { number } = await s.createUser('Alice ☕', null);
+        expect(await s.displayName(number)).toEqual({ kind: 'user', name: 'Alice ☕' });
+      });
+
+      it('a user registered without a name has the empty one', async () => {
+        const { number } = await s.createUser('', null);
+        expect(await s.displayName(number)).toEqual({ kind: 'user', name: '' });
+      });
+
+      it('a group has the empty name until it is named, then the name set', async () => {
+        const group = await s.createGroup(ALICE, [BOB]);
+        expect(await s.displayName(group)).toEqual({ kind: 'group', name: '' });
+        expect(await s.setGroupName(group, 'Família 👪')).toBe(true);
+        expect(await s.displayName(group)).toEqual({ kind: 'group', name: 'Família 👪' });
+      });
+
+      it('the last name set wins, within a step as across turns', async () => {
+        const group = await s.createGroup(ALICE, [BOB]);
+        await s.setGroupName(group, 'first');
+        const [, , seen, other] = await store.run([
+          call('setGroupName', group, 'second'),
+          call('setGroupName', group, 'third'),
+          call('displayName', group),
+          call('displayName', ALICE),
+        ]);
+        expect(seen).toEqual({ kind: 'group', name: 'third' });
+        expect(other).toBeUndefined();
+        expect(await s.displayName(group)).toEqual({ kind: 'group', name: 'third' });
+      });
+
+      it("naming one group leaves the others' names alone", async () => {
+        const [first, second] = [await s.createGroup(ALICE, [BOB]), await s.createGroup(ALICE, [])];
+        await store.run([call('setGroupName', first, 'one'), call('setGroupName', second, 'two')]);
+        expect((await s.displayName(first))?.name).toBe('one');
+        expect((await s.displayName(second))?.name).toBe('two');
+      });
+
+      it("a number that is not a group cannot be named: false, and a user's name is unchanged", async () => {
+        const { number } = await s.createUser('Alice', null);
+        expect(await s.setGroupName(number, 'renamed')).toBe(false);
+        expect(await s.setGroupName(GROUP, 'nobody')).toBe(false);
+        expect(await s.displayName(number)).toEqual({ kind: 'user', name: 'Alice' });
+        expect(await s.displayName(GROUP)).toBeUndefined();
+      });
+
+      it('a name set in a turn that fails is not kept', async () => {
+        const group = await s.createGroup(ALICE, [BOB]);
+        await expect(
+          store.turn(async (turn) => {
+            await turn.step([call('setGroupName', group, 'lost')]);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await s.displayName(group)).toEqual({ kind: 'group', name: '' });
+      });
+    });
+
     describe('group log', () => {
       it('groupMessageSender finds who sent a message stamped ts in a group', async () => {
         await s.recordGroupMessage(GROUP, 1_700_000_000, ALICE);

@@ -7,6 +7,7 @@ import {
   legacyRegister,
   legacySend,
 } from './legacy.js';
+import { nameGroup, nameOf } from './names.js';
 import type { OpTable } from './op.js';
 import { poll } from './poll.js';
 import { register } from './register.js';
@@ -34,6 +35,8 @@ export const OPS: OpTable = Object.freeze({
   sync: { handle: sync },
   createGroup: { handle: createGroup, writes: true },
   validate: { handle: validate },
+  nameOf: { handle: nameOf },
+  nameGroup: { handle: nameGroup, writes: true },
   authSend: { handle: authSend },
   legacyRegister: { handle: legacyRegister, writes: true },
   legacySend: { handle: legacySend },

@@ -4,6 +4,8 @@ import type { Session } from '../session.js';
 import { handleAck } from './ack.js';
 import { handleCreateGroup } from './create-group.js';
 import { handleIsValid } from './is-valid.js';
+import { handleNameGroup } from './name-group.js';
+import { handleNameOf } from './name-of.js';
 import { handleOpenSession } from './open-session.js';
 import { handlePoll } from './poll.js';
 import { handleRegister } from './register.js';
@@ -19,5 +21,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
   [Code.Send]: handleSend,
   [Code.Ack]: handleAck,
   [Code.CreateGroup]: handleCreateGroup,
+  [Code.NameOf]: handleNameOf,
+  [Code.NameGroup]: handleNameGroup,
   [Code.IsValid]: handleIsValid,
 });

@@ -9,6 +9,8 @@
  * broker reply, which thread-messages.ts owns.
  */
 import { pino } from 'pino';
+import { expect } from 'vitest';
+import { Code } from '../../../../src/protocol/codes.js';
 import {
   decodeFrame,
   encodeFrame,
@@ -164,6 +166,12 @@ export function newSession(options: Partial<HostOptions> = {}): {
     '192.0.2.1',
   );
   return { session, port };
+}
+
+/** The status a 09 carries (its data starts with it). */
+export function statusOf(frame: { code: string; data: string }): number {
+  expect(frame.code).toBe(Code.Error);
+  return Number(frame.data.slice(0, 3));
 }
 
 /** Frames as one read from the socket. */

@@ -9,7 +9,16 @@ import { describe, expect, it } from 'vitest';
 import { Code } from '../../../../src/protocol/codes.js';
 import { encodeFrame, NOBODY } from '../../../../src/protocol/frame.js';
 import { Status } from '../../../../src/protocol/status.js';
-import { ALICE, BOB, bytesOf, newSession, openedSession, SID, TOKEN } from './fake-host-port.js';
+import {
+  ALICE,
+  BOB,
+  bytesOf,
+  newSession,
+  openedSession,
+  SID,
+  statusOf,
+  TOKEN,
+} from './fake-host-port.js';
 
 const TS = 1_700_000_000;
 const isValid = (src = ALICE) => ({ code: Code.IsValid, src, dst: BOB, ts: TS });
@@ -17,12 +26,6 @@ const send = (src = ALICE) => ({ code: Code.Send, src, dst: BOB, ts: TS, data: '
 const ack = (count: number | string) => ({ code: Code.Ack, src: ALICE, data: String(count) });
 const poll = { code: Code.Poll, src: ALICE };
 const open = { code: Code.OpenSession, src: ALICE, flag: true, data: TOKEN };
-
-/** The status a 09 carries (its data starts with it). */
-const statusOf = (frame: { code: string; data: string }) => {
-  expect(frame.code).toBe(Code.Error);
-  return Number(frame.data.slice(0, 3));
-};
 
 describe('docs/protocol.md §Codes: checks in order (frame, state, src, request), the first that fails answers', () => {
   it('checks the frame first: a malformed 05 from an anonymous connection is 09 400 (not 401), echoing the src, dst and ts it could read, and closes', () => {
@@ -50,6 +53,8 @@ describe('docs/protocol.md §Codes: checks in order (frame, state, src, request)
     ['05', send()],
     ['08', ack(1)],
     ['10', { code: Code.CreateGroup, src: ALICE, data: BOB }],
+    ['12', { code: Code.NameOf, src: ALICE, dst: BOB }],
+    ['14', { code: Code.NameGroup, src: ALICE, dst: BOB, data: 'Família' }],
   ])(
     'checks the state next: an anonymous connection may not send %s (09 401, close), whatever its src',
     (_code, frame) => {
