@@ -18,6 +18,7 @@ import { type HttpFlowStats, HttpListener } from './main-thread/http-listener.js
 import { LegacyListener } from './main-thread/legacy-listener.js';
 import { loadTlsFiles } from './main-thread/tls-files.js';
 import { type V1FlowStats, V1Listener } from './main-thread/v1-listener.js';
+import { builtWebDirectory, WebFiles } from './main-thread/web-files.js';
 import { WebSocketEndpoint } from './main-thread/websocket-endpoint.js';
 import { expose, MainMetrics, type MetricsJson } from './metrics/metrics.js';
 import { BrokerClient } from './threads/broker-client.js';
@@ -133,6 +134,7 @@ export class ZapwireServer {
         options,
         admission,
         logger: logger.child({ listener: 'http' }),
+        ...webChat(logger),
         metrics: () => this.scrape(),
         health: () => this.health(),
         closing: () => this.closing !== undefined,
@@ -465,4 +467,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The web chat for the HTTP listener, when the build made it (README §Web chat). */
+function webChat(logger: Logger): { web?: WebFiles } {
+  const dir = builtWebDirectory();
+  const web = WebFiles.load(dir);
+  if (!web) logger.warn({ dir }, 'no web chat built (npm run build): / is 404');
+  return web ? { web } : {};
 }

@@ -1,6 +1,7 @@
 /**
  * Global setup of the integration project: compiles src/ (and bench/) into
- * dist/ before any test starts a server. Worker threads load their code from
+ * dist/, and bundles the web chat into dist/web (the server serves it, the
+ * browser tests load it), before any test starts a server. Worker threads load their code from
  * dist/ (src/server/threads/worker-files.ts) and the CLI tests spawn
  * dist/src/cli/main.js, so without this a test run after an edit of src/
  * would test the code of the last build, silently. The build is incremental
@@ -24,6 +25,11 @@ function build(): void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   try {
     execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // package.json's build:web is the one definition of the bundle.
+    execFileSync('npm', ['run', '--silent', 'build:web'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

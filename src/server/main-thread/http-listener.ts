@@ -24,6 +24,7 @@ import { Admission, type Refusal } from './admission.js';
 import { httpErrorAnswer, rawHttpErrorAnswer } from './http-errors.js';
 import { TCP_KEEPALIVE } from './tcp-keepalive.js';
 import { TLS_HANDSHAKE_TIMEOUT_MS } from './tls-files.js';
+import type { WebFile, WebFiles } from './web-files.js';
 
 /** Bodies larger than this are refused (413) without being read whole. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -43,6 +44,8 @@ export interface HttpDependencies {
   /** The connection caps shared with the other listeners (docs/protocol.md §Limits). */
   admission: Admission;
   logger: Logger;
+  /** The web chat's files, served at `/` (README §Web chat); none: those paths are 404. */
+  web?: WebFiles;
   /** Prometheus exposition of every thread's metrics. */
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Whether the store and every session host answer. */
@@ -298,6 +301,8 @@ export class HttpListener {
       return this.only(req, 'GET', () => this.validate(path.slice('/v1/numbers/'.length), res));
     if (path === '/healthz') return this.only(req, 'GET', () => this.health(res));
     if (path === '/metrics') return this.only(req, 'GET', () => this.metrics(res));
+    const file = this.deps.web?.find(path);
+    if (file) return this.webFile(req, res, file);
     throw new NoRouteError(path);
   }
 
@@ -418,6 +423,20 @@ export class HttpListener {
     this.deps.onAnswer?.(200);
     res.writeHead(200, { 'content-type': contentType });
     res.end(body);
+  }
+
+  /** A file of the web chat: GET or HEAD, 304 when the browser has it already. */
+  private async webFile(req: IncomingMessage, res: ServerResponse, file: WebFile): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodError('GET');
+    const fresh = req.headers['if-none-match'] === file.etag;
+    this.deps.onAnswer?.(fresh ? 304 : 200);
+    if (fresh) {
+      res.writeHead(304, { etag: file.etag, 'cache-control': file.headers['cache-control']! });
+      res.end();
+      return;
+    }
+    res.writeHead(200, file.headers);
+    res.end(req.method === 'HEAD' ? undefined : file.body);
   }
 
   /** Every answer but /metrics' goes through here, and is counted here (no listener per request). */
