@@ -79,13 +79,26 @@ export function isProtocolError(err: unknown): err is ZapwireError & { readonly 
 
 // The protocol's refusals: each class is the status of a `09` (docs/protocol.md §Codes).
 
-/** A well-formed frame or HTTP body whose content breaks a rule (a field, a count, its text). */
-export class MalformedRequestError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_MALFORMED_REQUEST';
-  constructor(message = 'malformed request') {
-    super(message, 'ZAPWIRE_MALFORMED_REQUEST', { status: Status.Malformed });
-  }
+/**
+ * The base of a refusal whose whole content is its code, its status and a
+ * default message: each refusal below is one line, and `name` is still the
+ * subclass's own (ZapwireError takes it from `new.target`).
+ */
+function refusal<C extends ErrorCode>(code: C, status: number, defaultMessage: string) {
+  return class extends ZapwireError {
+    declare readonly code: C;
+    constructor(message = defaultMessage) {
+      super(message, code, { status });
+    }
+  };
 }
+
+/** A well-formed frame or HTTP body whose content breaks a rule (a field, a count, its text). */
+export class MalformedRequestError extends refusal(
+  'ZAPWIRE_MALFORMED_REQUEST',
+  Status.Malformed,
+  'malformed request',
+) {}
 
 /** Bytes that break docs/protocol.md §Frame (the codec); the server answers `09 400` and closes. */
 export class FrameError extends ZapwireError {
@@ -100,69 +113,52 @@ export class FrameError extends ZapwireError {
 }
 
 /** HTTP: a body that is not valid UTF-8, not JSON, or not a JSON object. */
-export class BadJsonError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_BAD_JSON';
-  constructor(message = 'the body must be a JSON object') {
-    super(message, 'ZAPWIRE_BAD_JSON', { status: Status.Malformed });
-  }
-}
+export class BadJsonError extends refusal(
+  'ZAPWIRE_BAD_JSON',
+  Status.Malformed,
+  'the body must be a JSON object',
+) {}
 
-export class UnauthorizedError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_UNAUTHORIZED';
-  constructor(message = 'no session or wrong token') {
-    super(message, 'ZAPWIRE_UNAUTHORIZED', { status: Status.Unauthorized });
-  }
-}
+export class UnauthorizedError extends refusal(
+  'ZAPWIRE_UNAUTHORIZED',
+  Status.Unauthorized,
+  'no session or wrong token',
+) {}
 
-export class ForbiddenError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_FORBIDDEN';
-  constructor(message = 'not allowed') {
-    super(message, 'ZAPWIRE_FORBIDDEN', { status: Status.Forbidden });
-  }
-}
+export class ForbiddenError extends refusal('ZAPWIRE_FORBIDDEN', Status.Forbidden, 'not allowed') {}
 
-export class NotFoundError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_NOT_FOUND';
-  constructor(message = 'unknown destination') {
-    super(message, 'ZAPWIRE_NOT_FOUND', { status: Status.NotFound });
-  }
-}
+export class NotFoundError extends refusal(
+  'ZAPWIRE_NOT_FOUND',
+  Status.NotFound,
+  'unknown destination',
+) {}
 
 /** An anonymous connection stayed idle past `anonymousTimeoutMs` (docs/protocol.md §Limits). */
-export class TimeoutError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_TIMEOUT';
-  constructor(message = 'idle without opening a session') {
-    super(message, 'ZAPWIRE_TIMEOUT', { status: Status.Timeout });
-  }
-}
+export class TimeoutError extends refusal(
+  'ZAPWIRE_TIMEOUT',
+  Status.Timeout,
+  'idle without opening a session',
+) {}
 
-export class ReplacedError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_REPLACED';
-  constructor(message = 'session replaced by a newer one') {
-    super(message, 'ZAPWIRE_REPLACED', { status: Status.Replaced });
-  }
-}
+export class ReplacedError extends refusal(
+  'ZAPWIRE_REPLACED',
+  Status.Replaced,
+  'session replaced by a newer one',
+) {}
 
-export class TooLargeError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_TOO_LARGE';
-  constructor(message = 'too large') {
-    super(message, 'ZAPWIRE_TOO_LARGE', { status: Status.TooLarge });
-  }
-}
+export class TooLargeError extends refusal('ZAPWIRE_TOO_LARGE', Status.TooLarge, 'too large') {}
 
-export class RateLimitError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_RATE_LIMITED';
-  constructor(message = 'over a rate or quota limit') {
-    super(message, 'ZAPWIRE_RATE_LIMITED', { status: Status.TooMany });
-  }
-}
+export class RateLimitError extends refusal(
+  'ZAPWIRE_RATE_LIMITED',
+  Status.TooMany,
+  'over a rate or quota limit',
+) {}
 
-export class UnavailableError extends ZapwireError {
-  declare readonly code: 'ZAPWIRE_UNAVAILABLE';
-  constructor(message = 'server unavailable') {
-    super(message, 'ZAPWIRE_UNAVAILABLE', { status: Status.Unavailable });
-  }
-}
+export class UnavailableError extends refusal(
+  'ZAPWIRE_UNAVAILABLE',
+  Status.Unavailable,
+  'server unavailable',
+) {}
 
 // HTTP only: refusals of the HTTP API that no `09` carries.
 
