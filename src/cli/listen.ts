@@ -33,11 +33,24 @@ export function listenCommand(): Command {
         const profile = loadProfile(flags);
         const client = clientFor(command, flags, profile);
         const note = (line: string) => process.stderr.write(`zapwire listen: ${line}\n`);
-        const history = LocalHistory.open(flags.configDir, flags.profile, profile.number, note);
-        const print = printer(flags.json ?? false, profile.number, history?.nameOf.bind(history));
+        const json = flags.json ?? false;
+        const names = json ? undefined : client;
+        const history = LocalHistory.open(
+          flags.configDir,
+          flags.profile,
+          profile.number,
+          note,
+          names,
+        );
+        const print = printer(json, profile.number, history?.labelOf.bind(history));
+        // Lines wait for the names they show (asked in this session), in the order the deliveries came.
+        let printed = Promise.resolve();
         const take = (delivery: Delivery) => {
-          print(delivery);
           history?.took(delivery);
+          printed = printed.then(async () => {
+            await history?.askNames(delivery);
+            print(delivery);
+          });
         };
         client.on('message', take);
         client.on('receipt', take);
@@ -74,6 +87,7 @@ export function listenCommand(): Command {
         const { host, port } = target(command, flags, profile);
         note(`listening as ${profile.number} on ${host}:${port} (Ctrl-C to stop)`);
         const code = await ended;
+        await printed;
         history?.close();
         return code;
       }),

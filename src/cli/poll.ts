@@ -16,7 +16,11 @@ interface PollFlags extends ConnectionFlags {
 /** Most `03` round trips one `zapwire poll` makes (each brings at most a server batch). */
 const MAX_ROUNDS = 1_000;
 
-/** `zapwire poll`: one poll session; prints what is pending (and records it in the local history), acknowledges it, exits 0. */
+/**
+ * `zapwire poll`: one poll session; prints what is pending (and records it in
+ * the local history), acknowledges it, exits 0. Text lines name people and
+ * groups (LocalHistory.askNames, in the same session).
+ */
 export function pollCommand(): Command {
   return withConnectionOptions(new Command('poll'))
     .description('fetch and print pending messages once (a poll session), acknowledging them')
@@ -26,14 +30,24 @@ export function pollCommand(): Command {
         const profile = loadProfile(flags);
         const client = clientFor(command, flags, profile, { reconnect: false });
         const warn = (line: string) => process.stderr.write(`zapwire poll: ${line}\n`);
-        const history = LocalHistory.open(flags.configDir, flags.profile, profile.number, warn);
-        const print = printer(flags.json ?? false, profile.number, history?.nameOf.bind(history));
+        const json = flags.json ?? false;
+        // --json lines carry numbers only: no names to ask.
+        const names = json ? undefined : client;
+        const history = LocalHistory.open(
+          flags.configDir,
+          flags.profile,
+          profile.number,
+          warn,
+          names,
+        );
+        const print = printer(json, profile.number, history?.labelOf.bind(history));
         await client.connect({ mode: 'poll' });
         try {
           // One answer holds at most a batch: ask again until nothing is left.
           for (let round = 0; round < MAX_ROUNDS; round++) {
             const deliveries = await client.poll();
             for (const delivery of deliveries) {
+              await history?.askNames(delivery);
               print(delivery);
               history?.took(delivery);
             }

@@ -64,7 +64,7 @@ async function addContact(pty: Pty, number: string, nickname: string): Promise<v
   pty.type(KEYS.ctrlN);
   await waitForScreen(pty, /New contact number/);
   pty.type(`${number}\r`);
-  await waitForScreen(pty, /Nickname:/);
+  await waitForScreen(pty, /Nickname \(Enter for none\):/);
   pty.type(`${nickname}\r`);
   await waitForScreen(pty, new RegExp(`contact ${nickname} added`));
 }

@@ -148,7 +148,10 @@ describe('register and whoami', () => {
         ['group', 'create', '--profile', profile, '12'],
         /^zapwire group create: <numbers>: "12" is not a 13-digit number /,
       ],
-      [['group'], /^zapwire group: a subcommand is needed: zapwire group create <numbers...>$/],
+      [
+        ['group'],
+        /^zapwire group: a subcommand is needed: zapwire group create <numbers...> or zapwire group rename <group> <name>$/,
+      ],
       [
         ['register', '--profile', '../escape'],
         /^zapwire register: --profile '\.\.\/escape': use letters/,
@@ -477,7 +480,7 @@ describe("the profile's local history (the chat's)", () => {
         store.close();
       }
     };
-    expect(read().contacts).toEqual([{ number: bob.number, nickname: bob.number, kind: 'user' }]);
+    expect(read().contacts).toEqual([{ number: bob.number, nickname: '', kind: 'user', name: '' }]);
     expect(read().messages).toMatchObject([
       { direction: 'out', text: 'from the shell ✓', status: 'stored' },
     ]);

@@ -6,6 +6,7 @@ import { ChatStore } from '../../../../src/cli/chat/chat-store.js';
 import { render } from '../../../../src/cli/chat/render.js';
 import type { Key } from '../../../../src/cli/chat/terminal.js';
 import type { ZapwireClient } from '../../../../src/client/zapwire-client.js';
+import { NotFoundError } from '../../../../src/errors.js';
 
 const SELF = '1000000000001';
 const BOB = '2000000000002';
@@ -16,8 +17,14 @@ const GROUP = '9000000000009';
 class FakeClient extends EventEmitter {
   sent: { to: string; text: string; ts: number | undefined }[] = [];
   read: { chat: string; ts: number }[] = [];
-  groups: string[][] = [];
+  groups: { members: string[]; name: string | undefined }[] = [];
   valid = new Set([BOB, CAROL]);
+  /** What `12` answers: a NameInfo, or the error it rejects with. */
+  names = new Map<string, { kind: 'user' | 'group'; name: string } | Error>();
+  askedNames: string[] = [];
+  /** What `14` does: resolve with the name, or reject with this error. */
+  renameError: Error | undefined;
+  renamed: { group: string; name: string }[] = [];
   async send(to: string, text: string, options: { ts?: number } = {}) {
     this.sent.push({ to, text, ts: options.ts });
     return { id: this.sent.length, ids: [this.sent.length], ts: options.ts ?? 0 };
@@ -29,9 +36,23 @@ class FakeClient extends EventEmitter {
   async isValid(n: string) {
     return this.valid.has(n);
   }
-  async createGroup(members: string[]) {
-    this.groups.push(members);
+  async createGroup(members: string[], options: { name?: string } = {}) {
+    this.groups.push({ members, name: options.name });
+    if (options.name !== undefined) this.names.set(GROUP, { kind: 'group', name: options.name });
     return GROUP;
+  }
+  async nameOf(n: string) {
+    this.askedNames.push(n);
+    const answer = this.names.get(n);
+    if (answer instanceof Error) throw answer;
+    if (!answer) throw new NotFoundError('unknown number');
+    return answer;
+  }
+  async nameGroup(group: string, name: string) {
+    if (this.renameError) throw this.renameError;
+    this.renamed.push({ group, name });
+    this.names.set(group, { kind: 'group', name });
+    return name;
   }
 }
 
@@ -81,12 +102,12 @@ describe('ChatApp', () => {
     type(BOB);
     press(ENTER);
     await flush();
-    expect(screen()).toContain('Nickname:');
+    expect(screen()).toContain('Nickname (Enter for none):');
     type('Bob');
     press(ENTER);
     await flush();
     expect(state.conversations()).toEqual([
-      { number: BOB, nickname: 'Bob', kind: 'user', unread: 0 },
+      { number: BOB, nickname: 'Bob', kind: 'user', name: '', unread: 0 },
     ]);
     expect(state.openChat).toBe(BOB);
 
@@ -146,8 +167,14 @@ describe('ChatApp', () => {
     for (let i = 0; i < 8; i++) press({ name: 'backspace' });
     press(ENTER);
     await flush();
-    expect(client.groups).toEqual([[BOB, CAROL]]);
-    expect(state.contact(GROUP)).toEqual({ number: GROUP, nickname: 'Friends', kind: 'group' });
+    // The name is the group's on the server (every member sees it), not a nickname of this user's.
+    expect(client.groups).toEqual([{ members: [BOB, CAROL], name: 'Friends' }]);
+    expect(state.contact(GROUP)).toEqual({
+      number: GROUP,
+      nickname: '',
+      kind: 'group',
+      name: 'Friends',
+    });
     expect(state.openChat).toBe(GROUP);
   });
 
@@ -180,7 +207,7 @@ describe('ChatApp', () => {
     type(BOB);
     press(ENTER);
     await flush();
-    expect(screen()).toContain('Nickname:');
+    expect(screen()).toContain('Nickname (Enter for none):');
   });
 
   it('lets a header notice fade, but keeps the one that says the session is over', async () => {

@@ -99,7 +99,9 @@ describe('conversations and unread counts', () => {
     s.addContact(BOB, 'Bob');
     s.received(message({ ts: 1 }), true);
     s.received(message({ ts: 2, wantsReceipt: false }), true);
-    expect(s.conversations()).toEqual([{ number: BOB, nickname: 'Bob', kind: 'user', unread: 2 }]);
+    expect(s.conversations()).toEqual([
+      { number: BOB, nickname: 'Bob', kind: 'user', name: '', unread: 2 },
+    ]);
     const answer = s.open(BOB);
     expect(answer.map((m) => m.ts)).toEqual([1]);
     expect(s.conversations()[0]!.unread).toBe(0);
@@ -122,14 +124,14 @@ describe('conversations and unread counts', () => {
     expect(s.conversations().map((c) => c.unread)).toEqual([1, 1]);
   });
 
-  it('turns unknown senders and new groups into contacts named by number', () => {
+  it('turns unknown senders and new groups into contacts without a nickname', () => {
     const s = fresh();
     s.received(message(), true);
     s.groupCreated({ type: 'groupCreated', group: GROUP, creator: BOB, ts: 5 });
     s.received(message({ chat: { kind: 'group', number: GROUP } }), true);
     expect(s.conversations()).toEqual([
-      { number: BOB, nickname: BOB, kind: 'user', unread: 1 },
-      { number: GROUP, nickname: `group …0009 by ${BOB}`, kind: 'group', unread: 1 },
+      { number: BOB, nickname: '', kind: 'user', name: '', unread: 1 },
+      { number: GROUP, nickname: '', kind: 'group', name: '', unread: 1 },
     ]);
     s.addContact(BOB, 'Bob');
     expect(s.nameOf(BOB)).toBe('Bob');
@@ -170,7 +172,7 @@ describe('persistence', () => {
 
     const again = fresh(path);
     expect(again.conversations()).toEqual([
-      { number: BOB, nickname: 'Bob', kind: 'user', unread: 1 },
+      { number: BOB, nickname: 'Bob', kind: 'user', name: '', unread: 1 },
     ]);
     expect(again.messages(BOB).map((m) => [m.direction, m.text, m.status])).toEqual([
       ['out', 'olá', 'delivered'],

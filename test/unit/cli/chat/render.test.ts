@@ -38,8 +38,8 @@ function view(over: Partial<View> = {}): View {
     online: true,
     notice: '',
     conversations: [
-      { number: '2000000000002', nickname: 'Bob', kind: 'user', unread: 0 },
-      { number: '9000000000009', nickname: 'Friends', kind: 'group', unread: 3 },
+      { number: '2000000000002', nickname: 'Bob', kind: 'user', name: '', unread: 0 },
+      { number: '9000000000009', nickname: 'Friends', kind: 'group', name: '', unread: 3 },
     ],
     selected: 0,
     focus: 'input',
@@ -88,7 +88,9 @@ describe('render', () => {
             view({
               cols,
               rows: 24,
-              conversations: [{ number: '2000000000002', nickname: text, kind: 'user', unread: 2 }],
+              conversations: [
+                { number: '2000000000002', nickname: text, kind: 'user', name: '', unread: 2 },
+              ],
               open: {
                 title: `${text} (2000000000002)`,
                 messages: [out(text, 'delivered')],
@@ -142,7 +144,7 @@ describe('render', () => {
     const lines = render(view({ input: 'typing' })).map(strip);
     expect(lines[0]).toContain('online · Alice (1000000000001)');
     expect(lines[2]).toMatch(/^> Bob/);
-    expect(lines[3]).toMatch(/^ #Friends +\(3\)│/);
+    expect(lines[3]).toMatch(/^ # Friends +\(3\)│/);
     expect(lines[22]).toMatch(/^> typing/);
     expect(lines[23]).toBe(FOOTER.padEnd(80));
     expect(cursorPosition(view({ input: 'typing' }))).toEqual({ row: 23, col: 9 });
@@ -234,7 +236,13 @@ describe('render', () => {
             notice: 'err\x1b[2J',
             input: 'typed\u202e',
             conversations: [
-              { number: '2000000000002', nickname: 'Bob\x1b[8m', kind: 'user', unread: 1 },
+              {
+                number: '2000000000002',
+                nickname: 'Bob\x1b[8m',
+                kind: 'user',
+                name: '',
+                unread: 1,
+              },
             ],
             open: {
               title: 'Bob\x07 (2000000000002)',
