@@ -98,9 +98,11 @@ export class ChatApp {
     client.on('groupCreated', (g) => {
       this.state.groupCreated(g);
       void this.names.ensure(g.group);
-      if (g.creator !== this.state.self)
-        this.note(`${this.state.nameOf(g.creator)} added you to a group`);
       this.render();
+      if (g.creator !== this.state.self)
+        void this.names
+          .ensure(g.creator)
+          .then(() => this.setNotice(`${this.state.nameOf(g.creator)} added you to a group`));
     });
     client.on('disconnect', ({ error, reconnectInMs }) => {
       this.online = false;
