@@ -224,7 +224,7 @@ describe('render', () => {
       };
     }
 
-    it('shows the controls in a message, a nickname, a notice and the input escaped, and draws nothing else from them', () => {
+    it('shows the controls in a message, a nickname, a server name, a notice and the input escaped, and draws nothing else from them', () => {
       for (const [cols, rows] of [
         [120, 24],
         [40, 10],
@@ -242,6 +242,13 @@ describe('render', () => {
                 kind: 'user',
                 name: '',
                 unread: 1,
+              },
+              {
+                number: '9000000000009',
+                nickname: '',
+                kind: 'group',
+                name: 'Eve\x1b[8m',
+                unread: 0,
               },
             ],
             open: {
@@ -265,6 +272,8 @@ describe('render', () => {
           );
           expect(shown).toContain(' err\\x1b[2J ');
           expect(shown).toContain('Bob\\x1b[8m');
+          // A name is anyone's to choose, so it is escaped like a message.
+          expect(shown).toContain('# Eve\\x1b[8m');
           expect(shown).toContain('> typed\\u202e');
         }
       }
