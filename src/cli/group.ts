@@ -8,7 +8,7 @@ import {
   runClient,
   withConnectionOptions,
 } from './client-command.js';
-import { LocalHistory } from './local-history.js';
+import { rememberName } from './local-history.js';
 import { nameProblem } from './message-text.js';
 import { terminalText } from './terminal-text.js';
 import { usageError } from './usage.js';
@@ -33,20 +33,6 @@ function parseGroupName(value: string): string {
   const problem = nameProblem(value);
   if (problem) throw new InvalidArgumentError(`${problem}.`);
   return value;
-}
-
-/** Remembers a group's name in the profile's local history, so the chat shows it at once. */
-function remember(
-  flags: ConnectionFlags,
-  self: string,
-  command: string,
-  group: string,
-  name: string,
-) {
-  const warn = (line: string) => process.stderr.write(`zapwire ${command}: ${line}\n`);
-  const history = LocalHistory.open(flags.configDir, flags.profile, self, warn);
-  history?.learned(group, { kind: 'group', name });
-  history?.close();
 }
 
 /** `zapwire group create [--name <name>] <numbers...>`: prints the new group's number. */
@@ -79,7 +65,10 @@ function createCommand(): Command {
         });
         process.stdout.write(`${group}\n`);
         if (flags.name !== undefined)
-          remember(flags, profile.number, 'group create', group, flags.name);
+          rememberName(flags, profile.number, 'group create', group, {
+            kind: 'group',
+            name: flags.name,
+          });
       }),
     );
 }
@@ -97,7 +86,7 @@ function renameCommand(): Command {
           client.nameGroup(group, name),
         );
         process.stdout.write(`group ${group} named ${terminalText(stored)}\n`);
-        remember(flags, profile.number, 'group rename', group, stored);
+        rememberName(flags, profile.number, 'group rename', group, { kind: 'group', name: stored });
       }),
     );
 }

@@ -6,13 +6,12 @@ import {
   clientFor,
   describeError,
   loadProfile,
-  printer,
   runClient,
   target,
   withConnectionOptions,
 } from './client-command.js';
 import { exitCodeFor } from './exit-codes.js';
-import { LocalHistory } from './local-history.js';
+import { deliveryOutput } from './local-history.js';
 
 interface ListenFlags extends ConnectionFlags {
   json?: boolean;
@@ -33,16 +32,7 @@ export function listenCommand(): Command {
         const profile = loadProfile(flags);
         const client = clientFor(command, flags, profile);
         const note = (line: string) => process.stderr.write(`zapwire listen: ${line}\n`);
-        const json = flags.json ?? false;
-        const names = json ? undefined : client;
-        const history = LocalHistory.open(
-          flags.configDir,
-          flags.profile,
-          profile.number,
-          note,
-          names,
-        );
-        const print = printer(json, profile.number, history?.labelOf.bind(history));
+        const { history, print } = deliveryOutput(flags, profile.number, client, note);
         // Lines wait for the names they show (asked in this session), in the order the deliveries came.
         let printed = Promise.resolve();
         const take = (delivery: Delivery) => {

@@ -3,6 +3,7 @@ import type { NameInfo } from '../client/zapwire-client.js';
 import { ChatState } from './chat/chat-state.js';
 import { ChatStore, chatDbPath } from './chat/chat-store.js';
 import { NameLookup, type NameSource } from './chat/name-lookup.js';
+import { type ConnectionFlags, printer } from './client-command.js';
 
 /**
  * The profile's local history (`<config-dir>/profiles/<profile>.db`, the
@@ -101,6 +102,42 @@ export class LocalHistory {
   close(): void {
     this.store.close();
   }
+}
+
+/**
+ * What `poll` and `listen` print through: the profile's history, which asks
+ * names with `client` for text lines (`--json` lines carry numbers only, so
+ * none are asked), and a printer that names people from it.
+ */
+export function deliveryOutput(
+  flags: ConnectionFlags & { json?: boolean },
+  self: string,
+  client: NameSource,
+  warn: (line: string) => void,
+): { history: LocalHistory | undefined; print: (delivery: Delivery) => void } {
+  const json = flags.json ?? false;
+  const history = LocalHistory.open(
+    flags.configDir,
+    flags.profile,
+    self,
+    warn,
+    json ? undefined : client,
+  );
+  return { history, print: printer(json, self, history?.labelOf.bind(history)) };
+}
+
+/** Keeps a name a command was told itself (`zapwire name`, `group rename`) in the history, so the chat shows it at once. */
+export function rememberName(
+  flags: ConnectionFlags,
+  self: string,
+  command: string,
+  number: string,
+  answer: NameInfo,
+): void {
+  const warn = (line: string) => process.stderr.write(`zapwire ${command}: ${line}\n`);
+  const history = LocalHistory.open(flags.configDir, flags.profile, self, warn);
+  history?.learned(number, answer);
+  history?.close();
 }
 
 /** The numbers a printed delivery names (formatDelivery). */

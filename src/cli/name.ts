@@ -7,7 +7,7 @@ import {
   runClient,
   withConnectionOptions,
 } from './client-command.js';
-import { LocalHistory } from './local-history.js';
+import { rememberName } from './local-history.js';
 import { terminalJson, terminalText } from './terminal-text.js';
 
 interface NameFlags extends ConnectionFlags {
@@ -38,10 +38,7 @@ export function nameCommand(): Command {
             ? answer.kind
             : `${answer.kind} ${terminalText(answer.name)}`;
         process.stdout.write(`${line}\n`);
-        const warn = (l: string) => process.stderr.write(`zapwire name: ${l}\n`);
-        const history = LocalHistory.open(flags.configDir, flags.profile, profile.number, warn);
-        history?.learned(number, answer);
-        history?.close();
+        rememberName(flags, profile.number, 'name', number, answer);
       }),
     );
 }

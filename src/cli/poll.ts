@@ -3,11 +3,10 @@ import {
   type ConnectionFlags,
   clientFor,
   loadProfile,
-  printer,
   runClient,
   withConnectionOptions,
 } from './client-command.js';
-import { LocalHistory } from './local-history.js';
+import { deliveryOutput } from './local-history.js';
 
 interface PollFlags extends ConnectionFlags {
   json?: boolean;
@@ -30,17 +29,7 @@ export function pollCommand(): Command {
         const profile = loadProfile(flags);
         const client = clientFor(command, flags, profile, { reconnect: false });
         const warn = (line: string) => process.stderr.write(`zapwire poll: ${line}\n`);
-        const json = flags.json ?? false;
-        // --json lines carry numbers only: no names to ask.
-        const names = json ? undefined : client;
-        const history = LocalHistory.open(
-          flags.configDir,
-          flags.profile,
-          profile.number,
-          warn,
-          names,
-        );
-        const print = printer(json, profile.number, history?.labelOf.bind(history));
+        const { history, print } = deliveryOutput(flags, profile.number, client, warn);
         await client.connect({ mode: 'poll' });
         try {
           // One answer holds at most a batch: ask again until nothing is left.

@@ -381,6 +381,13 @@ describe('names (docs/protocol.md §Names)', () => {
 
     const renamed = await zw(['group', 'rename', '--profile', bob.profile, group, 'Churrasco 🍖']);
     expect(renamed).toMatchObject({ code: 0, stdout: `group ${group} named Churrasco 🍖\n` });
+    // Bob's chat shows the name at once: the answer is kept in his history.
+    const bobs = new ChatStore(chatDbPath(join(dir, 'config'), bob.profile));
+    try {
+      expect(bobs.cachedName(group)).toMatchObject({ kind: 'group', name: 'Churrasco 🍖' });
+    } finally {
+      bobs.close();
+    }
     expect((await zw(['name', '--profile', alice.profile, group])).stdout).toBe(
       'group Churrasco 🍖\n',
     );
