@@ -182,6 +182,26 @@ export function clientFor(
 }
 
 /**
+ * A poll session as the profile for the length of `body` (a one-shot
+ * command: it never takes over a running listen or chat), closed after it
+ * whatever happened.
+ */
+export async function inPollSession<T>(
+  command: Command,
+  flags: ConnectionFlags,
+  profile: Profile,
+  body: (client: ZapwireClient) => Promise<T>,
+): Promise<T> {
+  const client = clientFor(command, flags, profile, { reconnect: false });
+  await client.connect({ mode: 'poll' });
+  try {
+    return await body(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
  * One line for the user: the status and reason of a `09`, else the message.
  * Never a stack trace; a reason is the server's text, so its controls are shown
  * escaped (terminal-text.ts).
@@ -225,36 +245,44 @@ export function clock(ts: number): string {
     .join(':');
 }
 
+/** How a number is known here (nickname, then the server's name), undefined when it is not. */
+export type LabelOf = (number: string) => string | undefined;
+
 /**
  * A delivery as one line: `[HH:MM:SS] <sender> -> <chat>: text` (the chat is
- * this user for a direct message, else the group); a receipt in words,
+ * this user for a direct message, else the group), where a number with a
+ * nickname or name reads `Alice (7275141742612)`; a receipt in words,
  * `[HH:MM:SS] ✓✓ delivered to Bob (your message of HH:MM:SS)`, `read by`
- * for `lida`, with the profile's nickname for a number when it has one. Times
- * are local. The text is the sender's: its controls (line breaks included)
- * are shown escaped, so it stays on its line and cannot drive the terminal;
- * so are nicknames. Numbers and ts are digits (the frame decoder checks them).
+ * for `lida`, by the nickname or name alone when there is one. Times are
+ * local. The text is the sender's: its controls (line breaks included) are
+ * shown escaped, so it stays on its line and cannot drive the terminal; so
+ * are nicknames and names. Numbers and ts are digits (the frame decoder
+ * checks them).
  */
 export function formatDelivery(
   delivery: Delivery,
   self: string,
-  nameOf: (number: string) => string = (n) => n,
+  labelOf: LabelOf = () => undefined,
 ): string {
+  const name = (n: string) => terminalText(labelOf(n) ?? n);
+  // Beside what someone wrote the number stays: a name is anyone's to choose.
+  const both = (n: string) => {
+    const known = labelOf(n);
+    return known === undefined ? n : `${terminalText(known)} (${n})`;
+  };
   switch (delivery.type) {
     case 'message': {
-      const to = delivery.chat.kind === 'group' ? delivery.chat.number : self;
-      return `[${clock(delivery.ts)}] ${delivery.sender} -> ${to}: ${terminalText(delivery.text)}`;
+      const to = delivery.chat.kind === 'group' ? both(delivery.chat.number) : self;
+      return `[${clock(delivery.ts)}] ${both(delivery.sender)} -> ${to}: ${terminalText(delivery.text)}`;
     }
     case 'receipt': {
-      const who = terminalText(nameOf(delivery.from));
+      const who = name(delivery.from);
       const what = delivery.kind === 'lida' ? `read by ${who}` : `delivered to ${who}`;
-      const where =
-        delivery.chat.kind === 'group'
-          ? ` in group ${terminalText(nameOf(delivery.chat.number))}`
-          : '';
+      const where = delivery.chat.kind === 'group' ? ` in group ${name(delivery.chat.number)}` : '';
       return `[${clock(delivery.at)}] ✓✓ ${what}${where} (your message of ${clock(delivery.ts)})`;
     }
     case 'groupCreated':
-      return `[${clock(delivery.ts)}] ${delivery.creator} created group ${delivery.group}`;
+      return `[${clock(delivery.ts)}] ${both(delivery.creator)} created group ${both(delivery.group)}`;
   }
 }
 
@@ -262,11 +290,11 @@ export function formatDelivery(
 export function printer(
   json: boolean,
   self: string,
-  nameOf?: (number: string) => string,
+  labelOf?: LabelOf,
 ): (delivery: Delivery) => void {
   return (delivery) => {
     process.stdout.write(
-      (json ? terminalJson(delivery) : formatDelivery(delivery, self, nameOf)) + '\n',
+      (json ? terminalJson(delivery) : formatDelivery(delivery, self, labelOf)) + '\n',
     );
   };
 }

@@ -6,13 +6,12 @@ import {
   clientFor,
   describeError,
   loadProfile,
-  printer,
   runClient,
   target,
   withConnectionOptions,
 } from './client-command.js';
 import { exitCodeFor } from './exit-codes.js';
-import { LocalHistory } from './local-history.js';
+import { deliveryOutput } from './local-history.js';
 
 interface ListenFlags extends ConnectionFlags {
   json?: boolean;
@@ -33,11 +32,15 @@ export function listenCommand(): Command {
         const profile = loadProfile(flags);
         const client = clientFor(command, flags, profile);
         const note = (line: string) => process.stderr.write(`zapwire listen: ${line}\n`);
-        const history = LocalHistory.open(flags.configDir, flags.profile, profile.number, note);
-        const print = printer(flags.json ?? false, profile.number, history?.nameOf.bind(history));
+        const { history, print } = deliveryOutput(flags, profile.number, client, note);
+        // Lines wait for the names they show (asked in this session), in the order the deliveries came.
+        let printed = Promise.resolve();
         const take = (delivery: Delivery) => {
-          print(delivery);
           history?.took(delivery);
+          printed = printed.then(async () => {
+            await history?.askNames(delivery);
+            print(delivery);
+          });
         };
         client.on('message', take);
         client.on('receipt', take);
@@ -74,6 +77,7 @@ export function listenCommand(): Command {
         const { host, port } = target(command, flags, profile);
         note(`listening as ${profile.number} on ${host}:${port} (Ctrl-C to stop)`);
         const code = await ended;
+        await printed;
         history?.close();
         return code;
       }),

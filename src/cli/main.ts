@@ -5,6 +5,7 @@ import { checkCommand } from './check.js';
 import { exitCodeForCommander } from './exit-codes.js';
 import { groupCommand } from './group.js';
 import { listenCommand } from './listen.js';
+import { nameCommand } from './name.js';
 import { pollCommand } from './poll.js';
 import { registerCommand } from './register.js';
 import { sendCommand } from './send.js';
@@ -22,6 +23,7 @@ const program = new Command('zapwire')
   .addCommand(pollCommand())
   .addCommand(groupCommand())
   .addCommand(checkCommand())
+  .addCommand(nameCommand())
   .addCommand(whoamiCommand())
   .addCommand(chatCommand());
 reportUsageErrors(program);

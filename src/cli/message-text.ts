@@ -1,3 +1,5 @@
+import { MAX_NAME_BYTES } from '../server/session-host/handlers/register.js';
+
 /**
  * The longest text `zapwire send` and the chat take, in UTF-8 bytes. A frame
  * carries 217 bytes of text, so longer text goes as several messages (the
@@ -14,5 +16,13 @@ export function textProblem(text: string): string | undefined {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_TEXT_BYTES)
     return `text too long: ${bytes.toLocaleString('en')} bytes, at most ${MAX_TEXT_BYTES.toLocaleString('en')}`;
+  return undefined;
+}
+
+/** Why this group name cannot be set (docs/protocol.md §Names: 1 to 64 bytes), in a line; undefined when it can. */
+export function nameProblem(name: string): string | undefined {
+  if (name.trim() === '') return 'empty name';
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_NAME_BYTES) return `name too long: ${bytes} bytes, at most ${MAX_NAME_BYTES}`;
   return undefined;
 }

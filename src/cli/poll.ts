@@ -3,11 +3,10 @@ import {
   type ConnectionFlags,
   clientFor,
   loadProfile,
-  printer,
   runClient,
   withConnectionOptions,
 } from './client-command.js';
-import { LocalHistory } from './local-history.js';
+import { deliveryOutput } from './local-history.js';
 
 interface PollFlags extends ConnectionFlags {
   json?: boolean;
@@ -16,7 +15,11 @@ interface PollFlags extends ConnectionFlags {
 /** Most `03` round trips one `zapwire poll` makes (each brings at most a server batch). */
 const MAX_ROUNDS = 1_000;
 
-/** `zapwire poll`: one poll session; prints what is pending (and records it in the local history), acknowledges it, exits 0. */
+/**
+ * `zapwire poll`: one poll session; prints what is pending (and records it in
+ * the local history), acknowledges it, exits 0. Text lines name people and
+ * groups (LocalHistory.askNames, in the same session).
+ */
 export function pollCommand(): Command {
   return withConnectionOptions(new Command('poll'))
     .description('fetch and print pending messages once (a poll session), acknowledging them')
@@ -26,14 +29,14 @@ export function pollCommand(): Command {
         const profile = loadProfile(flags);
         const client = clientFor(command, flags, profile, { reconnect: false });
         const warn = (line: string) => process.stderr.write(`zapwire poll: ${line}\n`);
-        const history = LocalHistory.open(flags.configDir, flags.profile, profile.number, warn);
-        const print = printer(flags.json ?? false, profile.number, history?.nameOf.bind(history));
+        const { history, print } = deliveryOutput(flags, profile.number, client, warn);
         await client.connect({ mode: 'poll' });
         try {
           // One answer holds at most a batch: ask again until nothing is left.
           for (let round = 0; round < MAX_ROUNDS; round++) {
             const deliveries = await client.poll();
             for (const delivery of deliveries) {
+              await history?.askNames(delivery);
               print(delivery);
               history?.took(delivery);
             }

@@ -1,7 +1,7 @@
 import { Argument, Command } from 'commander';
 import {
   type ConnectionFlags,
-  clientFor,
+  inPollSession,
   loadProfile,
   numberArgument,
   runClient,
@@ -40,14 +40,9 @@ export function sendCommand(): Command {
         const problem = textProblem(text);
         if (problem) throw usageError(problem);
         const profile = loadProfile(flags);
-        const client = clientFor(command, flags, profile, { reconnect: false });
-        await client.connect({ mode: 'poll' });
-        let result: Awaited<ReturnType<typeof client.send>>;
-        try {
-          result = await client.send(to, text, { receipts: flags.receipts });
-        } finally {
-          await client.close();
-        }
+        const result = await inPollSession(command, flags, profile, (client) =>
+          client.send(to, text, { receipts: flags.receipts }),
+        );
         process.stdout.write(result.ids.map((id) => `${id}\n`).join(''));
         const warn = (line: string) => process.stderr.write(`zapwire send: ${line}\n`);
         const history = LocalHistory.open(flags.configDir, flags.profile, profile.number, warn);

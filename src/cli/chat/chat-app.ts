@@ -1,10 +1,13 @@
+import type { Message } from '../../client/deliveries.js';
 import type { ZapwireClient } from '../../client/zapwire-client.js';
 import { isNumber } from '../../protocol/frame.js';
 import { describeError } from '../client-command.js';
-import { textProblem } from '../message-text.js';
+import { nameProblem, textProblem } from '../message-text.js';
 import type { ChatState } from './chat-state.js';
 import type { StoredMessage } from './chat-store.js';
+import { displayName, label } from './display-name.js';
 import { InputLine } from './input-line.js';
+import { NameLookup } from './name-lookup.js';
 import { frame, pageSize, scrollLimit, type View } from './render.js';
 import type { Key } from './terminal.js';
 
@@ -19,8 +22,8 @@ type Mode =
 const PROMPTS: Record<Mode['kind'], string> = {
   message: '> ',
   'contact-number': 'New contact number (13 digits, Esc cancels): ',
-  'contact-nickname': 'Nickname: ',
-  'group-name': 'Group name (Esc cancels): ',
+  'contact-nickname': 'Nickname (Enter for none): ',
+  'group-name': "Group name, every member's to see (Esc cancels): ",
   'group-members': 'Members (nicknames or numbers, comma-separated): ',
 };
 
@@ -29,6 +32,9 @@ export interface Screen {
   readonly rows: number;
   write(data: string): void;
 }
+
+/** `/name <text>` in a group conversation names the group (`14`); any other line is a message. */
+const NAME_COMMAND = /^\/name(?:\s+(.*))?$/s;
 
 /** How long a header notice stays (news fades; a state such as "offline" is in the header anyway). */
 export const NOTICE_MS = 5_000;
@@ -66,6 +72,8 @@ export class ChatApp {
   private scroll = 0;
   private online = false;
   private quitting = false;
+  /** Names from the server (`12`), cached in the history. */
+  private readonly names: NameLookup;
 
   constructor(
     private readonly client: ZapwireClient,
@@ -76,9 +84,11 @@ export class ChatApp {
     private readonly noticeMs = NOTICE_MS,
   ) {
     this.line = new InputLine(state.sentLines());
+    this.names = new NameLookup(client, state, () => this.render());
     client.on('message', (m) => {
       const stored = this.state.received(m, true);
       if (stored.status === 'read') this.sendRead([stored]);
+      this.askNames(m);
       this.render();
     });
     client.on('receipt', (r) => {
@@ -87,7 +97,12 @@ export class ChatApp {
     });
     client.on('groupCreated', (g) => {
       this.state.groupCreated(g);
+      void this.names.ensure(g.group);
       this.render();
+      if (g.creator !== this.state.self)
+        void this.names
+          .ensure(g.creator)
+          .then(() => this.setNotice(`${this.state.nameOf(g.creator)} added you to a group`));
     });
     client.on('disconnect', ({ error, reconnectInMs }) => {
       this.online = false;
@@ -98,6 +113,7 @@ export class ChatApp {
     client.on('reconnect', () => {
       this.online = true;
       this.setNotice('reconnected');
+      this.refreshNames();
     });
     client.on('close', ({ error }) => {
       this.online = false;
@@ -106,9 +122,29 @@ export class ChatApp {
     client.on('error', (err) => this.setNotice(describeError(err)));
   }
 
+  /** The session is open (or not); once open, the names of the conversations are asked again. */
   setOnline(online: boolean): void {
     this.online = online;
     this.render();
+    if (online) this.refreshNames();
+  }
+
+  /** Names may have changed while this chat was not running or offline (a group renamed). */
+  private refreshNames(): void {
+    void this.names.refreshAll(this.state.conversations().map((c) => c.number));
+  }
+
+  /**
+   * A message shows its chat and, in a group, its sender: each is asked the
+   * first time. A group still without a name is asked at each message, as its
+   * creator names it just after creating it (this may have asked in between).
+   */
+  private askNames(m: Message): void {
+    const chat = m.chat.number;
+    const cached = this.state.cachedName(chat);
+    if (m.chat.kind === 'group' && cached?.name === '') void this.names.refresh(chat);
+    else void this.names.ensure(chat);
+    if (m.sender !== chat) void this.names.ensure(m.sender);
   }
 
   /** A line of news in the header; it fades after noticeMs unless `sticky` (the session is over). */
@@ -154,9 +190,7 @@ export class ChatApp {
         open === undefined
           ? undefined
           : {
-              title: contact
-                ? `${contact.kind === 'group' ? '# ' : ''}${contact.nickname} (${open})`
-                : open,
+              title: contact ? conversationTitle(contact) : open,
               messages: this.state.messages(open),
               nameOf: (n) => this.state.nameOf(n),
               group: contact?.kind === 'group',
@@ -235,13 +269,17 @@ export class ChatApp {
   private async enter(): Promise<void> {
     const text = this.line.text.trim();
     switch (this.mode.kind) {
-      case 'message':
+      case 'message': {
         if (this.focus === 'list' || text === '') return this.openSelected();
+        const command = NAME_COMMAND.exec(text);
+        if (command) return this.nameGroup(command[1]?.trim() ?? '');
         return this.sendMessage(this.line.text);
+      }
       case 'contact-number':
         return this.checkContact(text);
       case 'contact-nickname':
         this.state.addContact(this.mode.number, text);
+        void this.names.ensure(this.mode.number);
         this.mode = { kind: 'message' };
         this.line.clear();
         this.note(text ? `contact ${text} added` : 'contact added');
@@ -260,6 +298,9 @@ export class ChatApp {
     const c = this.state.selectedConversation();
     if (!c) return this.setNotice('no chat selected: ^N adds a contact');
     this.sendRead(this.state.open(c.number));
+    // Opening a conversation is when a rename is learnt (nobody is told of a `14`).
+    void this.names.refresh(c.number);
+    for (const sender of this.state.senders(c.number)) void this.names.ensure(sender);
     this.scroll = 0;
     this.focus = 'input';
     this.render();
@@ -285,6 +326,25 @@ export class ChatApp {
         this.setNotice(`not sent: ${describeError(err)}`);
       },
     );
+  }
+
+  /** `/name <text>`: `14` names the open group; the header shows the name the server stored. */
+  private async nameGroup(name: string): Promise<void> {
+    const chat = this.state.openChat;
+    const contact = chat ? this.state.contact(chat) : undefined;
+    if (!chat || contact?.kind !== 'group')
+      return this.setNotice('/name names a group: open one first (^N gives a contact a nickname)');
+    const problem = nameProblem(name);
+    if (problem) return this.setNotice(`not renamed: ${problem} (/name <the group's name>)`);
+    this.line.sent(this.line.text);
+    this.render();
+    try {
+      const stored = await this.client.nameGroup(chat, name);
+      this.state.learnedName(chat, { kind: 'group', name: stored });
+      this.setNotice(`group named ${stored}`);
+    } catch (err) {
+      this.setNotice(`not renamed: ${describeError(err)}`);
+    }
   }
 
   /** 19: only a registered number becomes a contact. A refused number leaves the field, so the next one starts afresh. */
@@ -314,25 +374,43 @@ export class ChatApp {
       .split(',')
       .map((w) => w.trim())
       .filter((w) => w.length > 0)) {
+      const wanted = word.toLowerCase();
       const byName = this.state
         .conversations()
-        .find((c) => c.kind === 'user' && c.nickname.toLowerCase() === word.toLowerCase());
-      const number = byName?.number ?? (isNumber(word) ? word : undefined);
+        .filter(
+          (c) =>
+            c.kind === 'user' &&
+            [c.nickname, c.name].some((n) => n.trim() !== '' && n.trim().toLowerCase() === wanted),
+        );
+      if (byName.length > 1)
+        return this.setNotice(`"${word}" is more than one contact: type the number`);
+      const number = byName[0]?.number ?? (isNumber(word) ? word : undefined);
       if (!number) return this.setNotice(`no contact "${word}"`);
       if (number !== this.state.self && !members.includes(number)) members.push(number);
     }
     if (members.length === 0) return this.setNotice('name at least one contact');
     this.setNotice('creating group…');
     try {
-      const group = await this.client.createGroup(members);
-      this.state.addContact(group, name, 'group');
-      this.mode = { kind: 'message' };
-      this.line.clear();
-      this.note(`group ${name} created`);
-      this.openSelected();
+      // The name is the group's own (10, then 14): every member sees it.
+      const group = await this.client.createGroup(members, { name });
+      this.state.addContact(group, '', 'group');
+      this.state.learnedName(group, { kind: 'group', name });
+      this.groupReady(`group ${name} created`);
     } catch (err) {
-      this.setNotice(`group not created: ${describeError(err)}`);
+      const group = (err as { group?: unknown }).group;
+      if (typeof group !== 'string')
+        return this.setNotice(`group not created: ${describeError(err)}`);
+      // Created, but the server refused its name: it is this user's nickname for it, at least.
+      this.state.addContact(group, name, 'group');
+      this.groupReady(`group created, not named: ${describeError(err)}`);
     }
+  }
+
+  private groupReady(notice: string): void {
+    this.mode = { kind: 'message' };
+    this.line.clear();
+    this.note(notice);
+    this.openSelected();
   }
 
   /** `lida` for messages now shown; a failure (offline) is reported, not retried. */
@@ -346,4 +424,12 @@ export class ChatApp {
         });
     }
   }
+}
+
+/** The open conversation's header: how it is known (display-name.ts), then its number when that is not it. */
+function conversationTitle(contact: Parameters<typeof displayName>[0]): string {
+  const shown = displayName(contact);
+  return label(contact) === undefined && contact.kind === 'user'
+    ? shown
+    : `${shown} · ${contact.number}`;
 }

@@ -1,5 +1,7 @@
 import type { GroupCreated, Message, Receipt } from '../../client/deliveries.js';
-import type { ChatStore, Contact, MessageStatus, StoredMessage } from './chat-store.js';
+import type { NameInfo } from '../../client/zapwire-client.js';
+import type { CachedName, ChatStore, Contact, MessageStatus, StoredMessage } from './chat-store.js';
+import { label } from './display-name.js';
 import { HISTORY_SIZE } from './input-line.js';
 
 /** One row of the left pane. */
@@ -24,10 +26,6 @@ export function advance(
 ): MessageStatus {
   if (current === 'failed' && to === 'stored') return current;
   return RANK[to] > RANK[current] ? to : current;
-}
-
-function shortNumber(number: string): string {
-  return `…${number.slice(-4)}`;
 }
 
 /**
@@ -55,16 +53,52 @@ export class ChatState {
     return this.store.contact(number);
   }
 
-  /** The name to show for a number: its nickname, "you", or the number itself. */
+  /**
+   * The name to show for a number: "you", else its nickname and the server's
+   * name (display-name.ts), else the number itself. A group's members who are
+   * not contacts are named by what the server told.
+   */
   nameOf(number: string): string {
     if (number === this.self) return 'you';
-    return this.store.contact(number)?.nickname ?? number;
+    return this.labelOf(number) ?? number;
   }
 
-  /** Adds (or renames) a contact and selects it. */
+  /** A number's nickname and server name (display-name.ts `label`); undefined when neither is known. */
+  labelOf(number: string): string | undefined {
+    const contact = this.store.contact(number);
+    return label(contact ?? { nickname: '', name: this.store.cachedName(number)?.name ?? '' });
+  }
+
+  /** Adds a contact (or gives it another nickname; empty for none) and selects it. */
   addContact(number: string, nickname: string, kind: Contact['kind'] = 'user'): void {
-    this.store.saveContact({ number, nickname: nickname.trim() || number, kind });
+    this.store.saveContact({ number, nickname: nickname.trim(), kind });
     this.select(number);
+  }
+
+  /** What the server last said of this number's name (undefined: never asked, or forgotten). */
+  cachedName(number: string): CachedName | undefined {
+    return this.store.cachedName(number);
+  }
+
+  /**
+   * The server's `13` about a number: kept, and a contact learns from it
+   * whether it is a group (`zapwire send` may have recorded one as a user).
+   */
+  learnedName(number: string, answer: NameInfo, at = Math.floor(Date.now() / 1000)): void {
+    this.store.saveName(number, { ...answer, at });
+    const contact = this.store.contact(number);
+    if (contact && contact.kind !== answer.kind)
+      this.store.saveContact({ ...contact, kind: answer.kind });
+  }
+
+  /** The server will not say (no longer a member, no such number): the number is shown again. */
+  forgetName(number: string): void {
+    this.store.forgetName(number);
+  }
+
+  /** Who wrote in a chat (for a group, the members whose names are shown beside their messages). */
+  senders(chat: string): string[] {
+    return this.store.senders(chat);
   }
 
   select(number: string): void {
@@ -113,19 +147,16 @@ export class ChatState {
   }
 
   /**
-   * A message arrived (push). Unknown senders and groups become contacts named
-   * by their number. Returns the stored message; it is `unread` unless its
+   * A message arrived (push). Unknown senders and groups become contacts
+   * without a nickname (their number, or the server's name once known, is
+   * shown). Returns the stored message; it is `unread` unless its
    * conversation is open and `visible` (then the caller answers with `lida`).
    */
   received(message: Message, visible: boolean): StoredMessage {
     const chat = message.chat.number;
     const known = this.store.contact(chat);
     if (!known) {
-      this.store.saveContact({
-        number: chat,
-        nickname: message.chat.kind === 'group' ? `group ${shortNumber(chat)}` : chat,
-        kind: message.chat.kind,
-      });
+      this.store.saveContact({ number: chat, nickname: '', kind: message.chat.kind });
     } else if (known.kind !== message.chat.kind) {
       // `zapwire send` to a group records it as a user (a number does not say which it is); a message into it does.
       this.store.saveContact({ ...known, kind: message.chat.kind });
@@ -142,15 +173,10 @@ export class ChatState {
     });
   }
 
-  /** This user was made a member of a group: it appears in the list. */
+  /** This user was made a member of a group: it appears in the list (by its name once the server tells it). */
   groupCreated(event: GroupCreated): void {
     if (this.store.contact(event.group)) return;
-    const by = event.creator === this.self ? '' : ` by ${this.nameOf(event.creator)}`;
-    this.store.saveContact({
-      number: event.group,
-      nickname: `group ${shortNumber(event.group)}${by}`,
-      kind: 'group',
-    });
+    this.store.saveContact({ number: event.group, nickname: '', kind: 'group' });
   }
 
   /** An own message about to be sent: shown at once, without a check. */
@@ -168,12 +194,13 @@ export class ChatState {
 
   /**
    * A text sent from outside the chat (`zapwire send`) that the server stored:
-   * one check. An unknown number becomes a contact named by it (a user: a
-   * number does not say it is a group until a message comes from the group).
+   * one check. An unknown number becomes a contact without a nickname (a
+   * user: a number does not say it is a group until the server's name or a
+   * message from the group does).
    */
   sentElsewhere(chat: string, text: string, ts: number): StoredMessage {
     if (!this.store.contact(chat))
-      this.store.saveContact({ number: chat, nickname: chat, kind: 'user' });
+      this.store.saveContact({ number: chat, nickname: '', kind: 'user' });
     const m = this.sending(chat, text, ts);
     this.stored(m.id);
     return { ...m, status: 'stored' };

@@ -3,11 +3,23 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SeenStore } from '../../client/deduplicator.js';
 
-/** A conversation partner: a user (with the nickname given) or a group. */
+/**
+ * A conversation partner: a user or a group, with the nickname given here
+ * (`''` when none: the server's name is shown then) and the name the server
+ * last told (`''` when it has none or was not asked yet).
+ */
 export interface Contact {
   number: string;
   nickname: string;
   kind: 'user' | 'group';
+  name: string;
+}
+
+/** A `13` answer kept: a user's registered name or a group's name, as of `at` (Unix seconds). */
+export interface CachedName {
+  kind: 'user' | 'group';
+  name: string;
+  at: number;
 }
 
 /**
@@ -53,7 +65,24 @@ CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, chat 
                                      wants_receipt INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS messages_chat_id ON messages (chat, id);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS names (number TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+                                  name TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
 `;
+
+/**
+ * Steps from one `user_version` to the next, run once each. 1: names arrived
+ * (docs/protocol.md §Names); before them the chat filled the nickname itself
+ * with the number, or `group …1400` (`by <creator>`), which would now hide
+ * the server's name, so those are cleared to mean "no nickname".
+ */
+const MIGRATIONS: readonly string[] = [
+  `UPDATE contacts SET nickname = '' WHERE nickname = number
+     OR (kind = 'group' AND (nickname = 'group …' || substr(number, -4)
+                             OR nickname LIKE 'group …' || substr(number, -4) || ' by %'))`,
+];
+
+const CONTACT_COLUMNS =
+  "c.number, c.nickname, c.kind, coalesce(n.name, '') AS name FROM contacts c LEFT JOIN names n ON n.number = c.number";
 
 /** The chat's local history, contacts and the SDK's dedup keys, in one SQLite file per profile. */
 export class ChatStore {
@@ -76,6 +105,18 @@ export class ChatStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  /** Brings a history file of an older chat up to MIGRATIONS.length (a new file runs them on empty tables). */
+  private migrate(): void {
+    this.db
+      .transaction(() => {
+        const version = this.db.pragma('user_version', { simple: true }) as number;
+        for (const step of MIGRATIONS.slice(version)) this.db.exec(step);
+        if (version < MIGRATIONS.length) this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+      })
+      .immediate();
   }
 
   close(): void {
@@ -83,24 +124,49 @@ export class ChatStore {
   }
 
   contacts(): Contact[] {
-    return this.db
-      .prepare('SELECT number, nickname, kind FROM contacts ORDER BY rowid')
-      .all() as Contact[];
+    return this.db.prepare(`SELECT ${CONTACT_COLUMNS} ORDER BY c.rowid`).all() as Contact[];
   }
 
   contact(number: string): Contact | undefined {
-    return this.db
-      .prepare('SELECT number, nickname, kind FROM contacts WHERE number = ?')
-      .get(number) as Contact | undefined;
+    return this.db.prepare(`SELECT ${CONTACT_COLUMNS} WHERE c.number = ?`).get(number) as
+      | Contact
+      | undefined;
   }
 
-  /** Adds a contact, or renames it if it is already there. */
-  saveContact(contact: Contact): void {
+  /** Adds a contact, or gives it another nickname (or kind) if it is already there. */
+  saveContact(contact: Omit<Contact, 'name'>): void {
     this.db
       .prepare(
         'INSERT INTO contacts (number, nickname, kind) VALUES (?, ?, ?) ON CONFLICT (number) DO UPDATE SET nickname = excluded.nickname, kind = excluded.kind',
       )
       .run(contact.number, contact.nickname, contact.kind);
+  }
+
+  /** What the server last said this number's name is, if it was asked. */
+  cachedName(number: string): CachedName | undefined {
+    return this.db.prepare('SELECT kind, name, at FROM names WHERE number = ?').get(number) as
+      | CachedName
+      | undefined;
+  }
+
+  saveName(number: string, answer: CachedName): void {
+    this.db
+      .prepare(
+        'INSERT INTO names (number, kind, name, at) VALUES (?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET kind = excluded.kind, name = excluded.name, at = excluded.at',
+      )
+      .run(number, answer.kind, answer.name, answer.at);
+  }
+
+  forgetName(number: string): void {
+    this.db.prepare('DELETE FROM names WHERE number = ?').run(number);
+  }
+
+  /** The distinct senders of a chat's received messages (a group's members who wrote). */
+  senders(chat: string): string[] {
+    const rows = this.db
+      .prepare("SELECT DISTINCT sender FROM messages WHERE chat = ? AND direction = 'in'")
+      .all(chat) as { sender: string }[];
+    return rows.map((r) => r.sender);
   }
 
   addMessage(message: Omit<StoredMessage, 'id'>): StoredMessage {

@@ -2,6 +2,7 @@ import { terminalText } from '../terminal-text.js';
 import { anchored, fit, graphemes, textWidth, window, wrap } from './cells.js';
 import type { Conversation } from './chat-state.js';
 import type { MessageStatus, StoredMessage } from './chat-store.js';
+import { displayName } from './display-name.js';
 
 /** Everything one frame shows; the app builds it from ChatState and its own input state. */
 export interface View {
@@ -182,8 +183,9 @@ export function layout(view: View): Segment[][] {
       continue;
     }
     const badge = c.unread > 0 ? ` (${c.unread})` : '';
-    const icon = c.kind === 'group' ? '#' : ' ';
-    const name = fit(`${icon}${c.nickname}`, left - textWidth(badge) - 1);
+    // A group's `#` stands where a user's name has a space before it.
+    const shown = terminalText(displayName(c));
+    const name = fit(c.kind === 'group' ? shown : ` ${shown}`, left - textWidth(badge) - 1);
     const row = `${first + i === view.selected ? '>' : ' '}${name}${badge}`;
     const style =
       first + i === view.selected
@@ -212,7 +214,7 @@ export function layout(view: View): Segment[][] {
       .join(' ');
     const hint = where ? ` ${where} ` : '';
     rightLines.push(
-      `${BOLD}${fit(` ${view.open.title}`, Math.max(0, right - textWidth(hint)))}${RESET}${DIM}${fit(hint, Math.min(right, textWidth(hint)))}${RESET}`,
+      `${BOLD}${fit(` ${terminalText(view.open.title)}`, Math.max(0, right - textWidth(hint)))}${RESET}${DIM}${fit(hint, Math.min(right, textWidth(hint)))}${RESET}`,
     );
     for (let i = 0; i < messageRows; i++) {
       const l = shown[i];

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZapwireClient } from '../../../src/client/zapwire-client.js';
-import { availableDrivers, type Pty, spawnPty, waitForScreen } from '../../helpers/pty.js';
+import {
+  availableDrivers,
+  type Pty,
+  ptyDriver,
+  spawnPty,
+  waitForScreen,
+} from '../../helpers/pty.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { CLI, childEnv, runCli } from '../../helpers/server-process.js';
 
@@ -54,6 +60,8 @@ const BLUE_CHECKS = /\x1b\[[0-9;]*34m✓✓/;
 const KEYS = {
   enter: '\r',
   ctrlN: '\x0e',
+  ctrlG: '\x07',
+  tab: '\t',
   ctrlQ: '\x11',
   pageUp: '\x1b[5~',
   pageDown: '\x1b[6~',
@@ -64,7 +72,7 @@ async function addContact(pty: Pty, number: string, nickname: string): Promise<v
   pty.type(KEYS.ctrlN);
   await waitForScreen(pty, /New contact number/);
   pty.type(`${number}\r`);
-  await waitForScreen(pty, /Nickname:/);
+  await waitForScreen(pty, /Nickname \(Enter for none\):/);
   pty.type(`${nickname}\r`);
   await waitForScreen(pty, new RegExp(`contact ${nickname} added`));
 }
@@ -106,28 +114,30 @@ describe('zapwire chat', () => {
       a.type('\x1b');
       await waitForScreen(a, (s) => s[22] === '>');
       await addContact(a, bob, 'Bob');
-      await waitForScreen(a, /Bob \(\d{13}\)/);
+      await waitForScreen(a, /Bob · \d{13}/);
 
       // Bob is not running: the message is stored (one check) and waits.
       a.type('hello bob\r');
       await waitForScreen(a, (s) => s.some((l) => /you: hello bob ✓$/.test(l)));
 
       // Bob starts: the message is pushed (unread count), Alice gets recebida (two checks, not blue).
+      // Bob gave Alice no nickname: she shows by the name she registered.
       const b = chat(`bob-${driver}`, driver);
       await waitForScreen(b, /online · Bob \(\d{13}\)/);
-      await waitForScreen(b, new RegExp(`> ${alice} +\\(1\\)`));
+      await waitForScreen(b, /> Alice +\(1\)/);
       await waitForScreen(a, (s) => s.some((l) => /you: hello bob ✓✓$/.test(l)));
       expect(rowWith(a, 'hello bob').styled).not.toMatch(BLUE_CHECKS);
 
       // Bob opens the conversation: lida, and Alice's checks turn blue.
       b.type(KEYS.enter);
-      await waitForScreen(b, /\d\d:\d\d \d{13}: hello bob/);
+      await waitForScreen(b, /\d\d:\d\d Alice: hello bob/);
+      await waitForScreen(b, new RegExp(`Alice · ${alice}`));
       await waitForScreen(a, () => BLUE_CHECKS.test(rowWith(a, 'hello bob').styled));
       expect(b.screen().join('\n')).not.toMatch(/\(1\)/);
 
       // With the conversation open, a new message shows at once and is read at once.
       a.type('second one\r');
-      await waitForScreen(b, /\d{13}: second one/);
+      await waitForScreen(b, /Alice: second one/);
       await waitForScreen(a, () => BLUE_CHECKS.test(rowWith(a, 'second one').styled));
 
       // And back: Bob answers, Alice sees it under Bob's nickname.
@@ -155,6 +165,48 @@ describe('zapwire chat', () => {
     30_000,
   );
 
+  it('shows names: Bob sees Alice by her registered name, the members see a group by its name, /name renames it', async () => {
+    const driver = ptyDriver();
+    const bob = await register('nb', 'Bob');
+    await register('na', 'Alice');
+    const a = chat('na', driver);
+    const b = chat('nb', driver);
+    await waitForScreen(a, /online · Alice/);
+    await waitForScreen(b, /online · Bob/);
+
+    // Alice adds Bob without a nickname: the list and the header show his registered name.
+    a.type(KEYS.ctrlN);
+    await waitForScreen(a, /New contact number/);
+    a.type(`${bob}\r`);
+    await waitForScreen(a, /Nickname \(Enter for none\):/);
+    a.type(KEYS.enter);
+    await waitForScreen(a, /contact added/);
+    await waitForScreen(a, new RegExp(`Bob · ${bob}`));
+
+    // Ctrl-G: the group's name is the group's own (10 then 14); Bob is taken by his name.
+    a.type(KEYS.ctrlG);
+    await waitForScreen(a, /Group name/);
+    a.type('Família\r');
+    await waitForScreen(a, /Members/);
+    a.type('Bob\r');
+    await waitForScreen(a, /group Família created/);
+    await waitForScreen(a, /# Família · \d{13}/);
+    a.type('olá grupo\r');
+
+    // Bob, a member, sees the group by its name (asked again at its message if the 12 came before the 14).
+    await waitForScreen(b, /># Família +\(1\)/);
+    b.type(KEYS.enter);
+    await waitForScreen(b, /\d\d:\d\d Alice: olá grupo/);
+    b.type('/name Churrasco 🍖\r');
+    await waitForScreen(b, /# Churrasco 🍖 · \d{13}/);
+    expect(b.screen().join('\n')).not.toMatch(/you: \/name/);
+
+    // Alice learns the new name when she opens the conversation again (nobody is told of a 14).
+    a.type(KEYS.tab);
+    a.type(KEYS.enter);
+    await waitForScreen(a, /# Churrasco 🍖 · \d{13}/);
+  }, 30_000);
+
   /** The texts of issue #13: emoji wider than a cell, a greeting that lost its 👋, CJK, combining marks. */
   const HARD = [
     `${'😀'.repeat(30)} END`,
@@ -175,7 +227,7 @@ describe('zapwire chat', () => {
   it.each(drivers)(
     '(%s) shows every character of emoji, CJK and combining text at 80, 34 and 30 columns, and scrolls back with PgUp/PgDn',
     async (driver) => {
-      const alice = await register(`wa-${driver}`, 'Alice');
+      await register(`wa-${driver}`, 'Alice');
       const bob = await register(`wb-${driver}`, 'Bob');
       const profile = JSON.parse(
         readFileSync(join(dir, 'config', 'profiles', `wa-${driver}.json`), 'utf8'),
@@ -188,7 +240,7 @@ describe('zapwire chat', () => {
       let b = chat(`wb-${driver}`, driver);
       await waitForScreen(b, /online · Bob \(\d{13}\)/);
       a.type(`${HARD[0]}\r`);
-      await waitForScreen(b, new RegExp(`> ${alice} +\\(1\\)`));
+      await waitForScreen(b, /> Alice +\(1\)/);
       b.type(KEYS.enter);
       await waitForScreen(b, (s) => pane(s).includes(squeeze(HARD[0]!)));
       // The sender sees all of it too, with its two checks at the end.

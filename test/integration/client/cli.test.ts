@@ -148,7 +148,10 @@ describe('register and whoami', () => {
         ['group', 'create', '--profile', profile, '12'],
         /^zapwire group create: <numbers>: "12" is not a 13-digit number /,
       ],
-      [['group'], /^zapwire group: a subcommand is needed: zapwire group create <numbers...>$/],
+      [
+        ['group'],
+        /^zapwire group: a subcommand is needed: zapwire group create <numbers...> or zapwire group rename <group> <name>$/,
+      ],
       [
         ['register', '--profile', '../escape'],
         /^zapwire register: --profile '\.\.\/escape': use letters/,
@@ -323,6 +326,142 @@ describe('send, poll, check, group create', () => {
   });
 });
 
+describe('names (docs/protocol.md §Names)', () => {
+  /** Registers a profile with a display name. */
+  async function named(name: string): Promise<{ profile: string; number: string }> {
+    const profile = `user${++profiles}`;
+    const result = await zw(['register', '--profile', profile, '--name', name]);
+    expect(result.code, result.stderr).toBe(0);
+    return { profile, number: result.stdout.trim() };
+  }
+
+  it("name prints a user's registered name to anyone, as text or JSON; 404 is exit 1, not 13 digits exit 2", async () => {
+    const alice = await named('Alice');
+    const bob = await registered();
+    expect(await zw(['name', '--profile', bob.profile, alice.number])).toMatchObject({
+      code: 0,
+      stdout: 'user Alice\n',
+      stderr: '',
+    });
+    const json = await zw(['name', '--profile', bob.profile, '--json', alice.number]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ number: alice.number, kind: 'user', name: 'Alice' });
+    // Registered without a name: the kind alone.
+    expect(await zw(['name', '--profile', alice.profile, bob.number])).toMatchObject({
+      code: 0,
+      stdout: 'user\n',
+    });
+    const unknown = await zw(['name', '--profile', bob.profile, '9999999999999']);
+    expectOneLine(unknown, 1, /^zapwire name: 404 /);
+    expect(unknown.stdout).toBe('');
+    expectOneLine(
+      await zw(['name', '--profile', bob.profile, '12345']),
+      2,
+      /^zapwire name: <number>: "12345" is not a 13-digit number/,
+    );
+  });
+
+  it('group create --name names the group for every member; group rename renames it; a non-member gets 403 (exit 1)', async () => {
+    const alice = await named('Alice');
+    const bob = await named('Bob');
+    const carol = await registered();
+    const created = await zw([
+      'group',
+      'create',
+      '--profile',
+      alice.profile,
+      '--name',
+      'Família',
+      bob.number,
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(NUMBER_LINE);
+    const group = created.stdout.trim();
+    expect((await zw(['name', '--profile', bob.profile, group])).stdout).toBe('group Família\n');
+
+    const renamed = await zw(['group', 'rename', '--profile', bob.profile, group, 'Churrasco 🍖']);
+    expect(renamed).toMatchObject({ code: 0, stdout: `group ${group} named Churrasco 🍖\n` });
+    // Bob's chat shows the name at once: the answer is kept in his history.
+    const bobs = new ChatStore(chatDbPath(join(dir, 'config'), bob.profile));
+    try {
+      expect(bobs.cachedName(group)).toMatchObject({ kind: 'group', name: 'Churrasco 🍖' });
+    } finally {
+      bobs.close();
+    }
+    expect((await zw(['name', '--profile', alice.profile, group])).stdout).toBe(
+      'group Churrasco 🍖\n',
+    );
+
+    // Carol is not a member: she may neither ask nor rename.
+    const asked = await zw(['name', '--profile', carol.profile, group]);
+    expectOneLine(asked, 1, /^zapwire name: 403 /);
+    expect(asked.stdout).toBe('');
+    expectOneLine(
+      await zw(['group', 'rename', '--profile', carol.profile, group, 'Mine']),
+      1,
+      /^zapwire group rename: 403 /,
+    );
+    // A user is no group.
+    expectOneLine(
+      await zw(['group', 'rename', '--profile', alice.profile, bob.number, 'Bob']),
+      1,
+      /^zapwire group rename: 404 /,
+    );
+  });
+
+  it('refuses an empty name or one over 64 bytes as bad usage (exit 2) before anything is sent', async () => {
+    const alice = await registered();
+    const bob = await registered();
+    const long = 'é'.repeat(33);
+    for (const [args, pattern] of [
+      [
+        ['group', 'rename', '--profile', alice.profile, '1234567890123', ''],
+        /^zapwire group rename: <name>: empty name \(zapwire group rename --help for usage\)$/,
+      ],
+      [
+        ['group', 'rename', '--profile', alice.profile, '1234567890123', long],
+        /^zapwire group rename: <name> '(é)+': name too long: 66 bytes, at most 64 /,
+      ],
+      [
+        ['group', 'create', '--profile', alice.profile, '--name', '  ', bob.number],
+        /^zapwire group create: --name ' {2}': empty name /,
+      ],
+    ] as const) {
+      const result = await zw([...args]);
+      expectOneLine(result, 2, pattern);
+      expect(result.stdout).toBe('');
+    }
+    // No group was created by the refused create: Bob was told of none.
+    expect((await zw(['poll', '--profile', bob.profile])).stdout).toBe('');
+  });
+
+  it('poll lines name people, the nickname first; receipts by name alone', async () => {
+    const alice = await named('Alice');
+    const bob = await named('Bob');
+    expect((await zw(['send', '--profile', alice.profile, bob.number, 'oi'])).code).toBe(0);
+    const polled = await zw(['poll', '--profile', bob.profile]);
+    expect(polled.stdout).toMatch(
+      new RegExp(
+        `^\\[\\d\\d:\\d\\d:\\d\\d\\] Alice \\(${alice.number}\\) -> ${bob.number}: oi\\n$`,
+      ),
+    );
+    const receipt = await zw(['poll', '--profile', alice.profile]);
+    expect(receipt.stdout).toMatch(/^\[\d\d:\d\d:\d\d\] ✓✓ delivered to Bob \(your message of /);
+
+    // A nickname in Alice's history comes first; --json keeps the numbers only.
+    const store = new ChatStore(chatDbPath(join(dir, 'config'), alice.profile));
+    store.saveContact({ number: bob.number, nickname: 'Bobby', kind: 'user' });
+    store.close();
+    expect((await zw(['send', '--profile', bob.profile, alice.number, 'de volta'])).code).toBe(0);
+    const back = await zw(['poll', '--profile', alice.profile]);
+    expect(back.stdout).toMatch(
+      new RegExp(`\\] Bobby \\(Bob\\) \\(${bob.number}\\) -> ${alice.number}: de volta\\n$`),
+    );
+    const json = await zw(['poll', '--profile', bob.profile, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ type: 'receipt', from: alice.number });
+  });
+});
+
 /** `zapwire listen` running in the background; `out` fills as it prints. */
 function listen(args: string[]) {
   const child = spawn(process.execPath, [CLI, 'listen', ...args], {
@@ -477,7 +616,7 @@ describe("the profile's local history (the chat's)", () => {
         store.close();
       }
     };
-    expect(read().contacts).toEqual([{ number: bob.number, nickname: bob.number, kind: 'user' }]);
+    expect(read().contacts).toEqual([{ number: bob.number, nickname: '', kind: 'user', name: '' }]);
     expect(read().messages).toMatchObject([
       { direction: 'out', text: 'from the shell ✓', status: 'stored' },
     ]);
@@ -513,6 +652,8 @@ describe('a server that is down', () => {
       ['listen', '--profile', alice.profile, '--port', port],
       ['poll', '--profile', alice.profile, '--port', port],
       ['group', 'create', '--profile', alice.profile, '--port', port, '1234567890123'],
+      ['group', 'rename', '--profile', alice.profile, '--port', port, '1234567890123', 'x'],
+      ['name', '--profile', alice.profile, '--port', port, '1234567890123'],
       ['check', '--port', port, '1234567890123'],
       ['register', '--profile', 'never', '--port', port],
     ]) {
@@ -521,7 +662,7 @@ describe('a server that is down', () => {
         result,
         3,
         new RegExp(
-          `^zapwire ${args[0] === 'group' ? 'group create' : args[0]}: cannot reach 127\\.0\\.0\\.1:${port} \\(connection refused: ECONNREFUSED\\)$`,
+          `^zapwire ${args[0] === 'group' ? `group ${args[1]}` : args[0]}: cannot reach 127\\.0\\.0\\.1:${port} \\(connection refused: ECONNREFUSED\\)$`,
         ),
       );
       expect(result.stdout).toBe('');

@@ -6,6 +6,7 @@ import { ChatStore } from '../../../../src/cli/chat/chat-store.js';
 import { render } from '../../../../src/cli/chat/render.js';
 import type { Key } from '../../../../src/cli/chat/terminal.js';
 import type { ZapwireClient } from '../../../../src/client/zapwire-client.js';
+import { ForbiddenError, NotFoundError, RateLimitError } from '../../../../src/errors.js';
 
 const SELF = '1000000000001';
 const BOB = '2000000000002';
@@ -16,8 +17,14 @@ const GROUP = '9000000000009';
 class FakeClient extends EventEmitter {
   sent: { to: string; text: string; ts: number | undefined }[] = [];
   read: { chat: string; ts: number }[] = [];
-  groups: string[][] = [];
+  groups: { members: string[]; name: string | undefined }[] = [];
   valid = new Set([BOB, CAROL]);
+  /** What `12` answers: a NameInfo, or the error it rejects with. */
+  names = new Map<string, { kind: 'user' | 'group'; name: string } | Error>();
+  askedNames: string[] = [];
+  /** What `14` does: resolve with the name, or reject with this error. */
+  renameError: Error | undefined;
+  renamed: { group: string; name: string }[] = [];
   async send(to: string, text: string, options: { ts?: number } = {}) {
     this.sent.push({ to, text, ts: options.ts });
     return { id: this.sent.length, ids: [this.sent.length], ts: options.ts ?? 0 };
@@ -29,9 +36,23 @@ class FakeClient extends EventEmitter {
   async isValid(n: string) {
     return this.valid.has(n);
   }
-  async createGroup(members: string[]) {
-    this.groups.push(members);
+  async createGroup(members: string[], options: { name?: string } = {}) {
+    this.groups.push({ members, name: options.name });
+    if (options.name !== undefined) this.names.set(GROUP, { kind: 'group', name: options.name });
     return GROUP;
+  }
+  async nameOf(n: string) {
+    this.askedNames.push(n);
+    const answer = this.names.get(n);
+    if (answer instanceof Error) throw answer;
+    if (!answer) throw new NotFoundError('unknown number');
+    return answer;
+  }
+  async nameGroup(group: string, name: string) {
+    if (this.renameError) throw this.renameError;
+    this.renamed.push({ group, name });
+    this.names.set(group, { kind: 'group', name });
+    return name;
   }
 }
 
@@ -81,12 +102,12 @@ describe('ChatApp', () => {
     type(BOB);
     press(ENTER);
     await flush();
-    expect(screen()).toContain('Nickname:');
+    expect(screen()).toContain('Nickname (Enter for none):');
     type('Bob');
     press(ENTER);
     await flush();
     expect(state.conversations()).toEqual([
-      { number: BOB, nickname: 'Bob', kind: 'user', unread: 0 },
+      { number: BOB, nickname: 'Bob', kind: 'user', name: '', unread: 0 },
     ]);
     expect(state.openChat).toBe(BOB);
 
@@ -146,8 +167,14 @@ describe('ChatApp', () => {
     for (let i = 0; i < 8; i++) press({ name: 'backspace' });
     press(ENTER);
     await flush();
-    expect(client.groups).toEqual([[BOB, CAROL]]);
-    expect(state.contact(GROUP)).toEqual({ number: GROUP, nickname: 'Friends', kind: 'group' });
+    // The name is the group's on the server (every member sees it), not a nickname of this user's.
+    expect(client.groups).toEqual([{ members: [BOB, CAROL], name: 'Friends' }]);
+    expect(state.contact(GROUP)).toEqual({
+      number: GROUP,
+      nickname: '',
+      kind: 'group',
+      name: 'Friends',
+    });
     expect(state.openChat).toBe(GROUP);
   });
 
@@ -180,7 +207,7 @@ describe('ChatApp', () => {
     type(BOB);
     press(ENTER);
     await flush();
-    expect(screen()).toContain('Nickname:');
+    expect(screen()).toContain('Nickname (Enter for none):');
   });
 
   it('lets a header notice fade, but keeps the one that says the session is over', async () => {
@@ -265,5 +292,202 @@ describe('ChatApp', () => {
     press({ name: 'pagedown' });
     press({ name: 'pagedown' });
     expect(screen()).toContain('line 30');
+  });
+});
+
+describe('ChatApp names (docs/protocol.md §Names)', () => {
+  const fromBob = (
+    ts: number,
+    chat: { kind: 'user' | 'group'; number: string } = { kind: 'user', number: BOB },
+  ) => ({
+    type: 'message',
+    sender: BOB,
+    chat,
+    ts,
+    text: `m${ts}`,
+    wantsReceipt: false,
+  });
+  /** The screen's rows without styles, runs of spaces as one. */
+  const rows = (app: ChatApp) =>
+    render(app.view()).map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').replace(/ +/g, ' '));
+  /** The conversation header (the right pane's first row). */
+  const header = (app: ChatApp) => rows(app)[1]!.split('│')[1]!.trim();
+  /** The left pane's rows of conversations. */
+  const list = (app: ChatApp) =>
+    rows(app)
+      .slice(2, 6)
+      .map((l) => l.split('│')[0]!.trim());
+
+  it('shows someone who wrote by the name they registered, without a nickname, and the number in the header', async () => {
+    const { app, client, press, flush } = setup();
+    client.names.set(BOB, { kind: 'user', name: 'Bob' });
+    client.emit('message', fromBob(1));
+    await flush();
+    expect(client.askedNames).toEqual([BOB]);
+    expect(list(app)[0]).toBe('> Bob (1)');
+    press(ENTER);
+    await flush();
+    expect(header(app)).toBe('Bob · 2000000000002');
+    expect(render(app.view()).join('\n')).toMatch(/\d\d:\d\d Bob: m1/);
+    // A second message asks nothing more: the name is in the history.
+    const asked = client.askedNames.length;
+    client.emit('message', fromBob(2));
+    await flush();
+    expect(client.askedNames).toHaveLength(asked);
+  });
+
+  it('puts a nickname first, and shows the number when nobody has a name', async () => {
+    const { app, state, client, press, flush } = setup();
+    client.names.set(BOB, { kind: 'user', name: 'Robert' });
+    client.names.set(CAROL, { kind: 'user', name: '' });
+    state.addContact(BOB, 'Bob');
+    state.addContact(CAROL, '');
+    app.setOnline(true);
+    await flush();
+    expect(list(app).slice(0, 2)).toEqual(['Bob (Robert)', `> ${CAROL}`]);
+    press(ENTER);
+    expect(header(app)).toBe(CAROL);
+  });
+
+  it('shows a group by its name once the creator has named it, marked #, else as #group …0009', async () => {
+    const { app, client, flush } = setup();
+    client.names.set(CAROL, { kind: 'user', name: 'Carol' });
+    // The creator names the group just after 10: asked at once, it has no name yet.
+    client.names.set(GROUP, { kind: 'group', name: '' });
+    client.emit('groupCreated', { type: 'groupCreated', group: GROUP, creator: CAROL, ts: 1 });
+    await flush();
+    expect(list(app)[0]).toBe('>#group …0009');
+    expect(render(app.view())[0]).toContain('Carol added you to a group');
+    client.names.set(GROUP, { kind: 'group', name: 'Família' });
+    client.emit('message', fromBob(2, { kind: 'group', number: GROUP }));
+    await flush();
+    expect(list(app)[0]).toBe('># Família (1)');
+    // Named now: more messages do not ask again.
+    const asked = client.askedNames.filter((n) => n === GROUP).length;
+    client.emit('message', fromBob(3, { kind: 'group', number: GROUP }));
+    await flush();
+    expect(client.askedNames.filter((n) => n === GROUP)).toHaveLength(asked);
+  });
+
+  it('learns a rename when the conversation is opened, and when the chat is online again', async () => {
+    const { app, state, client, press, flush } = setup();
+    state.addContact(GROUP, '', 'group');
+    client.names.set(GROUP, { kind: 'group', name: 'Família' });
+    app.setOnline(true);
+    await flush();
+    expect(list(app)[0]).toBe('># Família');
+    client.names.set(GROUP, { kind: 'group', name: 'Churrasco' });
+    press(ENTER);
+    await flush();
+    expect(header(app)).toBe(`# Churrasco · ${GROUP}`);
+    client.names.set(GROUP, { kind: 'group', name: 'Praia' });
+    client.emit('reconnect');
+    await flush();
+    expect(header(app)).toBe(`# Praia · ${GROUP}`);
+    // No longer a member: the number again.
+    client.names.set(GROUP, new ForbiddenError('not a member'));
+    press({ name: 'tab' });
+    press(ENTER);
+    await flush();
+    expect(header(app)).toBe(`#group …0009 · ${GROUP}`);
+  });
+
+  it('/name renames the open group (14) and the header shows the name stored; it is no message', async () => {
+    const { app, state, client, type, press, flush, inputRow } = setup();
+    state.addContact(GROUP, '', 'group');
+    press(ENTER);
+    type('/name Família 🎉');
+    press(ENTER);
+    await flush();
+    expect(client.renamed).toEqual([{ group: GROUP, name: 'Família 🎉' }]);
+    expect(client.sent).toEqual([]);
+    expect(header(app)).toBe(`# Família 🎉 · ${GROUP}`);
+    expect(render(app.view())[0]).toContain('group named Família 🎉');
+    expect(inputRow()).toBe('>');
+    // A line that only starts like it is a message.
+    type('/names are fun');
+    press(ENTER);
+    await flush();
+    expect(client.sent.map((m) => m.text)).toEqual(['/names are fun']);
+  });
+
+  it('/name refused by the server (403, 429) or locally is a notice that fades', async () => {
+    const { app, state, client, type, press, flush, screen } = setup({ noticeMs: 20 });
+    state.addContact(GROUP, '', 'group');
+    state.addContact(BOB, 'Bob');
+    press({ name: 'up' });
+    press(ENTER);
+    client.renameError = new ForbiddenError('not a member');
+    type('/name Família');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('not renamed: 403 not a member');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(screen()).not.toContain('not renamed');
+    client.renameError = new RateLimitError('too many groups');
+    type('/name Família');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('not renamed: 429 too many groups');
+    client.renameError = undefined;
+    for (const [line, notice] of [
+      ['/name', 'not renamed: empty name'],
+      [`/name ${'é'.repeat(33)}`, 'not renamed: name too long: 66 bytes, at most 64'],
+    ] as const) {
+      press({ name: 'u', ctrl: true });
+      type(line);
+      press(ENTER);
+      await flush();
+      expect(screen()).toContain(notice);
+    }
+    expect(client.renamed).toEqual([]);
+    // In a conversation with a person there is no group to name.
+    press({ name: 'u', ctrl: true });
+    press({ name: 'tab' });
+    press({ name: 'down' });
+    press(ENTER);
+    type('/name Bobby');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('/name names a group');
+    expect(client.sent).toEqual([]);
+    app.stop();
+  });
+
+  it('keeps the name as a nickname when the group was created but its name refused', async () => {
+    const { state, client, type, press, flush, screen } = setup();
+    state.addContact(BOB, 'Bob');
+    client.createGroup = async () => {
+      throw Object.assign(new RateLimitError('too many groups'), { group: GROUP });
+    };
+    press({ name: 'g', ctrl: true });
+    type('Friends');
+    press(ENTER);
+    type('Bob');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('group created, not named: 429 too many groups');
+    expect(state.contact(GROUP)).toMatchObject({ nickname: 'Friends', kind: 'group' });
+    expect(state.openChat).toBe(GROUP);
+  });
+
+  it('takes group members by the name the server told as well as by nickname', async () => {
+    const { state, client, type, press, flush, screen } = setup();
+    state.addContact(BOB, '');
+    state.learnedName(BOB, { kind: 'user', name: 'Bob' });
+    state.addContact(CAROL, 'Carol');
+    state.learnedName(CAROL, { kind: 'user', name: 'Bob' });
+    press({ name: 'g', ctrl: true });
+    type('Friends');
+    press(ENTER);
+    type('bob');
+    press(ENTER);
+    await flush();
+    expect(screen()).toContain('"bob" is more than one contact: type the number');
+    press({ name: 'u', ctrl: true });
+    type('carol');
+    press(ENTER);
+    await flush();
+    expect(client.groups).toEqual([{ members: [CAROL], name: 'Friends' }]);
   });
 });

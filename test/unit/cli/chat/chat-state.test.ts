@@ -1,6 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { advance, ChatState } from '../../../../src/cli/chat/chat-state.js';
 import { ChatStore, chatDbPath } from '../../../../src/cli/chat/chat-store.js';
@@ -99,7 +100,9 @@ describe('conversations and unread counts', () => {
     s.addContact(BOB, 'Bob');
     s.received(message({ ts: 1 }), true);
     s.received(message({ ts: 2, wantsReceipt: false }), true);
-    expect(s.conversations()).toEqual([{ number: BOB, nickname: 'Bob', kind: 'user', unread: 2 }]);
+    expect(s.conversations()).toEqual([
+      { number: BOB, nickname: 'Bob', kind: 'user', name: '', unread: 2 },
+    ]);
     const answer = s.open(BOB);
     expect(answer.map((m) => m.ts)).toEqual([1]);
     expect(s.conversations()[0]!.unread).toBe(0);
@@ -122,14 +125,14 @@ describe('conversations and unread counts', () => {
     expect(s.conversations().map((c) => c.unread)).toEqual([1, 1]);
   });
 
-  it('turns unknown senders and new groups into contacts named by number', () => {
+  it('turns unknown senders and new groups into contacts without a nickname', () => {
     const s = fresh();
     s.received(message(), true);
     s.groupCreated({ type: 'groupCreated', group: GROUP, creator: BOB, ts: 5 });
     s.received(message({ chat: { kind: 'group', number: GROUP } }), true);
     expect(s.conversations()).toEqual([
-      { number: BOB, nickname: BOB, kind: 'user', unread: 1 },
-      { number: GROUP, nickname: `group …0009 by ${BOB}`, kind: 'group', unread: 1 },
+      { number: BOB, nickname: '', kind: 'user', name: '', unread: 1 },
+      { number: GROUP, nickname: '', kind: 'group', name: '', unread: 1 },
     ]);
     s.addContact(BOB, 'Bob');
     expect(s.nameOf(BOB)).toBe('Bob');
@@ -170,7 +173,7 @@ describe('persistence', () => {
 
     const again = fresh(path);
     expect(again.conversations()).toEqual([
-      { number: BOB, nickname: 'Bob', kind: 'user', unread: 1 },
+      { number: BOB, nickname: 'Bob', kind: 'user', name: '', unread: 1 },
     ]);
     expect(again.messages(BOB).map((m) => [m.direction, m.text, m.status])).toEqual([
       ['out', 'olá', 'delivered'],
@@ -215,5 +218,81 @@ describe('persistence', () => {
     state.addContact(GROUP, GROUP);
     state.received(message({ chat: { kind: 'group', number: GROUP } }), false);
     expect(state.contact(GROUP)?.kind).toBe('group');
+  });
+
+  it('clears, once, the nicknames an older chat filled in itself, so the server names show', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zapwire-chat-'));
+    dirs.push(dir);
+    const path = chatDbPath(dir, 'alice');
+    mkdirSync(dirname(path), { recursive: true });
+    // A history file as the chat wrote it before names: no names table, user_version 0.
+    const old = new Database(path);
+    old.exec(
+      "CREATE TABLE contacts (number TEXT PRIMARY KEY, nickname TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('user', 'group')))",
+    );
+    const add = old.prepare('INSERT INTO contacts VALUES (?, ?, ?)');
+    add.run(BOB, BOB, 'user');
+    add.run(CAROL, 'Carol', 'user');
+    add.run(GROUP, `group …0009 by ${BOB}`, 'group');
+    add.run('9000000001400', 'group …1400', 'group');
+    add.run('9000000002222', 'Friends', 'group');
+    old.close();
+
+    const state = fresh(path);
+    expect(state.conversations().map((c) => [c.number, c.nickname])).toEqual([
+      [BOB, ''],
+      [CAROL, 'Carol'],
+      [GROUP, ''],
+      ['9000000001400', ''],
+      ['9000000002222', 'Friends'],
+    ]);
+    // Done once: a nickname given later that happens to be the number is the user's choice.
+    state.addContact(BOB, BOB);
+    stores.pop()!.close();
+    expect(fresh(path).contact(BOB)?.nickname).toBe(BOB);
+  });
+});
+
+describe('names from the server (12), cached in the history', () => {
+  it('shows the nickname first, then the name, then the number, for contacts and for group members who are not', () => {
+    const s = fresh();
+    s.received(message(), false);
+    expect(s.nameOf(BOB)).toBe(BOB);
+    s.learnedName(BOB, { kind: 'user', name: 'Bob' });
+    expect(s.nameOf(BOB)).toBe('Bob');
+    expect(s.conversations()).toMatchObject([{ number: BOB, nickname: '', name: 'Bob' }]);
+    s.addContact(BOB, 'Bobby');
+    expect(s.nameOf(BOB)).toBe('Bobby (Bob)');
+    // Carol wrote in a group: she is no contact, her name still shows beside her messages.
+    s.learnedName(CAROL, { kind: 'user', name: 'Carol' });
+    expect(s.contact(CAROL)).toBeUndefined();
+    expect(s.nameOf(CAROL)).toBe('Carol');
+    expect(s.labelOf('4000000000004')).toBeUndefined();
+    s.forgetName(CAROL);
+    expect(s.nameOf(CAROL)).toBe(CAROL);
+    expect(s.nameOf(SELF)).toBe('you');
+  });
+
+  it('keeps the names across restarts, with when they were told', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zapwire-chat-'));
+    dirs.push(dir);
+    const path = chatDbPath(dir, 'alice');
+    fresh(path).learnedName(GROUP, { kind: 'group', name: 'Família' }, 1_700_000_000);
+    stores.pop()!.close();
+    expect(fresh(path).cachedName(GROUP)).toEqual({
+      kind: 'group',
+      name: 'Família',
+      at: 1_700_000_000,
+    });
+  });
+
+  it('lists who wrote in a chat, once each', () => {
+    const s = fresh();
+    const inGroup = { kind: 'group' as const, number: GROUP };
+    s.received(message({ chat: inGroup }), false);
+    s.received(message({ chat: inGroup, ts: 2 }), false);
+    s.received(message({ chat: inGroup, sender: CAROL }), false);
+    s.sending(GROUP, 'mine', 3);
+    expect(s.senders(GROUP).sort()).toEqual([BOB, CAROL]);
   });
 });

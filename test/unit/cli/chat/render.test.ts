@@ -38,8 +38,8 @@ function view(over: Partial<View> = {}): View {
     online: true,
     notice: '',
     conversations: [
-      { number: '2000000000002', nickname: 'Bob', kind: 'user', unread: 0 },
-      { number: '9000000000009', nickname: 'Friends', kind: 'group', unread: 3 },
+      { number: '2000000000002', nickname: 'Bob', kind: 'user', name: '', unread: 0 },
+      { number: '9000000000009', nickname: 'Friends', kind: 'group', name: '', unread: 3 },
     ],
     selected: 0,
     focus: 'input',
@@ -88,7 +88,9 @@ describe('render', () => {
             view({
               cols,
               rows: 24,
-              conversations: [{ number: '2000000000002', nickname: text, kind: 'user', unread: 2 }],
+              conversations: [
+                { number: '2000000000002', nickname: text, kind: 'user', name: '', unread: 2 },
+              ],
               open: {
                 title: `${text} (2000000000002)`,
                 messages: [out(text, 'delivered')],
@@ -142,7 +144,7 @@ describe('render', () => {
     const lines = render(view({ input: 'typing' })).map(strip);
     expect(lines[0]).toContain('online · Alice (1000000000001)');
     expect(lines[2]).toMatch(/^> Bob/);
-    expect(lines[3]).toMatch(/^ #Friends +\(3\)│/);
+    expect(lines[3]).toMatch(/^ # Friends +\(3\)│/);
     expect(lines[22]).toMatch(/^> typing/);
     expect(lines[23]).toBe(FOOTER.padEnd(80));
     expect(cursorPosition(view({ input: 'typing' }))).toEqual({ row: 23, col: 9 });
@@ -222,7 +224,7 @@ describe('render', () => {
       };
     }
 
-    it('shows the controls in a message, a nickname, a notice and the input escaped, and draws nothing else from them', () => {
+    it('shows the controls in a message, a nickname, a server name, a notice and the input escaped, and draws nothing else from them', () => {
       for (const [cols, rows] of [
         [120, 24],
         [40, 10],
@@ -234,7 +236,20 @@ describe('render', () => {
             notice: 'err\x1b[2J',
             input: 'typed\u202e',
             conversations: [
-              { number: '2000000000002', nickname: 'Bob\x1b[8m', kind: 'user', unread: 1 },
+              {
+                number: '2000000000002',
+                nickname: 'Bob\x1b[8m',
+                kind: 'user',
+                name: '',
+                unread: 1,
+              },
+              {
+                number: '9000000000009',
+                nickname: '',
+                kind: 'group',
+                name: 'Eve\x1b[8m',
+                unread: 0,
+              },
             ],
             open: {
               title: 'Bob\x07 (2000000000002)',
@@ -257,6 +272,8 @@ describe('render', () => {
           );
           expect(shown).toContain(' err\\x1b[2J ');
           expect(shown).toContain('Bob\\x1b[8m');
+          // A name is anyone's to choose, so it is escaped like a message.
+          expect(shown).toContain('# Eve\\x1b[8m');
           expect(shown).toContain('> typed\\u202e');
         }
       }
