@@ -1,4 +1,4 @@
-import { MAX_NAME_BYTES } from '../server/session-host/handlers/register.js';
+import { MAX_NAME_BYTES } from '../protocol/frame.js';
 
 /**
  * The longest text `zapwire send` and the chat take, in UTF-8 bytes. A frame

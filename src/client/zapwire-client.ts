@@ -9,7 +9,7 @@ import {
   ZapwireError,
 } from '../errors.js';
 import { Code } from '../protocol/codes.js';
-import { type Frame, isNumber, MAX_GROUP_MEMBERS } from '../protocol/frame.js';
+import { type Frame, isNumber, MAX_GROUP_MEMBERS, MAX_NAME_BYTES } from '../protocol/frame.js';
 import { splitText } from '../protocol/text.js';
 import { backoffDelay } from './backoff.js';
 import {
@@ -83,7 +83,6 @@ export interface ZapwireClientEvents {
 }
 
 /** docs/protocol.md §Names: a group's name is 1 to 64 bytes. */
-const MAX_NAME_BYTES = 64;
 
 /** What `nameOf` answers (docs/protocol.md §Names): a user's name from registration, a group's as last set; empty when none. */
 export interface NameInfo {

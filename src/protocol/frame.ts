@@ -11,6 +11,8 @@ export const DATA_SIZE = 217;
  * other members; legacy: every member, the creator first).
  */
 export const MAX_GROUP_MEMBERS = 16;
+/** docs/protocol.md §Codes and §Names: a display name (`01`) or a group's name (`14`) is at most 64 bytes of UTF-8. */
+export const MAX_NAME_BYTES = 64;
 /** The number that means "nobody": the server, or a client not yet registered. */
 export const NOBODY = '0000000000000';
 

@@ -13,12 +13,11 @@ import {
   UnauthorizedError,
   UnavailableError,
 } from '../../errors.js';
-import { isNumber } from '../../protocol/frame.js';
+import { isNumber, MAX_NAME_BYTES } from '../../protocol/frame.js';
 import { Status } from '../../protocol/status.js';
 import { splitText } from '../../protocol/text.js';
 import type { ServerOptions } from '../config.js';
 import { checkGroupName } from '../session-host/handlers/name-group.js';
-import { MAX_NAME_BYTES } from '../session-host/handlers/register.js';
 import type { BrokerClient } from '../threads/broker-client.js';
 import { Admission, type Refusal } from './admission.js';
 import { httpErrorAnswer, rawHttpErrorAnswer } from './http-errors.js';

@@ -1,9 +1,8 @@
-import { isNumber } from '../../../src/protocol/frame.js';
+import { isNumber, MAX_NAME_BYTES } from '../../../src/protocol/frame.js';
 import type { Account } from '../credentials.js';
 import { el, field } from '../dom.js';
 
 /** The most bytes a display name may have (docs/protocol.md §Codes, `01`). */
-const MAX_NAME_BYTES = 64;
 
 export interface LoginActions {
   /** Registers a new number with this display name. */

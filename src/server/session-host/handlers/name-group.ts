@@ -1,9 +1,8 @@
 import { MalformedRequestError, TooLargeError } from '../../../errors.js';
 import { Code } from '../../../protocol/codes.js';
-import { encodeFrame, type Frame } from '../../../protocol/frame.js';
+import { encodeFrame, type Frame, MAX_NAME_BYTES } from '../../../protocol/frame.js';
 import { isStorableText } from '../../../store/render.js';
 import type { Session } from '../session.js';
-import { MAX_NAME_BYTES } from './register.js';
 
 /**
  * docs/protocol.md §Names: a group's name is 1 to 64 bytes of storable text;

@@ -1,10 +1,9 @@
 import { TooLargeError } from '../../../errors.js';
 import { Code } from '../../../protocol/codes.js';
-import { encodeFrame, type Frame } from '../../../protocol/frame.js';
+import { encodeFrame, type Frame, MAX_NAME_BYTES } from '../../../protocol/frame.js';
 import type { Session } from '../session.js';
 
 /** docs/protocol.md §Codes: a display name is at most 64 bytes. */
-export const MAX_NAME_BYTES = 64;
 
 /** `01` register -> `02` with the new number and its secret token. */
 export function handleRegister(session: Session, frame: Frame): void {
