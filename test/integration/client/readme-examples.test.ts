@@ -84,7 +84,9 @@ describe('README examples', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines).toContainEqual(expect.stringMatching(/^stored by the server as message \d+$/));
     expect(lines).toContainEqual(expect.stringMatching(/^Bob got "olá Bob 👋" from \d{13}$/));
-    expect(lines.at(-1)).toMatch(/^Alice: read by \d{13}$/);
+    // Not always last: when the 07 and the receipts reach Alice in one read, the
+    // receipt events fire before send()'s promise resumes the program (seen once).
+    expect(lines).toContainEqual(expect.stringMatching(/^Alice: read by \d{13}$/));
   }, 40_000);
 
   it('the embedding example starts a server in the process, uses it and stops it', async () => {
