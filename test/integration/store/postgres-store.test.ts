@@ -3,26 +3,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseOpenError, UnavailableError } from '../../../src/errors.js';
 import { POSTGRES_SCHEMA_STEPS } from '../../../src/store/postgres-schema.js';
 import { PostgresStore } from '../../../src/store/postgres-store.js';
-import { MessageKind, type NewMessage } from '../../../src/store/store.js';
+import type { NewMessage } from '../../../src/store/store.js';
 import { call, callsOf } from '../../../src/store/turn-store.js';
 import { describeWithEngine, type Engine, freePort, startPostgres } from '../../helpers/engines.js';
+import { BOB, CAROL, message as textMessage } from '../../unit/store/fixtures.js';
 import { describeStoreConformance } from '../../unit/store/store-conformance.js';
 
-const ALICE = '1000000000001';
-const BOB = '1000000000002';
-const CAROL = '1000000000003';
-
+/** The suite's messages ask for receipts unless overridden. */
 function message(overrides: Partial<NewMessage> = {}): NewMessage {
-  return {
-    recipient: BOB,
-    sender: ALICE,
-    group: null,
-    ts: 1_700_000_000,
-    wantsReceipt: true,
-    kind: MessageKind.Text,
-    body: 'oi',
-    ...overrides,
-  };
+  return textMessage({ wantsReceipt: true, ...overrides });
 }
 
 /** A promise and the function that settles it. */

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MessageKind, type NewMessage, type PendingMessage } from '../../../src/store/store.js';
+import { MessageKind, type PendingMessage } from '../../../src/store/store.js';
 import { call, callsOf, type StoreCalls, type TurnStore } from '../../../src/store/turn-store.js';
+import { ALICE, BOB, CAROL, DAVE, GROUP, message } from './fixtures.js';
 
 /**
  * The store contract as one suite, run against every implementation (as
@@ -13,25 +14,7 @@ import { call, callsOf, type StoreCalls, type TurnStore } from '../../../src/sto
  * sync-store-transactions.ts.
  */
 
-const ALICE = '1000000000001';
-const BOB = '1000000000002';
-const CAROL = '1000000000003';
-const DAVE = '1000000000004';
-const GROUP = '9000000000001';
 const NOBODY = '0000000000000';
-
-function message(overrides: Partial<NewMessage> = {}): NewMessage {
-  return {
-    recipient: BOB,
-    sender: ALICE,
-    group: null,
-    ts: 1_700_000_000,
-    wantsReceipt: false,
-    kind: MessageKind.Text,
-    body: 'oi',
-    ...overrides,
-  };
-}
 
 /** Makes crypto.randomInt return `values` in turn, then behave again. */
 function fixRandomInt(...values: number[]): void {

@@ -1,10 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  MessageKind,
-  type NewMessage,
-  type OpenTransaction,
-  type Store,
-} from '../../../src/store/store.js';
+import type { OpenTransaction, Store } from '../../../src/store/store.js';
+import { ALICE, BOB, CAROL, GROUP, message } from './fixtures.js';
 
 /**
  * What only the synchronous stores promise, beside the contract all stores
@@ -12,24 +8,6 @@ import {
  * async body, and a write outside any transaction is a commit of its own.
  * The broker drives SqliteStore this way until it moves onto TurnStore.
  */
-
-const ALICE = '1000000000001';
-const BOB = '1000000000002';
-const CAROL = '1000000000003';
-const GROUP = '9000000000001';
-
-function message(overrides: Partial<NewMessage> = {}): NewMessage {
-  return {
-    recipient: BOB,
-    sender: ALICE,
-    group: null,
-    ts: 1_700_000_000,
-    wantsReceipt: false,
-    kind: MessageKind.Text,
-    body: 'oi',
-    ...overrides,
-  };
-}
 
 export function describeSyncStoreTransactions(
   name: string,
