@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
 import { RateLimitError } from '../../errors.js';
-import type { Store } from '../../store/store.js';
 import type { BrokerQuotas } from '../threads/thread-messages.js';
 import type { Delivery } from './deliveries.js';
-import type { Effects } from './effects.js';
 import { addressKey, KeyedLimiter } from './keyed-limiter.js';
 import { PendingQuota } from './pending-quota.js';
 
@@ -28,10 +26,10 @@ const pendingReason = (recipient: string) =>
 
 /**
  * docs/protocol.md §Limits, as the broker enforces them. Each check refuses
- * with 429 before anything is written; what a request is charged is recorded
- * in `effects` and charged only once the request succeeded, so a request
- * that fails costs nothing (failed authentications excepted: they are what
- * that limit counts).
+ * with 429 before anything is written, and charges what it admits at once:
+ * the requests of a turn are checked one after the other (OpContext.inOrder)
+ * and each must see what those before it took. A request refused later
+ * costs nothing: every check a request makes comes after its others.
  */
 export class Limits {
   private readonly rate: KeyedLimiter;
@@ -43,8 +41,6 @@ export class Limits {
 
   constructor(
     quotas: BrokerQuotas | undefined,
-    store: Store,
-    private readonly effects: Effects,
     private readonly logger: Logger | undefined,
   ) {
     const q = quotas ?? NO_QUOTAS;
@@ -53,9 +49,7 @@ export class Limits {
     this.groupRate = new KeyedLimiter(q.groupRateLimit, q.groupRateLimit * 2);
     this.registrations = new KeyedLimiter(q.registerRate, q.registerBurst);
     this.authFailures = new KeyedLimiter(q.authFailuresPerMinute / 60, q.authFailuresPerMinute);
-    this.pending = new PendingQuota(q.maxPendingPerRecipient, (recipient) =>
-      store.countPending(recipient),
-    );
+    this.pending = new PendingQuota(q.maxPendingPerRecipient);
   }
 
   /**
@@ -90,7 +84,19 @@ export class Limits {
       'too many registrations from one address; refusing them',
       REGISTER_REASON,
     );
-    this.effects.charge(this.registrations, address, 1);
+    this.registrations.charge(address);
+  }
+
+  /** Reads the pending counts admitDeliveries needs and does not hold (before inOrder: one step for the turn). */
+  async loadPending(
+    deliveries: readonly Delivery[],
+    count: (recipient: string) => Promise<number>,
+  ): Promise<void> {
+    if (!this.pending.enabled) return;
+    const recipients = new Set<string>();
+    for (const delivery of deliveries)
+      for (const copy of delivery.copies) recipients.add(copy.recipient);
+    await Promise.all([...recipients].map((recipient) => this.pending.load(recipient, count)));
   }
 
   /**
@@ -118,19 +124,20 @@ export class Limits {
             throw new RateLimitError(pendingReason(recipient));
       }
     }
-    this.effects.charge(this.rate, sender, rows);
+    this.rate.charge(sender, rows);
+    for (const delivery of deliveries) this.pending.added(delivery.copies);
   }
 
   /** `10` is limited per number (the creator's). */
   admitGroup(creator: string): void {
     if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
-    this.effects.charge(this.groupRate, creator, 1);
+    this.groupRate.charge(creator);
   }
 
   /** `14` shares the budget of `10`: both write a group's row (docs/protocol.md §Limits). */
   admitGroupName(number: string): void {
     if (!this.groupRate.allows(number)) throw new RateLimitError(GROUP_NAME_RATE_REASON);
-    this.effects.charge(this.groupRate, number, 1);
+    this.groupRate.charge(number);
   }
 
   /** An address over a per-address limit is refused (429), and that is logged once per window. */

@@ -8,8 +8,9 @@ import type { OpHandler } from './op.js';
  * connection's ledger once written). Marked `readsPending`: the batch's 08s
  * before it have deleted their rows.
  */
-export const poll: OpHandler<'poll'> = (ctx, request) => {
-  const rows = ctx.store.pendingFor(request.number, 0, request.limit);
+export const poll: OpHandler<'poll'> = async (ctx, request) => {
+  await ctx.inOrder();
+  const rows = await ctx.store.pendingFor(request.number, 0, request.limit);
   ctx.answerWire(
     request.to,
     [{ code: Code.Poll, data: String(rows.length) }],
