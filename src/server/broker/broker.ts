@@ -468,9 +468,8 @@ export class Broker {
     request: BrokerRequest,
     err: unknown,
   ): void {
-    // What was looked up for it may not exist, and what it was admitted was not stored.
+    // What was looked up for it may not exist.
     this.kinds.clear();
-    this.limits.pending.clear();
     this.logger?.error({ err, op: request.op, hostId }, 'broker request failed; answering 503');
     if ('rid' in request || 'to' in request) {
       this.answerError(scope.events, hostId, request, Status.Unavailable, 'internal error');
@@ -547,8 +546,13 @@ class RequestScope implements OpContext {
     });
   }
 
+  /** What the request was charged, to take back if it fails before it writes. */
+  readonly refunds: (() => void)[] = [];
+  private scopedLimits: Limits | undefined;
+
   get limits(): Limits {
-    return this.broker.limits;
+    this.scopedLimits ??= this.broker.limits.forRequest(this.refunds);
+    return this.scopedLimits;
   }
   get ledgers(): Ledgers {
     return this.broker.ledgers;
@@ -579,13 +583,17 @@ class RequestScope implements OpContext {
     this.release();
   }
 
+  /** It failed before it wrote: nothing of it is answered, pushed or charged. */
   dropEffects(): void {
     this.events.length = 0;
     this.effects = new Effects();
+    for (const refund of this.refunds) refund();
+    this.refunds.length = 0;
   }
 
-  async storeRows(copies: NewMessage[], admitted = false): Promise<PendingMessage[]> {
-    if (copies.length === 0) return [];
+  /** Not async: the fault below throws at once, before the request's other writes are asked for. */
+  storeRows(copies: NewMessage[], admitted = false): Promise<PendingMessage[]> {
+    if (copies.length === 0) return Promise.resolve([]);
     // FaultInjection.storeText: the request fails as a bug would, before it wrote.
     const storeText = this.broker.faults.storeText;
     if (
@@ -595,9 +603,10 @@ class RequestScope implements OpContext {
     ) {
       throw new Error('injected fault: storeText');
     }
-    const rows = await this.store.insertMessage(copies);
-    this.effects.stored.push({ rows, admitted });
-    return rows;
+    return this.store.insertMessage(copies).then((rows) => {
+      this.effects.stored.push({ rows, admitted });
+      return rows;
+    });
   }
 
   async deletePending(number: string, ids: readonly number[]): Promise<PendingMessage[]> {

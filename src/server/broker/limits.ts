@@ -38,6 +38,8 @@ export class Limits {
   private readonly authFailures: KeyedLimiter;
   /** Kept up to date by the broker as rows are stored and deleted. */
   readonly pending: PendingQuota;
+  /** Where a request's view (`forRequest`) notes how to take back what it was charged. */
+  private readonly refunds: (() => void)[] | undefined;
 
   constructor(
     quotas: BrokerQuotas | undefined,
@@ -50,6 +52,15 @@ export class Limits {
     this.registrations = new KeyedLimiter(q.registerRate, q.registerBurst);
     this.authFailures = new KeyedLimiter(q.authFailuresPerMinute / 60, q.authFailuresPerMinute);
     this.pending = new PendingQuota(q.maxPendingPerRecipient);
+  }
+
+  /**
+   * These limits as one request uses them: what it is charged is noted in
+   * `refunds`, so that a request that fails after it was admitted (before it
+   * wrote) is charged nothing.
+   */
+  forRequest(refunds: (() => void)[]): Limits {
+    return Object.create(this, { refunds: { value: refunds } }) as Limits;
   }
 
   /**
@@ -84,7 +95,7 @@ export class Limits {
       'too many registrations from one address; refusing them',
       REGISTER_REASON,
     );
-    this.registrations.charge(address);
+    this.charge(this.registrations, address, 1);
   }
 
   /** Reads the pending counts admitDeliveries needs and does not hold (before inOrder: one step for the turn). */
@@ -124,20 +135,31 @@ export class Limits {
             throw new RateLimitError(pendingReason(recipient));
       }
     }
-    this.rate.charge(sender, rows);
-    for (const delivery of deliveries) this.pending.added(delivery.copies);
+    this.charge(this.rate, sender, rows);
+    for (const delivery of deliveries) {
+      const { copies } = delivery;
+      this.pending.added(copies);
+      this.refunds?.push(() => {
+        for (const copy of copies) this.pending.removed(copy.recipient, 1);
+      });
+    }
   }
 
   /** `10` is limited per number (the creator's). */
   admitGroup(creator: string): void {
     if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
-    this.groupRate.charge(creator);
+    this.charge(this.groupRate, creator, 1);
   }
 
   /** `14` shares the budget of `10`: both write a group's row (docs/protocol.md §Limits). */
   admitGroupName(number: string): void {
     if (!this.groupRate.allows(number)) throw new RateLimitError(GROUP_NAME_RATE_REASON);
-    this.groupRate.charge(number);
+    this.charge(this.groupRate, number, 1);
+  }
+
+  private charge(limiter: KeyedLimiter, key: string, cost: number): void {
+    limiter.charge(key, cost);
+    this.refunds?.push(() => limiter.refund(key, cost));
   }
 
   /** An address over a per-address limit is refused (429), and that is logged once per window. */
