@@ -31,7 +31,7 @@ import { OPS, type OpContext } from './ops/index.js';
 import type { Kick, OpReply } from './ops/op.js';
 import { LocalRouter, type PushRouter } from './push-router.js';
 import { receiptOf, wantsReceipt } from './receipts.js';
-import { StepBatcher } from './step-batcher.js';
+import { StepBatcher, TurnOrder } from './step-batcher.js';
 
 /** The host id of the main thread's own port: the v1 sockets' writer, where answers and `06`s go. */
 export const MAIN_THREAD = 0;
@@ -182,13 +182,10 @@ export class Broker {
     try {
       await this.store.turn(async (turn) => {
         const batcher = new StepBatcher(turn);
+        const order = new TurnOrder(batcher);
         const scopes: RequestScope[] = [];
-        let previous: Promise<void> | undefined;
-        for (let i = 0; i < batch.length; i++) {
-          const scope = new RequestScope(this, batcher, previous);
-          previous = scope.passed;
-          scopes.push(scope);
-        }
+        for (let i = 0; i < batch.length; i++)
+          scopes.push(new RequestScope(this, batcher, order, i));
         await Promise.all(
           batch.map(({ hostId, request }, i) =>
             batcher.task(() => this.handle(scopes[i]!, hostId, request)),
@@ -516,6 +513,8 @@ export class Broker {
   }
 }
 
+const PASSED: Promise<void> = Promise.resolve();
+
 /**
  * One request's OpContext (ops/op.ts says when each thing takes effect):
  * its store calls, made in the turn's steps, its place in the request order,
@@ -528,22 +527,16 @@ class RequestScope implements OpContext {
   /** It made a call that writes: it can no longer fail alone. */
   wrote = false;
   readonly store: StoreCalls;
-  /** Settles once this request has passed `inOrder`, or ended. */
-  readonly passed: Promise<void>;
-  private release!: () => void;
   private ordered: Promise<void> | undefined;
 
   constructor(
     private readonly broker: Broker,
     readonly batcher: StepBatcher,
-    private readonly previous: Promise<void> | undefined,
+    private readonly order: TurnOrder,
+    /** Its place in the turn. */
+    private readonly index: number,
   ) {
-    this.passed = new Promise((resolve) => {
-      this.release = resolve;
-    });
-    this.store = batcher.callsFor(() => {
-      this.wrote = true;
-    });
+    this.store = batcher.callsFor(this);
   }
 
   /** What the request was charged, to take back if it fails before it writes. */
@@ -572,15 +565,18 @@ class RequestScope implements OpContext {
   }
 
   inOrder(): Promise<void> {
-    this.ordered ??= (
-      this.previous === undefined ? Promise.resolve() : this.batcher.wait(this.previous)
-    ).then(() => this.release());
+    if (this.ordered) return this.ordered;
+    const waiting = this.order.wait(this.index);
+    if (waiting === undefined) {
+      this.order.pass(this.index);
+      this.ordered = PASSED;
+    } else this.ordered = waiting.then(() => this.order.pass(this.index));
     return this.ordered;
   }
 
   /** It ended: the requests after it need not wait for it. */
   pass(): void {
-    this.release();
+    this.order.pass(this.index);
   }
 
   /** It failed before it wrote: nothing of it is answered, pushed or charged. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { RateLimitError } from '../../errors.js';
+import type { StoreCalls } from '../../store/turn-store.js';
 import type { BrokerQuotas } from '../threads/thread-messages.js';
 import type { Delivery } from './deliveries.js';
 import { addressKey, KeyedLimiter } from './keyed-limiter.js';
@@ -99,15 +100,19 @@ export class Limits {
   }
 
   /** Reads the pending counts admitDeliveries needs and does not hold (before inOrder: one step for the turn). */
-  async loadPending(
+  loadPending(
     deliveries: readonly Delivery[],
-    count: (recipient: string) => Promise<number>,
-  ): Promise<void> {
-    if (!this.pending.enabled) return;
+    store: Pick<StoreCalls, 'countPending'>,
+  ): Promise<unknown> | undefined {
+    if (!this.pending.enabled) return undefined;
     const recipients = new Set<string>();
     for (const delivery of deliveries)
       for (const copy of delivery.copies) recipients.add(copy.recipient);
-    await Promise.all([...recipients].map((recipient) => this.pending.load(recipient, count)));
+    return Promise.all(
+      [...recipients].map((recipient) =>
+        this.pending.load(recipient, (r) => store.countPending(r)),
+      ),
+    );
   }
 
   /**

@@ -52,7 +52,7 @@ export class StepBatcher {
   private readonly shared: StoreCalls;
 
   constructor(private readonly turn: Turn) {
-    this.shared = this.callsFor(undefined);
+    this.shared = this.callsFor({ wrote: false });
   }
 
   /** The store calls, each made in the turn's next step. */
@@ -60,23 +60,9 @@ export class StepBatcher {
     return this.shared;
   }
 
-  /** The store calls as `calls` makes them; `onWrite` hears of each call that writes. */
-  callsFor(onWrite: ((op: StoreCallName) => void) | undefined): StoreCalls {
-    const made = new Map<StoreCallName, (...args: unknown[]) => Promise<unknown>>();
-    return new Proxy({} as StoreCalls, {
-      get: (_, op: StoreCallName) => {
-        let fn = made.get(op);
-        if (!fn) {
-          const writes = onWrite !== undefined && (RANK[op] === 1 || RANK[op] === 2);
-          fn = (...args: unknown[]) => {
-            if (writes) onWrite?.(op);
-            return this.call({ op, args } as unknown as StoreCall);
-          };
-          made.set(op, fn);
-        }
-        return fn;
-      },
-    });
+  /** The store calls as `calls` makes them; `owner.wrote` is set by the first that writes. */
+  callsFor(owner: { wrote: boolean }): StoreCalls {
+    return new ScopedCalls(this, owner) as unknown as StoreCalls;
   }
 
   /** Throws the turn's failure, if it has failed. */
@@ -149,6 +135,59 @@ export class StepBatcher {
   }
 }
 
+/** The store calls of one request: an object of two fields, its methods shared (one per Store call). */
+class ScopedCalls {
+  constructor(
+    readonly batcher: StepBatcher,
+    readonly owner: { wrote: boolean },
+  ) {}
+}
+for (const op of Object.keys(RANK) as StoreCallName[]) {
+  const writes = RANK[op] === 1 || RANK[op] === 2;
+  Object.defineProperty(ScopedCalls.prototype, op, {
+    value: function (this: ScopedCalls, ...args: unknown[]): Promise<unknown> {
+      if (writes) this.owner.wrote = true;
+      return this.batcher.call({ op, args } as unknown as StoreCall);
+    },
+  });
+}
+
+/**
+ * The requests of a turn in their order: `wait(i)` lets request i on once
+ * every request before it has passed (`pass`, at its `inOrder`, or when it
+ * ended). Counted, not chained: a request whose predecessors have all
+ * passed goes on without a promise of its own.
+ */
+export class TurnOrder {
+  /** The first request that has not passed. */
+  private next = 0;
+  private readonly passed: boolean[] = [];
+  private readonly waiters = new Map<number, () => void>();
+
+  constructor(private readonly batcher: StepBatcher) {}
+
+  /** Undefined when request `i` may go on at once; otherwise settles when it may. */
+  wait(i: number): Promise<void> | undefined {
+    if (i <= this.next) return undefined;
+    return this.batcher.wait(
+      new Promise<void>((resolve) => {
+        this.waiters.set(i, resolve);
+      }),
+    );
+  }
+
+  pass(i: number): void {
+    if (this.passed[i]) return;
+    this.passed[i] = true;
+    while (this.passed[this.next]) this.next++;
+    const waiter = this.waiters.get(this.next);
+    if (waiter) {
+      this.waiters.delete(this.next);
+      waiter();
+    }
+  }
+}
+
 /**
  * The step's `deleteAcknowledged` calls as one (one statement for every
  * `08` of the turn); each deleted row goes back to the first call that
@@ -186,28 +225,56 @@ function merged(queued: readonly Queued[]): {
   return {
     calls,
     share: (results) => {
-      const deleted = new Map<string, PendingMessage>();
-      for (const row of results[mergedAt] as PendingMessage[])
-        deleted.set(`${row.recipient} ${row.id}`, row);
+      const rows = results[mergedAt] as PendingMessage[];
+      const byRecipient = oneCallPerRecipient(deletes) ? groupByRecipient(rows) : undefined;
+      const deleted = byRecipient ? undefined : new Map<string, PendingMessage>();
+      if (deleted) for (const row of rows) deleted.set(`${row.recipient} ${row.id}`, row);
       queued.forEach((q, i) => {
         if (q.call.op !== 'deleteAcknowledged') {
           q.resolve(results[resultOf[i]!]);
           return;
         }
-        const rows: PendingMessage[] = [];
-        for (const { recipient, ids } of (q.call.args as [DeleteArg])[0])
+        const acks = (q.call.args as [DeleteArg])[0];
+        if (byRecipient) {
+          // The usual turn: each 08 names a recipient no other names, so its rows are that recipient's.
+          const own = acks.flatMap(({ recipient }) => byRecipient.get(recipient) ?? []);
+          q.resolve(acks.length > 1 ? own.sort((a, b) => a.id - b.id) : own);
+          return;
+        }
+        const own: PendingMessage[] = [];
+        for (const { recipient, ids } of acks)
           for (const id of ids) {
             const key = `${recipient} ${id}`;
-            const row = deleted.get(key);
+            const row = deleted!.get(key);
             if (row) {
-              rows.push(row);
-              deleted.delete(key);
+              own.push(row);
+              deleted!.delete(key);
             }
           }
-        q.resolve(rows.sort((a, b) => a.id - b.id));
+        q.resolve(own.sort((a, b) => a.id - b.id));
       });
     },
   };
+}
+
+function oneCallPerRecipient(deletes: readonly Queued[]): boolean {
+  const seen = new Set<string>();
+  for (const q of deletes)
+    for (const { recipient } of (q.call.args as [DeleteArg])[0]) {
+      if (seen.has(recipient)) return false;
+      seen.add(recipient);
+    }
+  return true;
+}
+
+function groupByRecipient(rows: readonly PendingMessage[]): Map<string, PendingMessage[]> {
+  const by = new Map<string, PendingMessage[]>();
+  for (const row of rows) {
+    const own = by.get(row.recipient);
+    if (own) own.push(row);
+    else by.set(row.recipient, [row]);
+  }
+  return by;
 }
 
 type DeleteArg = readonly { recipient: string; ids: readonly number[] }[];

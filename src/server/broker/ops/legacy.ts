@@ -68,7 +68,7 @@ export const legacySend: OpHandler<'legacySend'> = async (ctx, request) => {
           })),
           group: { number: dst, ts, sender: src },
         };
-  await ctx.limits.loadPending([delivery], ctx.store.countPending);
+  await ctx.limits.loadPending([delivery], ctx.store);
   await ctx.inOrder();
   try {
     ctx.limits.admitDeliveries(src, [delivery]);

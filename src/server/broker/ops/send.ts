@@ -7,7 +7,7 @@ import type { OpHandler } from './op.js';
 export const send: OpHandler<'send'> = async (ctx, request) => {
   const { to } = request;
   const delivery = await deliveryOf(ctx, to.src, to.dst, to.ts, request.flag, request.text);
-  await ctx.limits.loadPending([delivery], ctx.store.countPending);
+  await ctx.limits.loadPending([delivery], ctx.store);
   await ctx.inOrder();
   ctx.limits.admitDeliveries(to.src, [delivery]);
   const id = await writeDelivery(ctx, delivery);
@@ -33,7 +33,7 @@ export const authSend: OpHandler<'authSend'> = async (ctx, request) => {
     if (result.status === 'rejected') throw result.reason;
     return result.value;
   });
-  await ctx.limits.loadPending(deliveries, ctx.store.countPending);
+  await ctx.limits.loadPending(deliveries, ctx.store);
   ctx.limits.admitDeliveries(request.number, deliveries);
   // One after the other: the ids of one request's messages are in text order.
   const ids: number[] = [];
