@@ -186,11 +186,18 @@ export class Broker {
         const scopes: RequestScope[] = [];
         for (let i = 0; i < batch.length; i++)
           scopes.push(new RequestScope(this, batcher, order, i));
-        await Promise.all(
-          batch.map(({ hostId, request }, i) =>
-            batcher.task(() => this.handle(scopes[i]!, hostId, request)),
-          ),
-        );
+        if (batcher.immediate) {
+          // An embedded engine: each request runs to its end before the next
+          // starts, so its promises and call objects die with it instead of
+          // living until the turn ends (DESIGN.md §The store contract).
+          for (const [i, { hostId, request }] of batch.entries())
+            await this.handle(scopes[i]!, hostId, request);
+        } else
+          await Promise.all(
+            batch.map(({ hostId, request }, i) =>
+              batcher.task(() => this.handle(scopes[i]!, hostId, request)),
+            ),
+          );
         batcher.rethrow();
         this.settle(scopes);
         // Reads after the turn's writes: what the sessions behind have not been sent.

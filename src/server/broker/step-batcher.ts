@@ -97,8 +97,22 @@ export class StepBatcher {
     }
   }
 
+  /** Calls are made as they come (Turn.callNow): the broker runs its requests one after the other. */
+  get immediate(): boolean {
+    return this.turn.callNow !== undefined;
+  }
+
   call(call: StoreCall): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure.error);
+    const { callNow } = this.turn;
+    if (callNow !== undefined) {
+      try {
+        return Promise.resolve(callNow(call));
+      } catch (error) {
+        this.failure ??= { error };
+        return Promise.reject(error);
+      }
+    }
     return new Promise((resolve, reject) => {
       this.queued.push({ call, resolve, reject });
       this.waiting++;

@@ -18,6 +18,7 @@ import type {
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { OpenTransaction, Store } from '../../../src/store/store.js';
 import { SyncTurnStore } from '../../../src/store/sync-turn-store.js';
+import type { TurnStore } from '../../../src/store/turn-store.js';
 import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
 
 /**
@@ -54,7 +55,28 @@ type Answer = Extract<BrokerEvent, { t: 'answer' }>;
 export const HOST = 1;
 export const ADDRESS = '192.0.2.1';
 
+/**
+ * How the broker runs a turn's requests: `gathered`, side by side with their
+ * store calls gathered into steps (how it runs on PostgreSQL, where a step is
+ * a round trip), or `immediate`, one after the other with each call made at
+ * once (Turn.callNow: how it runs on SQLite). The broker test files run
+ * gathered; broker-immediate.test.ts runs them again immediate.
+ */
+export type TurnMode = 'gathered' | 'immediate';
+
+/** The turns of `store`, without `callNow`: every call waits for its step, as on PostgreSQL. */
+function gathering(store: SyncTurnStore): TurnStore {
+  return {
+    turn: (body) => store.turn((turn) => body({ step: (calls) => turn.step(calls) })),
+    run: (calls) => store.turn((turn) => turn.step(calls)),
+    counters: () => store.counters(),
+    close: () => store.close(),
+  };
+}
+
 export class BrokerHarness {
+  /** The mode of the harnesses made from now on. */
+  static turns: TurnMode = 'gathered';
   readonly store: Store;
   readonly events: [number, BrokerEvent][] = [];
   /** For each event in `events`: how many transactions the store had committed when it was emitted. */
@@ -72,8 +94,9 @@ export class BrokerHarness {
     store: Store & OpenTransaction = new MemoryStore(),
   ) {
     this.store = store;
+    const turns = new SyncTurnStore(store);
     this.broker = new Broker(
-      new SyncTurnStore(store),
+      BrokerHarness.turns === 'gathered' ? gathering(turns) : turns,
       { pushWindow: 1_000, ...options },
       (hostId, event) => {
         this.events.push([hostId, event]);
