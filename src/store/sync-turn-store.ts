@@ -46,9 +46,12 @@ export class SyncTurnStore implements TurnStore {
     store.begin();
     let ended = false;
     let failure: { error: unknown } | undefined;
-    const callNow = (c: StoreCall): unknown => {
+    const usable = (): void => {
       if (ended) throw new TypeError('step of a turn that has ended');
       if (failure) throw failure.error;
+    };
+    const callNow = (c: StoreCall): unknown => {
+      usable();
       try {
         return perform(store, c);
       } catch (error) {
@@ -59,6 +62,7 @@ export class SyncTurnStore implements TurnStore {
     const turn: Turn = {
       step: <const Cs extends readonly StoreCall[]>(calls: Cs) => {
         try {
+          usable();
           return Promise.resolve(calls.map(callNow) as StepResults<Cs>);
         } catch (error) {
           return Promise.reject(error);

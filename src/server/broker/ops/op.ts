@@ -90,8 +90,6 @@ export type OpHandler<O extends BrokerOp> = (
 /** An op: its handler, and what the group commit must do around it. */
 export interface Op<O extends BrokerOp> {
   readonly handle: OpHandler<O>;
-  /** It reads pending rows back: the 08s queued before it in the batch delete their rows first. */
-  readonly readsPending?: true;
   /** It writes even when it stores no message row: its commit shows that writes go through (/healthz). */
   readonly writes?: true;
 }
