@@ -265,7 +265,7 @@ export const SERVER_OPTIONS: OptionTable = Object.freeze<OptionTable>({
   },
   dbPath: {
     flag: '--db <path>',
-    help: 'SQLite database file (its folder is created)',
+    help: 'SQLite database file (its folder is created), or a postgres:// URL (PostgreSQL)',
     parse: nonEmpty('path'),
     default: DEFAULT_DB_PATH,
   },

@@ -4,6 +4,7 @@ import type { TlsOptions } from 'node:tls';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../errors.js';
+import { databaseName } from '../store/database-name.js';
 import {
   type LogLevel,
   openFileLimit,
@@ -195,7 +196,7 @@ export class ZapwireServer {
         legacy: server.legacyAddress,
         http: server.httpAddress,
         tls: tls !== undefined,
-        db: options.dbPath,
+        db: databaseName(options.dbPath),
         threads: options.threads,
         sessionsPerThread: options.sessionsPerThread,
         synchronous: options.synchronous,

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DatabaseOpenError, UnavailableError } from '../errors.js';
+import { isPostgresUrl, redacted } from './database-name.js';
 import { type Query, runStep } from './postgres-calls.js';
 import { applyPostgresSchema } from './postgres-schema.js';
 import type { StoreCounters } from './store.js';
@@ -77,19 +78,8 @@ function mapped(err: unknown): unknown {
   return unavailable;
 }
 
-/** The URL without its password, to name the database in messages. */
-function redacted(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the PostgreSQL database';
-  }
-}
-
 function checkOptions(options: PostgresStoreOptions): void {
-  if (typeof options?.url !== 'string' || !/^postgres(ql)?:\/\//.test(options.url))
+  if (typeof options?.url !== 'string' || !isPostgresUrl(options.url))
     throw new TypeError('options.url must be a postgres:// URL');
   if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema))
     throw new TypeError('options.schema must be a lower-case SQL identifier');

@@ -87,11 +87,11 @@ export function applyPragmas(db: Database.Database, options: PragmaOptions = {})
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${(options.synchronous ?? 'normal').toUpperCase()}`);
   db.pragma('foreign_keys = ON');
-  // The broker runs each request in a savepoint (DESIGN.md §Containment);
-  // SQLite keeps the statement journal of a savepoint in a temporary file by
-  // default, which more than doubled the broker's CPU for a group message
-  // (154 against 68 µs per 8-member send, measured with
-  // dist/bench/broker-savepoint.js); in memory it costs 110 against 89 µs.
+  // Statement journals and temporary b-trees in memory, not in temporary
+  // files: when the broker ran each request in a savepoint, SQLite's default
+  // (a file) more than doubled the broker's CPU for a group message (154
+  // against 68 µs per 8-member send); nested transactions (`transaction()`
+  // inside a turn) still make them.
   db.pragma('temp_store = MEMORY');
 }
 

@@ -46,17 +46,29 @@ export class SyncTurnStore implements TurnStore {
     store.begin();
     let ended = false;
     let failure: { error: unknown } | undefined;
+    const usable = (): void => {
+      if (ended) throw new TypeError('step of a turn that has ended');
+      if (failure) throw failure.error;
+    };
+    const callNow = (c: StoreCall): unknown => {
+      usable();
+      try {
+        return perform(store, c);
+      } catch (error) {
+        failure = { error };
+        throw error;
+      }
+    };
     const turn: Turn = {
       step: <const Cs extends readonly StoreCall[]>(calls: Cs) => {
-        if (ended) return Promise.reject(new TypeError('step of a turn that has ended'));
-        if (failure) return Promise.reject(failure.error);
         try {
-          return Promise.resolve(calls.map((c) => perform(store, c)) as StepResults<Cs>);
+          usable();
+          return Promise.resolve(calls.map(callNow) as StepResults<Cs>);
         } catch (error) {
-          failure = { error };
           return Promise.reject(error);
         }
       },
+      callNow,
     };
     try {
       const result = await body(turn);

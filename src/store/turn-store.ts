@@ -56,6 +56,15 @@ export interface Turn {
    * its first error, so no engine can do better without a savepoint each).
    */
   step<const Cs extends readonly StoreCall[]>(calls: Cs): Promise<StepResults<Cs>>;
+  /**
+   * Present only where a step completes at once (SyncTurnStore: an embedded
+   * engine, no round trip): runs one call now and returns its result, with
+   * `step`'s failure rules. A caller may then run its requests one after the
+   * other, each call made as it comes, instead of gathering calls into steps:
+   * nothing is gained by gathering when a step costs no round trip, and a
+   * request's garbage then dies with it (DESIGN.md §The store contract).
+   */
+  readonly callNow?: (call: StoreCall) => unknown;
 }
 
 export interface TurnStore {

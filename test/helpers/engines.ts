@@ -138,16 +138,58 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /**
- * Resolves once the server and every process of its group have gone: after a
- * SIGKILL, PostgreSQL's backends outlive the postmaster for a moment, and a
- * restart while they hold its shared memory is refused ("pre-existing shared
- * memory block is still in use").
+ * The processes `pid` forked, read from /proc. PostgreSQL's backends each
+ * call setsid(), so they are not in the postmaster's process group: a
+ * SIGKILL of the group alone leaves them running for a moment, long enough
+ * to answer a query and even COMMIT, which a crash would not.
  */
-async function exited(child: ChildProcess): Promise<void> {
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return children;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = procStat(Number(entry));
+    if (fields !== undefined && Number(fields[1]) === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
+/** The fields of /proc/<pid>/stat after the command: [state, ppid, ...]; undefined once it has gone. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Still running: not gone, and not a zombie nobody reaps (an orphan's parent in a container may never). */
+function running(pid: number): boolean {
+  const fields = procStat(pid);
+  return fields !== undefined && fields[0] !== 'Z';
+}
+
+/**
+ * Resolves once the server, every process of its group and `also` have gone:
+ * after a SIGKILL, PostgreSQL's backends outlive the postmaster for a moment,
+ * and a restart while they hold its shared memory is refused ("pre-existing
+ * shared memory block is still in use").
+ */
+async function exited(child: ChildProcess, also: readonly number[] = []): Promise<void> {
   if (child.exitCode === null && child.signalCode === null)
     await new Promise((resolve) => child.once('exit', resolve));
   const deadline = Date.now() + 15_000;
-  while (child.pid !== undefined && groupAlive(child.pid) && Date.now() < deadline)
+  while (
+    child.pid !== undefined &&
+    (groupAlive(child.pid) || also.some(running)) &&
+    Date.now() < deadline
+  )
     await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
@@ -217,11 +259,19 @@ function engine(
 ): Engine {
   let child: ChildProcess | undefined = first;
   const halt = async (signal: NodeJS.Signals) => {
-    const running = child;
+    const server = child;
     child = undefined;
-    if (running === undefined) return;
-    killGroup(running, signal);
-    await exited(running);
+    if (server === undefined) return;
+    // A crash takes every process at once; an orderly stop is the server's to do.
+    const forked = signal === 'SIGKILL' && server.pid !== undefined ? childrenOf(server.pid) : [];
+    killGroup(server, signal);
+    for (const pid of forked)
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    await exited(server, forked);
   };
   return {
     url,

@@ -1,10 +1,14 @@
 /**
- * The broker thread: the only thread that touches SQLite (the main thread never
- * runs SQL), and the push router. Session hosts and the main thread talk to it
+ * The broker thread: the only thread that touches the store (SQLite, or
+ * PostgreSQL for a `postgres://` --db; the main thread never runs SQL), and
+ * the push router. Session hosts and the main thread talk to it
  * over MessagePorts; see thread-messages.ts.
  */
 import { MessageChannel, type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { databaseName, isPostgresUrl } from '../../store/database-name.js';
 import { databaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
+import { SyncTurnStore } from '../../store/sync-turn-store.js';
+import { call, type TurnStore } from '../../store/turn-store.js';
 import { createLogger } from '../logger.js';
 import { BrokerMetrics, HostMetrics, type MetricsJson } from '../metrics/metrics.js';
 import { SessionHost } from '../session-host/session-host.js';
@@ -33,32 +37,59 @@ function post(event: BrokerControlEvent): void {
 }
 forwarder.target = (lines) => post({ t: 'log', lines });
 
+/** The store --db names, and what damage SQLite found in its file (PostgreSQL: none it can see). */
+interface OpenStore {
+  store: TurnStore;
+  damage(): string | undefined;
+  /** The database as it may be logged (a URL without its password). */
+  name: string;
+}
+
+async function openEngine(): Promise<OpenStore> {
+  if (isPostgresUrl(data.dbPath)) {
+    // Loaded only for PostgreSQL: a SQLite server does not load node-postgres.
+    const { PostgresStore } = await import('../../store/postgres-store.js');
+    const store = await PostgresStore.open({ url: data.dbPath });
+    return { store, damage: () => undefined, name: databaseName(data.dbPath) };
+  }
+  let sqlite: SqliteStore | undefined;
+  try {
+    sqlite = SqliteStore.open({ path: data.dbPath, synchronous: data.synchronous });
+    const opened = sqlite;
+    return { store: new SyncTurnStore(opened), damage: () => opened.damage, name: data.dbPath };
+  } catch (err) {
+    sqlite?.close();
+    throw databaseOpenError(data.dbPath, err);
+  }
+}
+
 /**
  * Every failure of the start-up (folder, open, lock, pragmas, schema, damage
- * check, statements, the first COUNT) becomes the one line `cannot open
- * database <file>: <SQLite's message>` (DatabaseOpenError); nothing may escape
- * as an uncaught error, which reaches the main thread as a bare object.
+ * check, statements, the first COUNT; on PostgreSQL the connection and the
+ * schema) becomes the one line `cannot open database <name>: <the engine's
+ * message>` (DatabaseOpenError); nothing may escape as an uncaught error,
+ * which reaches the main thread as a bare object.
  */
-function openStore(): { store: SqliteStore; pending: number } {
+async function openStore(): Promise<OpenStore & { pending: number }> {
   const startedAt = performance.now();
-  let store: SqliteStore | undefined;
+  let opened: OpenStore | undefined;
   try {
-    store = SqliteStore.open({ path: data.dbPath, synchronous: data.synchronous });
+    opened = await openEngine();
     // The one COUNT of the pending table; from here on the broker keeps the gauge.
-    const pending = store.countAllPending();
+    const [pending] = await opened.store.run([call('countAllPending')]);
     logger.info(
-      { db: data.dbPath, pending, ms: Math.round(performance.now() - startedAt) },
+      { db: opened.name, pending, ms: Math.round(performance.now() - startedAt) },
       'database opened, locked and checked',
     );
-    return { store, pending };
+    return { ...opened, pending };
   } catch (err) {
-    store?.close();
-    post({ t: 'failed', message: databaseOpenError(data.dbPath, err).message });
+    await opened?.store.close().catch(() => undefined);
+    post({ t: 'failed', message: databaseOpenError(databaseName(data.dbPath), err).message });
     forwarder.flush();
     process.exit(1);
   }
 }
-const { store, pending } = openStore();
+const { store, damage, pending } = await openStore();
 
 const ports = new Map<number, { port: MessagePort; out: BatchedPort<BrokerEvent> }>();
 const metrics = new BrokerMetrics(() => store.counters());
@@ -81,12 +112,13 @@ function schedule(): void {
   else setImmediate(run);
 }
 
-function run(): void {
-  scheduled = false;
-  broker.flush();
+/** One broker turn; the next is scheduled only once it has ended (a store turn at a time). */
+async function run(): Promise<void> {
+  await broker.flush();
   // Answers go out now rather than one more loop turn later.
   for (const { out } of ports.values()) out.flush();
-  if (broker.hasWork) schedule();
+  scheduled = false;
+  if (broker.hasWork && !closing) schedule();
 }
 
 function attach(hostId: number, port: MessagePort): void {
@@ -145,25 +177,31 @@ control.on('message', (message: BrokerControl) => {
     case 'health':
       // DESIGN.md §Health: failing while commits fail, and for good once a
       // statement found the file damaged.
-      post({ t: 'health', rid: message.rid, failing: broker.commitError ?? damaged(store.damage) });
+      post({ t: 'health', rid: message.rid, failing: broker.commitError ?? damaged(damage()) });
       return;
     case 'faults':
       broker.setFaults(message.faults);
       return;
     case 'shutdown':
-      // Commit what was asked before the shutdown, answer it, then close the file.
       closing = true;
-      while (broker.queued > 0) run();
-      for (const { out } of ports.values()) out.flush();
-      store.close();
-      logger.debug('store closed');
-      forwarder.flush();
-      post({ t: 'closed' });
-      for (const { port } of ports.values()) port.close();
-      control.close();
+      void shutdown();
       return;
   }
 });
+
+/** Commits what was asked before the shutdown, answers it, then closes the store. */
+async function shutdown(): Promise<void> {
+  // A turn under way ends first: flushes run one at a time.
+  while (scheduled) await new Promise((resolve) => setImmediate(resolve));
+  while (broker.queued > 0) await broker.flush();
+  for (const { out } of ports.values()) out.flush();
+  await store.close();
+  logger.debug('store closed');
+  forwarder.flush();
+  post({ t: 'closed' });
+  for (const { port } of ports.values()) port.close();
+  control.close();
+}
 
 function damaged(damage: string | undefined): string | undefined {
   return damage === undefined ? undefined : `database damaged: ${damage}`;

@@ -9,8 +9,8 @@ import {
   type NewMessage,
   type NumberKind,
   type PendingMessage,
-  type Store,
 } from '../../store/store.js';
+import { call, type StoreCalls, type TurnStore } from '../../store/turn-store.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
 import type {
   AnswerTo,
@@ -31,6 +31,7 @@ import { OPS, type OpContext } from './ops/index.js';
 import type { Kick, OpReply } from './ops/op.js';
 import { LocalRouter, type PushRouter } from './push-router.js';
 import { receiptOf, wantsReceipt } from './receipts.js';
+import { StepBatcher, TurnOrder } from './step-batcher.js';
 
 /** The host id of the main thread's own port: the v1 sockets' writer, where answers and `06`s go. */
 export const MAIN_THREAD = 0;
@@ -68,73 +69,63 @@ export type BrokerEmit = (hostId: number, event: BrokerEvent) => void;
 /** Numbers whose kind the broker keeps (~100 bytes each). */
 const MAX_KNOWN_KINDS = 100_000;
 
-/**
- * Whether `err` is the store failing (disk full, I/O error, corruption) rather
- * than one request: then the whole group commit fails, as its COMMIT would.
- * better-sqlite3 may already have rolled the transaction back by itself.
- */
-function isStoreFailure(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT')
-  );
-}
-
 /** The handler of the request's op: the table's types tie the op to its request and reply. */
 function run<O extends BrokerOp>(
   ctx: OpContext,
   request: BrokerRequest<O>,
   hostId: number,
-): OpReply<O> {
+): Promise<OpReply<O>> {
   return OPS[request.op].handle(ctx, request, hostId);
 }
 
 /**
  * The store and the push router, driven by requests from session hosts. Every
- * request queued during one event-loop turn is handled in ONE transaction
- * (group commit: one writer, batched, is the fast path), and nothing is
- * answered until that transaction has committed: a `07` is only ever sent
- * for a committed row (docs/protocol.md §Delivery guarantees). Each request runs
- * in a savepoint of its own, so one that throws fails alone.
+ * request queued during one event-loop turn is handled in ONE store turn
+ * (one transaction: group commit, one writer, batched, is the fast path), and
+ * nothing is answered until it has committed: a `07` is only ever sent for a
+ * committed row (docs/protocol.md §Delivery guarantees).
  *
- * What each op does is its handler's, in ops/ (the table OPS); this class is
- * the group commit around them, and the OpContext they act through, which
- * says what takes effect at once, once the request succeeded, or after COMMIT.
+ * The requests of a turn run side by side (StepBatcher): their store calls
+ * are gathered into a few steps (DESIGN.md §The store contract), the reads
+ * their checks need first; each refuses, if it does, before it writes, so a
+ * refusal needs no savepoint; the rest of each, after `inOrder`, in request
+ * order. What each op does is its handler's, in ops/ (the table OPS); this
+ * class is the turn around them, and RequestScope the OpContext they act
+ * through, which says what takes effect at once, after the turn's requests
+ * have run, or after COMMIT.
  */
-export class Broker implements OpContext {
+export class Broker {
   readonly router: PushRouter;
-  /** Why commits are failing (disk full, I/O error) while they are; undefined after the next good one. */
+  /** Why commits are failing (disk full, I/O error, database down) while they are; undefined after the next good one. */
   commitError: string | undefined;
   private queue: { hostId: number; request: BrokerRequest }[] = [];
+  /** What this turn writes to threads once it commits, in order. */
   private events: [number, Outgoing][] = [];
   /** Each open v1 session's 06 bookkeeping. */
   readonly ledgers = new Ledgers();
   readonly limits: Limits;
   readonly pushWindow: number;
-  /** Acknowledgements of this batch, taken back if its transaction does not commit. */
-  private ackUndo: LedgerUndo[] = [];
-  /** The rows this batch's 08s cover, deleted together once its requests are handled. */
-  private acks: { recipient: string; ids: number[] }[] = [];
+  /** Acknowledgements of this turn, taken back if it does not commit. */
+  ackUndo: LedgerUndo[] = [];
   private readonly kinds = new Map<string, NumberKind>();
-  private readonly effects = new Effects();
-  private faults: FaultInjection;
+  faults: FaultInjection;
   private messagesStored = 0;
   private messagesDelivered = 0;
-  /** Rows stored and deleted by the requests of this batch that succeeded; counted once it commits. */
+  /** Rows stored and deleted by the requests of this turn that succeeded; counted once it commits. */
   private batchStored = 0;
   private batchDelivered = 0;
 
   constructor(
-    readonly store: Store,
+    readonly store: TurnStore,
     options: BrokerOptions,
     private readonly emit: BrokerEmit,
     readonly logger: Logger | undefined = undefined,
     private readonly metrics?: BrokerMetrics,
   ) {
-    this.router = new LocalRouter(store, (target, rows) => this.push(target.sid, rows));
+    this.router = new LocalRouter((target, rows) => this.push(target.sid, rows));
     this.faults = options.faults ?? {};
     this.pushWindow = options.pushWindow;
-    this.limits = new Limits(options.quotas, store, this.effects, logger);
+    this.limits = new Limits(options.quotas, logger);
   }
 
   /** Test-only: replaces the fault injection (the `faults` control message). */
@@ -148,15 +139,19 @@ export class Broker implements OpContext {
    * every 05 made before its INSERT (a third of the SQL of a message's path).
    * Bounded by clearing: forgetting only costs lookups.
    */
-  kindOf(number: string): NumberKind | undefined {
-    let kind = this.kinds.get(number);
-    if (kind === undefined) {
-      kind = this.store.numberKind(number);
-      if (kind === undefined) return undefined;
-      if (this.kinds.size >= MAX_KNOWN_KINDS) this.kinds.clear();
-      this.kinds.set(number, kind);
-    }
+  async kindOf(number: string, store: StoreCalls): Promise<NumberKind | undefined> {
+    const known = this.kinds.get(number);
+    if (known !== undefined) return known;
+    const kind = await store.numberKind(number);
+    if (kind === undefined) return undefined;
+    if (this.kinds.size >= MAX_KNOWN_KINDS) this.kinds.clear();
+    this.kinds.set(number, kind);
     return kind;
+  }
+
+  /** What was looked up in a turn or request that failed may not exist. */
+  forgetKinds(): void {
+    this.kinds.clear();
   }
 
   get queued(): number {
@@ -172,25 +167,42 @@ export class Broker implements OpContext {
     for (const request of requests) this.queue.push({ hostId, request });
   }
 
-  /** Handles everything queued in one transaction, then emits the answers. */
-  flush(): void {
+  /**
+   * Handles everything queued in one store turn, then emits the answers.
+   * Resolves once they are emitted; the next flush must wait for it.
+   */
+  async flush(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
     this.events = [];
     this.batchStored = 0;
     this.batchDelivered = 0;
     this.ackUndo = [];
-    this.acks = [];
     const started = this.metrics && batch.length > 0 ? performance.now() : undefined;
     try {
-      this.store.transaction(() => {
-        for (const { hostId, request } of batch) {
-          // A poll must not read back what an 08 before it covered.
-          if (OPS[request.op].readsPending) this.deleteAcknowledged();
-          this.handle(hostId, request);
-        }
-        this.deleteAcknowledged();
-        this.router.catchUp();
+      await this.store.turn(async (turn) => {
+        const batcher = new StepBatcher(turn);
+        const order = new TurnOrder(batcher);
+        const scopes: RequestScope[] = [];
+        for (let i = 0; i < batch.length; i++)
+          scopes.push(new RequestScope(this, batcher, order, i));
+        if (batcher.immediate) {
+          // An embedded engine: each request runs to its end before the next
+          // starts, so its promises and call objects die with it instead of
+          // living until the turn ends (DESIGN.md §The store contract).
+          for (const [i, { hostId, request }] of batch.entries())
+            await this.handle(scopes[i]!, hostId, request);
+        } else
+          await Promise.all(
+            batch.map(({ hostId, request }, i) =>
+              batcher.task(() => this.handle(scopes[i]!, hostId, request)),
+            ),
+          );
+        batcher.rethrow();
+        this.settle(scopes);
+        // Reads after the turn's writes: what the sessions behind have not been sent.
+        await batcher.task(() => this.router.catchUp(batcher.calls()));
+        batcher.rethrow();
         // FaultInjection.failCommits: the commit fails as on a full disk, once there is something to commit.
         if (this.faults.failCommits && batch.length > 0)
           throw new Error('commit failed (injected fault failCommits)');
@@ -219,7 +231,6 @@ export class Broker implements OpContext {
       else this.emit(hostId, event);
     }
   }
-
   /**
    * Encodes what goes to a connection, counts its `06`s in the ledger, and
    * sends the bytes to the main thread. A delivery that fails to encode ends
@@ -315,19 +326,12 @@ export class Broker implements OpContext {
     ]);
   }
 
-  /** The answer of a v1 request, written by the broker itself once the transaction commits. */
-  answerWire(to: AnswerTo, frames: FrameInit[], messages: WireMessage[] = []): void {
-    this.events.push([
-      MAIN_THREAD,
-      { t: 'wire', sid: to.sid, slot: to.slot, messages, frames, close: false },
-    ]);
-  }
-
   /**
    * A request failed: a v1 request's `09` is written to its connection (400
    * and 401 close it), and a host waiting for the outcome is told.
    */
-  private answerError(
+  answerError(
+    into: [number, Outgoing][],
     hostId: number,
     request: BrokerRequest,
     status: number,
@@ -335,7 +339,7 @@ export class Broker implements OpContext {
   ): void {
     if ('to' in request) {
       const { to } = request;
-      this.events.push([
+      into.push([
         MAIN_THREAD,
         {
           t: 'wire',
@@ -348,7 +352,7 @@ export class Broker implements OpContext {
       ]);
     }
     if ('rid' in request)
-      this.events.push([hostId, { t: 'reply', rid: request.rid, ok: false, status, reason }]);
+      into.push([hostId, { t: 'reply', rid: request.rid, ok: false, status, reason }]);
   }
 
   stats(): BrokerStats {
@@ -407,14 +411,16 @@ export class Broker implements OpContext {
     // and what was counted as pending in it never was.
     this.kinds.clear();
     this.limits.pending.clear();
-    try {
-      this.metrics?.pending.set(this.store.countAllPending());
-    } catch {
-      // the store is failing; the gauge is corrected by the next good count
-    }
+    const { metrics } = this;
+    if (metrics)
+      this.store.run([call('countAllPending')]).then(
+        ([pending]) => metrics.pending.set(pending),
+        // the store is failing; the gauge is corrected by the next good count
+        () => undefined,
+      );
     this.events = [];
     for (const { hostId, request } of batch)
-      this.answerError(hostId, request, Status.Unavailable, 'store unavailable');
+      this.answerError(this.events, hostId, request, Status.Unavailable, 'store unavailable');
     for (const target of this.router.targets()) {
       this.router.detach(target.sid);
       this.events.push([
@@ -425,26 +431,34 @@ export class Broker implements OpContext {
   }
 
   /**
-   * One request in a savepoint of its own (SqliteStore: a nested transaction
-   * is a SAVEPOINT): if it throws, what it wrote is rolled back and its
-   * answers and effects are dropped, and the rest of the group commit goes on.
+   * One request, beside the others of the turn. If it throws before it
+   * wrote, its answers and effects are dropped and it alone is refused (a
+   * ZapwireError: its status) or failed (503); if it wrote, or the store
+   * failed, the whole turn fails (failBatch).
    */
-  private handle(hostId: number, request: BrokerRequest): void {
-    const mark = this.events.length;
-    this.effects.reset();
+  private async handle(scope: RequestScope, hostId: number, request: BrokerRequest): Promise<void> {
     try {
-      this.store.transaction(() => this.dispatch(hostId, request));
+      const value = await run(scope, request, hostId);
+      // Only an ask op's request carries a rid, and its handler returned that op's reply.
+      if ('rid' in request)
+        scope.events.push([
+          hostId,
+          { t: 'reply', rid: request.rid, ok: true, value: value as BrokerReplies[AskOp] },
+        ]);
     } catch (err) {
-      this.events.length = mark;
-      if (isProtocolError(err)) {
-        this.answerError(hostId, request, err.status, err.message);
+      const { batcher } = scope;
+      if (batcher.failure) return;
+      if (scope.wrote) {
+        batcher.fail(err);
         return;
       }
-      if (isStoreFailure(err)) throw err;
-      this.failRequest(hostId, request, err);
-      return;
+      scope.dropEffects();
+      if (isProtocolError(err))
+        this.answerError(scope.events, hostId, request, err.status, err.message);
+      else this.failRequest(scope, hostId, request, err);
+    } finally {
+      scope.pass();
     }
-    this.settle(mark);
   }
 
   /**
@@ -452,16 +466,21 @@ export class Broker implements OpContext {
    * (503), logged with the stack. An `ack` has no answer: its session is ended
    * instead, since what it acknowledged was not deleted.
    */
-  private failRequest(hostId: number, request: BrokerRequest, err: unknown): void {
-    // What was looked up in the rolled-back savepoint may not exist.
+  private failRequest(
+    scope: RequestScope,
+    hostId: number,
+    request: BrokerRequest,
+    err: unknown,
+  ): void {
+    // What was looked up for it may not exist.
     this.kinds.clear();
     this.logger?.error({ err, op: request.op, hostId }, 'broker request failed; answering 503');
     if ('rid' in request || 'to' in request) {
-      this.answerError(hostId, request, Status.Unavailable, 'internal error');
+      this.answerError(scope.events, hostId, request, Status.Unavailable, 'internal error');
     } else if (request.op === 'ack') {
       this.router.detach(request.sid);
       this.ledgers.close(request.sid);
-      this.kick(hostId, {
+      scope.kick(hostId, {
         t: 'kick',
         sid: request.sid,
         status: Status.Unavailable,
@@ -470,86 +489,116 @@ export class Broker implements OpContext {
     }
   }
 
-  /** The request succeeded: what it changed besides the store takes effect. */
-  private settle(mark: number): void {
-    const effects = this.effects;
-    if (effects.limiter) effects.limiter.charge(effects.key, effects.cost);
-    if (effects.stored.length === 0 && effects.deleted.length === 0) return;
-    // Its own answer goes after the pushes of the rows it stored, as it did
-    // when rows were pushed as they were written.
-    const own = this.events.length > mark ? this.events.splice(mark) : undefined;
-    for (const rows of effects.deleted) {
-      this.batchDelivered += rows.length;
-      this.limits.pending.removed(rows[0]!.recipient, rows.length);
-    }
-    for (const rows of effects.stored) {
-      this.batchStored += rows.length;
-      this.limits.pending.added(rows);
-      this.router.committed(rows);
-    }
-    for (const size of effects.fanOuts) this.metrics?.fanOut.observe(size);
-    if (own) for (const event of own) this.events.push(event);
-  }
-
-  /** Runs the op's handler; a request with a rid is answered with what it returns. */
-  private dispatch(hostId: number, request: BrokerRequest): void {
-    const value = run(this, request, hostId);
-    // Only an ask op's request carries a rid, and its handler returned that op's reply.
-    if ('rid' in request)
-      this.events.push([
-        hostId,
-        { t: 'reply', rid: request.rid, ok: true, value: value as BrokerReplies[AskOp] },
-      ]);
-  }
-
-  // ---- OpContext: what handlers act through (ops/op.ts says when each takes effect) ----
-
-  kick(hostId: number, kick: Kick): void {
-    this.events.push([hostId, kick]);
-  }
-
-  acknowledge(ledger: Ledger, recipient: string, count: number): number {
-    const { ids, pushes } = ledger.acknowledge(count, this.ackUndo);
-    if (ids.length > 0) this.acks.push({ recipient, ids });
-    return pushes;
-  }
-
   /**
-   * The rows the batch's 08s cover, in one statement (one per 08 was a tenth
-   * of the broker's time at 10,000 msgs/s), inside the group commit: like a
-   * request of its own, what it changes besides the store (receipts pushed,
-   * the pending quota, the counters) takes effect once it succeeded.
-   * Anything it throws fails the batch: the 08s are taken back (the rows
-   * stay pending, the ledgers unacknowledged).
+   * Every request of the turn has run: what they changed besides the store
+   * takes effect. The rows stored go to the router in id order (it pushes a
+   * session's rows in that order, and skips what is below what it sent);
+   * then each request's own answers, in request order.
    */
-  private deleteAcknowledged(): void {
-    if (this.acks.length === 0) return;
-    const acks = this.acks;
-    this.acks = [];
-    const mark = this.events.length;
-    this.effects.reset();
-    this.store.transaction(() => {
-      const deleted = this.store.deleteAcknowledged(acks);
-      if (deleted.length === 0) return;
-      const byRecipient = new Map<string, PendingMessage[]>();
-      for (const row of deleted) {
-        let rows = byRecipient.get(row.recipient);
-        if (!rows) byRecipient.set(row.recipient, (rows = []));
-        rows.push(row);
+  private settle(scopes: readonly RequestScope[]): void {
+    let stored: PendingMessage[] | undefined;
+    for (const { effects } of scopes) {
+      for (const rows of effects.deleted) {
+        if (rows.length === 0) continue;
+        this.batchDelivered += rows.length;
+        this.limits.pending.removed(rows[0]!.recipient, rows.length);
       }
-      for (const rows of byRecipient.values()) this.effects.deleted.push(rows);
-      // docs/protocol.md §Receipts: to the original sender only.
-      for (const row of deleted)
-        if (wantsReceipt(row)) this.storeRows([receiptOf(row, row.sender, row.recipient)]);
-    });
-    this.settle(mark);
+      for (const { rows, admitted } of effects.stored) {
+        this.batchStored += rows.length;
+        if (!admitted) this.limits.pending.added(rows);
+        stored ??= [];
+        for (const row of rows) stored.push(row);
+      }
+      for (const size of effects.fanOuts) this.metrics?.fanOut.observe(size);
+    }
+    if (stored) {
+      // Steps may have stored a later request's rows first.
+      stored.sort((a, b) => a.id - b.id);
+      this.router.committed(stored);
+    }
+    for (const scope of scopes) for (const event of scope.events) this.events.push(event);
+  }
+}
+
+const PASSED: Promise<void> = Promise.resolve();
+
+/**
+ * One request's OpContext (ops/op.ts says when each thing takes effect):
+ * its store calls, made in the turn's steps, its place in the request order,
+ * and what it changed, kept apart until the turn's requests have run.
+ */
+class RequestScope implements OpContext {
+  effects = new Effects();
+  /** Its own answers, replies and kicks, in the order it made them. */
+  readonly events: [number, Outgoing][] = [];
+  /** It made a call that writes: it can no longer fail alone. */
+  wrote = false;
+  readonly store: StoreCalls;
+  private ordered: Promise<void> | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    readonly batcher: StepBatcher,
+    private readonly order: TurnOrder,
+    /** Its place in the turn. */
+    private readonly index: number,
+  ) {
+    this.store = batcher.callsFor(this);
   }
 
-  /** Stores the rows of one message; what they change besides the store waits for the request to succeed. */
-  storeRows(copies: NewMessage[]): PendingMessage[] {
-    if (copies.length === 0) return [];
-    const rows = this.store.insertMessage(copies);
-    const storeText = this.faults.storeText;
+  /** What the request was charged, to take back if it fails before it writes. */
+  readonly refunds: (() => void)[] = [];
+  private scopedLimits: Limits | undefined;
+
+  get limits(): Limits {
+    this.scopedLimits ??= this.broker.limits.forRequest(this.refunds);
+    return this.scopedLimits;
+  }
+  get ledgers(): Ledgers {
+    return this.broker.ledgers;
+  }
+  get router(): PushRouter {
+    return this.broker.router;
+  }
+  get pushWindow(): number {
+    return this.broker.pushWindow;
+  }
+  get logger(): Logger | undefined {
+    return this.broker.logger;
+  }
+
+  kindOf(number: string): Promise<NumberKind | undefined> {
+    return this.broker.kindOf(number, this.store);
+  }
+
+  inOrder(): Promise<void> {
+    if (this.ordered) return this.ordered;
+    const waiting = this.order.wait(this.index);
+    if (waiting === undefined) {
+      this.order.pass(this.index);
+      this.ordered = PASSED;
+    } else this.ordered = waiting.then(() => this.order.pass(this.index));
+    return this.ordered;
+  }
+
+  /** It ended: the requests after it need not wait for it. */
+  pass(): void {
+    this.order.pass(this.index);
+  }
+
+  /** It failed before it wrote: nothing of it is answered, pushed or charged. */
+  dropEffects(): void {
+    this.events.length = 0;
+    this.effects = new Effects();
+    for (const refund of this.refunds) refund();
+    this.refunds.length = 0;
+  }
+
+  /** Not async: the fault below throws at once, before the request's other writes are asked for. */
+  storeRows(copies: NewMessage[], admitted = false): Promise<PendingMessage[]> {
+    if (copies.length === 0) return Promise.resolve([]);
+    // FaultInjection.storeText: the request fails as a bug would, before it wrote.
+    const storeText = this.broker.faults.storeText;
     if (
       storeText !== undefined &&
       copies[0]!.kind === MessageKind.Text &&
@@ -557,17 +606,51 @@ export class Broker implements OpContext {
     ) {
       throw new Error('injected fault: storeText');
     }
-    this.effects.stored.push(rows);
-    return rows;
+    return this.store.insertMessage(copies).then((rows) => {
+      this.effects.stored.push({ rows, admitted });
+      return rows;
+    });
   }
 
-  deletePending(number: string, ids: readonly number[]): PendingMessage[] {
-    const deleted = this.store.deletePending(number, ids);
+  async deletePending(number: string, ids: readonly number[]): Promise<PendingMessage[]> {
+    const deleted = await this.store.deletePending(number, ids);
     if (deleted.length > 0) this.effects.deleted.push(deleted);
     return deleted;
   }
 
+  /**
+   * The rows an `08` covers. Its delete joins the turn's other 08s' in one
+   * statement (StepBatcher), and one the client repeats deletes nothing
+   * twice; the receipts are of the rows actually deleted.
+   */
+  async acknowledge(ledger: Ledger, recipient: string, count: number): Promise<number> {
+    const { ids, pushes } = ledger.acknowledge(count, this.broker.ackUndo);
+    if (ids.length === 0) return pushes;
+    const deleted = await this.store.deleteAcknowledged([{ recipient, ids }]);
+    if (deleted.length > 0) {
+      this.effects.deleted.push(deleted);
+      // docs/protocol.md §Receipts: to the original sender only.
+      const receipts: Promise<PendingMessage[]>[] = [];
+      for (const row of deleted)
+        if (wantsReceipt(row))
+          receipts.push(this.storeRows([receiptOf(row, row.sender, row.recipient)]));
+      if (receipts.length > 0) await Promise.all(receipts);
+    }
+    return pushes;
+  }
+
   measureFanOut(recipients: number): void {
     this.effects.fanOuts.push(recipients);
+  }
+
+  answerWire(to: AnswerTo, frames: FrameInit[], messages: WireMessage[] = []): void {
+    this.events.push([
+      MAIN_THREAD,
+      { t: 'wire', sid: to.sid, slot: to.slot, messages, frames, close: false },
+    ]);
+  }
+
+  kick(hostId: number, kick: Kick): void {
+    this.events.push([hostId, kick]);
   }
 }

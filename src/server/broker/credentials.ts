@@ -15,9 +15,15 @@ export function newToken(): string {
  * docs/protocol.md §Sessions: no one acts as a number without its token;
  * §Limits: failed authentications are limited per source address.
  */
-export function authenticate(ctx: OpContext, remote: string, number: string, token: string): void {
+export async function authenticate(
+  ctx: OpContext,
+  remote: string,
+  number: string,
+  token: string,
+): Promise<void> {
+  const user = await ctx.store.getUser(number);
+  await ctx.inOrder();
   ctx.limits.authenticate(remote, () => {
-    const user = ctx.store.getUser(number);
     if (!user || user.tokenHash === null)
       throw new UnauthorizedError('unknown number or wrong token');
     const presented = hashToken(token);

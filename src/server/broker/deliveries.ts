@@ -17,27 +17,27 @@ export function checkText(text: string, what = 'text'): void {
 }
 
 /** Where a version 1 message goes, with every check but the quotas (400, 404, 403). */
-export function deliveryOf(
+export async function deliveryOf(
   ctx: OpContext,
   src: string,
   dst: string,
   ts: number,
   flag: boolean,
   text: string,
-): Delivery {
+): Promise<Delivery> {
   checkText(text);
-  const kind = ctx.kindOf(dst);
+  const kind = await ctx.kindOf(dst);
   if (kind === undefined) throw new NotFoundError('unknown destination');
   const base = { sender: src, ts, wantsReceipt: flag, kind: MessageKind.Text, body: text };
   if (kind === 'user') return { copies: [{ ...base, recipient: dst, group: null }], group: null };
 
-  const members = ctx.store.groupMembers(dst);
+  const members = await ctx.store.groupMembers(dst);
   // docs/protocol.md §Delivery guarantees: only members may send to a group.
   if (!members.includes(src)) throw new ForbiddenError('not a member of the group');
   // docs/protocol.md §Receipts: a read receipt to a group goes to the original sender only.
   const read = READ_RECEIPT.exec(text);
   if (read) {
-    const original = ctx.store.groupMessageSender(dst, Number(read[1]));
+    const original = await ctx.store.groupMessageSender(dst, Number(read[1]));
     if (original === undefined) throw new NotFoundError('no group message with that ts');
     return { copies: [{ ...base, recipient: original, group: dst }], group: null };
   }
@@ -49,12 +49,14 @@ export function deliveryOf(
   return { copies, group: { number: dst, ts, sender: src } };
 }
 
-/** Writes an admitted delivery; returns the message id its `07` carries (0 for a group of one). */
-export function writeDelivery(ctx: OpContext, delivery: Delivery): number {
+/** Writes an admitted delivery; resolves with the message id its `07` carries (0 for a group of one). */
+export async function writeDelivery(ctx: OpContext, delivery: Delivery): Promise<number> {
   const { group } = delivery;
+  const rows = ctx.storeRows(delivery.copies, true);
   if (group !== null) {
-    ctx.store.recordGroupMessage(group.number, group.ts, group.sender);
     ctx.measureFanOut(delivery.copies.length);
+    // In the same step as the rows.
+    await Promise.all([ctx.store.recordGroupMessage(group.number, group.ts, group.sender), rows]);
   }
-  return ctx.storeRows(delivery.copies)[0]?.messageId ?? 0;
+  return (await rows)[0]?.messageId ?? 0;
 }

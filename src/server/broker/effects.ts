@@ -1,30 +1,13 @@
 import type { PendingMessage } from '../../store/store.js';
-import type { KeyedLimiter } from './keyed-limiter.js';
 
 /**
- * What a request changed besides the store, applied only once its savepoint
- * is released, so that nothing of a request that failed is pushed, counted or
- * charged (DESIGN.md §Containment). One instance, reset before each request.
+ * What a request changed besides the store, applied once every request of
+ * the turn has run (broker.ts settle), so that nothing of a request that
+ * failed is pushed or counted (DESIGN.md §Containment).
  */
 export class Effects {
-  readonly stored: PendingMessage[][] = [];
+  /** Rows stored; `admitted`: the pending quota counted them when it admitted them. */
+  readonly stored: { rows: PendingMessage[]; admitted: boolean }[] = [];
   readonly deleted: PendingMessage[][] = [];
   readonly fanOuts: number[] = [];
-  limiter: KeyedLimiter | undefined;
-  key = '';
-  cost = 0;
-
-  reset(): void {
-    this.stored.length = 0;
-    this.deleted.length = 0;
-    this.fanOuts.length = 0;
-    this.limiter = undefined;
-  }
-
-  /** Every request charges at most one limiter. */
-  charge(limiter: KeyedLimiter, key: string, cost: number): void {
-    this.limiter = limiter;
-    this.key = key;
-    this.cost = cost;
-  }
 }

@@ -55,6 +55,15 @@ export class KeyedLimiter {
     return (bucket === undefined ? this.burst : this.level(bucket, this.now())) >= cost;
   }
 
+  /** Gives back what `charge` took (its request failed before it wrote). */
+  refund(key: string, cost = 1): void {
+    const bucket = this.buckets.get(key);
+    if (!this.enabled || cost <= 0 || bucket === undefined) return;
+    const t = this.now();
+    bucket.tokens = Math.min(this.burst, this.level(bucket, t) + cost);
+    bucket.last = t;
+  }
+
   /** Takes `cost` tokens from `key` (never below zero: callers charge what `allows` admitted). */
   charge(key: string, cost = 1): void {
     if (!this.enabled || cost <= 0) return;

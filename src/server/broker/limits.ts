@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import { RateLimitError } from '../../errors.js';
-import type { Store } from '../../store/store.js';
+import type { StoreCalls } from '../../store/turn-store.js';
 import type { BrokerQuotas } from '../threads/thread-messages.js';
 import type { Delivery } from './deliveries.js';
-import type { Effects } from './effects.js';
 import { addressKey, KeyedLimiter } from './keyed-limiter.js';
 import { PendingQuota } from './pending-quota.js';
 
@@ -28,10 +27,10 @@ const pendingReason = (recipient: string) =>
 
 /**
  * docs/protocol.md §Limits, as the broker enforces them. Each check refuses
- * with 429 before anything is written; what a request is charged is recorded
- * in `effects` and charged only once the request succeeded, so a request
- * that fails costs nothing (failed authentications excepted: they are what
- * that limit counts).
+ * with 429 before anything is written, and charges what it admits at once:
+ * the requests of a turn are checked one after the other (OpContext.inOrder)
+ * and each must see what those before it took. A request refused later
+ * costs nothing: every check a request makes comes after its others.
  */
 export class Limits {
   private readonly rate: KeyedLimiter;
@@ -40,11 +39,11 @@ export class Limits {
   private readonly authFailures: KeyedLimiter;
   /** Kept up to date by the broker as rows are stored and deleted. */
   readonly pending: PendingQuota;
+  /** Where a request's view (`forRequest`) notes how to take back what it was charged. */
+  private readonly refunds: (() => void)[] | undefined;
 
   constructor(
     quotas: BrokerQuotas | undefined,
-    store: Store,
-    private readonly effects: Effects,
     private readonly logger: Logger | undefined,
   ) {
     const q = quotas ?? NO_QUOTAS;
@@ -53,9 +52,16 @@ export class Limits {
     this.groupRate = new KeyedLimiter(q.groupRateLimit, q.groupRateLimit * 2);
     this.registrations = new KeyedLimiter(q.registerRate, q.registerBurst);
     this.authFailures = new KeyedLimiter(q.authFailuresPerMinute / 60, q.authFailuresPerMinute);
-    this.pending = new PendingQuota(q.maxPendingPerRecipient, (recipient) =>
-      store.countPending(recipient),
-    );
+    this.pending = new PendingQuota(q.maxPendingPerRecipient);
+  }
+
+  /**
+   * These limits as one request uses them: what it is charged is noted in
+   * `refunds`, so that a request that fails after it was admitted (before it
+   * wrote) is charged nothing.
+   */
+  forRequest(refunds: (() => void)[]): Limits {
+    return Object.create(this, { refunds: { value: refunds } }) as Limits;
   }
 
   /**
@@ -90,7 +96,23 @@ export class Limits {
       'too many registrations from one address; refusing them',
       REGISTER_REASON,
     );
-    this.effects.charge(this.registrations, address, 1);
+    this.charge(this.registrations, address, 1);
+  }
+
+  /** Reads the pending counts admitDeliveries needs and does not hold (before inOrder: one step for the turn). */
+  loadPending(
+    deliveries: readonly Delivery[],
+    store: Pick<StoreCalls, 'countPending'>,
+  ): Promise<unknown> | undefined {
+    if (!this.pending.enabled) return undefined;
+    const recipients = new Set<string>();
+    for (const delivery of deliveries)
+      for (const copy of delivery.copies) recipients.add(copy.recipient);
+    return Promise.all(
+      [...recipients].map((recipient) =>
+        this.pending.load(recipient, (r) => store.countPending(r)),
+      ),
+    );
   }
 
   /**
@@ -118,19 +140,31 @@ export class Limits {
             throw new RateLimitError(pendingReason(recipient));
       }
     }
-    this.effects.charge(this.rate, sender, rows);
+    this.charge(this.rate, sender, rows);
+    for (const delivery of deliveries) {
+      const { copies } = delivery;
+      this.pending.added(copies);
+      this.refunds?.push(() => {
+        for (const copy of copies) this.pending.removed(copy.recipient, 1);
+      });
+    }
   }
 
   /** `10` is limited per number (the creator's). */
   admitGroup(creator: string): void {
     if (!this.groupRate.allows(creator)) throw new RateLimitError(GROUP_RATE_REASON);
-    this.effects.charge(this.groupRate, creator, 1);
+    this.charge(this.groupRate, creator, 1);
   }
 
   /** `14` shares the budget of `10`: both write a group's row (docs/protocol.md §Limits). */
   admitGroupName(number: string): void {
     if (!this.groupRate.allows(number)) throw new RateLimitError(GROUP_NAME_RATE_REASON);
-    this.effects.charge(this.groupRate, number, 1);
+    this.charge(this.groupRate, number, 1);
+  }
+
+  private charge(limiter: KeyedLimiter, key: string, cost: number): void {
+    limiter.charge(key, cost);
+    this.refunds?.push(() => limiter.refund(key, cost));
   }
 
   /** An address over a per-address limit is refused (429), and that is logged once per window. */

@@ -1,4 +1,5 @@
-import type { PendingMessage, Store } from '../../store/store.js';
+import type { PendingMessage } from '../../store/store.js';
+import type { StoreCalls } from '../../store/turn-store.js';
 
 /** Where a live push session is: the host thread and the session id. */
 export interface PushTarget {
@@ -27,8 +28,8 @@ export interface PushRouter {
   grant(sid: number, credit: number): void;
   /** The session's socket stopped draining (false): nothing is pushed to it until it drains again (true). */
   setWritable(sid: number, writable: boolean): void;
-  /** Sends stored backlog to sessions that are behind and have credit. Call inside the store's transaction. */
-  catchUp(): void;
+  /** Sends stored backlog to sessions that are behind and have credit, read with `store` (the turn's calls: one step). */
+  catchUp(store: Pick<StoreCalls, 'pendingFor'>): Promise<void>;
   /** Some session is behind and has credit: catchUp has more to send. */
   readonly hasBacklog: boolean;
   /** Every live session, for closing them all when the store fails. */
@@ -59,7 +60,6 @@ export class LocalRouter implements PushRouter {
   private readonly behind = new Set<Route>();
 
   constructor(
-    private readonly store: Store,
     private readonly sink: PushSink,
     private readonly readBatch = 256,
   ) {}
@@ -144,11 +144,19 @@ export class LocalRouter implements PushRouter {
     if (writable && route.behind) this.behind.add(route);
   }
 
-  catchUp(): void {
-    for (const route of this.behind) {
-      if (route.credit === 0 || !route.writable) continue;
-      const limit = Math.min(route.credit, this.readBatch);
-      const rows = this.store.pendingFor(route.number, route.lastId, limit);
+  async catchUp(store: Pick<StoreCalls, 'pendingFor'>): Promise<void> {
+    const due = [...this.behind].filter((route) => route.credit > 0 && route.writable);
+    if (due.length === 0) return;
+    const limits = due.map((route) => Math.min(route.credit, this.readBatch));
+    // Every read at once: one step of the turn, however many sessions are behind.
+    const read = await Promise.all(
+      due.map((route, i) => store.pendingFor(route.number, route.lastId, limits[i]!)),
+    );
+    for (const [i, route] of due.entries()) {
+      // The session closed or was replaced meanwhile.
+      if (this.bySid.get(route.sid) !== route) continue;
+      const rows = read[i]!;
+      const limit = limits[i]!;
       if (rows.length > 0) {
         route.credit -= rows.length;
         route.lastId = rows[rows.length - 1]!.id;

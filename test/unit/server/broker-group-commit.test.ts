@@ -15,12 +15,12 @@ describe('Broker: group commit', () => {
   let h: BrokerHarness;
   afterEach(() => h.close());
 
-  it('handles every request queued in one turn in a single transaction', () => {
+  it('handles every request queued in one turn in a single transaction', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
+    const alice = await h.user();
+    const bob = await h.user();
     const before = h.store.counters().commits;
-    const replies = h.run(
+    const replies = await h.run(
       send(alice.number, bob.number, 'one'),
       { op: 'register', name: 'carol', remote: '192.0.2.50' },
       send(alice.number, bob.number, 'two'),
@@ -31,25 +31,25 @@ describe('Broker: group commit', () => {
     expect(h.store.countPending(bob.number)).toBe(2);
   });
 
-  it('emits nothing for queued requests until the turn is flushed', () => {
+  it('emits nothing for queued requests until the turn is flushed', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
+    const alice = await h.user();
+    const bob = await h.user();
     const emitted = h.events.length;
     h.enqueue(send(alice.number, bob.number, 'queued'), { op: 'validate', number: bob.number });
     expect(h.events.length).toBe(emitted);
     expect(h.store.countPending(bob.number)).toBe(0);
-    expect(h.flush().length).toBeGreaterThan(0);
+    expect((await h.flush()).length).toBeGreaterThan(0);
   });
 
-  it('writes each 07 only after the transaction holding its row has committed', () => {
+  it('writes each 07 only after the transaction holding its row has committed', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
+    const alice = await h.user();
+    const bob = await h.user();
     const committed = h.store.counters().commits;
     const from = h.events.length;
     h.enqueue(send(alice.number, bob.number, 'a'), send(alice.number, bob.number, 'b'));
-    h.flush();
+    await h.flush();
     const answers = h.events
       .map(([, event], i) => ({ event, commits: h.commitsAtEmit[i]! }))
       .slice(from)
@@ -62,12 +62,14 @@ describe('Broker: group commit', () => {
     }
   });
 
-  it('answers a batch in the order its requests came', () => {
+  it('answers a batch in the order its requests came', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
+    const alice = await h.user();
+    const bob = await h.user();
     h.enqueue(...['1', '2', '3'].map((text) => send(alice.number, bob.number, text)));
-    const slots = h.flush().flatMap(([, event]) => (event.t === 'answer' ? [event.slot] : []));
+    const slots = (await h.flush()).flatMap(([, event]) =>
+      event.t === 'answer' ? [event.slot] : [],
+    );
     expect(slots).toEqual([...slots].sort((a, b) => a - b));
     expect(slots).toHaveLength(3);
   });
@@ -77,11 +79,11 @@ describe('Broker: a request refused in a batch', () => {
   let h: BrokerHarness;
   afterEach(() => h.close());
 
-  it('gets its own 09 status while the others of the batch get their answers', () => {
+  it('gets its own 09 status while the others of the batch get their answers', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
-    const replies = h.run(
+    const alice = await h.user();
+    const bob = await h.user();
+    const replies = await h.run(
       send(alice.number, bob.number, 'before'),
       send(alice.number, UNKNOWN, 'to nobody'),
       { op: 'register', name: 'bad\u0000name', remote: '192.0.2.51' },
@@ -99,11 +101,11 @@ describe('Broker: a request refused in a batch', () => {
     ]);
   });
 
-  it('leaves nothing of what it wrote before it was refused: a 10 with an unknown member creates no group', () => {
+  it('leaves nothing of what it wrote before it was refused: a 10 with an unknown member creates no group', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
-    const [refused, kept] = h.run(
+    const alice = await h.user();
+    const bob = await h.user();
+    const [refused, kept] = await h.run(
       { op: 'createGroup', src: alice.number, ts: 1, members: [bob.number, UNKNOWN] },
       send(alice.number, bob.number, 'kept'),
     );

@@ -16,7 +16,9 @@ import type {
   BrokerRequest,
 } from '../../../src/server/threads/thread-messages.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
-import type { Store } from '../../../src/store/store.js';
+import type { OpenTransaction, Store } from '../../../src/store/store.js';
+import { SyncTurnStore } from '../../../src/store/sync-turn-store.js';
+import type { TurnStore } from '../../../src/store/turn-store.js';
 import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
 
 /**
@@ -53,7 +55,28 @@ type Answer = Extract<BrokerEvent, { t: 'answer' }>;
 export const HOST = 1;
 export const ADDRESS = '192.0.2.1';
 
+/**
+ * How the broker runs a turn's requests: `gathered`, side by side with their
+ * store calls gathered into steps (how it runs on PostgreSQL, where a step is
+ * a round trip), or `immediate`, one after the other with each call made at
+ * once (Turn.callNow: how it runs on SQLite). The broker test files run
+ * gathered; broker-immediate.test.ts runs them again immediate.
+ */
+export type TurnMode = 'gathered' | 'immediate';
+
+/** The turns of `store`, without `callNow`: every call waits for its step, as on PostgreSQL. */
+function gathering(store: SyncTurnStore): TurnStore {
+  return {
+    turn: (body) => store.turn((turn) => body({ step: (calls) => turn.step(calls) })),
+    run: (calls) => store.turn((turn) => turn.step(calls)),
+    counters: () => store.counters(),
+    close: () => store.close(),
+  };
+}
+
 export class BrokerHarness {
+  /** The mode of the harnesses made from now on. */
+  static turns: TurnMode = 'gathered';
   readonly store: Store;
   readonly events: [number, BrokerEvent][] = [];
   /** For each event in `events`: how many transactions the store had committed when it was emitted. */
@@ -66,10 +89,14 @@ export class BrokerHarness {
   static readonly SENDER_SID = 1;
   private nextSlot = 0;
 
-  constructor(options: Partial<BrokerOptions> = {}, store: Store = new MemoryStore()) {
+  constructor(
+    options: Partial<BrokerOptions> = {},
+    store: Store & OpenTransaction = new MemoryStore(),
+  ) {
     this.store = store;
+    const turns = new SyncTurnStore(store);
     this.broker = new Broker(
-      this.store,
+      BrokerHarness.turns === 'gathered' ? gathering(turns) : turns,
       { pushWindow: 1_000, ...options },
       (hostId, event) => {
         this.events.push([hostId, event]);
@@ -116,16 +143,16 @@ export class BrokerHarness {
   }
 
   /** One group commit of what is queued; returns the events it emitted. */
-  flush(): [number, BrokerEvent][] {
+  async flush(): Promise<[number, BrokerEvent][]> {
     const from = this.events.length;
-    this.broker.flush();
+    await this.broker.flush();
     return this.events.slice(from);
   }
 
   /** Queues `requests`, flushes once, and returns the reply to each, in order. */
-  run(...requests: Ask[]): Reply[] {
+  async run(...requests: Ask[]): Promise<Reply[]> {
     const keys = this.enqueue(...requests);
-    return BrokerHarness.replies(keys, this.flush());
+    return BrokerHarness.replies(keys, await this.flush());
   }
 
   /** The reply (or the direct answer, as a reply) to each request `enqueue` returned a key for. */
@@ -171,19 +198,19 @@ export class BrokerHarness {
   }
 
   /** Runs one request in a group commit of its own; returns its reply value (a refusal throws). */
-  ask<O extends Exclude<AskOp, 'open'>>(request: AskRequest<O>): BrokerReplies[O] {
-    const reply = this.run(request as Ask)[0]!;
+  async ask<O extends Exclude<AskOp, 'open'>>(request: AskRequest<O>): Promise<BrokerReplies[O]> {
+    const reply = (await this.run(request as Ask))[0]!;
     if (!reply.ok) throw new Error(`refused: ${reply.status} ${reply.reason}`);
     // The reply under this request's rid is its op's.
     return reply.value as BrokerReplies[O];
   }
 
-  user(remote = ADDRESS): { number: string; token: string } {
+  user(remote = ADDRESS): Promise<{ number: string; token: string }> {
     return this.ask({ op: 'register', name: '', remote });
   }
 
   /** A group `creator` made with `members`; returns its number. */
-  group(creator: { number: string }, ...members: { number: string }[]): string {
+  group(creator: { number: string }, ...members: { number: string }[]): Promise<string> {
     return this.ask({
       op: 'createGroup',
       src: creator.number,
@@ -193,8 +220,12 @@ export class BrokerHarness {
   }
 
   /** Opens a session (push or poll) for `who` on connection `sid`; a refusal throws. */
-  openSession(sid: number, who: { number: string; token: string }, push: boolean): void {
-    const [reply] = this.run({
+  async openSession(
+    sid: number,
+    who: { number: string; token: string },
+    push: boolean,
+  ): Promise<void> {
+    const [reply] = await this.run({
       op: 'open',
       sid,
       number: who.number,
@@ -206,9 +237,9 @@ export class BrokerHarness {
   }
 
   /** Opens a push session for `who`; returns its sid. */
-  pushSession(who: { number: string; token: string }): number {
+  async pushSession(who: { number: string; token: string }): Promise<number> {
     const sid = this.nextSid++;
-    this.openSession(sid, who, true);
+    await this.openSession(sid, who, true);
     return sid;
   }
   /**
@@ -217,7 +248,7 @@ export class BrokerHarness {
    * An 08 expects no answer (no rid): it goes straight to the broker, as a
    * host sends it.
    */
-  ack(sid: number, number: string, count: number, after = 0): [number, BrokerEvent][] {
+  ack(sid: number, number: string, count: number, after = 0): Promise<[number, BrokerEvent][]> {
     this.broker.enqueue(HOST, [
       { op: 'ack', sid, number, count, src: number, dst: '0000000000000', ts: 5, after },
     ]);

@@ -17,40 +17,40 @@ describe('Broker: nameOf (12)', () => {
   let h: BrokerHarness;
   afterEach(() => h.close());
 
-  it("answers a user's registered name to anyone, and a user without one with the empty name", () => {
+  it("answers a user's registered name to anyone, and a user without one with the empty name", async () => {
     h = new BrokerHarness();
-    const { number } = h.ask({ op: 'register', name: 'Alice ☕', remote: ADDRESS });
-    const bob = h.user();
-    expect(h.ask({ op: 'nameOf', asker: bob.number, number })).toEqual({
+    const { number } = await h.ask({ op: 'register', name: 'Alice ☕', remote: ADDRESS });
+    const bob = await h.user();
+    expect(await h.ask({ op: 'nameOf', asker: bob.number, number })).toEqual({
       kind: 'user',
       name: 'Alice ☕',
     });
-    expect(h.ask({ op: 'nameOf', asker: number, number: bob.number })).toEqual({
+    expect(await h.ask({ op: 'nameOf', asker: number, number: bob.number })).toEqual({
       kind: 'user',
       name: '',
     });
   });
 
-  it("answers a group's name to its members, the empty name before it was named", () => {
+  it("answers a group's name to its members, the empty name before it was named", async () => {
     h = new BrokerHarness();
-    const [alice, bob] = [h.user(), h.user()];
-    const group = h.group(alice, bob);
-    expect(h.ask({ op: 'nameOf', asker: bob.number, number: group })).toEqual({
+    const [alice, bob] = [await h.user(), await h.user()];
+    const group = await h.group(alice, bob);
+    expect(await h.ask({ op: 'nameOf', asker: bob.number, number: group })).toEqual({
       kind: 'group',
       name: '',
     });
-    h.ask({ op: 'nameGroup', src: alice.number, group, name: 'Família' });
-    expect(h.ask({ op: 'nameOf', asker: bob.number, number: group })).toEqual({
+    await h.ask({ op: 'nameGroup', src: alice.number, group, name: 'Família' });
+    expect(await h.ask({ op: 'nameOf', asker: bob.number, number: group })).toEqual({
       kind: 'group',
       name: 'Família',
     });
   });
 
-  it("refuses a group's name to a non-member (403) and a number that is neither (404)", () => {
+  it("refuses a group's name to a non-member (403) and a number that is neither (404)", async () => {
     h = new BrokerHarness();
-    const [alice, bob, carol] = [h.user(), h.user(), h.user()];
-    const group = h.group(alice, bob);
-    const replies = h.run(
+    const [alice, bob, carol] = [await h.user(), await h.user(), await h.user()];
+    const group = await h.group(alice, bob);
+    const replies = await h.run(
       { op: 'nameOf', asker: carol.number, number: group },
       { op: 'nameOf', asker: carol.number, number: '9999999999999' },
       { op: 'nameOf', asker: carol.number, number: NOBODY },
@@ -62,12 +62,12 @@ describe('Broker: nameOf (12)', () => {
     ]);
   });
 
-  it('checks the credentials of an HTTP request before anything else (401), and answers with the right token', () => {
+  it('checks the credentials of an HTTP request before anything else (401), and answers with the right token', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
+    const alice = await h.user();
     const wrong = { token: 'wrong', remote: ADDRESS };
     const right = { token: alice.token, remote: ADDRESS };
-    const replies = h.run(
+    const replies = await h.run(
       { op: 'nameOf', asker: alice.number, number: '9999999999999', credentials: wrong },
       { op: 'nameOf', asker: alice.number, number: alice.number, credentials: right },
     );
@@ -82,22 +82,24 @@ describe('Broker: nameGroup (14)', () => {
   let h: BrokerHarness;
   afterEach(() => h.close());
 
-  it('lets any member name the group; the last name wins, and the reply is the name stored', () => {
+  it('lets any member name the group; the last name wins, and the reply is the name stored', async () => {
     h = new BrokerHarness();
-    const [alice, bob] = [h.user(), h.user()];
-    const group = h.group(alice, bob);
-    expect(h.ask({ op: 'nameGroup', src: alice.number, group, name: 'Família' })).toBe('Família');
-    expect(h.ask({ op: 'nameGroup', src: bob.number, group, name: 'Família 👪' })).toBe(
+    const [alice, bob] = [await h.user(), await h.user()];
+    const group = await h.group(alice, bob);
+    expect(await h.ask({ op: 'nameGroup', src: alice.number, group, name: 'Família' })).toBe(
+      'Família',
+    );
+    expect(await h.ask({ op: 'nameGroup', src: bob.number, group, name: 'Família 👪' })).toBe(
       'Família 👪',
     );
     expect(h.store.displayName(group)).toEqual({ kind: 'group', name: 'Família 👪' });
   });
 
-  it('refuses in order: the name (400 empty, 413 over 64 bytes), the group (404), membership (403); nothing is stored', () => {
+  it('refuses in order: the name (400 empty, 413 over 64 bytes), the group (404), membership (403); nothing is stored', async () => {
     h = new BrokerHarness();
-    const [alice, bob, carol] = [h.user(), h.user(), h.user()];
-    const group = h.group(alice, bob);
-    const replies = h.run(
+    const [alice, bob, carol] = [await h.user(), await h.user(), await h.user()];
+    const group = await h.group(alice, bob);
+    const replies = await h.run(
       { op: 'nameGroup', src: carol.number, group: '9999999999999', name: '' },
       { op: 'nameGroup', src: carol.number, group: '9999999999999', name: 'é'.repeat(33) },
       { op: 'nameGroup', src: carol.number, group: '9999999999999', name: 'x' },
@@ -117,19 +119,19 @@ describe('Broker: nameGroup (14)', () => {
     expect(h.store.displayName(bob.number)).toEqual({ kind: 'user', name: '' });
   });
 
-  it('accepts a name of exactly 64 bytes', () => {
+  it('accepts a name of exactly 64 bytes', async () => {
     h = new BrokerHarness();
-    const [alice, bob] = [h.user(), h.user()];
-    const group = h.group(alice, bob);
+    const [alice, bob] = [await h.user(), await h.user()];
+    const group = await h.group(alice, bob);
     const name = 'é'.repeat(32);
-    expect(h.ask({ op: 'nameGroup', src: alice.number, group, name })).toBe(name);
+    expect(await h.ask({ op: 'nameGroup', src: alice.number, group, name })).toBe(name);
   });
 
-  it('checks the name before the credentials, and the credentials before the group', () => {
+  it('checks the name before the credentials, and the credentials before the group', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
+    const alice = await h.user();
     const wrong = { token: 'wrong', remote: ADDRESS };
-    const replies = h.run(
+    const replies = await h.run(
       { op: 'nameGroup', src: alice.number, group: NOBODY, name: '', credentials: wrong },
       { op: 'nameGroup', src: alice.number, group: NOBODY, name: 'x', credentials: wrong },
     );
@@ -139,12 +141,12 @@ describe('Broker: nameGroup (14)', () => {
     ]);
   });
 
-  it("shares the namer's --group-rate-limit with 10: over it, 429 naming the option, and the name is kept", () => {
+  it("shares the namer's --group-rate-limit with 10: over it, 429 naming the option, and the name is kept", async () => {
     h = new BrokerHarness({ quotas: { ...NO_QUOTAS, groupRateLimit: 1 } });
-    const [alice, bob] = [h.user(), h.user()];
+    const [alice, bob] = [await h.user(), await h.user()];
     // The burst is twice the rate: one 10 and one 14 use it up.
-    const group = h.group(alice, bob);
-    const replies = h.run(
+    const group = await h.group(alice, bob);
+    const replies = await h.run(
       { op: 'nameGroup', src: alice.number, group, name: 'one' },
       { op: 'nameGroup', src: alice.number, group, name: 'two' },
       { op: 'nameGroup', src: bob.number, group, name: 'three' },
@@ -157,20 +159,20 @@ describe('Broker: nameGroup (14)', () => {
     expect(h.store.displayName(group)?.name).toBe('three');
   });
 
-  it('is a write of the group commit: a commit of a 14 alone shows that writes go through again (/healthz)', () => {
+  it('is a write of the group commit: a commit of a 14 alone shows that writes go through again (/healthz)', async () => {
     h = new BrokerHarness();
-    const [alice, bob] = [h.user(), h.user()];
-    const group = h.group(alice, bob);
+    const [alice, bob] = [await h.user(), await h.user()];
+    const group = await h.group(alice, bob);
     h.broker.setFaults({ failCommits: true });
-    expect(said(h.run({ op: 'nameGroup', src: alice.number, group, name: 'lost' })[0]!)).toBe(
-      '503 store unavailable',
-    );
+    expect(
+      said((await h.run({ op: 'nameGroup', src: alice.number, group, name: 'lost' }))[0]!),
+    ).toBe('503 store unavailable');
     expect(h.broker.commitError).toMatch(/failCommits/);
     expect(h.store.displayName(group)?.name).toBe('');
     h.broker.setFaults({});
-    h.run({ op: 'nameOf', asker: alice.number, number: group });
+    await h.run({ op: 'nameOf', asker: alice.number, number: group });
     expect(h.broker.commitError).toMatch(/failCommits/);
-    h.run({ op: 'nameGroup', src: alice.number, group, name: 'kept' });
+    await h.run({ op: 'nameGroup', src: alice.number, group, name: 'kept' });
     expect(h.broker.commitError).toBeUndefined();
     expect(h.store.displayName(group)?.name).toBe('kept');
   });

@@ -14,9 +14,9 @@ describe('Broker: per-address limits', () => {
   let h: BrokerHarness;
   afterEach(() => h.close());
 
-  it('limits legacy registrations like the others, and logs the refusal', () => {
+  it('limits legacy registrations like the others, and logs the refusal', async () => {
     h = new BrokerHarness({ quotas: { ...OFF, registerRate: 1, registerBurst: 2 } });
-    const replies = h.run(
+    const replies = await h.run(
       { op: 'legacyRegister', remote: '192.0.2.5' },
       { op: 'register', name: '', remote: '192.0.2.5' },
       { op: 'legacyRegister', remote: '192.0.2.5' },
@@ -30,12 +30,12 @@ describe('Broker: per-address limits', () => {
       h.logs.filter((line) => line.level === 40 && line.limit === 'registerRate'),
     ).toHaveLength(1);
     // Another address is not affected.
-    expect(h.run({ op: 'legacyRegister', remote: '192.0.2.6' })[0]!.ok).toBe(true);
+    expect((await h.run({ op: 'legacyRegister', remote: '192.0.2.6' }))[0]!.ok).toBe(true);
   });
 
-  it('counts every address of one IPv6 /64 as one, and an IPv4-mapped address as its IPv4 one', () => {
+  it('counts every address of one IPv6 /64 as one, and an IPv4-mapped address as its IPv4 one', async () => {
     h = new BrokerHarness({ quotas: { ...OFF, registerRate: 1, registerBurst: 2 } });
-    const replies = h.run(
+    const replies = await h.run(
       { op: 'register', name: '', remote: '2001:db8:0:1::1' },
       { op: 'register', name: '', remote: '2001:db8:0:1:ffff::2' },
       { op: 'register', name: '', remote: '2001:db8:0:1:abcd::3' },
@@ -47,9 +47,9 @@ describe('Broker: per-address limits', () => {
     expect(replies.map((r) => r.ok)).toEqual([true, true, false, true, true, true, false]);
   });
 
-  it('refuses an exhausted address without checking the token, so the right token is refused too', () => {
+  it('refuses an exhausted address without checking the token, so the right token is refused too', async () => {
     h = new BrokerHarness({ quotas: { ...OFF, authFailuresPerMinute: 2 } });
-    const alice = h.user();
+    const alice = await h.user();
     const wrong = {
       op: 'open',
       sid: 1,
@@ -59,7 +59,7 @@ describe('Broker: per-address limits', () => {
       remote: '192.0.2.7',
     } as const;
     const right = { ...wrong, sid: 2, token: alice.token };
-    const replies = h.run(wrong, wrong, right, { ...right, remote: '192.0.2.8' });
+    const replies = await h.run(wrong, wrong, right, { ...right, remote: '192.0.2.8' });
     expect(replies.map((r) => (r.ok ? 'ok' : `${r.status}`))).toEqual(['401', '401', '429', 'ok']);
   });
 });
@@ -68,16 +68,20 @@ describe('Broker: the pending quota follows acknowledgements', () => {
   let h: BrokerHarness;
   afterEach(() => h.close());
 
-  it('makes room as the recipient acknowledges, without reading the count again', () => {
+  it('makes room as the recipient acknowledges, without reading the count again', async () => {
     h = new BrokerHarness({ quotas: { ...OFF, maxPendingPerRecipient: 2 } });
-    const alice = h.user();
-    const bob = h.user();
+    const alice = await h.user();
+    const bob = await h.user();
     const send = (text: string) =>
       ({ op: 'send', src: alice.number, dst: bob.number, ts: 1, flag: false, text }) as const;
-    expect(h.run(send('a'), send('b'), send('c')).map((r) => r.ok)).toEqual([true, true, false]);
+    expect((await h.run(send('a'), send('b'), send('c'))).map((r) => r.ok)).toEqual([
+      true,
+      true,
+      false,
+    ]);
     // Bob's session polls the oldest and acknowledges it.
     const bobSid = 9;
-    h.run({
+    await h.run({
       op: 'open',
       sid: bobSid,
       number: bob.number,
@@ -94,7 +98,7 @@ describe('Broker: the pending quota follows acknowledgements', () => {
         limit: 1,
       },
     ]);
-    h.flush();
+    await h.flush();
     h.broker.enqueue(1, [
       {
         op: 'ack',
@@ -107,7 +111,7 @@ describe('Broker: the pending quota follows acknowledgements', () => {
         after: 2,
       },
     ]);
-    h.flush();
-    expect(h.run(send('d'), send('e')).map((r) => r.ok)).toEqual([true, false]);
+    await h.flush();
+    expect((await h.run(send('d'), send('e'))).map((r) => r.ok)).toEqual([true, false]);
   });
 });

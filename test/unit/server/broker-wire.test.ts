@@ -22,11 +22,11 @@ describe("Broker: a poll session's 06s are counted only once they commit", () =>
   afterEach(() => h.close());
 
   /** bob, with `texts` pending from alice, and a poll session (no pushes) open for him. */
-  function pollSessionWith(...texts: string[]): { number: string } {
-    const alice = h.user();
-    const bob = h.user();
-    h.run(...texts.map((text) => send(alice.number, bob.number, text)));
-    h.openSession(POLL_SID, bob, false);
+  async function pollSessionWith(...texts: string[]): Promise<{ number: string }> {
+    const alice = await h.user();
+    const bob = await h.user();
+    await h.run(...texts.map((text) => send(alice.number, bob.number, text)));
+    await h.openSession(POLL_SID, bob, false);
     return bob;
   }
 
@@ -39,38 +39,42 @@ describe("Broker: a poll session's 06s are counted only once they commit", () =>
   });
 
   /** A `03` on answer slot `n`; returns the frames the broker wrote as its answer. */
-  function poll(number: string, n: number, limit: number): { code: string; data: string }[] {
+  async function poll(
+    number: string,
+    n: number,
+    limit: number,
+  ): Promise<{ code: string; data: string }[]> {
     h.enqueue({ op: 'poll', to: slot(n, number), number, limit });
-    const answer = h
-      .flush()
-      .find(([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === n);
+    const answer = (await h.flush()).find(
+      ([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === n,
+    );
     if (answer?.[1].t !== 'answer') throw new Error(`no answer to slot ${n}`);
     return BrokerHarness.frames(answer[1].bytes).map(({ code, data }) => ({ code, data }));
   }
 
   /** A cumulative `08 count` ordered before slot `after`; returns the kicks it caused. */
-  function ack(number: string, count: number, after: number): Kick[] {
-    return h
-      .ack(POLL_SID, number, count, after)
-      .flatMap(([, e]) => (e.t === 'kick' && e.sid === POLL_SID ? [e] : []));
+  async function ack(number: string, count: number, after: number): Promise<Kick[]> {
+    return (await h.ack(POLL_SID, number, count, after)).flatMap(([, e]) =>
+      e.t === 'kick' && e.sid === POLL_SID ? [e] : [],
+    );
   }
 
-  it('accepts an 08 of as many 06s as a committed poll wrote, and deletes those rows', () => {
+  it('accepts an 08 of as many 06s as a committed poll wrote, and deletes those rows', async () => {
     h = new BrokerHarness();
-    const bob = pollSessionWith('one', 'two', 'three');
-    expect(poll(bob.number, 1, 2)).toEqual([
+    const bob = await pollSessionWith('one', 'two', 'three');
+    expect(await poll(bob.number, 1, 2)).toEqual([
       { code: Code.Deliver, data: 'one' },
       { code: Code.Deliver, data: 'two' },
       { code: Code.Poll, data: '2' },
     ]);
-    expect(ack(bob.number, 2, 2)).toEqual([]);
+    expect(await ack(bob.number, 2, 2)).toEqual([]);
     expect(h.store.pendingFor(bob.number, 0, 10).map((row) => row.body)).toEqual(['three']);
   });
 
-  it('deletes what an 08 covered before a poll later in the same group commit reads the rows back', () => {
+  it('deletes what an 08 covered before a poll later in the same group commit reads the rows back', async () => {
     h = new BrokerHarness();
-    const bob = pollSessionWith('one', 'two', 'three');
-    poll(bob.number, 1, 2);
+    const bob = await pollSessionWith('one', 'two', 'three');
+    await poll(bob.number, 1, 2);
     // One batch: the 08 of both frames, then a poll.
     h.broker.enqueue(HOST, [
       {
@@ -85,9 +89,9 @@ describe("Broker: a poll session's 06s are counted only once they commit", () =>
       },
     ]);
     h.enqueue({ op: 'poll', to: slot(2, bob.number), number: bob.number, limit: 10 });
-    const answer = h
-      .flush()
-      .find(([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === 2);
+    const answer = (await h.flush()).find(
+      ([, e]) => e.t === 'answer' && e.sid === POLL_SID && e.slot === 2,
+    );
     if (answer?.[1].t !== 'answer') throw new Error('no answer to slot 2');
     expect(BrokerHarness.frames(answer[1].bytes).map(({ code, data }) => ({ code, data }))).toEqual(
       [
@@ -97,30 +101,32 @@ describe("Broker: a poll session's 06s are counted only once they commit", () =>
     );
   });
 
-  it('takes back an 08 whose batch rolled back: the same 08 sent again deletes the rows', () => {
+  it('takes back an 08 whose batch rolled back: the same 08 sent again deletes the rows', async () => {
     h = new BrokerHarness();
-    const bob = pollSessionWith('one', 'two');
-    poll(bob.number, 1, 2);
+    const bob = await pollSessionWith('one', 'two');
+    await poll(bob.number, 1, 2);
     h.broker.setFaults({ failCommits: true });
-    expect(ack(bob.number, 2, 2)).toEqual([]);
+    expect(await ack(bob.number, 2, 2)).toEqual([]);
     expect(h.store.countPending(bob.number)).toBe(2);
     h.broker.setFaults({});
-    expect(ack(bob.number, 2, 2)).toEqual([]);
+    expect(await ack(bob.number, 2, 2)).toEqual([]);
     expect(h.store.countPending(bob.number)).toBe(0);
   });
 
-  it('counts none of the 06s of a poll whose batch rolled back: an 08 covering them is refused with 400', () => {
+  it('counts none of the 06s of a poll whose batch rolled back: an 08 covering them is refused with 400', async () => {
     h = new BrokerHarness();
-    const bob = pollSessionWith('one', 'two', 'three');
-    expect(poll(bob.number, 1, 1).map((f) => f.code)).toEqual([Code.Deliver, Code.Poll]);
+    const bob = await pollSessionWith('one', 'two', 'three');
+    expect((await poll(bob.number, 1, 1)).map((f) => f.code)).toEqual([Code.Deliver, Code.Poll]);
 
     // This poll would have written all three again, had its batch committed.
     h.broker.setFaults({ failCommits: true });
-    expect(poll(bob.number, 2, 10)).toEqual([{ code: Code.Error, data: '503 store unavailable' }]);
+    expect(await poll(bob.number, 2, 10)).toEqual([
+      { code: Code.Error, data: '503 store unavailable' },
+    ]);
     h.broker.setFaults({});
 
     // One 06 reached the wire: an 08 of four (one plus the three of the failed poll) is beyond it.
-    const kicks = ack(bob.number, 4, 3);
+    const kicks = await ack(bob.number, 4, 3);
     expect(kicks).toEqual([
       {
         t: 'kick',
@@ -149,11 +155,11 @@ describe("Broker: a push session's 04 answer comes before its pending rows", () 
     );
   }
 
-  it('emits the 04 answer to the main thread before the 06s of the rows that were pending', () => {
+  it('emits the 04 answer to the main thread before the 06s of the rows that were pending', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
-    h.run(send(alice.number, bob.number, 'one'), send(alice.number, bob.number, 'two'));
+    const alice = await h.user();
+    const bob = await h.user();
+    await h.run(send(alice.number, bob.number, 'one'), send(alice.number, bob.number, 'two'));
 
     h.enqueue({
       op: 'open',
@@ -163,7 +169,7 @@ describe("Broker: a push session's 04 answer comes before its pending rows", () 
       push: true,
       remote: ADDRESS,
     });
-    const events = h.flush();
+    const events = await h.flush();
     expect(onTheWire(events, 300)).toEqual([
       `${Code.OpenSession} ok`,
       `${Code.Deliver} one`,
@@ -176,17 +182,17 @@ describe("Broker: a push session's 04 answer comes before its pending rows", () 
     expect(kinds).toEqual(['answer 0', 'deliver']);
   });
 
-  it('pushes a message sent in the same batch as the open after the 04 too', () => {
+  it('pushes a message sent in the same batch as the open after the 04 too', async () => {
     h = new BrokerHarness();
-    const alice = h.user();
-    const bob = h.user();
-    h.run(send(alice.number, bob.number, 'before'));
+    const alice = await h.user();
+    const bob = await h.user();
+    await h.run(send(alice.number, bob.number, 'before'));
 
     h.enqueue(
       { op: 'open', sid: 301, number: bob.number, token: bob.token, push: true, remote: ADDRESS },
       send(alice.number, bob.number, 'during'),
     );
-    expect(onTheWire(h.flush(), 301)).toEqual([
+    expect(onTheWire(await h.flush(), 301)).toEqual([
       `${Code.OpenSession} ok`,
       `${Code.Deliver} before`,
       `${Code.Deliver} during`,

@@ -105,36 +105,58 @@ function rows(recipient: string, n: number): PendingMessage[] {
 }
 
 describe('PendingQuota', () => {
-  it('reads a count from the store once, then keeps it up to date', () => {
+  it('reads a count from the store once, then keeps it up to date', async () => {
     const reads: string[] = [];
-    const quota = new PendingQuota(3, (recipient) => (reads.push(recipient), 1));
+    const count = async (recipient: string) => (reads.push(recipient), 1);
+    const quota = new PendingQuota(3);
+    await quota.load('bob', count);
     expect(quota.fits('bob', 2)).toBe(true);
     expect(quota.fits('bob', 3)).toBe(false);
     quota.added(rows('bob', 2));
     expect(quota.fits('bob', 1)).toBe(false);
     quota.removed('bob', 3);
+    await quota.load('bob', count);
     expect(quota.fits('bob', 3)).toBe(true);
     expect(reads).toEqual(['bob']);
   });
 
-  it('ignores rows of recipients it has not read (the store counts them when it does)', () => {
+  it('ignores rows of recipients it has not read (the store counts them when it does)', async () => {
     let stored = 0;
-    const quota = new PendingQuota(2, () => stored);
+    const quota = new PendingQuota(2);
     quota.added(rows('carol', 5));
     stored = 2;
+    await quota.load('carol', async () => stored);
     expect(quota.fits('carol', 1)).toBe(false);
   });
 
-  it('stays bounded: past its size it drops those at zero, then everything', () => {
-    const quota = new PendingQuota(10, (recipient) => (recipient.startsWith('busy') ? 1 : 0), 100);
-    for (let i = 0; i < 1_000; i++) quota.fits(`idle ${i}`, 1);
+  it('keeps a count that came to be held while another read of it was under way', async () => {
+    const quota = new PendingQuota(3);
+    let answer!: (count: number) => void;
+    const slow = quota.load('bob', () => new Promise<number>((resolve) => (answer = resolve)));
+    await quota.load('bob', async () => 2);
+    quota.added(rows('bob', 1));
+    answer(0);
+    await slow;
+    expect(quota.fits('bob', 1)).toBe(false);
+  });
+
+  it('refuses a recipient whose count it does not hold rather than let it over', () => {
+    const quota = new PendingQuota(3);
+    expect(quota.fits('bob', 1)).toBe(false);
+  });
+
+  it('stays bounded: past its size it drops those at zero, then everything', async () => {
+    const quota = new PendingQuota(10, 100);
+    const count = async (recipient: string) => (recipient.startsWith('busy') ? 1 : 0);
+    for (let i = 0; i < 1_000; i++) await quota.load(`idle ${i}`, count);
     expect(quota.size).toBeLessThanOrEqual(100);
-    for (let i = 0; i < 1_000; i++) quota.fits(`busy ${i}`, 1);
+    for (let i = 0; i < 1_000; i++) await quota.load(`busy ${i}`, count);
     expect(quota.size).toBeLessThanOrEqual(100);
   });
 
-  it('counts nothing when off', () => {
-    const quota = new PendingQuota(0, () => {
+  it('counts nothing when off', async () => {
+    const quota = new PendingQuota(0);
+    await quota.load('bob', () => {
       throw new Error('no COUNT when the quota is off');
     });
     expect(quota.fits('bob', 1_000_000)).toBe(true);

@@ -7,7 +7,8 @@ import type { OpHandler } from './op.js';
  * after the answers of the frames before the `08`. The rows covered are
  * deleted; pushes covered return push credit.
  */
-export const ack: OpHandler<'ack'> = (ctx, request, hostId) => {
+export const ack: OpHandler<'ack'> = async (ctx, request, hostId) => {
+  await ctx.inOrder();
   const ledger = ctx.ledgers.get(request.sid);
   if (!ledger) return; // the session has gone
   if (request.count > ledger.sent) {
@@ -21,5 +22,5 @@ export const ack: OpHandler<'ack'> = (ctx, request, hostId) => {
     });
     return;
   }
-  ctx.router.grant(request.sid, ctx.acknowledge(ledger, request.number, request.count));
+  ctx.router.grant(request.sid, await ctx.acknowledge(ledger, request.number, request.count));
 };

@@ -7,27 +7,38 @@ import type { OpContext, OpHandler } from './op.js';
  * user (404); `10` is limited per number (docs/protocol.md §Limits); each
  * member but the creator is told (docs/protocol.md §Delivery guarantees).
  */
-export const createGroup: OpHandler<'createGroup'> = (ctx, request) => {
+export const createGroup: OpHandler<'createGroup'> = async (ctx, request) => {
   const { src: creator, members } = request;
-  for (const member of members)
-    if (ctx.kindOf(member) !== 'user') throw new NotFoundError(`unknown member ${member}`);
+  await checkMembers(ctx, members, (member) => new NotFoundError(`unknown member ${member}`));
+  await ctx.inOrder();
   ctx.limits.admitGroup(creator);
   return storeGroup(ctx, creator, members, request.ts, (member) => member !== creator);
 };
+
+/** Every member must be a registered user: their kinds are read together (one step), and the first that is not is refused. */
+export async function checkMembers(
+  ctx: OpContext,
+  members: readonly string[],
+  refusal: (member: string) => Error,
+): Promise<void> {
+  const kinds = await Promise.all(members.map((member) => ctx.kindOf(member)));
+  const unknown = members.findIndex((_, i) => kinds[i] !== 'user');
+  if (unknown >= 0) throw refusal(members[unknown]!);
+}
 
 /**
  * Creates the group and stores its notice (the members' numbers, creator
  * first) for each member `notified` selects; returns the group's number.
  */
-export function storeGroup(
+export async function storeGroup(
   ctx: OpContext,
   creator: string,
   members: readonly string[],
   ts: number,
   notified: (member: string) => boolean,
-): string {
-  const group = ctx.store.createGroup(creator, members);
-  const all = ctx.store.groupMembers(group);
+): Promise<string> {
+  const group = await ctx.store.createGroup(creator, members);
+  const all = await ctx.store.groupMembers(group);
   const body = all.join('');
   const notices: NewMessage[] = [];
   for (const recipient of all)
@@ -41,6 +52,6 @@ export function storeGroup(
         kind: MessageKind.GroupCreated,
         body,
       });
-  ctx.storeRows(notices);
+  await ctx.storeRows(notices);
   return group;
 }

@@ -30,7 +30,7 @@ export const OPS: OpTable = Object.freeze({
   close: { handle: close },
   send: { handle: send },
   ack: { handle: ack },
-  poll: { handle: poll, readsPending: true },
+  poll: { handle: poll },
   writable: { handle: writable },
   sync: { handle: sync },
   createGroup: { handle: createGroup, writes: true },
@@ -41,6 +41,6 @@ export const OPS: OpTable = Object.freeze({
   legacyRegister: { handle: legacyRegister, writes: true },
   legacySend: { handle: legacySend },
   legacyCreateGroup: { handle: legacyCreateGroup, writes: true },
-  legacyFetch: { handle: legacyFetch, readsPending: true },
+  legacyFetch: { handle: legacyFetch },
   legacyDelivered: { handle: legacyDelivered },
 });

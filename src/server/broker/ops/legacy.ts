@@ -10,7 +10,7 @@ import { MessageKind } from '../../../store/store.js';
 import type { Delivery } from '../deliveries.js';
 import { writeDelivery } from '../deliveries.js';
 import { receiptOf, wantsReceipt } from '../receipts.js';
-import { storeGroup } from './create-group.js';
+import { checkMembers, storeGroup } from './create-group.js';
 import type { OpContext, OpHandler } from './op.js';
 
 /** Receipts never ask for receipts. */
@@ -26,9 +26,10 @@ function refusal(ctx: OpContext, err: ZapwireError, fields: Record<string, unkno
 }
 
 /** A user without a name or token; limited per source address like any registration. */
-export const legacyRegister: OpHandler<'legacyRegister'> = (ctx, request) => {
+export const legacyRegister: OpHandler<'legacyRegister'> = async (ctx, request) => {
+  await ctx.inOrder();
   ctx.limits.admitRegistration(request.remote);
-  return ctx.store.createUser('', null).number;
+  return (await ctx.store.createUser('', null)).number;
 };
 
 /**
@@ -37,14 +38,14 @@ export const legacyRegister: OpHandler<'legacyRegister'> = (ctx, request) => {
  * recipient is full (docs/protocol.md §Limits). A message to an unknown
  * number is dropped.
  */
-export const legacySend: OpHandler<'legacySend'> = (ctx, request) => {
+export const legacySend: OpHandler<'legacySend'> = async (ctx, request) => {
   const { src, dst, ts, text } = request;
   if (!isStorableText(text))
     throw refusal(ctx, new MalformedRequestError('text must be well-formed Unicode without 0x00'), {
       src,
       dst,
     });
-  const kind = ctx.kindOf(dst);
+  const kind = await ctx.kindOf(dst);
   if (kind === undefined) {
     ctx.logger?.warn({ src, dst }, 'legacy message to an unknown number dropped');
     return null;
@@ -60,17 +61,21 @@ export const legacySend: OpHandler<'legacySend'> = (ctx, request) => {
     kind === 'user'
       ? { copies: [{ ...base, recipient: dst, group: null }], group: null }
       : {
-          copies: ctx.store
-            .groupMembers(dst)
-            .map((recipient) => ({ ...base, recipient, group: dst })),
+          copies: (await ctx.store.groupMembers(dst)).map((recipient) => ({
+            ...base,
+            recipient,
+            group: dst,
+          })),
           group: { number: dst, ts, sender: src },
         };
+  await ctx.limits.loadPending([delivery], ctx.store);
+  await ctx.inOrder();
   try {
     ctx.limits.admitDeliveries(src, [delivery]);
   } catch (err) {
     throw err instanceof ZapwireError ? refusal(ctx, err, { src, dst }) : err;
   }
-  writeDelivery(ctx, delivery);
+  await writeDelivery(ctx, delivery);
   return null;
 };
 
@@ -81,45 +86,47 @@ export const legacySend: OpHandler<'legacySend'> = (ctx, request) => {
  * version 1, the members must be registered users, at most 16, and `10` is
  * limited per number (the creator's).
  */
-export const legacyCreateGroup: OpHandler<'legacyCreateGroup'> = (ctx, request) => {
+export const legacyCreateGroup: OpHandler<'legacyCreateGroup'> = async (ctx, request) => {
   const { members, ts } = request;
   if (members.length === 0) return null;
   if (members.length > MAX_GROUP_MEMBERS)
     throw refusal(ctx, new MalformedRequestError(`at most ${MAX_GROUP_MEMBERS} members`), {
       members: members.length,
     });
-  for (const member of members)
-    if (ctx.kindOf(member) !== 'user')
-      throw refusal(ctx, new NotFoundError(`unknown member ${member}`), {
-        members: members.length,
-      });
+  await checkMembers(ctx, members, (member) =>
+    refusal(ctx, new NotFoundError(`unknown member ${member}`), { members: members.length }),
+  );
+  await ctx.inOrder();
   const creator = members[0]!;
   try {
     ctx.limits.admitGroup(creator);
   } catch (err) {
     throw err instanceof ZapwireError ? refusal(ctx, err, { creator }) : err;
   }
-  storeGroup(ctx, creator, members, ts, () => true);
+  await storeGroup(ctx, creator, members, ts, () => true);
   return null;
 };
 
 /** A poll: the oldest pending rows, deleted one by one as the listener writes them (legacyDelivered). */
-export const legacyFetch: OpHandler<'legacyFetch'> = (ctx, request) =>
-  ctx.store.pendingFor(request.number, 0, request.limit).map(toLegacyRow);
+export const legacyFetch: OpHandler<'legacyFetch'> = async (ctx, request) => {
+  await ctx.inOrder();
+  return (await ctx.store.pendingFor(request.number, 0, request.limit)).map(toLegacyRow);
+};
 
 /**
  * A message polled here is deleted once written, and its receipt queued: for
  * a group message, `recebida` + the member's number to every other member.
  */
-export const legacyDelivered: OpHandler<'legacyDelivered'> = (ctx, request) => {
+export const legacyDelivered: OpHandler<'legacyDelivered'> = async (ctx, request) => {
   const { number } = request;
-  for (const row of ctx.deletePending(number, [request.id])) {
+  await ctx.inOrder();
+  for (const row of await ctx.deletePending(number, [request.id])) {
     if (!wantsReceipt(row)) continue;
     const recipients =
       row.group === null
         ? [row.sender]
-        : ctx.store.groupMembers(row.group).filter((m) => m !== number);
-    for (const recipient of recipients) ctx.storeRows([receiptOf(row, recipient, number)]);
+        : (await ctx.store.groupMembers(row.group)).filter((m) => m !== number);
+    for (const recipient of recipients) await ctx.storeRows([receiptOf(row, recipient, number)]);
   }
   return null;
 };

@@ -5,21 +5,26 @@ import { authenticate } from '../credentials.js';
 import type { OpContext, OpHandler } from './op.js';
 
 /** An HTTP request acts as `number` only with its token (docs/protocol.md §Sessions); a `12` or `14` came in a session. */
-function authenticated(ctx: OpContext, number: string, credentials: Credentials | undefined): void {
-  if (credentials) authenticate(ctx, credentials.remote, number, credentials.token);
+async function authenticated(
+  ctx: OpContext,
+  number: string,
+  credentials: Credentials | undefined,
+): Promise<void> {
+  if (credentials) await authenticate(ctx, credentials.remote, number, credentials.token);
 }
 
 /** docs/protocol.md §Names: only members may see (12) or set (14) a group's name. */
-function checkMember(ctx: OpContext, group: string, number: string): void {
-  if (!ctx.store.isMember(group, number)) throw new ForbiddenError('not a member of the group');
+async function checkMember(ctx: OpContext, group: string, number: string): Promise<void> {
+  if (!(await ctx.store.isMember(group, number)))
+    throw new ForbiddenError('not a member of the group');
 }
 
 /** `12` (or HTTP): a user's name to anyone, a group's to its members; 404 for a number that is neither. */
-export const nameOf: OpHandler<'nameOf'> = (ctx, request) => {
-  authenticated(ctx, request.asker, request.credentials);
-  const found = ctx.store.displayName(request.number);
+export const nameOf: OpHandler<'nameOf'> = async (ctx, request) => {
+  await authenticated(ctx, request.asker, request.credentials);
+  const found = await ctx.store.displayName(request.number);
   if (found === undefined) throw new NotFoundError('neither a user nor a group');
-  if (found.kind === 'group') checkMember(ctx, request.number, request.asker);
+  if (found.kind === 'group') await checkMember(ctx, request.number, request.asker);
   return found;
 };
 
@@ -28,13 +33,14 @@ export const nameOf: OpHandler<'nameOf'> = (ctx, request) => {
  * order of docs/protocol.md §Names: the name (400, 413), the credentials,
  * the group (404), membership (403), then the rate shared with `10` (429).
  */
-export const nameGroup: OpHandler<'nameGroup'> = (ctx, request) => {
+export const nameGroup: OpHandler<'nameGroup'> = async (ctx, request) => {
   const { src, group, name } = request;
   checkGroupName(name);
-  authenticated(ctx, src, request.credentials);
-  if (ctx.kindOf(group) !== 'group') throw new NotFoundError('not a group');
-  checkMember(ctx, group, src);
+  await authenticated(ctx, src, request.credentials);
+  if ((await ctx.kindOf(group)) !== 'group') throw new NotFoundError('not a group');
+  await checkMember(ctx, group, src);
+  await ctx.inOrder();
   ctx.limits.admitGroupName(src);
-  ctx.store.setGroupName(group, name);
+  await ctx.store.setGroupName(group, name);
   return name;
 };

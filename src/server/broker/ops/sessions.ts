@@ -9,9 +9,9 @@ import type { OpHandler } from './op.js';
  * sends every pending message after the answer (docs/protocol.md §Sessions)
  * and ends the older push session of the number (409).
  */
-export const open: OpHandler<'open'> = (ctx, request, hostId) => {
+export const open: OpHandler<'open'> = async (ctx, request, hostId) => {
   const { to } = request;
-  authenticate(ctx, request.remote, request.number, request.token);
+  await authenticate(ctx, request.remote, request.number, request.token);
   ctx.answerWire(to, [{ code: Code.OpenSession, data: 'ok' }]);
   ctx.ledgers.open(to.sid, hostId, request.number);
   if (request.push) {
@@ -28,12 +28,14 @@ export const open: OpHandler<'open'> = (ctx, request, hostId) => {
 };
 
 /** The connection closed: its ledger and push route go. */
-export const close: OpHandler<'close'> = (ctx, request) => {
+export const close: OpHandler<'close'> = async (ctx, request) => {
+  await ctx.inOrder();
   ctx.router.detach(request.sid);
   ctx.ledgers.close(request.sid);
 };
 
 /** DESIGN.md §Flow control: nothing is pushed to a socket that does not drain; rows wait in the store. */
-export const writable: OpHandler<'writable'> = (ctx, request) => {
+export const writable: OpHandler<'writable'> = async (ctx, request) => {
+  await ctx.inOrder();
   ctx.router.setWritable(request.sid, request.writable);
 };

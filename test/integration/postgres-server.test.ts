@@ -1,0 +1,108 @@
+/**
+ * A server on PostgreSQL (issue #11, item 2): `zapwire serve --db
+ * postgres://...` drives the same broker through PostgresStore, so a
+ * version 1 round trip (05 -> 07, 06 pushed, 08, the `recebida` receipt)
+ * works as on SQLite, /healthz reports it healthy, and the start-up count of
+ * pending rows and the messages themselves survive a restart of the server.
+ */
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeWithEngine, type Engine, startPostgres } from '../helpers/engines.js';
+import { killAllServers, type ServerProcess, spawnServer } from '../helpers/server-process.js';
+import { eventually, message, receive, sendStored, T0 } from '../helpers/v1.js';
+import { openSession, register, type WireClient } from '../helpers/wire-client.js';
+
+describeWithEngine('postgres', 'zapwire serve --db postgres://', () => {
+  let engine: Engine;
+  const clients: WireClient[] = [];
+
+  beforeAll(async () => {
+    engine = await startPostgres();
+  }, 60_000);
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    await killAllServers();
+  });
+  afterAll(async () => {
+    await engine?.stop();
+  });
+
+  const serve = (): Promise<ServerProcess> =>
+    spawnServer(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--http-port',
+        '0',
+        '--log-level',
+        'info',
+        '--db',
+        engine.url,
+      ],
+      { timeoutMs: 20_000 },
+    );
+  const keep = (c: WireClient): WireClient => (clients.push(c), c);
+  /** The start-up line that counted the pending rows. */
+  const pendingAtStart = (server: ServerProcess): unknown =>
+    server.lines
+      .map((line) => JSON.parse(line) as { msg?: string; pending?: number })
+      .find((line) => line.msg === 'database opened, locked and checked')?.pending;
+
+  it('sends, pushes, deletes on 08 and receipts as on SQLite, and keeps what is pending across a restart', async () => {
+    const first = await serve();
+    // The URL's password never reaches the log.
+    expect(String(first.listening.db)).toMatch(/^postgres(ql)?:\/\//);
+    const healthUrl = (server: ServerProcess) => {
+      const http = server.listening.http as { port: number };
+      return `http://127.0.0.1:${http.port}/healthz`;
+    };
+    expect((await fetch(healthUrl(first))).status).toBe(200);
+
+    const alice = await register(first.port, 'alice');
+    const bob = await register(first.port, 'bob');
+    const a = keep(await openSession(first.port, alice));
+    const b = keep(await openSession(first.port, bob));
+    const stored = await sendStored(
+      a,
+      message(alice.number, bob.number, 'over postgres', { ts: T0 + 1, flag: true }),
+    );
+    expect(Number(stored.data)).toBeGreaterThan(0);
+    const [pushed] = await receive(b, 1, { ackAs: bob.number });
+    expect(pushed).toMatchObject({ src: alice.number, data: 'over postgres' });
+    // The 08 deleted the row and stored alice's receipt, pushed at once.
+    const [receipt] = await receive(a, 1, { ackAs: alice.number });
+    expect(receipt).toMatchObject({ src: bob.number, data: `recebida ${T0 + 1}` });
+
+    // Bob goes away; two messages wait for him in PostgreSQL.
+    b.destroy();
+    for (const text of ['first while away', 'second while away'])
+      await sendStored(a, message(alice.number, bob.number, text, { ts: T0 + 2 }));
+    a.destroy();
+    // They are in PostgreSQL's pending table, not in a file of some other engine.
+    const client = new pg.Client(engine.url);
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ body: string }>(
+        'SELECT body FROM pending WHERE recipient = $1 ORDER BY id',
+        [bob.number],
+      );
+      expect(rows.map((row) => row.body)).toEqual(['first while away', 'second while away']);
+    } finally {
+      await client.end();
+    }
+    first.child.kill('SIGTERM');
+    await first.exited;
+
+    const second = await serve();
+    // The broker thread's lines reach stdout through the main thread, maybe after the listening line.
+    await eventually(() => pendingAtStart(second) !== undefined, 3_000, 'the start-up count');
+    expect(pendingAtStart(second)).toBe(2);
+    expect((await fetch(healthUrl(second))).status).toBe(200);
+    const again = keep(await openSession(second.port, bob));
+    const delivered = await receive(again, 2, { ackAs: bob.number });
+    expect(delivered.map((f) => f.data)).toEqual(['first while away', 'second while away']);
+  }, 60_000);
+});
