@@ -59,7 +59,14 @@ describeWithEngine('postgres', 'zapwire serve --db postgres://', () => {
       const http = server.listening.http as { port: number };
       return `http://127.0.0.1:${http.port}/healthz`;
     };
-    expect((await fetch(healthUrl(first))).status).toBe(200);
+    // Healthy once the broker answers its probe (within 1 s: a loaded machine may need a retry).
+    const healthy = (server: ServerProcess) =>
+      eventually(
+        async () => (await fetch(healthUrl(server))).status === 200,
+        10_000,
+        '/healthz 200',
+      );
+    await healthy(first);
 
     const alice = await register(first.port, 'alice');
     const bob = await register(first.port, 'bob');
@@ -100,7 +107,7 @@ describeWithEngine('postgres', 'zapwire serve --db postgres://', () => {
     // The broker thread's lines reach stdout through the main thread, maybe after the listening line.
     await eventually(() => pendingAtStart(second) !== undefined, 3_000, 'the start-up count');
     expect(pendingAtStart(second)).toBe(2);
-    expect((await fetch(healthUrl(second))).status).toBe(200);
+    await healthy(second);
     const again = keep(await openSession(second.port, bob));
     const delivered = await receive(again, 2, { ackAs: bob.number });
     expect(delivered.map((f) => f.data)).toEqual(['first while away', 'second while away']);
