@@ -27,7 +27,14 @@ import {
 import type { ChatPair, ChatProtocol, ServerSample } from './ipc.js';
 import { now } from './measure.js';
 import { type PeerBroker, startAedes, startMosquitto } from './peers.js';
-import { type CpuUse, cpuBetween, type ProcCpu, readProcCpu } from './proc-cpu.js';
+import {
+  type CpuUse,
+  cpuBetween,
+  machineBetween,
+  type ProcCpu,
+  readMachineCpu,
+  readProcCpu,
+} from './proc-cpu.js';
 import type { Context } from './scenarios.js';
 
 export interface ChatParams {
@@ -87,6 +94,8 @@ export interface ChatStep {
   rssMB?: number;
   /** All generator processes together. */
   generators: { cpuPercent: number; cpuUsPerMsg: number } | undefined;
+  /** Every process of the machine over the load window, % of one core (up to 100 × the cores): other work shares them. */
+  machineCpuPercent: number | undefined;
 }
 
 export interface ChatRun extends Sweep<ChatStep> {
@@ -398,11 +407,13 @@ export async function loadStep(
   await sleep(Math.max(0, startAt - now()));
   const read = (x: CpuSubject) => (x.read ?? readProcCpu)(x.pid);
   const c0 = subjects.map(read);
+  const m0 = readMachineCpu();
   const gc0 = gens.map((g) => readProcCpu(g.pid));
   // zapwire's counters from the start of the load (SQL/s over the load window, not the 200 ms before it).
   const z0 = await Promise.all(subjects.map((x) => x.sample?.()));
   const loaded = await loads;
   const c1 = subjects.map(read);
+  const m1 = readMachineCpu();
   const z1 = await Promise.all(subjects.map((x) => x.sample?.()));
   const acked = loaded.reduce((a, l) => a + l.acked, 0);
   const deadline = Date.now() + drainMs;
@@ -448,6 +459,7 @@ export async function loadStep(
       genWallUs > 0 && received > 0
         ? { cpuPercent: round1((genUs / genWallUs) * 100), cpuUsPerMsg: round1(genUs / received) }
         : undefined,
+    machineCpuPercent: machineBetween(m0, m1),
   };
   return { figures, uses };
 }

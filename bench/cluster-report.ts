@@ -57,6 +57,10 @@ const commits = (s: ClusterStep) =>
     .map((p) => `${p.commitsPerSec}`)
     .join(' / ') || '–';
 
+/** The verdict and the machine's CPU beside it (other work on the cores shows there). */
+const boundCell = (b: Bound) =>
+  b.machinePercent === undefined ? b.by : `${b.by} (machine ${b.machinePercent}%)`;
+
 export function boundText(b: Bound): string {
   const all = `all processes ${b.totalPercent}% of ${b.cores * 100}%`;
   switch (b.by) {
@@ -64,6 +68,8 @@ export function boundText(b: Bound): string {
       return `one thread: **${b.busiest}** at ${b.busiestPercent}% of a core (${all})`;
     case 'cores':
       return `the cores: ${all} (busiest ${b.busiest} ${b.busiestPercent}%)`;
+    case 'shared':
+      return `the cores, shared with other work: the machine ${b.machinePercent}% of ${b.cores * 100}%, ${all} (busiest ${b.busiest} ${b.busiestPercent}%); not a figure of zapwire's bound`;
     case 'waits':
       return `neither a thread nor the cores (busiest ${b.busiest} ${b.busiestPercent}%, ${all}): waits, the commits' fsync and round trips`;
     case 'unknown':
@@ -91,7 +97,7 @@ export function clusterSection(c: ClusterResult): string[] {
     `The chat shape of §1 (${p.pairs.toLocaleString('en')} pairs, each sender its own connection sending only to its receiver, each receiver a push session; ${p.generators} load generator processes) on three configurations one after the other in the same run: **1 node on SQLite** (the default), **1 node on PostgreSQL** (\`--db postgres://\`), and **2 nodes on PostgreSQL + Redis** (\`--redis\`) with every sender connected to node A and every receiver's push session on node B, so that every message crosses nodes (A stores it and answers 07, B pushes the 06): its 05→06 latency is the cross-node latency. ` +
       `PostgreSQL (fsync on) and Redis (no persistence) are started by the benchmark in temporary folders on free ports, a fresh engine per configuration. Open loop at ${p.rates.join(', ')} msgs/s for ${p.durationMs / 1000} s each (latency from the intended send time, as in §1), then closed loop with ${p.windows.join(', ')} unanswered per sender for ${p.stepMs / 1000} s (latency from the write). ` +
       `CPU as in §1, from /proc: each node per thread (js1 its broker, then its session hosts), each engine as its process tree summed (PostgreSQL: "main" is the postmaster, "backend :port" a connection's process, by the client port), so that **CPU µs/msg** counts every node and engine process from the start of the load to the last delivery per message delivered. ` +
-      `"Bound by": the busiest thread (or engine process) of the step, against a core (≥ 85%: that thread is the bound), and every node, engine and generator process together against the machine's cores; when neither is near full, what the step waits on (PostgreSQL's commit fsync, the round trips between the processes) bounds it.`,
+      `"Bound by": the busiest thread (or engine process) of the step, against a core (≥ 85%: that thread is the bound), and every node, engine and generator process together against the machine's cores; when the machine's cores were near full with other work than these processes (read from /proc/stat), "shared": the step measured the machine's other load, not zapwire; when none is near full, what the step waits on (PostgreSQL's commit fsync, the round trips between the processes) bounds it.`,
     '',
   );
   for (const s of c.skipped) md.push(`> ${label(s.config)}: ${s.reason}`, '');
@@ -105,7 +111,7 @@ export function clusterSection(c: ClusterResult): string[] {
   md.push(
     '### Open loop',
     '',
-    'Latency in ms (p50 / p95 / p99 / max); per process: CPU µs per delivered message (% of one core over the load window); commits/s per node.',
+    'Latency in ms (p50 / p95 / p99 / max); per process: CPU µs per delivered message (% of one core over the load window); commits/s per node; bound by: see below, with the CPU of the whole machine (every process, % of one core).',
     '',
   );
   md.push(
@@ -115,7 +121,7 @@ export function clusterSection(c: ClusterResult): string[] {
   for (const r of c.runs)
     for (const s of r.rates)
       md.push(
-        `| ${r.config} | ${s.rate} | ${delivered(s)} | ${lat(s.latency0506)} | ${lat(s.latency0507)} | ${orDash(s.cpuUsPerMsg)} | ${perProcess(s)} | ${busiest(s)} | ${commits(s)} | ${s.bound.by} |`,
+        `| ${r.config} | ${s.rate} | ${delivered(s)} | ${lat(s.latency0506)} | ${lat(s.latency0507)} | ${orDash(s.cpuUsPerMsg)} | ${perProcess(s)} | ${busiest(s)} | ${commits(s)} | ${boundCell(s.bound)} |`,
       );
   md.push('');
 
@@ -128,7 +134,7 @@ export function clusterSection(c: ClusterResult): string[] {
   for (const r of c.runs)
     for (const s of r.saturation)
       md.push(
-        `| ${r.config} | ${s.window} | ${s.inFlight} | ${s.deliveredPerSec} | ${lat(s.latency0506)} | ${lat(s.latency0507)} | ${orDash(s.cpuUsPerMsg)} | ${perProcess(s)} | ${busiest(s)} | ${commits(s)} | ${s.bound.by} |`,
+        `| ${r.config} | ${s.window} | ${s.inFlight} | ${s.deliveredPerSec} | ${lat(s.latency0506)} | ${lat(s.latency0507)} | ${orDash(s.cpuUsPerMsg)} | ${perProcess(s)} | ${busiest(s)} | ${commits(s)} | ${boundCell(s.bound)} |`,
       );
   md.push('');
 

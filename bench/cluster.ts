@@ -90,9 +90,15 @@ export interface Bound {
   busiestPercent: number;
   /** Every node, engine and generator process together, % of one core. */
   totalPercent: number;
+  /** Every process of the machine, % of one core. */
+  machinePercent: number | undefined;
   cores: number;
-  /** thread: one thread near a core; cores: all of them near busy; waits: neither (fsync, round trips). */
-  by: 'thread' | 'cores' | 'waits' | 'unknown';
+  /**
+   * thread: one thread near a core; cores: these processes keep the cores
+   * near busy; shared: the cores were near busy, with other work than these
+   * processes; waits: none of them (fsync, round trips).
+   */
+  by: 'thread' | 'cores' | 'shared' | 'waits' | 'unknown';
 }
 
 export interface ClusterStep extends StepFigures {
@@ -139,6 +145,8 @@ class Setup {
   readonly engines: { name: string; engine: Engine }[] = [];
 
   static async start(ctx: Context, spec: ConfigSpec): Promise<Setup> {
+    const keys = spec.engines.includes('redis') ? clusterOptionKeys() : undefined;
+    if (spec.engines.includes('redis') && !keys) throw new NotMeasured(NO_REDIS);
     const setup = new Setup();
     try {
       let db: Partial<ServerOptions> = {};
@@ -147,9 +155,7 @@ class Setup {
         setup.engines.push({ name: 'PostgreSQL', engine: pg });
         db = { dbPath: pg.url };
       }
-      if (spec.engines.includes('redis')) {
-        const keys = clusterOptionKeys();
-        if (!keys) throw new NotMeasured(NO_REDIS);
+      if (keys) {
         const redis = await startRedis();
         setup.engines.push({ name: 'Redis', engine: redis });
         for (const id of ['a', 'b'])
@@ -243,6 +249,10 @@ export async function cluster(ctx: Context) {
         skipped.push({ config: spec.config, reason });
         process.stderr.write(`\ncluster: ${spec.label} ${reason}\n`);
       };
+      const fail = (err: unknown) => {
+        failed.push({ config: spec.config, error: errorText(err) });
+        process.stderr.write(`\ncluster: ${spec.label} failed: ${failed.at(-1)!.error}\n`);
+      };
       if (spec.engines.some((e) => engineMissing(e) !== undefined)) {
         skip(NOT_INSTALLED);
         continue;
@@ -253,14 +263,13 @@ export async function cluster(ctx: Context) {
         setup = await Setup.start(ctx, spec);
       } catch (err) {
         if (err instanceof NotMeasured) skip(err.message);
-        else failed.push({ config: spec.config, error: errorText(err) });
+        else fail(err);
         continue;
       }
       try {
         runs.push(await runConfig(ctx, gens, spec, setup));
       } catch (err) {
-        failed.push({ config: spec.config, error: errorText(err) });
-        process.stderr.write(`\ncluster: ${spec.label} failed: ${failed.at(-1)!.error}\n`);
+        fail(err);
       } finally {
         await setup.stop();
       }
@@ -268,7 +277,7 @@ export async function cluster(ctx: Context) {
   } finally {
     await Promise.all(gens.map((g) => g.close()));
   }
-  return { params: p, cores: availableParallelism(), runs, skipped, failed };
+  return { params: p, runs, skipped, failed };
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -345,16 +354,21 @@ function clusterStep(
           figures.received,
         )
       : undefined,
-    bound: boundOf(processes, figures.generators?.cpuPercent),
+    bound: boundOf(processes, {
+      generators: figures.generators?.cpuPercent,
+      machine: figures.machineCpuPercent,
+    }),
   };
 }
 
 /** The busiest thread of every process measured, against a core and all of them against the cores. */
 export function boundOf(
   processes: ProcessUse[],
-  generatorsPercent: number | undefined,
+  /** % of one core: the load generators together, and every process of the machine. */
+  around: { generators: number | undefined; machine: number | undefined },
   cores = availableParallelism(),
 ): Bound {
+  const machinePercent = around.machine;
   let busiest = '–';
   let busiestPercent = 0;
   for (const p of processes)
@@ -365,7 +379,7 @@ export function boundOf(
       }
   const measured = processes.every((p) => p.cpu !== undefined);
   const totalPercent = round1(
-    processes.reduce((a, p) => a + (p.cpu?.cpuPercent ?? 0), 0) + (generatorsPercent ?? 0),
+    processes.reduce((a, p) => a + (p.cpu?.cpuPercent ?? 0), 0) + (around.generators ?? 0),
   );
   const by: Bound['by'] = !measured
     ? 'unknown'
@@ -373,6 +387,8 @@ export function boundOf(
       ? 'thread'
       : totalPercent >= BUSY * cores
         ? 'cores'
-        : 'waits';
-  return { busiest, busiestPercent, totalPercent, cores, by };
+        : (machinePercent ?? 0) >= BUSY * cores
+          ? 'shared'
+          : 'waits';
+  return { busiest, busiestPercent, totalPercent, machinePercent, cores, by };
 }

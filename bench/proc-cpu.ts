@@ -150,3 +150,28 @@ export function readTreeCpu(root: number | undefined): ProcCpu | undefined {
   }
   return { at: performance.timeOrigin + performance.now(), totalNs, threads };
 }
+
+/** Every core of the machine together, from /proc/stat: ns busy (anything but idle and iowait) up to `at`. */
+export interface MachineCpu {
+  at: number;
+  busyNs: number;
+}
+
+export function readMachineCpu(): MachineCpu | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
+    // cpu user nice system idle iowait irq softirq steal …, in clock ticks
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = f.reduce((a, x) => a + x, 0) - f[3]! - f[4]!;
+    return { at: performance.timeOrigin + performance.now(), busyNs: busy * NS_PER_TICK };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The machine's CPU between two readings, % of one core (up to 100 × the cores). */
+export function machineBetween(a: MachineCpu | undefined, b: MachineCpu | undefined) {
+  if (!a || !b || b.at <= a.at) return undefined;
+  return round1(((b.busyNs - a.busyNs) / ((b.at - a.at) * 1e6)) * 100);
+}

@@ -23,13 +23,14 @@ describe('what bounds a cluster benchmark step (bench/cluster.ts boundOf)', () =
         ]),
         use('PostgreSQL', [['backend :1', 40]]),
       ],
-      10,
+      { generators: 10, machine: undefined },
       4,
     );
     expect(b).toEqual({
       busiest: 'node A js1',
       busiestPercent: 95,
       totalPercent: 165,
+      machinePercent: undefined,
       cores: 4,
       by: 'thread',
     });
@@ -44,7 +45,7 @@ describe('what bounds a cluster benchmark step (bench/cluster.ts boundOf)', () =
         ]),
         use('Redis', [['main', 30]]),
       ],
-      20,
+      { generators: 20, machine: 190 },
       2,
     );
     expect(b.by).toBe('cores');
@@ -59,16 +60,29 @@ describe('what bounds a cluster benchmark step (bench/cluster.ts boundOf)', () =
           ['js1', 30],
         ]),
       ],
-      5,
+      { generators: 5, machine: 100 },
       2,
     );
     expect(b).toMatchObject({ busiest: 'node js1', busiestPercent: 30, by: 'waits' });
   });
 
-  it('says unknown when a process could not be read', () => {
-    expect(boundOf([{ process: 'node', cpu: undefined, cpuUsPerMsg: undefined }], 0, 2).by).toBe(
-      'unknown',
+  it('says the cores were shared when the machine was near full with work other than the processes measured', () => {
+    const b = boundOf(
+      [use('node', [['js1', 40]]), use('PostgreSQL', [['main', 20]])],
+      { generators: 10, machine: 195 },
+      2,
     );
+    expect(b).toMatchObject({ totalPercent: 70, machinePercent: 195, by: 'shared' });
+  });
+
+  it('says unknown when a process could not be read', () => {
+    expect(
+      boundOf(
+        [{ process: 'node', cpu: undefined, cpuUsPerMsg: undefined }],
+        { generators: 0, machine: 199 },
+        2,
+      ).by,
+    ).toBe('unknown');
   });
 });
 
