@@ -368,6 +368,7 @@ function openEach<T extends Conn>(
 async function open(
   protocol: ChatProtocol,
   port: number,
+  receiverPort: number,
   pairs: ChatPair[],
   concurrency: number,
   timeoutMs: number,
@@ -375,7 +376,10 @@ async function open(
   const ws = protocol === 'zapwire-ws';
   const receivers = await openEach(
     pairs,
-    (p) => (protocol === 'mqtt' ? new MqttReceiver(port, p) : new ZapReceiver(port, p, ws)),
+    (p) =>
+      protocol === 'mqtt'
+        ? new MqttReceiver(receiverPort, p)
+        : new ZapReceiver(receiverPort, p, ws),
     concurrency,
     timeoutMs,
   );
@@ -470,6 +474,7 @@ process.on('message', (message: ChatRequest) => {
           const r = await open(
             message.protocol,
             message.port,
+            message.receiverPort ?? message.port,
             message.pairs,
             message.concurrency,
             message.timeoutMs,

@@ -18,6 +18,7 @@ import {
   Generator,
   type LatencySummary,
   ServerHandle,
+  type ServerLoad,
   serverLoad,
   sleep,
   split,
@@ -26,7 +27,14 @@ import {
 import type { ChatPair, ChatProtocol, ServerSample } from './ipc.js';
 import { now } from './measure.js';
 import { type PeerBroker, startAedes, startMosquitto } from './peers.js';
-import { type CpuUse, cpuBetween, readProcCpu } from './proc-cpu.js';
+import {
+  type CpuUse,
+  cpuBetween,
+  machineBetween,
+  type ProcCpu,
+  readMachineCpu,
+  readProcCpu,
+} from './proc-cpu.js';
 import type { Context } from './scenarios.js';
 
 export interface ChatParams {
@@ -86,24 +94,18 @@ export interface ChatStep {
   rssMB?: number;
   /** All generator processes together. */
   generators: { cpuPercent: number; cpuUsPerMsg: number } | undefined;
+  /** Every process of the machine over the load window, % of one core (up to 100 × the cores): other work shares them. */
+  machineCpuPercent: number | undefined;
 }
 
-export interface ChatRun {
+export interface ChatRun extends Sweep<ChatStep> {
   system: ChatSystem;
   version: string;
   /** Whether a message is committed to disk before it is acknowledged. */
   durable: boolean;
-  sessions: number;
-  failed: number;
-  rates: ChatStep[];
-  saturation: ChatStep[];
-  /** Best closed-loop delivered msgs/s. */
-  best: number;
-  /** The machine's 1-minute load average when this system's run started and ended (other work on the cores). */
-  loadAvg: [number, number];
 }
 
-const round1 = (x: number) => Math.round(x * 10) / 10;
+export const round1 = (x: number) => Math.round(x * 10) / 10;
 
 interface Target {
   system: ChatSystem;
@@ -234,36 +236,83 @@ async function runSystem(
   target: Target,
   pairs: ChatPair[],
 ): Promise<ChatRun> {
-  const p = ctx.params.chat;
+  let names: ReadonlyMap<number, string> = new Map();
+  const sweep = await openAndSweep(ctx, gens, `chat ${target.system}`, ctx.params.chat, {
+    protocol: target.protocol,
+    port: target.port,
+    pairs,
+    settleMs: 300,
+    ready: async () => {
+      names = (await target.threadNames?.()) ?? names;
+    },
+    step: (how, durationMs) =>
+      step(target, names, gens, ctx.params.chat, how, durationMs, pairs.length),
+  });
+  return {
+    system: target.system,
+    version: target.version,
+    durable: target.protocol !== 'mqtt',
+    ...sweep,
+  };
+}
+
+/** What openAndSweep measured: the sessions opened, the open-loop and closed-loop steps. */
+export interface Sweep<S> {
+  sessions: number;
+  failed: number;
+  rates: S[];
+  saturation: S[];
+  /** Best closed-loop delivered msgs/s. */
+  best: number;
+  /** The machine's 1-minute load average when the sweep started and ended (other work on the cores). */
+  loadAvg: [number, number];
+}
+
+/**
+ * Opens every pair's sessions (receivers first, on `port` or a port of their
+ * own), waits `settleMs`, then runs `step` at each open-loop rate and each
+ * closed-loop window of `p`; the generators' connections are dropped at the
+ * end whatever happened.
+ */
+export async function openAndSweep<S extends { deliveredPerSec: number }>(
+  ctx: Context,
+  gens: ChatGenerator[],
+  label: string,
+  p: Pick<ChatParams, 'rates' | 'windows' | 'durationMs' | 'stepMs'>,
+  how: {
+    protocol: ChatProtocol;
+    port: number | { senders: number; receivers: number };
+    pairs: ChatPair[];
+    settleMs: number;
+    /** Once the sessions are open and settled, before the first step. */
+    ready?: () => Promise<void>;
+    step: (load: { rate?: number; window?: number }, durationMs: number) => Promise<S>;
+  },
+): Promise<Sweep<S>> {
   const load0 = round1(loadavg()[0]!);
   ctx.watch(gens);
   try {
-    ctx.phase(`chat ${target.system}: opening ${2 * pairs.length} sessions`);
-    const parts = split(pairs, gens.length);
-    const opened = await Promise.all(
-      gens.map((g, i) => g.open(target.protocol, target.port, parts[i]!)),
-    );
+    ctx.phase(`${label}: opening ${2 * how.pairs.length} sessions`);
+    const parts = split(how.pairs, gens.length);
+    const opened = await Promise.all(gens.map((g, i) => g.open(how.protocol, how.port, parts[i]!)));
     const ok = opened.reduce((a, o) => a + o.ok, 0);
     const failedOpen = opened.reduce((a, o) => a + o.failed, 0);
     if (ok === 0) throw new Error(`no session opened (${failedOpen} failed)`);
-    await sleep(300);
-    const names = (await target.threadNames?.()) ?? new Map<number, string>();
-    const rates: ChatStep[] = [];
+    await sleep(how.settleMs);
+    await how.ready?.();
+    const rates: S[] = [];
     for (const rate of p.rates) {
-      ctx.phase(`chat ${target.system}: ${rate} msgs/s over ${pairs.length} pairs`);
-      rates.push(await step(target, names, gens, p, { rate }, p.durationMs, pairs.length));
+      ctx.phase(`${label}: ${rate} msgs/s over ${how.pairs.length} pairs`);
+      rates.push(await how.step({ rate }, p.durationMs));
       await sleep(300);
     }
-    const saturation: ChatStep[] = [];
+    const saturation: S[] = [];
     for (const window of p.windows) {
-      ctx.phase(`chat ${target.system}: ${window} in flight per sender`);
-      saturation.push(await step(target, names, gens, p, { window }, p.stepMs, pairs.length));
+      ctx.phase(`${label}: ${window} in flight per sender`);
+      saturation.push(await how.step({ window }, p.stepMs));
       await sleep(300);
     }
     return {
-      system: target.system,
-      version: target.version,
-      durable: target.protocol !== 'mqtt',
       sessions: ok,
       failed: failedOpen,
       rates,
@@ -300,15 +349,47 @@ async function settle(gens: ChatGenerator[]): Promise<boolean> {
   }
 }
 
-async function step(
-  target: Target,
-  names: ReadonlyMap<number, string>,
+/** A process whose CPU a step reads: a broker (its threads), or a database engine (its process tree). */
+export interface CpuSubject {
+  pid: number | undefined;
+  /** How to read it; its threads by default (readProcCpu). */
+  read?: (pid: number | undefined) => ProcCpu | undefined;
+  /** Names of its threads (or processes), or a function that reads them at the end of the step (a tree's processes come and go). */
+  names?: ReadonlyMap<number, string> | (() => ReadonlyMap<number, string>);
+  /** zapwire's own counters. */
+  sample?: () => Promise<ServerSample>;
+}
+
+/** What a step measured of one CpuSubject. */
+export interface SubjectUse {
+  /** Over the load window (% of one core, per thread). */
+  cpu: CpuUse | undefined;
+  /** CPU from the start of the load to the last delivery, µs. */
+  cpuUs: number | undefined;
+  /** zapwire's counters over the load window. */
+  load: ServerLoad | undefined;
+}
+
+/** A step's figures apart from the broker's own. */
+export type StepFigures = Omit<
+  ChatStep,
+  'cpu' | 'cpuUsPerMsg' | 'sqlPerSec' | 'commitsPerSec' | 'rssMB'
+>;
+
+/**
+ * One step of the chat shape: waits for the previous step's backlog, then
+ * drives the generators open loop at `how.rate` or closed loop with
+ * `how.window` for durationMs, waits up to drainMs for the last deliveries,
+ * and reads the clients' figures and the CPU of every subject (in order).
+ */
+export async function loadStep(
   gens: ChatGenerator[],
-  p: ChatParams,
   how: { rate?: number; window?: number },
   durationMs: number,
+  drainMs: number,
   pairs: number,
-): Promise<ChatStep> {
+  subjects: CpuSubject[],
+): Promise<{ figures: StepFigures; uses: SubjectUse[] }> {
   const settled = await settle(gens);
   await Promise.all(gens.map((g) => g.reset()));
   const startAt = now() + 200;
@@ -324,31 +405,42 @@ async function step(
     ),
   );
   await sleep(Math.max(0, startAt - now()));
-  const c0 = readProcCpu(target.pid);
+  const read = (x: CpuSubject) => (x.read ?? readProcCpu)(x.pid);
+  const c0 = subjects.map(read);
+  const m0 = readMachineCpu();
   const gc0 = gens.map((g) => readProcCpu(g.pid));
   // zapwire's counters from the start of the load (SQL/s over the load window, not the 200 ms before it).
-  const z0 = await target.sample?.();
+  const z0 = await Promise.all(subjects.map((x) => x.sample?.()));
   const loaded = await loads;
-  const c1 = readProcCpu(target.pid);
-  const z1 = await target.sample?.();
+  const c1 = subjects.map(read);
+  const m1 = readMachineCpu();
+  const z1 = await Promise.all(subjects.map((x) => x.sample?.()));
   const acked = loaded.reduce((a, l) => a + l.acked, 0);
-  const deadline = Date.now() + p.drainMs;
+  const deadline = Date.now() + drainMs;
   while (Date.now() < deadline && gens.reduce((a, g) => a + g.progress.received, 0) < acked)
     await sleep(20);
-  const c2 = readProcCpu(target.pid);
+  const c2 = subjects.map(read);
   const gc2 = gens.map((g) => readProcCpu(g.pid));
   const c = await Promise.all(gens.map((g) => g.collect()));
   const received = c.reduce((a, x) => a + x.received, 0);
   const elapsedSec =
     how.rate !== undefined ? durationMs / 1000 : Math.max(...loaded.map((l) => l.elapsedMs)) / 1000;
-  const total = target.pid === undefined ? undefined : cpuBetween(target.pid, c0, c2, names);
   const genUs = gens.reduce(
     (a, g, i) => a + (g.pid === undefined ? 0 : (cpuBetween(g.pid, gc0[i], gc2[i])?.cpuUs ?? 0)),
     0,
   );
   const genWallUs = gc0[0] && gc2[0] ? (gc2[0].at - gc0[0].at) * 1000 : 0;
-  const zap = z0 && z1 ? serverLoad(z0, z1) : undefined;
-  return {
+  const uses = subjects.map((x, i): SubjectUse => {
+    const names = typeof x.names === 'function' ? x.names() : x.names;
+    const z = z0[i] && z1[i] ? serverLoad(z0[i], z1[i]) : undefined;
+    if (x.pid === undefined) return { cpu: undefined, cpuUs: undefined, load: z };
+    return {
+      cpu: cpuBetween(x.pid, c0[i], c1[i], names),
+      cpuUs: cpuBetween(x.pid, c0[i], c2[i])?.cpuUs,
+      load: z,
+    };
+  });
+  const figures: StepFigures = {
     ...(how.rate !== undefined
       ? { rate: how.rate }
       : { window: how.window, inFlight: how.window! * pairs }),
@@ -363,14 +455,41 @@ async function step(
     latency0506: summarise(c.map((x) => x.latency0506)),
     latency0507: summarise(c.map((x) => x.latency0507)),
     sendLag: summarise(c.map((x) => x.sendLag)),
-    cpu: target.pid === undefined ? undefined : cpuBetween(target.pid, c0, c1, names),
-    cpuUsPerMsg: total && received > 0 ? round1(total.cpuUs / received) : undefined,
-    ...(zap
-      ? { sqlPerSec: zap.sqlPerSec, commitsPerSec: zap.commitsPerSec, rssMB: zap.rssMB }
-      : {}),
     generators:
       genWallUs > 0 && received > 0
         ? { cpuPercent: round1((genUs / genWallUs) * 100), cpuUsPerMsg: round1(genUs / received) }
         : undefined,
+    machineCpuPercent: machineBetween(m0, m1),
+  };
+  return { figures, uses };
+}
+
+/** CPU µs per message received, when both are known. */
+export const usPerMessage = (cpuUs: number | undefined, received: number) =>
+  cpuUs !== undefined && received > 0 ? round1(cpuUs / received) : undefined;
+
+async function step(
+  target: Target,
+  names: ReadonlyMap<number, string>,
+  gens: ChatGenerator[],
+  p: ChatParams,
+  how: { rate?: number; window?: number },
+  durationMs: number,
+  pairs: number,
+): Promise<ChatStep> {
+  const {
+    figures,
+    uses: [broker],
+  } = await loadStep(gens, how, durationMs, p.drainMs, pairs, [
+    { pid: target.pid, names, ...(target.sample ? { sample: target.sample } : {}) },
+  ]);
+  const zap = broker!.load;
+  return {
+    ...figures,
+    cpu: broker!.cpu,
+    cpuUsPerMsg: usPerMessage(broker!.cpuUs, figures.received),
+    ...(zap
+      ? { sqlPerSec: zap.sqlPerSec, commitsPerSec: zap.commitsPerSec, rssMB: zap.rssMB }
+      : {}),
   };
 }

@@ -261,15 +261,18 @@ export class ChatGenerator {
   get pid(): number | undefined {
     return this.proc.child.pid;
   }
+  /** `port`: where senders and receivers connect, or each their own (two nodes of a cluster). */
   open(
     protocol: ChatProtocol,
-    port: number,
+    port: number | { senders: number; receivers: number },
     pairs: ChatPair[],
     concurrency = 200,
     timeoutMs = 60_000,
   ) {
+    const ports =
+      typeof port === 'number' ? { port } : { port: port.senders, receiverPort: port.receivers };
     return this.proc.request(
-      { t: 'open', protocol, port, pairs, concurrency, timeoutMs },
+      { t: 'open', protocol, ...ports, pairs, concurrency, timeoutMs },
       'opened',
     );
   }

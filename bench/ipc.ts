@@ -132,12 +132,17 @@ export interface ChatPair {
 }
 
 export type ChatRequest =
-  /** Opens every receiver's session (push / subscribed), then every sender's; `concurrency` connects at a time. */
+  /**
+   * Opens every receiver's session (push / subscribed), then every sender's;
+   * `concurrency` connects at a time. The receivers connect to
+   * `receiverPort` when given (another node of a cluster), else to `port`.
+   */
   | {
       t: 'open';
       rid: number;
       protocol: ChatProtocol;
       port: number;
+      receiverPort?: number;
       pairs: ChatPair[];
       concurrency: number;
       timeoutMs: number;

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type ChatResult, chatSection, chatTargets } from './chat-report.js';
+import { type ClusterResult, clusterHeadline, clusterSection } from './cluster-report.js';
 import type { LatencySummary } from './harness.js';
 import type {
   http,
@@ -42,6 +43,7 @@ export interface BenchResult {
     'session-scale'?: Awaited<ReturnType<typeof sessionScale>>;
     http?: Awaited<ReturnType<typeof http>>;
     seed?: SeedResult;
+    cluster?: ClusterResult;
   };
   errors: Record<string, string>;
   targets: Target[];
@@ -208,6 +210,7 @@ export function computeTargets(r: BenchResult): {
     });
   } else t.push({ target: httpTarget, figure: 'not measured', met: null });
   const seed: Target[] = seedTargets(s.seed, h).map((x) => ({ ...x, scenario: 'seed' }));
+  clusterHeadline(s.cluster, h);
   return {
     targets: [...chat, ...t.map((x) => ({ ...x, scenario: 'batched' as const })), ...seed],
     headline: h,
@@ -496,6 +499,7 @@ export function writeReport(r: BenchResult, jsonPath: string): string {
     md.push('');
   }
   if (s.seed) md.push(...seedSection(s.seed));
+  if (s.cluster) md.push(...clusterSection(s.cluster));
   const path = join(dir, `${stem}.md`);
   writeFileSync(path, md.join('\n'));
   return path;

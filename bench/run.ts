@@ -17,7 +17,7 @@ import { type Context, type Mode, PARAMS, SCENARIOS, type ScenarioName } from '.
 
 const program = new Command('bench')
   .description(
-    'zapwire benchmark: chat (many pairs of users, with aedes and mosquitto), then the batched scenarios: push vs poll, idle cost, thread models, saturation, scale of sessions, HTTP; then the seed workload on the legacy listener',
+    'zapwire benchmark: chat (many pairs of users, with aedes and mosquitto), then the batched scenarios: push vs poll, idle cost, thread models, saturation, scale of sessions, HTTP; then the seed workload on the legacy listener; then the cluster scenario (the chat shape on SQLite, on PostgreSQL, and on two nodes with PostgreSQL and Redis)',
   )
   .option('--full', 'full mode (longer runs, wider sweeps); quick mode otherwise')
   .option('--tiny', 'tiny parameters (the smoke test)')
@@ -46,6 +46,14 @@ const program = new Command('bench')
     'chat scenario: zapwire transports, comma-separated: tcp, ws (WebSockets at /v1/ws), each a run of its own (default: tcp)',
   )
   .option(
+    '--cluster-rates <list>',
+    "cluster scenario: comma-separated open-loop rates, msgs/s (default: the mode's)",
+  )
+  .option(
+    '--cluster-windows <list>',
+    'cluster scenario: comma-separated closed-loop windows; "none" for no closed loop (default: the mode\'s)',
+  )
+  .option(
     '--threads <n>',
     'session host threads of the servers under test; 0: sessions on the broker thread (default: the server default)',
     (v) => {
@@ -69,9 +77,15 @@ const opts = program.opts<{
   chatWindows?: string;
   peers?: string;
   chatTransport?: string;
+  clusterRates?: string;
+  clusterWindows?: string;
 }>();
 const mode: Mode = opts.tiny ? 'tiny' : opts.full ? 'full' : 'quick';
-const params = { ...PARAMS[mode], chat: { ...PARAMS[mode].chat } };
+const params = {
+  ...PARAMS[mode],
+  chat: { ...PARAMS[mode].chat },
+  cluster: { ...PARAMS[mode].cluster },
+};
 function numberList(flag: string, text: string): number[] {
   if (text === 'none') return [];
   const list = text.split(',').map((v) => Number(v.trim()));
@@ -84,6 +98,10 @@ function numberList(flag: string, text: string): number[] {
 if (opts.chatRates !== undefined) params.chat.rates = numberList('--chat-rates', opts.chatRates);
 if (opts.chatWindows !== undefined)
   params.chat.windows = numberList('--chat-windows', opts.chatWindows);
+if (opts.clusterRates !== undefined)
+  params.cluster.rates = numberList('--cluster-rates', opts.clusterRates);
+if (opts.clusterWindows !== undefined)
+  params.cluster.windows = numberList('--cluster-windows', opts.clusterWindows);
 if (opts.peers !== undefined) {
   const peers = opts.peers === 'none' ? [] : opts.peers.split(',').map((v) => v.trim());
   for (const p of peers)

@@ -2,12 +2,14 @@
  * The benchmark scenarios: the chat scenario first (bench/chat.ts, many
  * users each sending a little), then the batched scenarios of the first
  * benchmark (10 sender connections carrying all the load), then the seed
- * workload on the legacy listener (bench/seed.ts). Each starts its own server
+ * workload on the legacy listener (bench/seed.ts), then the chat shape on
+ * SQLite, PostgreSQL and two nodes with Redis (bench/cluster.ts). Each starts its own server
  * process per configuration, so that runs never share a database or a heap,
  * and returns plain JSON for the result file.
  */
 import autocannon from 'autocannon';
 import { type ChatParams, chat } from './chat.js';
+import { type ClusterParams, cluster } from './cluster.js';
 import {
   Generator,
   generatorsFor,
@@ -55,6 +57,7 @@ export interface Params {
     drainMs: number;
   };
   seed: SeedParams;
+  cluster: ClusterParams;
 }
 
 export const PARAMS: Record<Mode, Params> = {
@@ -95,6 +98,15 @@ export const PARAMS: Record<Mode, Params> = {
       drainMs: 3_000,
     },
     seed: { users: 8, clients: 4, durationMs: 500, pollMs: 1_000, paces: [30, 0] },
+    cluster: {
+      pairs: 4,
+      generators: 2,
+      rates: [200],
+      durationMs: 500,
+      windows: [4],
+      stepMs: 500,
+      drainMs: 3_000,
+    },
   },
   quick: {
     chat: {
@@ -137,6 +149,15 @@ export const PARAMS: Record<Mode, Params> = {
       drainMs: 10_000,
     },
     seed: { users: 1_000, clients: 16, durationMs: 5_000, pollMs: 5_000, paces: [30, 0] },
+    cluster: {
+      pairs: 1_000,
+      generators: 4,
+      rates: [1_000, 2_000, 5_000],
+      durationMs: 4_000,
+      windows: [16],
+      stepMs: 3_000,
+      drainMs: 5_000,
+    },
   },
   full: {
     chat: {
@@ -180,6 +201,15 @@ export const PARAMS: Record<Mode, Params> = {
       drainMs: 20_000,
     },
     seed: { users: 1_000, clients: 16, durationMs: 15_000, pollMs: 15_000, paces: [30, 0] },
+    cluster: {
+      pairs: 1_000,
+      generators: 4,
+      rates: [1_000, 2_000, 5_000, 10_000],
+      durationMs: 15_000,
+      windows: [16],
+      stepMs: 8_000,
+      drainMs: 10_000,
+    },
   },
 };
 
@@ -710,6 +740,7 @@ export const SCENARIOS = {
   'session-scale': sessionScale,
   http,
   seed,
+  cluster,
 } as const;
 
 export type ScenarioName = keyof typeof SCENARIOS;
