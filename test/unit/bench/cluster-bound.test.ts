@@ -90,25 +90,28 @@ describe.runIf(process.platform === 'linux')(
   'CPU of a process tree (bench/proc-cpu.ts readTreeCpu)',
   () => {
     it("counts the CPU of a process's children, as PostgreSQL's backends are counted with the postmaster", async () => {
-      // A shell whose child spins for a while: the parent itself uses next to nothing.
-      const parent = spawn(
-        'sh',
-        ['-c', 'node -e "const t=Date.now(); while (Date.now()-t<600);" ; sleep 5'],
-        {
-          stdio: 'ignore',
-        },
-      );
+      // A shell whose child burns 300 ms of CPU time (not of wall time: a loaded
+      // machine only makes it take longer), then exits; the shell itself uses next to nothing.
+      const burn = 'const s=process.cpuUsage(); while (process.cpuUsage(s).user < 300000);';
+      const parent = spawn('sh', ['-c', `node -e "${burn}" ; sleep 30`], { stdio: 'ignore' });
       try {
-        await new Promise((resolve) => setTimeout(resolve, 100));
         const a = readTreeCpu(parent.pid);
-        const tree = processTree(parent.pid!);
-        await new Promise((resolve) => setTimeout(resolve, 400));
-        const b = readTreeCpu(parent.pid);
-        expect(tree.length).toBeGreaterThanOrEqual(2);
+        let tree: number[] = [];
+        const deadline = Date.now() + 20_000;
+        while (tree.length < 2 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          tree = processTree(parent.pid!);
+        }
         expect(tree[0]).toBe(parent.pid);
+        expect(tree.length).toBeGreaterThanOrEqual(2);
+        // Wait until the child has burnt its CPU and gone (its time then counts in the
+        // shell's cutime; the shell goes on to `sleep`).
+        const burner = tree[1];
+        while (processTree(parent.pid!).includes(burner!) && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        const b = readTreeCpu(parent.pid);
         const use = cpuBetween(parent.pid!, a, b)!;
-        // The child spun through most of the 400 ms; the shell alone would read near 0.
-        expect(use.cpuUs).toBeGreaterThan(150_000);
+        expect(use.cpuUs).toBeGreaterThan(250_000);
         expect(use.threads.find((t) => t.thread === 'main')!.cpuPercent).toBeLessThan(10);
       } finally {
         parent.kill('SIGKILL');
