@@ -9,8 +9,14 @@ import { databaseName, isPostgresUrl } from '../../store/database-name.js';
 import { databaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
 import { SyncTurnStore } from '../../store/sync-turn-store.js';
 import { call, type TurnStore } from '../../store/turn-store.js';
+import type { ClusterRouter } from '../cluster/cluster-router.js';
 import { createLogger } from '../logger.js';
-import { BrokerMetrics, HostMetrics, type MetricsJson } from '../metrics/metrics.js';
+import {
+  BrokerMetrics,
+  ClusterMetrics,
+  HostMetrics,
+  type MetricsJson,
+} from '../metrics/metrics.js';
 import { SessionHost } from '../session-host/session-host.js';
 import { BatchedPort } from '../threads/batched-port.js';
 import { LogForwarder } from '../threads/log-forwarder.js';
@@ -22,7 +28,9 @@ import type {
   BrokerWorkerData,
   HostOutbound,
 } from '../threads/thread-messages.js';
-import { Broker } from './broker.js';
+import { Broker, type RouterFactory } from './broker.js';
+import { replacedKick } from './ops/sessions.js';
+import { LocalRouter, type PushTarget } from './push-router.js';
 
 const data = workerData as BrokerWorkerData;
 const control = parentPort!;
@@ -94,12 +102,57 @@ const { store, damage, pending } = await openStore();
 const ports = new Map<number, { port: MessagePort; out: BatchedPort<BrokerEvent> }>();
 const metrics = new BrokerMetrics(() => store.counters());
 metrics.pending.set(pending);
+
+/** How long start-up waits for Redis before serving local sessions only (the first ready is then a gap). */
+const REDIS_START_TIMEOUT_MS = 5_000;
+
+/**
+ * --redis: the router of a cluster node (src/server/cluster/), loaded only
+ * then, as PostgreSQL's store is. Its takeovers end a session as a local
+ * takeover does: the route goes and the host is told (09 409), whose close
+ * then closes the ledger.
+ */
+async function clusterRouter(redis: string): Promise<{
+  router: () => ClusterRouter | undefined;
+  factory: RouterFactory;
+}> {
+  const { RedisLink } = await import('../cluster/redis-link.js');
+  const { ClusterRouter } = await import('../cluster/cluster-router.js');
+  let link: InstanceType<typeof RedisLink> | undefined;
+  const cluster = new ClusterMetrics(metrics.registry, data.nodeId, () => link?.up ?? false);
+  link = new RedisLink(redis, data.nodeId, logger, cluster);
+  if (!(await link.start(REDIS_START_TIMEOUT_MS)))
+    logger.warn('cluster: Redis is not answering; serving local sessions until it does');
+  else logger.info({ node: data.nodeId }, 'cluster: joined through Redis');
+  const joined = link;
+  let router: ClusterRouter | undefined;
+  const replace = (target: PushTarget) => {
+    broker.router.detach(target.sid);
+    ports.get(target.hostId)?.out.send(replacedKick(target.sid));
+  };
+  return {
+    router: () => router,
+    factory: (sink) => {
+      router = new ClusterRouter(
+        new LocalRouter(sink),
+        joined,
+        { replace, wake: schedule },
+        logger,
+        cluster,
+      );
+      return router;
+    },
+  };
+}
+const cluster = data.redis === undefined ? undefined : await clusterRouter(data.redis);
+
 const broker = new Broker(
   store,
   { pushWindow: data.pushWindow, quotas: data.quotas, faults: data.faults },
   (hostId, event) => ports.get(hostId)?.out.send(event),
   logger,
   metrics,
+  cluster?.factory,
 );
 
 let scheduled = false;
@@ -114,6 +167,8 @@ function schedule(): void {
 
 /** One broker turn; the next is scheduled only once it has ended (a store turn at a time). */
 async function run(): Promise<void> {
+  // What other nodes said since the last turn: between turns only (ClusterRouter).
+  cluster?.router()?.applyInbound();
   await broker.flush();
   // Answers go out now rather than one more loop turn later.
   for (const { out } of ports.values()) out.flush();
@@ -195,6 +250,8 @@ async function shutdown(): Promise<void> {
   while (scheduled) await new Promise((resolve) => setImmediate(resolve));
   while (broker.queued > 0) await broker.flush();
   for (const { out } of ports.values()) out.flush();
+  // This node's presence goes before its connections.
+  await cluster?.router()?.close();
   await store.close();
   logger.debug('store closed');
   forwarder.flush();
