@@ -183,6 +183,13 @@ export class ClusterRouter implements PushRouter {
       // Redis is away (the link counts and logs it): the claim is made after the gap.
       return;
     }
+    if (!this.isHeld(held)) {
+      // The session went while its claim was under way.
+      if (result.won) this.release([{ number: held.number, claim: result.claim }]);
+      return;
+    }
+    // Known at once, so that a detach from now on deletes the presence.
+    held.claim = result.claim;
     this.later(() => this.claimed(held, result));
   }
 
@@ -192,12 +199,8 @@ export class ClusterRouter implements PushRouter {
    * node committed before it could see that presence got no notice.
    */
   private claimed(held: Held, result: ClaimResult): void {
-    if (!this.isHeld(held)) {
-      // The session went while its claim was under way.
-      if (result.won) this.release([{ number: held.number, claim: result.claim }]);
-      return;
-    }
-    held.claim = result.claim;
+    // The session went since (its detach released the presence).
+    if (!this.isHeld(held)) return;
     const early = this.earlyTakeovers.get(held.number);
     this.earlyTakeovers.delete(held.number);
     if (!result.won || (early !== undefined && early > result.claim)) {
