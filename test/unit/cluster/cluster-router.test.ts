@@ -17,6 +17,21 @@ const ALICE = '1000000000001';
 const BOB = '1000000000002';
 const CAROL = '1000000000003';
 
+/** One text row for `recipient`, as a 05's INSERT stores it. */
+function storeText(store: MemoryStore, recipient: string, body: string): PendingMessage[] {
+  return store.insertMessage([
+    {
+      recipient,
+      sender: ALICE,
+      group: null,
+      ts: 1,
+      wantsReceipt: false,
+      kind: MessageKind.Text,
+      body,
+    },
+  ]);
+}
+
 /** What Redis delivers, and the claims' replies, have arrived. */
 const settle = async () => {
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -62,7 +77,12 @@ class TestNode {
   /** A turn with no request: what Redis said, then the catch-up reads. */
   async turn(): Promise<void> {
     this.router.applyInbound();
-    await this.router.catchUp({
+    await this.catchUp();
+  }
+
+  /** The turn's catch-up step: reads after the turn's writes. */
+  private catchUp(): Promise<void> {
+    return this.router.catchUp({
       pendingFor: async (recipient, afterId, limit) =>
         this.store.pendingFor(recipient, afterId, limit),
     });
@@ -71,23 +91,9 @@ class TestNode {
   /** A turn that stores rows for `recipient` from `sender`, commits (or not), then catches up. */
   async send(recipient: string, bodies: string[], commits = true): Promise<PendingMessage[]> {
     this.router.applyInbound();
-    const rows = bodies.flatMap((body) =>
-      this.store.insertMessage([
-        {
-          recipient,
-          sender: ALICE,
-          group: null,
-          ts: 1,
-          wantsReceipt: false,
-          kind: MessageKind.Text,
-          body,
-        },
-      ]),
-    );
+    const rows = bodies.flatMap((body) => storeText(this.store, recipient, body));
     this.router.committed(rows);
-    await this.router.catchUp({
-      pendingFor: async (r, afterId, limit) => this.store.pendingFor(r, afterId, limit),
-    });
+    await this.catchUp();
     if (commits) this.router.turnCommitted();
     else {
       for (const row of rows) this.store.deletePending(row.recipient, [row.id]);
@@ -189,17 +195,7 @@ describe('ClusterRouter', () => {
       const before = redis.published.length;
       // The rows are stored but the turn has not committed: nothing is said.
       a.router.applyInbound();
-      const rows = store.insertMessage([
-        {
-          recipient: BOB,
-          sender: ALICE,
-          group: null,
-          ts: 1,
-          wantsReceipt: false,
-          kind: MessageKind.Text,
-          body: 'hello from A',
-        },
-      ]);
+      const rows = storeText(store, BOB, 'hello from A');
       a.router.committed(rows);
       await settle();
       expect(redis.published.length).toBe(before);
@@ -282,17 +278,7 @@ describe('ClusterRouter', () => {
       await settle();
       await b.turn();
       // A row B never heard of (its notice lost on the way).
-      store.insertMessage([
-        {
-          recipient: BOB,
-          sender: ALICE,
-          group: null,
-          ts: 1,
-          wantsReceipt: false,
-          kind: MessageKind.Text,
-          body: 'unnoticed',
-        },
-      ]);
+      storeText(store, BOB, 'unnoticed');
       await b.turn();
       expect(b.router.hasBacklog).toBe(false);
       a.link.back();
