@@ -106,45 +106,41 @@ metrics.pending.set(pending);
 /** How long start-up waits for Redis before serving local sessions only (the first ready is then a gap). */
 const REDIS_START_TIMEOUT_MS = 5_000;
 
+/** With --redis: the router, once the Broker has built it. */
+let clusterRouting: ClusterRouter | undefined;
+
 /**
  * --redis: the router of a cluster node (src/server/cluster/), loaded only
  * then, as PostgreSQL's store is. Its takeovers end a session as a local
  * takeover does: the route goes and the host is told (09 409), whose close
  * then closes the ledger.
  */
-async function clusterRouter(redis: string): Promise<{
-  router: () => ClusterRouter | undefined;
-  factory: RouterFactory;
-}> {
-  const { RedisLink } = await import('../cluster/redis-link.js');
-  const { ClusterRouter } = await import('../cluster/cluster-router.js');
-  let link: InstanceType<typeof RedisLink> | undefined;
-  const cluster = new ClusterMetrics(metrics.registry, data.nodeId, () => link?.up ?? false);
-  link = new RedisLink(redis, data.nodeId, logger, cluster);
-  if (!(await link.start(REDIS_START_TIMEOUT_MS)))
-    logger.warn('cluster: Redis is not answering; serving local sessions until it does');
-  else logger.info({ node: data.nodeId }, 'cluster: joined through Redis');
-  const joined = link;
-  let router: ClusterRouter | undefined;
-  const replace = (target: PushTarget) => {
-    broker.router.detach(target.sid);
-    ports.get(target.hostId)?.out.send(replacedKick(target.sid));
-  };
-  return {
-    router: () => router,
-    factory: (sink) => {
-      router = new ClusterRouter(
-        new LocalRouter(sink),
-        joined,
-        { replace, wake: schedule },
-        logger,
-        cluster,
-      );
-      return router;
+async function clusterRouterFactory(redis: string): Promise<RouterFactory> {
+  const [{ RedisLink }, { ClusterRouter }] = await Promise.all([
+    import('../cluster/redis-link.js'),
+    import('../cluster/cluster-router.js'),
+  ]);
+  const cluster: ClusterMetrics = new ClusterMetrics(
+    metrics.registry,
+    data.nodeId,
+    (): boolean => link.up,
+  );
+  const link = new RedisLink(redis, data.nodeId, logger, cluster);
+  if (await link.start(REDIS_START_TIMEOUT_MS))
+    logger.info({ node: data.nodeId }, 'cluster: joined through Redis');
+  else logger.warn('cluster: Redis is not answering; serving local sessions until it does');
+  const hooks = {
+    replace: (target: PushTarget) => {
+      broker.router.detach(target.sid);
+      ports.get(target.hostId)?.out.send(replacedKick(target.sid));
     },
+    wake: schedule,
+  };
+  return (sink) => {
+    clusterRouting = new ClusterRouter(new LocalRouter(sink), link, hooks, logger, cluster);
+    return clusterRouting;
   };
 }
-const cluster = data.redis === undefined ? undefined : await clusterRouter(data.redis);
 
 const broker = new Broker(
   store,
@@ -152,7 +148,7 @@ const broker = new Broker(
   (hostId, event) => ports.get(hostId)?.out.send(event),
   logger,
   metrics,
-  cluster?.factory,
+  data.redis === undefined ? undefined : await clusterRouterFactory(data.redis),
 );
 
 let scheduled = false;
@@ -168,7 +164,7 @@ function schedule(): void {
 /** One broker turn; the next is scheduled only once it has ended (a store turn at a time). */
 async function run(): Promise<void> {
   // What other nodes said since the last turn: between turns only (ClusterRouter).
-  cluster?.router()?.applyInbound();
+  clusterRouting?.applyInbound();
   await broker.flush();
   // Answers go out now rather than one more loop turn later.
   for (const { out } of ports.values()) out.flush();
@@ -251,7 +247,7 @@ async function shutdown(): Promise<void> {
   while (broker.queued > 0) await broker.flush();
   for (const { out } of ports.values()) out.flush();
   // This node's presence goes before its connections.
-  await cluster?.router()?.close();
+  await clusterRouting?.close();
   await store.close();
   logger.debug('store closed');
   forwarder.flush();
