@@ -1,7 +1,8 @@
 /**
  * Faults of a cluster (issue #11, item 4) on one PostgreSQL and one Redis:
  * Redis killed and started again (empty: no persistence) while messages are
- * stored, a node killed with SIGKILL, and a node's orderly shutdown. Nothing
+ * stored, a node killed with SIGKILL, PostgreSQL restarted, and a node's
+ * orderly shutdown. Nothing
  * that got a `07` is lost; what was stored while Redis was away reaches its
  * push session once Redis is back (the re-claim and re-read after a gap).
  */
@@ -117,6 +118,29 @@ describeWithEngine('redis', 'cluster faults', () => {
         // The next test needs Redis.
         if (!restarted) await cluster.redis.restart();
       }
+    }, 90_000);
+
+    it('recovers from a PostgreSQL restart without a restart of the nodes', async () => {
+      const [a, b] = await Promise.all([cluster.node('node-a'), cluster.node('node-b')]);
+      const alice = await register(a.port);
+      const bob = await register(b.port);
+      await cluster.postgres.restart();
+      // Sessions opened after the restart work across nodes as before, once the store answers.
+      await eventually(
+        async () => (await http(a.httpPort, '/healthz')).status === 200,
+        PUSH_TIMEOUT_MS,
+        'node A healthy again',
+      );
+      await eventually(
+        async () => (await http(b.httpPort, '/healthz')).status === 200,
+        PUSH_TIMEOUT_MS,
+        'node B healthy again',
+      );
+      const bobOnB = await cluster.session(b, bob);
+      const aliceOnA = await cluster.session(a, alice);
+      await sendStored(aliceOnA, message(alice.number, bob.number, 'after', { ts: T0 + 40 }));
+      const [got] = await receive(bobOnB, 1, { ackAs: bob.number, timeoutMs: PUSH_TIMEOUT_MS });
+      expect(got).toMatchObject({ data: 'after' });
     }, 90_000);
 
     it('deletes its presence keys when it shuts down', async () => {
