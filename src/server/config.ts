@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { OptionError } from '../errors.js';
+import { isPostgresUrl } from '../store/database-name.js';
 
 export type SynchronousMode = 'normal' | 'full';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -84,9 +86,20 @@ export interface ServerOptions {
   tlsCert: string | undefined;
   /** PEM private key file of tlsCert. */
   tlsKey: string | undefined;
+  /** Redis URL: the node joins a cluster routed through it (needs a postgres:// dbPath); undefined: a single node. */
+  redis: string | undefined;
+  /** This node's name in the cluster (presence, its Redis channel, metrics). */
+  nodeId: string;
 }
 
 export const DEFAULT_PORT = 5050;
+
+/**
+ * The default --node-id: unique among the nodes of a cluster without being
+ * configured, and drawn once per process, so that every read of the defaults
+ * agrees (the broker thread is told the main thread's).
+ */
+export const GENERATED_NODE_ID = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
 export const DEFAULT_DB_PATH = './data/zapwire.db';
 
 export function defaultThreads(sessionsPerThread: number): number {
@@ -212,6 +225,33 @@ const optionalPath: OptionParser<string | undefined> = {
   text: 'string',
   check: (option, value) =>
     value === undefined ? undefined : nonEmpty('file path').check(option, value),
+};
+
+/** A redis:// (or rediss://, TLS) URL, or undefined for off. */
+const optionalRedisUrl: OptionParser<string | undefined> = {
+  text: 'string',
+  check(option, value) {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !/^rediss?:\/\/./.test(value))
+      throw new OptionError(
+        option,
+        `${option} must be a redis:// URL, got ${JSON.stringify(value)}`,
+      );
+    return value;
+  },
+};
+
+/** A node id: it names a Redis channel and sits in presence values, so no spaces. */
+const nodeIdParser: OptionParser<string> = {
+  text: 'string',
+  check(option, value) {
+    if (typeof value !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(value))
+      throw new OptionError(
+        option,
+        `${option} must be 1 to 64 letters, digits or . _ : -, got ${JSON.stringify(value)}`,
+      );
+    return value;
+  },
 };
 
 /** A non-empty list of non-empty strings (a comma-separated list on the command line), or undefined for off. */
@@ -361,6 +401,21 @@ export const SERVER_OPTIONS: OptionTable = Object.freeze<OptionTable>({
     default: undefined,
     defaultHelp: 'off',
   },
+  // Several nodes (README §Running several nodes).
+  redis: {
+    flag: '--redis <url>',
+    help: 'Redis URL: join a cluster of nodes sharing the postgres:// --db (presence and notices through Redis)',
+    parse: optionalRedisUrl,
+    default: undefined,
+    defaultHelp: 'off (a single node)',
+  },
+  nodeId: {
+    flag: '--node-id <id>',
+    help: "this node's name in the cluster (logged in the listening line)",
+    parse: nodeIdParser,
+    default: GENERATED_NODE_ID,
+    defaultHelp: '<hostname>-<pid>-<4 random hex>',
+  },
   // The limits of docs/protocol.md §Limits (README §Limits).
   maxInflight: {
     flag: '--max-inflight <n>',
@@ -500,5 +555,10 @@ export function resolveServerOptions(input: Partial<ServerOptions> = {}): Readon
     const missing = options.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
     throw new OptionError(missing, `${missing} is needed too: TLS takes a certificate and its key`);
   }
+  if (options.redis !== undefined && !isPostgresUrl(options.dbPath))
+    throw new OptionError(
+      'redis',
+      'redis needs a postgres:// db: the nodes of a cluster share one PostgreSQL database, they cannot share a SQLite file',
+    );
   return Object.freeze(options);
 }

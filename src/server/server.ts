@@ -4,7 +4,7 @@ import type { TlsOptions } from 'node:tls';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../errors.js';
-import { databaseName } from '../store/database-name.js';
+import { databaseName, redacted } from '../store/database-name.js';
 import {
   type LogLevel,
   openFileLimit,
@@ -197,6 +197,9 @@ export class ZapwireServer {
         http: server.httpAddress,
         tls: tls !== undefined,
         db: databaseName(options.dbPath),
+        node: options.nodeId,
+        redis:
+          options.redis === undefined ? undefined : redacted(options.redis, 'the Redis server'),
         threads: options.threads,
         sessionsPerThread: options.sessionsPerThread,
         synchronous: options.synchronous,
@@ -391,6 +394,8 @@ interface ThreadSetup {
 async function startBroker(options: ServerOptions, threads: ThreadSetup): Promise<Worker> {
   const workerData: BrokerWorkerData = {
     dbPath: options.dbPath,
+    ...(options.redis !== undefined ? { redis: options.redis } : {}),
+    nodeId: options.nodeId,
     synchronous: options.synchronous,
     pushWindow: options.pushWindow,
     commitWindowMs: options.commitWindowMs,

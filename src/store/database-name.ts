@@ -9,13 +9,13 @@ export function isPostgresUrl(db: string): boolean {
 }
 
 /** The URL without its password, to name the database in messages and logs. */
-export function redacted(url: string): string {
+export function redacted(url: string, unparsable = 'the PostgreSQL database'): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
     return parsed.toString();
   } catch {
-    return 'the PostgreSQL database';
+    return unparsable;
   }
 }
 

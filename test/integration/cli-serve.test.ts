@@ -53,6 +53,18 @@ describe('zapwire serve with bad options', () => {
     { args: [], env: { ZAPWIRE_PORT: 'abc' }, names: /ZAPWIRE_PORT/ },
     { args: [], env: { ZAPWIRE_PORT: '70000' }, names: /ZAPWIRE_PORT/ },
     { args: [], env: { ZAPWIRE_SESSIONS_PER_THREAD: '0' }, names: /ZAPWIRE_SESSIONS_PER_THREAD/ },
+    // Nodes of a cluster share PostgreSQL: a SQLite file cannot be shared.
+    {
+      args: ['--redis', 'redis://127.0.0.1:6379'],
+      names: /^zapwire serve: --redis needs a postgres:\/\/ db: .*cannot share a SQLite file$/,
+    },
+    {
+      args: [],
+      env: { ZAPWIRE_REDIS: 'redis://127.0.0.1:6379' },
+      names: /ZAPWIRE_REDIS \(--redis\) needs a postgres:\/\/ db/,
+    },
+    { args: ['--redis', '127.0.0.1:6379'], names: /--redis\b.*redis:\/\/ URL/ },
+    { args: ['--node-id', 'node a'], names: /--node-id\b/ },
   ];
 
   for (const { args, env, names } of cases) {

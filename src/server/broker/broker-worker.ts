@@ -9,8 +9,14 @@ import { databaseName, isPostgresUrl } from '../../store/database-name.js';
 import { databaseOpenError, SqliteStore } from '../../store/sqlite-store.js';
 import { SyncTurnStore } from '../../store/sync-turn-store.js';
 import { call, type TurnStore } from '../../store/turn-store.js';
+import type { ClusterRouter } from '../cluster/cluster-router.js';
 import { createLogger } from '../logger.js';
-import { BrokerMetrics, HostMetrics, type MetricsJson } from '../metrics/metrics.js';
+import {
+  BrokerMetrics,
+  ClusterMetrics,
+  HostMetrics,
+  type MetricsJson,
+} from '../metrics/metrics.js';
 import { SessionHost } from '../session-host/session-host.js';
 import { BatchedPort } from '../threads/batched-port.js';
 import { LogForwarder } from '../threads/log-forwarder.js';
@@ -22,7 +28,9 @@ import type {
   BrokerWorkerData,
   HostOutbound,
 } from '../threads/thread-messages.js';
-import { Broker } from './broker.js';
+import { Broker, type RouterFactory } from './broker.js';
+import { replacedKick } from './ops/sessions.js';
+import { LocalRouter, type PushTarget } from './push-router.js';
 
 const data = workerData as BrokerWorkerData;
 const control = parentPort!;
@@ -94,12 +102,53 @@ const { store, damage, pending } = await openStore();
 const ports = new Map<number, { port: MessagePort; out: BatchedPort<BrokerEvent> }>();
 const metrics = new BrokerMetrics(() => store.counters());
 metrics.pending.set(pending);
+
+/** How long start-up waits for Redis before serving local sessions only (the first ready is then a gap). */
+const REDIS_START_TIMEOUT_MS = 5_000;
+
+/** With --redis: the router, once the Broker has built it. */
+let clusterRouting: ClusterRouter | undefined;
+
+/**
+ * --redis: the router of a cluster node (src/server/cluster/), loaded only
+ * then, as PostgreSQL's store is. Its takeovers end a session as a local
+ * takeover does: the route goes and the host is told (09 409), whose close
+ * then closes the ledger.
+ */
+async function clusterRouterFactory(redis: string): Promise<RouterFactory> {
+  const [{ RedisLink }, { ClusterRouter }] = await Promise.all([
+    import('../cluster/redis-link.js'),
+    import('../cluster/cluster-router.js'),
+  ]);
+  const cluster: ClusterMetrics = new ClusterMetrics(
+    metrics.registry,
+    data.nodeId,
+    (): boolean => link.up,
+  );
+  const link = new RedisLink(redis, data.nodeId, logger, cluster);
+  if (await link.start(REDIS_START_TIMEOUT_MS))
+    logger.info({ node: data.nodeId }, 'cluster: joined through Redis');
+  else logger.warn('cluster: Redis is not answering; serving local sessions until it does');
+  const hooks = {
+    replace: (target: PushTarget) => {
+      broker.router.detach(target.sid);
+      ports.get(target.hostId)?.out.send(replacedKick(target.sid));
+    },
+    wake: schedule,
+  };
+  return (sink) => {
+    clusterRouting = new ClusterRouter(new LocalRouter(sink), link, hooks, logger, cluster);
+    return clusterRouting;
+  };
+}
+
 const broker = new Broker(
   store,
   { pushWindow: data.pushWindow, quotas: data.quotas, faults: data.faults },
   (hostId, event) => ports.get(hostId)?.out.send(event),
   logger,
   metrics,
+  data.redis === undefined ? undefined : await clusterRouterFactory(data.redis),
 );
 
 let scheduled = false;
@@ -114,6 +163,8 @@ function schedule(): void {
 
 /** One broker turn; the next is scheduled only once it has ended (a store turn at a time). */
 async function run(): Promise<void> {
+  // What other nodes said since the last turn: between turns only (ClusterRouter).
+  clusterRouting?.applyInbound();
   await broker.flush();
   // Answers go out now rather than one more loop turn later.
   for (const { out } of ports.values()) out.flush();
@@ -195,6 +246,8 @@ async function shutdown(): Promise<void> {
   while (scheduled) await new Promise((resolve) => setImmediate(resolve));
   while (broker.queued > 0) await broker.flush();
   for (const { out } of ports.values()) out.flush();
+  // This node's presence goes before its connections.
+  await clusterRouting?.close();
   await store.close();
   logger.debug('store closed');
   forwarder.flush();

@@ -29,7 +29,7 @@ import { type Ledger, Ledgers, type LedgerUndo, undoAcknowledgements } from './l
 import { Limits } from './limits.js';
 import { OPS, type OpContext } from './ops/index.js';
 import type { Kick, OpReply } from './ops/op.js';
-import { LocalRouter, type PushRouter } from './push-router.js';
+import { LocalRouter, type PushRouter, type PushSink } from './push-router.js';
 import { receiptOf, wantsReceipt } from './receipts.js';
 import { StepBatcher, TurnOrder } from './step-batcher.js';
 
@@ -65,6 +65,9 @@ export interface BrokerOptions {
 
 /** Delivers an event to a host (hostId 0 is the main thread: the legacy listener). */
 export type BrokerEmit = (hostId: number, event: BrokerEvent) => void;
+
+/** Builds the broker's router around the sink that writes its pushes (a cluster node's wraps a LocalRouter). */
+export type RouterFactory = (sink: PushSink) => PushRouter;
 
 /** Numbers whose kind the broker keeps (~100 bytes each). */
 const MAX_KNOWN_KINDS = 100_000;
@@ -121,8 +124,9 @@ export class Broker {
     private readonly emit: BrokerEmit,
     readonly logger: Logger | undefined = undefined,
     private readonly metrics?: BrokerMetrics,
+    makeRouter: RouterFactory = (sink) => new LocalRouter(sink),
   ) {
-    this.router = new LocalRouter((target, rows) => this.push(target.sid, rows));
+    this.router = makeRouter((target, rows) => this.push(target.sid, rows));
     this.faults = options.faults ?? {};
     this.pushWindow = options.pushWindow;
     this.limits = new Limits(options.quotas, logger);
@@ -208,6 +212,7 @@ export class Broker {
           throw new Error('commit failed (injected fault failCommits)');
       });
       this.committed(batch);
+      this.router.turnCommitted();
     } catch (err) {
       this.failBatch(batch, err);
     }
@@ -403,6 +408,7 @@ export class Broker {
     err: unknown,
   ): void {
     this.commitError = err instanceof Error ? err.message : String(err);
+    this.router.turnFailed();
     // The rows the batch's 08s deleted are pending again: so are their frames in the ledgers.
     undoAcknowledgements(this.ackUndo);
     this.ackUndo = [];

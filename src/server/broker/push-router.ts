@@ -22,8 +22,15 @@ export interface PushRouter {
   detach(sid: number): void;
   /** Drops every session of a host that went away. */
   detachHost(hostId: number): void;
-  /** Rows were committed: push those whose recipient is live and has credit. */
+  /**
+   * Rows were stored by the turn's requests: push those whose recipient is
+   * live and has credit (the pushes are written after COMMIT).
+   */
   committed(rows: readonly PendingMessage[]): void;
+  /** The turn committed: what must wait for the rows to be visible to others may go now (cluster notices). */
+  turnCommitted(): void;
+  /** The turn rolled back: the rows it stored never existed. */
+  turnFailed(): void;
   /** The session acknowledged pushes: it may be sent `credit` more. */
   grant(sid: number, credit: number): void;
   /** The session's socket stopped draining (false): nothing is pushed to it until it drains again (true). */
@@ -114,8 +121,7 @@ export class LocalRouter implements PushRouter {
       const route = this.byNumber.get(row.recipient);
       if (!route || row.id <= route.lastId) continue;
       if (route.behind || route.credit === 0 || !route.writable) {
-        route.behind = true;
-        this.behind.add(route);
+        this.setBehind(route);
         continue;
       }
       route.credit--;
@@ -128,6 +134,26 @@ export class LocalRouter implements PushRouter {
       batch.rows.push(row);
     }
     if (batch) this.sink(batch.route, batch.rows);
+  }
+
+  turnCommitted(): void {}
+
+  turnFailed(): void {}
+
+  /** Rows for `number` may be in the store that were not pushed (stored by another node): catchUp reads them. */
+  markBehind(number: string): void {
+    const route = this.byNumber.get(number);
+    if (route) this.setBehind(route);
+  }
+
+  /** After a gap in what this node heard of the store: every session re-reads its pending rows. */
+  markAllBehind(): void {
+    for (const route of this.bySid.values()) this.setBehind(route);
+  }
+
+  private setBehind(route: Route): void {
+    route.behind = true;
+    this.behind.add(route);
   }
 
   grant(sid: number, credit: number): void {

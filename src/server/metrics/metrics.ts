@@ -204,6 +204,59 @@ function statusAt(bytes: Uint8Array, offset: number): string {
 }
 
 /** What the broker thread counts. */
+/**
+ * A cluster node's routing (src/server/cluster/, README §Metrics), on the
+ * broker thread's registry: only a node started with --redis has them.
+ */
+export class ClusterMetrics {
+  /** Notices this node published: one per other node per turn that stored rows for its sessions. */
+  readonly noticesPublished: Counter;
+  /** Notices that reached this node. */
+  readonly noticesReceived: Counter;
+  /** Re-reads of every local session's pending rows: after this node's own gap, or another's `resync`. */
+  readonly resyncs: Counter;
+  /** Redis commands (publish, presence) that failed, mostly while Redis was away. */
+  readonly redisFailures: Counter;
+
+  constructor(registry: Registry, nodeId: string, redisUp: () => boolean) {
+    const registers = [registry];
+    new Gauge({
+      name: 'zapwire_node_info',
+      help: 'This node of the cluster (always 1), labelled with its --node-id',
+      labelNames: ['node'],
+      registers,
+    }).set({ node: nodeId }, 1);
+    new Gauge({
+      name: 'zapwire_redis_up',
+      help: 'Whether both of the node connections to Redis are ready (1) or not (0)',
+      registers,
+      collect() {
+        this.set(redisUp() ? 1 : 0);
+      },
+    });
+    this.noticesPublished = new Counter({
+      name: 'zapwire_cluster_notices_published_total',
+      help: 'Notices published to other nodes (rows committed for push sessions they hold)',
+      registers,
+    });
+    this.noticesReceived = new Counter({
+      name: 'zapwire_cluster_notices_received_total',
+      help: 'Notices received from other nodes',
+      registers,
+    });
+    this.resyncs = new Counter({
+      name: 'zapwire_cluster_resyncs_total',
+      help: 'Re-reads of the pending rows of every local push session after a gap in notices',
+      registers,
+    });
+    this.redisFailures = new Counter({
+      name: 'zapwire_redis_failures_total',
+      help: 'Redis commands that failed (Redis away: they fail at once, nothing is queued)',
+      registers,
+    });
+  }
+}
+
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly stored: Counter;

@@ -262,6 +262,9 @@ export type BrokerEvent =
 
 export interface BrokerWorkerData {
   dbPath: string;
+  /** --redis: the broker joins the cluster routed through it (src/server/cluster/). */
+  redis?: string;
+  nodeId: string;
   synchronous: ServerOptions['synchronous'];
   pushWindow: number;
   commitWindowMs: number;

@@ -54,17 +54,24 @@ export const CASES: {
   wsMaxPayload: { good: [256, 4 * 1024 * 1024], bad: [255, 4 * 1024 * 1024 + 1, 1.5] },
   tlsCert: { good: ['cert.pem', '/etc/zapwire/cert.pem'], bad: ['', 1] },
   tlsKey: { good: ['key.pem', '/etc/zapwire/key.pem'], bad: ['', 1] },
+  redis: {
+    good: ['redis://127.0.0.1:6379', 'rediss://user:secret@redis.example:6380/2'],
+    bad: ['', '127.0.0.1:6379', 'http://redis.example', 1],
+  },
+  nodeId: { good: ['node-a', 'zap1.eu-west:2'], bad: ['', 'node a', 'x'.repeat(65), 1] },
 };
 
 /**
  * What an option needs beside it to be usable: TLS takes a certificate and
- * its key together; a thread per client (sessionsPerThread 1) cannot run on
+ * its key together; Redis (a cluster) takes a postgres:// database; a thread per client (sessionsPerThread 1) cannot run on
  * the broker thread, so it needs threads.
  */
 export function companionsOf(key: keyof ServerOptions, value: unknown): Partial<ServerOptions> {
   if (key === 'tlsCert') return { tlsKey: 'key.pem' };
   if (key === 'tlsKey') return { tlsCert: 'cert.pem' };
   if (key === 'sessionsPerThread' && value === 1) return { threads: 1 };
+  // Nodes of a cluster share a PostgreSQL database.
+  if (key === 'redis') return { dbPath: 'postgres://zapwire@127.0.0.1/zapwire' };
   return {};
 }
 

@@ -70,6 +70,24 @@ describe('resolveServerOptions', () => {
     expect(defaultMaxConnections(100_000)).toBe(90_000);
   });
 
+  it('refuses redis without a postgres:// db: the nodes of a cluster cannot share a SQLite file', () => {
+    for (const dbPath of [undefined, ':memory:', 'data/z.db'])
+      expect(() => resolveServerOptions({ redis: 'redis://127.0.0.1:6379', dbPath })).toThrow(
+        expect.objectContaining({
+          option: 'redis',
+          message: expect.stringMatching(/^redis needs a postgres:\/\/ db: .*SQLite file$/),
+        }),
+      );
+    // PostgreSQL without Redis stays a single node.
+    expect(resolveServerOptions({ dbPath: 'postgres://zapwire@db/zapwire' }).redis).toBeUndefined();
+  });
+
+  it('defaults nodeId to one id per process: <hostname>-<pid>-<4 hex>', () => {
+    const { nodeId } = resolveServerOptions({});
+    expect(nodeId).toMatch(new RegExp(`^.+-${process.pid}-[0-9a-f]{4}$`));
+    expect(resolveServerOptions({}).nodeId).toBe(nodeId);
+  });
+
   it('takes undefined as the default', () => {
     expect(resolveServerOptions({ port: undefined, threads: undefined })).toEqual(
       resolveServerOptions({}),

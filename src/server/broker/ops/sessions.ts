@@ -1,7 +1,12 @@
 import { Code } from '../../../protocol/codes.js';
 import { Status } from '../../../protocol/status.js';
 import { authenticate } from '../credentials.js';
-import type { OpHandler } from './op.js';
+import type { Kick, OpHandler } from './op.js';
+
+/** What ends a push session that a newer one of its number replaced, here or on another node (docs/protocol.md §Sessions). */
+export function replacedKick(sid: number): Kick {
+  return { t: 'kick', sid, status: Status.Replaced, reason: 'session replaced by a newer one' };
+}
 
 /**
  * `04`: the token is checked, the broker writes the `04` answer, and the
@@ -16,13 +21,7 @@ export const open: OpHandler<'open'> = async (ctx, request, hostId) => {
   ctx.ledgers.open(to.sid, hostId, request.number);
   if (request.push) {
     const replaced = ctx.router.attach(request.number, { hostId, sid: to.sid }, ctx.pushWindow);
-    if (replaced)
-      ctx.kick(replaced.hostId, {
-        t: 'kick',
-        sid: replaced.sid,
-        status: Status.Replaced,
-        reason: 'session replaced by a newer one',
-      });
+    if (replaced) ctx.kick(replaced.hostId, replacedKick(replaced.sid));
   }
   return null;
 };
