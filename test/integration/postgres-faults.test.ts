@@ -6,49 +6,29 @@
  * throws broken connections away and connects again (DESIGN.md §The store
  * contract, Faults).
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeWithEngine, type Engine, startPostgres } from '../helpers/engines.js';
-import { killAllServers, type ServerProcess, spawnServer } from '../helpers/server-process.js';
+import { expect, it } from 'vitest';
+import { describeWithEngine } from '../helpers/engines.js';
 import { eventually, expectError, message, receive, sendStored, T0 } from '../helpers/v1.js';
 import { openSession, register, type WireClient } from '../helpers/wire-client.js';
+import { usePostgresNode } from './postgres-node.js';
 
 describeWithEngine('postgres', 'a node when PostgreSQL restarts', () => {
-  let engine: Engine;
-  const clients: WireClient[] = [];
-
-  beforeAll(async () => {
-    engine = await startPostgres();
-  }, 60_000);
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.destroy();
-    await killAllServers();
-  });
-  afterAll(async () => {
-    await engine?.stop();
-  });
-
-  const keep = (c: WireClient): WireClient => (clients.push(c), c);
-  const health = async (server: ServerProcess): Promise<number> => {
-    const { port } = server.listening.http as { port: number };
-    return (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
-  };
+  const env = usePostgresNode();
+  const { serve, keep, health } = env;
 
   it('answers 503 while PostgreSQL is down and serves again once it is back, keeping what was stored', async () => {
-    const server = await spawnServer(
-      ['serve', '--port', '0', '--host', '127.0.0.1', '--http-port', '0', '--db', engine.url],
-      { timeoutMs: 20_000 },
-    );
+    const server = await serve();
     const alice = await register(server.port, 'alice');
     const bob = await register(server.port, 'bob');
     const a = keep(await openSession(server.port, alice, false));
     await sendStored(a, message(alice.number, bob.number, 'before', { ts: T0 + 1 }));
 
-    await engine.kill();
+    await env.engine.kill();
     a.send(message(alice.number, bob.number, 'while down', { ts: T0 + 2 }));
     expectError(await a.next(10_000), 503, { src: alice.number, dst: bob.number, ts: T0 + 2 });
     await eventually(async () => (await health(server)) === 503, 10_000, '/healthz 503');
 
-    await engine.restart();
+    await env.engine.restart();
     // The same process: it reconnects by itself.
     expect(server.child.exitCode).toBeNull();
     let sender: WireClient | undefined;

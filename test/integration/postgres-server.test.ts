@@ -6,45 +6,17 @@
  * pending rows and the messages themselves survive a restart of the server.
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeWithEngine, type Engine, startPostgres } from '../helpers/engines.js';
-import { killAllServers, type ServerProcess, spawnServer } from '../helpers/server-process.js';
+import { expect, it } from 'vitest';
+import { describeWithEngine } from '../helpers/engines.js';
+import type { ServerProcess } from '../helpers/server-process.js';
 import { eventually, message, receive, sendStored, T0 } from '../helpers/v1.js';
-import { openSession, register, type WireClient } from '../helpers/wire-client.js';
+import { openSession, register } from '../helpers/wire-client.js';
+import { usePostgresNode } from './postgres-node.js';
 
 describeWithEngine('postgres', 'zapwire serve --db postgres://', () => {
-  let engine: Engine;
-  const clients: WireClient[] = [];
+  const env = usePostgresNode();
+  const { serve, keep, health } = env;
 
-  beforeAll(async () => {
-    engine = await startPostgres();
-  }, 60_000);
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.destroy();
-    await killAllServers();
-  });
-  afterAll(async () => {
-    await engine?.stop();
-  });
-
-  const serve = (): Promise<ServerProcess> =>
-    spawnServer(
-      [
-        'serve',
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--http-port',
-        '0',
-        '--log-level',
-        'info',
-        '--db',
-        engine.url,
-      ],
-      { timeoutMs: 20_000 },
-    );
-  const keep = (c: WireClient): WireClient => (clients.push(c), c);
   /** The start-up line that counted the pending rows. */
   const pendingAtStart = (server: ServerProcess): unknown =>
     server.lines
@@ -55,17 +27,9 @@ describeWithEngine('postgres', 'zapwire serve --db postgres://', () => {
     const first = await serve();
     // The URL's password never reaches the log.
     expect(String(first.listening.db)).toMatch(/^postgres(ql)?:\/\//);
-    const healthUrl = (server: ServerProcess) => {
-      const http = server.listening.http as { port: number };
-      return `http://127.0.0.1:${http.port}/healthz`;
-    };
     // Healthy once the broker answers its probe (within 1 s: a loaded machine may need a retry).
     const healthy = (server: ServerProcess) =>
-      eventually(
-        async () => (await fetch(healthUrl(server))).status === 200,
-        10_000,
-        '/healthz 200',
-      );
+      eventually(async () => (await health(server)) === 200, 10_000, '/healthz 200');
     await healthy(first);
 
     const alice = await register(first.port, 'alice');
@@ -89,7 +53,7 @@ describeWithEngine('postgres', 'zapwire serve --db postgres://', () => {
       await sendStored(a, message(alice.number, bob.number, text, { ts: T0 + 2 }));
     a.destroy();
     // They are in PostgreSQL's pending table, not in a file of some other engine.
-    const client = new pg.Client(engine.url);
+    const client = new pg.Client(env.engine.url);
     await client.connect();
     try {
       const { rows } = await client.query<{ body: string }>(
