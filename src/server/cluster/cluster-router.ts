@@ -320,7 +320,7 @@ export class ClusterRouter implements PushRouter {
       // Redis is away (the link counts and logs it): the refresh after the gap beats again.
       return;
     }
-    if (reaped.length === 0 || this.closed) return;
+    if (reaped.length === 0) return;
     for (const node of reaped)
       this.logger?.warn({ node }, `cluster: node ${node} stopped; re-reading every session`);
     this.metrics?.nodesReaped.inc(reaped.length);
