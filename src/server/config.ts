@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { OptionError } from '../errors.js';
 import { isPostgresUrl } from '../store/database-name.js';
+import { PRESENCE_TTL_MS } from './cluster/cluster-protocol.js';
 
 export type SynchronousMode = 'normal' | 'full';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -90,6 +91,12 @@ export interface ServerOptions {
   redis: string | undefined;
   /** This node's name in the cluster (presence, its Redis channel, metrics). */
   nodeId: string;
+  /**
+   * With redis: how long a presence key and a node's heartbeat live without a
+   * refresh, in ms (refreshed every third of it). A node silent this long is
+   * taken for dead: reaped, and every node re-reads its sessions.
+   */
+  clusterTtlMs: number;
 }
 
 export const DEFAULT_PORT = 5050;
@@ -415,6 +422,12 @@ export const SERVER_OPTIONS: OptionTable = Object.freeze<OptionTable>({
     parse: nodeIdParser,
     default: GENERATED_NODE_ID,
     defaultHelp: '<hostname>-<pid>-<4 random hex>',
+  },
+  clusterTtlMs: {
+    flag: '--cluster-ttl-ms <n>',
+    help: 'with --redis only: a node silent this long is taken for dead (its presence expires; another node reaps it and every node re-reads its sessions); refreshed every third of it',
+    parse: integer(1_000, 600_000),
+    default: PRESENCE_TTL_MS,
   },
   // The limits of docs/protocol.md §Limits (README §Limits).
   maxInflight: {

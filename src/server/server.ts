@@ -396,6 +396,7 @@ async function startBroker(options: ServerOptions, threads: ThreadSetup): Promis
     dbPath: options.dbPath,
     ...(options.redis !== undefined ? { redis: options.redis } : {}),
     nodeId: options.nodeId,
+    clusterTtlMs: options.clusterTtlMs,
     synchronous: options.synchronous,
     pushWindow: options.pushWindow,
     commitWindowMs: options.commitWindowMs,

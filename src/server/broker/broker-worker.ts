@@ -116,16 +116,17 @@ let clusterRouting: ClusterRouter | undefined;
  * then closes the ledger.
  */
 async function clusterRouterFactory(redis: string): Promise<RouterFactory> {
-  const [{ RedisLink }, { ClusterRouter }] = await Promise.all([
+  const [{ RedisLink }, { ClusterRouter }, { refreshPeriodMs }] = await Promise.all([
     import('../cluster/redis-link.js'),
     import('../cluster/cluster-router.js'),
+    import('../cluster/cluster-protocol.js'),
   ]);
   const cluster: ClusterMetrics = new ClusterMetrics(
     metrics.registry,
     data.nodeId,
     (): boolean => link.up,
   );
-  const link = new RedisLink(redis, data.nodeId, logger, cluster);
+  const link = new RedisLink(redis, data.nodeId, data.clusterTtlMs, logger, cluster);
   if (await link.start(REDIS_START_TIMEOUT_MS))
     logger.info({ node: data.nodeId }, 'cluster: joined through Redis');
   else logger.warn('cluster: Redis is not answering; serving local sessions until it does');
@@ -137,7 +138,14 @@ async function clusterRouterFactory(redis: string): Promise<RouterFactory> {
     wake: schedule,
   };
   return (sink) => {
-    clusterRouting = new ClusterRouter(new LocalRouter(sink), link, hooks, logger, cluster);
+    clusterRouting = new ClusterRouter(
+      new LocalRouter(sink),
+      link,
+      hooks,
+      logger,
+      cluster,
+      refreshPeriodMs(data.clusterTtlMs),
+    );
     return clusterRouting;
   };
 }

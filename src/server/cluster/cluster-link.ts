@@ -38,5 +38,14 @@ export interface ClusterLink {
   owners(numbers: readonly string[]): Promise<(Presence | undefined)[]>;
   /** To one node's channel, or to every node (`undefined`: the broadcast channel). */
   publish(nodeId: string | undefined, message: ClusterMessage): Promise<void>;
+  /** This node is alive: its member of `zapwire:nodes` is scored with Redis's time now. */
+  heartbeat(): Promise<void>;
+  /**
+   * Removes the other nodes whose last heartbeat is older than the TTL and
+   * returns them, atomically: of nodes reaping at once, one gets each.
+   */
+  reap(): Promise<string[]>;
+  /** Orderly shutdown: this node's member of `zapwire:nodes` goes (it is not reaped later). */
+  leave(): Promise<void>;
   close(): Promise<void>;
 }

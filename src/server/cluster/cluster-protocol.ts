@@ -7,10 +7,14 @@
  * the shared store, which orders them (by id, per recipient).
  */
 
-/** How long a presence key lives without a refresh, in ms: a node that died stops owning its numbers after this. */
+/**
+ * The default of --cluster-ttl-ms: how long a presence key, and a node's
+ * heartbeat, live without a refresh. A node that died stops owning its
+ * numbers after this, and is reaped by another node.
+ */
 export const PRESENCE_TTL_MS = 30_000;
-/** How often a node refreshes the presence of every push session it holds, in ms (a third of the TTL: two refreshes may be lost). */
-export const PRESENCE_REFRESH_MS = 10_000;
+/** How often a node refreshes its presence and heartbeat, in ms: a third of the TTL, so two refreshes may be lost. */
+export const refreshPeriodMs = (ttlMs: number): number => Math.max(1, Math.floor(ttlMs / 3));
 
 /** `zapwire:presence:<number>` -> `<nodeId> <claim>`: which node holds the number's push session. */
 export const presenceKey = (number: string): string => `zapwire:presence:${number}`;
@@ -18,8 +22,14 @@ export const presenceKey = (number: string): string => `zapwire:presence:${numbe
 export const CLAIM_COUNTER = 'zapwire:claims';
 /** A node's own channel: notices and takeovers for the sessions it holds. */
 export const nodeChannel = (nodeId: string): string => `zapwire:node:${nodeId}`;
-/** Every node listens here: `resync` after a node's gap. */
+/** Every node listens here: `resync` after a node's gap, or after a dead node was reaped. */
 export const BROADCAST_CHANNEL = 'zapwire:broadcast';
+/**
+ * Node liveness: a sorted set, member = node id, score = its last heartbeat
+ * in ms of Redis's clock (TIME), so that the nodes' clocks do not matter. A
+ * member older than the TTL is a node that died without leaving: reaped.
+ */
+export const NODES_KEY = 'zapwire:nodes';
 
 /** Who holds a number's push session, and with which claim. */
 export interface Presence {
@@ -44,7 +54,11 @@ export type ClusterMessage =
   | { t: 'notice'; numbers: string[] }
   /** A newer push session (`claim`) for `number` opened elsewhere: end the older one here (09 409). */
   | { t: 'takeover'; number: string; claim: number }
-  /** `nodeId` had a gap in its Redis link: every node re-reads the pending rows of its sessions. */
+  /**
+   * `nodeId` had a gap in its Redis link, or reaped a dead node (whose rows
+   * committed before it died may have had no notice): every node re-reads
+   * the pending rows of its sessions.
+   */
   | { t: 'resync'; nodeId: string };
 
 export function encodeMessage(message: ClusterMessage): string {

@@ -4,7 +4,7 @@ import type { StoreCalls } from '../../store/turn-store.js';
 import type { LocalRouter, PushRouter, PushTarget } from '../broker/push-router.js';
 import type { ClusterMetrics } from '../metrics/metrics.js';
 import type { ClaimResult, ClusterLink } from './cluster-link.js';
-import { type ClusterMessage, PRESENCE_REFRESH_MS } from './cluster-protocol.js';
+import { type ClusterMessage, PRESENCE_TTL_MS, refreshPeriodMs } from './cluster-protocol.js';
 
 /** What the router asks of the broker thread. */
 export interface ClusterHooks {
@@ -29,6 +29,11 @@ interface Held extends PushTarget {
  * routes behind and its next turn's catchUp reads the rows from the shared
  * store, in id order, which is commit order per recipient.
  *
+ * A node can die between a COMMIT and its notice: every node heartbeats in
+ * Redis, and the first to see a node's heartbeat older than the TTL reaps it
+ * and has every node re-read all its sessions (the rows it committed are in
+ * the store; only their notices are lost).
+ *
  * What Redis says arrives at any time, but changes the routes only between
  * two turns (`applyInbound`, before the broker's flush): a route marked
  * behind while catchUp's read is under way would be marked caught up by it,
@@ -52,12 +57,15 @@ export class ClusterRouter implements PushRouter {
     private readonly hooks: ClusterHooks,
     private readonly logger?: Logger,
     private readonly metrics?: ClusterMetrics,
-    refreshMs = PRESENCE_REFRESH_MS,
+    /** How often presence and the heartbeat are refreshed: a third of --cluster-ttl-ms. */
+    refreshMs = refreshPeriodMs(PRESENCE_TTL_MS),
   ) {
     link.listen({
       message: (message) => this.heard(message),
       gap: () => void this.afterGap(),
     });
+    // Alive from the start (if Redis is away, from the gap's refresh on).
+    void this.keepAlive();
     this.refreshTimer = setInterval(() => void this.refresh(), refreshMs);
     this.refreshTimer.unref();
   }
@@ -143,14 +151,16 @@ export class ClusterRouter implements PushRouter {
     for (const action of actions) action();
   }
 
-  /** Shutdown: this node's presence goes (compare-and-delete), then both connections. */
+  /** Shutdown: this node's presence goes (compare-and-delete) and its heartbeat, then both connections. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.refreshTimer);
     const held = [...this.bySid.values()].filter((h) => h.claim !== undefined);
-    await this.link
-      .release(held.map(({ number, claim }) => ({ number, claim: claim! })))
-      .catch(() => undefined);
+    await Promise.all([
+      this.link.release(held.map(({ number, claim }) => ({ number, claim: claim! }))),
+      // Left, not died: no node is to reap it and re-read.
+      this.link.leave(),
+    ]).catch(() => undefined);
     await this.link.close();
   }
 
@@ -266,8 +276,13 @@ export class ClusterRouter implements PushRouter {
     this.send(undefined, { t: 'resync', nodeId: this.link.nodeId });
   }
 
-  /** Re-claims every session's presence in one round trip (and claims those whose claim failed). */
+  /**
+   * The periodic refresh (and the one after a gap): the heartbeat and the
+   * reaping, and every session's presence re-claimed in one round trip (and
+   * claimed for those whose claim failed).
+   */
   private async refresh(): Promise<void> {
+    void this.keepAlive();
     const sessions = [...this.bySid.values()];
     const claimed = sessions.filter((held) => held.claim !== undefined);
     for (const held of sessions) if (held.claim === undefined) void this.claim(held);
@@ -288,6 +303,29 @@ export class ClusterRouter implements PushRouter {
         this.claimed(held, result);
       }
     });
+  }
+
+  /**
+   * This node's heartbeat, then the reaping of the nodes whose heartbeat is
+   * older than the TTL. A reaped node may have committed rows whose notices
+   * it never sent (killed between its COMMIT and its PUBLISH): every node
+   * re-reads all its sessions, this one too (it ignores its own resync).
+   */
+  private async keepAlive(): Promise<void> {
+    let reaped: string[];
+    try {
+      await this.link.heartbeat();
+      reaped = await this.link.reap();
+    } catch {
+      // Redis is away (the link counts and logs it): the refresh after the gap beats again.
+      return;
+    }
+    if (reaped.length === 0) return;
+    for (const node of reaped)
+      this.logger?.warn({ node }, `cluster: node ${node} stopped; re-reading every session`);
+    this.metrics?.nodesReaped.inc(reaped.length);
+    this.resync();
+    this.send(undefined, { t: 'resync', nodeId: this.link.nodeId });
   }
 
   /** One MGET of the recipients' presence, then one notice per node holding some of them. */

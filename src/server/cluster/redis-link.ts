@@ -10,8 +10,8 @@ import {
   decodeMessage,
   decodePresence,
   encodeMessage,
+  NODES_KEY,
   nodeChannel,
-  PRESENCE_TTL_MS,
   presenceKey,
 } from './cluster-protocol.js';
 
@@ -40,6 +40,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/** Redis's clock in ms, so that the nodes' clocks do not matter (a script may write after TIME since Redis 5). */
+const NOW_MS = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+`;
+
+/** This node's heartbeat. KEYS: nodes; ARGV: node id. */
+const HEARTBEAT_SCRIPT = `${NOW_MS}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return now
+`;
+
+/**
+ * The other nodes whose heartbeat is older than the TTL, removed and
+ * returned in one step: a node reaping at the same time finds them gone.
+ * Never this node itself: it is evidently alive.
+ * KEYS: nodes; ARGV: node id, ttl ms.
+ */
+const REAP_SCRIPT = `${NOW_MS}
+local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[2])))
+local reaped = {}
+for _, node in ipairs(stale) do
+  if node ~= ARGV[1] then
+    redis.call('ZREM', KEYS[1], node)
+    table.insert(reaped, node)
+  end
+end
+return reaped
+`;
+
 type ClaimReply = [number, string, number];
 
 declare module 'ioredis' {
@@ -52,6 +82,8 @@ declare module 'ioredis' {
       claim: string,
     ): Result<ClaimReply, Context>;
     zapwireRelease(presence: string, value: string): Result<number, Context>;
+    zapwireHeartbeat(nodes: string, nodeId: string): Result<number, Context>;
+    zapwireReap(nodes: string, nodeId: string, ttlMs: number): Result<string[], Context>;
   }
 }
 
@@ -83,6 +115,8 @@ export class RedisLink implements ClusterLink {
   constructor(
     url: string,
     readonly nodeId: string,
+    /** --cluster-ttl-ms: the life of a presence key, and of a heartbeat, without a refresh. */
+    private readonly ttlMs: number,
     private readonly logger?: Logger,
     private readonly metrics?: ClusterMetrics,
   ) {
@@ -103,6 +137,8 @@ export class RedisLink implements ClusterLink {
     });
     this.commands.defineCommand('zapwireClaim', { numberOfKeys: 2, lua: CLAIM_SCRIPT });
     this.commands.defineCommand('zapwireRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+    this.commands.defineCommand('zapwireHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_SCRIPT });
+    this.commands.defineCommand('zapwireReap', { numberOfKeys: 1, lua: REAP_SCRIPT });
     for (const which of ['commands', 'subscriber'] as const) {
       const connection = this[which];
       connection.on('ready', () => this.becameReady(which, name));
@@ -157,7 +193,7 @@ export class RedisLink implements ClusterLink {
           presenceKey(number),
           CLAIM_COUNTER,
           this.nodeId,
-          PRESENCE_TTL_MS,
+          this.ttlMs,
           claim === undefined ? '' : String(claim),
         )
         .then(claimResult),
@@ -171,7 +207,7 @@ export class RedisLink implements ClusterLink {
         presenceKey(number),
         CLAIM_COUNTER,
         this.nodeId,
-        PRESENCE_TTL_MS,
+        this.ttlMs,
         String(claim),
       );
     return this.attempt(execAll<ClaimReply>(pipeline).then((replies) => replies.map(claimResult)));
@@ -198,6 +234,20 @@ export class RedisLink implements ClusterLink {
     return this.attempt(
       this.commands.publish(channel, encodeMessage(message)).then(() => undefined),
     );
+  }
+
+  heartbeat(): Promise<void> {
+    return this.attempt(
+      this.commands.zapwireHeartbeat(NODES_KEY, this.nodeId).then(() => undefined),
+    );
+  }
+
+  reap(): Promise<string[]> {
+    return this.attempt(this.commands.zapwireReap(NODES_KEY, this.nodeId, this.ttlMs));
+  }
+
+  leave(): Promise<void> {
+    return this.attempt(this.commands.zrem(NODES_KEY, this.nodeId).then(() => undefined));
   }
 
   async close(): Promise<void> {

@@ -217,6 +217,8 @@ export class ClusterMetrics {
   readonly resyncs: Counter;
   /** Redis commands (publish, presence) that failed, mostly while Redis was away. */
   readonly redisFailures: Counter;
+  /** Nodes this node found dead (no heartbeat for the TTL) and removed from `zapwire:nodes`. */
+  readonly nodesReaped: Counter;
 
   constructor(registry: Registry, nodeId: string, redisUp: () => boolean) {
     const registers = [registry];
@@ -252,6 +254,11 @@ export class ClusterMetrics {
     this.redisFailures = new Counter({
       name: 'zapwire_redis_failures_total',
       help: 'Redis commands that failed (Redis away: they fail at once, nothing is queued)',
+      registers,
+    });
+    this.nodesReaped = new Counter({
+      name: 'zapwire_cluster_nodes_reaped_total',
+      help: 'Nodes found dead by this node (no heartbeat for --cluster-ttl-ms), after which every node re-read its sessions',
       registers,
     });
   }

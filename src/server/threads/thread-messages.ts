@@ -265,6 +265,8 @@ export interface BrokerWorkerData {
   /** --redis: the broker joins the cluster routed through it (src/server/cluster/). */
   redis?: string;
   nodeId: string;
+  /** --cluster-ttl-ms: presence and heartbeat life (used with redis only). */
+  clusterTtlMs: number;
   synchronous: ServerOptions['synchronous'];
   pushWindow: number;
   commitWindowMs: number;

@@ -22,8 +22,8 @@ export interface Node {
 export interface ClusterEnv {
   readonly postgres: Engine;
   readonly redis: Engine;
-  /** Starts a node named `id`; it is stopped after the test. */
-  node(id: string): Promise<Node>;
+  /** Starts a node named `id`, with `flags` beside the cluster's own; it is stopped after the test. */
+  node(id: string, flags?: readonly string[]): Promise<Node>;
   /** A session kept until the end of the test. */
   session(node: Node, who: Identity, push?: boolean): Promise<WireClient>;
 }
@@ -50,13 +50,14 @@ export function useCluster(): ClusterEnv {
     get redis() {
       return redis!;
     },
-    async node(id) {
+    async node(id, flags = []) {
       const server = await spawnServer(
         [
           'serve',
           ...['--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--legacy-port', '0'],
           ...['--threads', '1', '--log-level', 'info'],
           ...['--db', postgres!.url, '--redis', redis!.url, '--node-id', id],
+          ...flags,
         ],
         { timeoutMs: 20_000 },
       );

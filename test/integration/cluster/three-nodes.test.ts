@@ -17,7 +17,9 @@ describeWithEngine('redis', 'three nodes on PostgreSQL and Redis', () => {
     const cluster = useCluster();
 
     it('delivers to a group whose members are on three nodes', async () => {
-      const [a, b, c] = await Promise.all(['node-a', 'node-b', 'node-c'].map(cluster.node));
+      const [a, b, c] = await Promise.all(
+        ['node-a', 'node-b', 'node-c'].map((id) => cluster.node(id)),
+      );
       const alice = await register(a!.port);
       const bob = await register(b!.port);
       const carol = await register(c!.port);

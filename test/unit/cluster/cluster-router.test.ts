@@ -3,14 +3,18 @@
  * store (a MemoryStore standing for PostgreSQL) and one Redis (FakeRedis):
  * presence and takeover both ways, notices only after COMMIT and only to the
  * node holding the recipient, rows read from the store in id order, and the
- * re-reads after a gap. A "turn" here is what the broker thread does around
+ * re-reads after a gap or after a dead node was reaped. A "turn" here is what the broker thread does around
  * its flush: what Redis said is applied, then the catch-up step reads.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalRouter, type PushTarget } from '../../../src/server/broker/push-router.js';
+import { refreshPeriodMs } from '../../../src/server/cluster/cluster-protocol.js';
 import { ClusterRouter } from '../../../src/server/cluster/cluster-router.js';
+import { ClusterMetrics } from '../../../src/server/metrics/metrics.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { MessageKind, type PendingMessage } from '../../../src/store/store.js';
+import { captureLogs, LEVEL } from '../../helpers/log-capture.js';
 import { type FakeLink, FakeRedis } from './fake-redis.js';
 
 const ALICE = '1000000000001';
@@ -40,6 +44,8 @@ const settle = async () => {
 class TestNode {
   readonly link: FakeLink;
   readonly router: ClusterRouter;
+  readonly metrics: ClusterMetrics;
+  readonly logs = captureLogs('info');
   /** Bodies pushed, per session. */
   readonly pushed = new Map<number, string[]>();
   /** Sessions ended as replaced (09 409). */
@@ -50,8 +56,11 @@ class TestNode {
     redis: FakeRedis,
     readonly id: string,
     private readonly store: MemoryStore,
+    /** How often it refreshes presence and its heartbeat; by default not within a test. */
+    refreshMs = 3_600_000,
   ) {
     this.link = redis.link(id);
+    this.metrics = new ClusterMetrics(new Registry(), id, () => this.link.up);
     const local = new LocalRouter((target: PushTarget, rows: PendingMessage[]) => {
       const list = this.pushed.get(target.sid) ?? [];
       this.pushed.set(target.sid, list);
@@ -68,10 +77,20 @@ class TestNode {
         },
         wake: () => this.wakes++,
       },
-      undefined,
-      undefined,
-      3_600_000,
+      this.logs.logger,
+      this.metrics,
+      refreshMs,
     );
+  }
+
+  /** Nodes it reaped so far (zapwire_cluster_nodes_reaped_total). */
+  async reaped(): Promise<number> {
+    return (await this.metrics.nodesReaped.get()).values[0]?.value ?? 0;
+  }
+
+  /** SIGKILL, as Redis sees it: nothing it would say arrives any more, no heartbeat either. */
+  kill(): void {
+    this.link.down = true;
   }
 
   /** A turn with no request: what Redis said, then the catch-up reads. */
@@ -141,6 +160,13 @@ describe('ClusterRouter', () => {
       await a.router.close();
       expect([...redis.presence.keys()]).toEqual([CAROL]);
       expect(a.link.closed).toBe(true);
+    });
+
+    it('heartbeats in zapwire:nodes from the start, and leaves it on close', async () => {
+      await settle();
+      expect([...redis.nodes.keys()].sort()).toEqual(['node-a', 'node-b']);
+      await a.router.close();
+      expect([...redis.nodes.keys()]).toEqual(['node-b']);
     });
   });
 
@@ -315,5 +341,121 @@ describe('ClusterRouter', () => {
       a.router.applyInbound();
       expect(redis.presence.get(BOB)?.nodeId).toBe('node-a');
     });
+  });
+});
+
+describe('ClusterRouter: a node killed between its COMMIT and its notice', () => {
+  const TTL_MS = 3_000;
+  const REFRESH_MS = refreshPeriodMs(TTL_MS);
+  let redis: FakeRedis;
+  let store: MemoryStore;
+  let nodes: TestNode[];
+
+  beforeEach(() => {
+    // Redis's clock (Date.now() in the fake) and the refresh timers; setImmediate stays real for settle().
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    redis = new FakeRedis(TTL_MS);
+    store = new MemoryStore();
+    nodes = [];
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.map((node) => node.router.close()));
+    store.close();
+    vi.useRealTimers();
+  });
+
+  /** A node refreshing every third of the TTL, as --cluster-ttl-ms sets it. */
+  const start = (id: string) => {
+    const node = new TestNode(redis, id, store, REFRESH_MS);
+    nodes.push(node);
+    return node;
+  };
+  /** Time passes one refresh period at a time; what each refresh did has arrived. */
+  const elapse = async (ms: number) => {
+    for (let passed = 0; passed < ms; passed += REFRESH_MS) {
+      vi.advanceTimersByTime(REFRESH_MS);
+      await settle();
+    }
+  };
+  const resyncs = () => redis.published.filter(({ message }) => message.t === 'resync');
+
+  it('is reaped after the TTL by another node, which re-reads all its sessions and asks every node to', async () => {
+    const a = start('node-a');
+    const b = start('node-b');
+    b.router.attach(BOB, { hostId: 1, sid: 20 }, 8);
+    b.router.attach(CAROL, { hostId: 1, sid: 21 }, 8);
+    await settle();
+    await b.turn();
+    // A committed these (and answered 07), then died before its notices went out.
+    storeText(store, BOB, 'committed on A');
+    storeText(store, CAROL, 'also committed on A');
+    a.kill();
+
+    // Within the TTL A may only be slow: nothing happens.
+    await elapse(TTL_MS);
+    await b.turn();
+    expect(redis.nodes.has('node-a')).toBe(true);
+    expect(b.bodies(20)).toEqual([]);
+    expect(resyncs()).toEqual([]);
+
+    await elapse(REFRESH_MS);
+    expect([...redis.nodes.keys()]).toEqual(['node-b']);
+    expect(await b.reaped()).toBe(1);
+    expect(resyncs()).toEqual([{ to: undefined, message: { t: 'resync', nodeId: 'node-b' } }]);
+    const warned = b.logs.lines().filter((line) => line.level === LEVEL.warn);
+    expect(warned).toMatchObject([
+      { node: 'node-a', msg: 'cluster: node node-a stopped; re-reading every session' },
+    ]);
+    await b.turn();
+    expect(b.bodies(20)).toEqual(['committed on A']);
+    expect(b.bodies(21)).toEqual(['also committed on A']);
+  });
+
+  it('never reaps a node that keeps heartbeating, nor one that left in order', async () => {
+    const a = start('node-a');
+    const b = start('node-b');
+    const c = start('node-c');
+    await settle();
+    await c.router.close();
+    await elapse(10 * TTL_MS);
+    expect([...redis.nodes.keys()].sort()).toEqual(['node-a', 'node-b']);
+    expect((await a.reaped()) + (await b.reaped())).toBe(0);
+    expect(resyncs()).toEqual([]);
+  });
+
+  it('is reaped once when two nodes refresh at the same moment, and both nodes re-read', async () => {
+    const a = start('node-a');
+    const b = start('node-b');
+    const c = start('node-c');
+    b.router.attach(BOB, { hostId: 1, sid: 20 }, 8);
+    c.router.attach(CAROL, { hostId: 1, sid: 30 }, 8);
+    await settle();
+    await Promise.all([b.turn(), c.turn()]);
+    storeText(store, BOB, 'for Bob on B');
+    storeText(store, CAROL, 'for Carol on C');
+    a.kill();
+    await elapse(TTL_MS + REFRESH_MS);
+    // B's and C's timers fire together: both reap, one of them gets A.
+    expect((await b.reaped()) + (await c.reaped())).toBe(1);
+    expect(resyncs()).toHaveLength(1);
+    expect([...redis.nodes.keys()].sort()).toEqual(['node-b', 'node-c']);
+    await Promise.all([b.turn(), c.turn()]);
+    expect(b.bodies(20)).toEqual(['for Bob on B']);
+    expect(c.bodies(30)).toEqual(['for Carol on C']);
+  });
+
+  it('takes a node cut off from Redis for longer than the TTL for dead, and counts it in again once it is back', async () => {
+    const a = start('node-a');
+    const b = start('node-b');
+    await settle();
+    a.link.down = true;
+    await elapse(TTL_MS + REFRESH_MS);
+    expect(await b.reaped()).toBe(1);
+    expect(redis.nodes.has('node-a')).toBe(false);
+    a.link.back();
+    await settle();
+    expect(redis.nodes.has('node-a')).toBe(true);
+    await elapse(10 * TTL_MS);
+    expect(await b.reaped()).toBe(1);
   });
 });

@@ -2,7 +2,9 @@
  * A Redis for ClusterRouter's unit tests: one presence table, one claim
  * counter and the channels, shared by the links of several nodes, with the
  * semantics of src/server/cluster/redis-link.ts's scripts (the higher claim
- * wins; release is compare-and-delete). A link can be taken down (every call
+ * wins; release is compare-and-delete; a heartbeat scores the node with
+ * Redis's clock, here Date.now(), which a test may fake; a reap removes and
+ * returns the other nodes older than the TTL, at once). A link can be taken down (every call
  * rejects, as with no offline queue) and its replies held back (a reply still
  * on the wire while other nodes act).
  */
@@ -15,10 +17,15 @@ import type { ClusterMessage, Presence } from '../../../src/server/cluster/clust
 
 export class FakeRedis {
   readonly presence = new Map<string, Presence>();
+  /** `zapwire:nodes`: node id -> its last heartbeat, in ms. */
+  readonly nodes = new Map<string, number>();
   private counter = 0;
   readonly links = new Map<string, FakeLink>();
   /** Every message published, in order, with the node it went to (undefined: broadcast). */
   readonly published: { to: string | undefined; message: ClusterMessage }[] = [];
+
+  /** `ttlMs`: the links' --cluster-ttl-ms. */
+  constructor(readonly ttlMs = 30_000) {}
 
   link(nodeId: string): FakeLink {
     const link = new FakeLink(this, nodeId);
@@ -33,6 +40,14 @@ export class FakeRedis {
     if (previous && previous.claim > claim) return { claim, previous, won: false };
     this.presence.set(number, { nodeId, claim });
     return { claim, previous, won: true };
+  }
+
+  /** @internal the reap script */
+  reap(nodeId: string): string[] {
+    const before = Date.now() - this.ttlMs;
+    const reaped = [...this.nodes].filter(([id, beat]) => id !== nodeId && beat < before);
+    for (const [id] of reaped) this.nodes.delete(id);
+    return reaped.map(([id]) => id);
   }
 
   /** @internal */
@@ -109,6 +124,22 @@ export class FakeLink implements ClusterLink {
 
   publish(nodeId: string | undefined, message: ClusterMessage): Promise<void> {
     return this.call(() => this.redis.publish(nodeId, message));
+  }
+
+  heartbeat(): Promise<void> {
+    return this.call(() => {
+      this.redis.nodes.set(this.nodeId, Date.now());
+    });
+  }
+
+  reap(): Promise<string[]> {
+    return this.call(() => this.redis.reap(this.nodeId));
+  }
+
+  leave(): Promise<void> {
+    return this.call(() => {
+      this.redis.nodes.delete(this.nodeId);
+    });
   }
 
   async close(): Promise<void> {

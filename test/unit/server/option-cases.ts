@@ -59,6 +59,7 @@ export const CASES: {
     bad: ['', '127.0.0.1:6379', 'http://redis.example', 1],
   },
   nodeId: { good: ['node-a', 'zap1.eu-west:2'], bad: ['', 'node a', 'x'.repeat(65), 1] },
+  clusterTtlMs: { good: [1_000, 600_000], bad: [999, 600_001, 1_500.5, '30000'] },
 };
 
 /**
