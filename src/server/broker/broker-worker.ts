@@ -108,6 +108,8 @@ const REDIS_START_TIMEOUT_MS = 5_000;
 
 /** With --redis: the router, once the Broker has built it. */
 let clusterRouting: ClusterRouter | undefined;
+/** With --redis: the timer that counts the pending rows again. */
+let pendingRecount: NodeJS.Timeout | undefined;
 
 /**
  * --redis: the router of a cluster node (src/server/cluster/), loaded only
@@ -127,6 +129,18 @@ async function clusterRouterFactory(redis: string): Promise<RouterFactory> {
     (): boolean => link.up,
   );
   const link = new RedisLink(redis, data.nodeId, data.clusterTtlMs, logger, cluster);
+  // The pending gauge cannot be kept by counting on a cluster node: other
+  // nodes store rows this one deletes, and the other way round. It is counted
+  // again every refresh period (one COUNT), moving between counts with what
+  // this node stores and deletes.
+  pendingRecount = setInterval(() => {
+    store.run([call('countAllPending')]).then(
+      ([rows]) => metrics.pending.set(rows),
+      // The store is failing; the next good count corrects the gauge.
+      () => undefined,
+    );
+  }, refreshPeriodMs(data.clusterTtlMs));
+  pendingRecount.unref();
   if (await link.start(REDIS_START_TIMEOUT_MS))
     logger.info({ node: data.nodeId }, 'cluster: joined through Redis');
   else logger.warn('cluster: Redis is not answering; serving local sessions until it does');
@@ -255,6 +269,7 @@ async function shutdown(): Promise<void> {
   while (broker.queued > 0) await broker.flush();
   for (const { out } of ports.values()) out.flush();
   // This node's presence goes before its connections.
+  clearInterval(pendingRecount);
   await clusterRouting?.close();
   await store.close();
   logger.debug('store closed');

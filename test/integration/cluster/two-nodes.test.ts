@@ -5,6 +5,7 @@
  * order per recipient with senders on both nodes. Latency is never asserted:
  * `eventually` and `receive` wait generously.
  */
+import pg from 'pg';
 import { expect, it } from 'vitest';
 import { describeWithEngine } from '../../helpers/engines.js';
 import { http, sample } from '../../helpers/http.js';
@@ -40,6 +41,41 @@ describeWithEngine('redis', 'two nodes on PostgreSQL and Redis', () => {
       expect(sample(aMetrics, 'zapwire_cluster_notices_published_total')).toBeGreaterThan(0);
       expect(sample(aMetrics, 'zapwire_node_info{node="node-a"}')).toBe(1);
       expect(sample(aMetrics, 'zapwire_redis_up')).toBe(1);
+    }, 60_000);
+
+    it('counts on each node the pending rows the table holds, though each deletes rows the other stored', async () => {
+      // A short TTL: the gauge is counted again every third of it.
+      const flags = ['--cluster-ttl-ms', '1500'];
+      const [a, b] = await Promise.all([
+        cluster.node('node-a', flags),
+        cluster.node('node-b', flags),
+      ]);
+      const alice = await register(a.port);
+      const bob = await register(b.port);
+      const bobOnB = await cluster.session(b, bob);
+      const aliceOnA = await cluster.session(a, alice);
+      for (const text of ['one', 'two', 'three'])
+        await sendStored(aliceOnA, message(alice.number, bob.number, text, { ts: T0 + 5 }));
+      // Stored by A, deleted by B's 08s.
+      await receive(bobOnB, 3, { ackAs: bob.number, timeoutMs: PUSH_TIMEOUT_MS });
+      const client = new pg.Client(cluster.postgres.url);
+      await client.connect();
+      try {
+        const table = async () =>
+          Number(
+            (await client.query<{ n: string }>('SELECT count(*) AS n FROM pending')).rows[0]!.n,
+          );
+        const gauge = async (port: number) =>
+          sample((await http(port, '/metrics')).text, 'zapwire_pending_rows');
+        for (const node of [a, b])
+          await eventually(
+            async () => (await gauge(node.httpPort)) === (await table()),
+            PUSH_TIMEOUT_MS,
+            `${node.id}'s zapwire_pending_rows equal to the table's rows`,
+          );
+      } finally {
+        await client.end();
+      }
     }, 60_000);
 
     it('ends the older push session on node A with 09 409 when the number opens one on node B', async () => {
