@@ -44,6 +44,13 @@ export class ClusterRouter implements PushRouter {
   private readonly byNumber = new Map<string, Held>();
   /** Recipients of the turn's rows that have no push session here: noticed once the turn commits. */
   private remote = new Set<string>();
+  /**
+   * Recipients of committed turns whose notice waits for the one under way:
+   * one notice at a time, so a slow Redis makes this set of numbers grow
+   * (bounded by the users), not a queue of commands (one per turn).
+   */
+  private unnoticed = new Set<string>();
+  private noticing = false;
   /** What Redis said, for the next turn boundary. */
   private inbound: (() => void)[] = [];
   /** Takeover claims that arrived before the claim of the local session they are about. */
@@ -122,14 +129,26 @@ export class ClusterRouter implements PushRouter {
 
   turnCommitted(): void {
     if (this.remote.size === 0) return;
-    const numbers = [...this.remote];
-    this.remote = new Set();
     // Only now: a node that read before the rows were visible would miss them.
-    void this.notify(numbers);
+    for (const number of this.remote) this.unnoticed.add(number);
+    this.remote = new Set();
+    this.noticeNext();
   }
 
   turnFailed(): void {
     this.remote.clear();
+  }
+
+  /** Sends the notices waiting, unless one is under way (it calls this again when it ends). */
+  private noticeNext(): void {
+    if (this.noticing || this.unnoticed.size === 0) return;
+    const numbers = [...this.unnoticed];
+    this.unnoticed = new Set();
+    this.noticing = true;
+    void this.notify(numbers).finally(() => {
+      this.noticing = false;
+      this.noticeNext();
+    });
   }
 
   grant(sid: number, credit: number): void {
@@ -343,12 +362,15 @@ export class ClusterRouter implements PushRouter {
       if (!list) byNode.set(owner.nodeId, (list = []));
       list.push(numbers[i]!);
     }
-    for (const [nodeId, list] of byNode)
-      this.link.publish(nodeId, { t: 'notice', numbers: list }).then(
-        () => this.metrics?.noticesPublished.inc(),
-        // Counted and logged by the link; the resync after the gap covers it.
-        () => undefined,
-      );
+    await Promise.all(
+      [...byNode].map(([nodeId, list]) =>
+        this.link.publish(nodeId, { t: 'notice', numbers: list }).then(
+          () => this.metrics?.noticesPublished.inc(),
+          // Counted and logged by the link; the resync after the gap covers it.
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   private send(nodeId: string | undefined, message: ClusterMessage): void {

@@ -235,6 +235,32 @@ describe('ClusterRouter', () => {
       expect(b.bodies(20)).toEqual(['hello from A']);
     });
 
+    it('has one notice under way at a time: the recipients of turns committed meanwhile go in the next', async () => {
+      b.router.attach(BOB, { hostId: 1, sid: 20 }, 8);
+      b.router.attach(CAROL, { hostId: 1, sid: 21 }, 8);
+      await settle();
+      await b.turn();
+      const before = redis.published.length;
+      const asked = a.link.ownersAsked;
+      // Redis answers slowly: the first notice's lookup is still on the wire while turns commit.
+      a.link.holdReplies();
+      await a.send(BOB, ['first']);
+      await a.send(CAROL, ['second']);
+      await a.send(BOB, ['third']);
+      await settle();
+      expect(a.link.ownersAsked - asked).toBe(1);
+      a.link.releaseReplies();
+      await settle();
+      expect(redis.published.slice(before).map((p) => p.message)).toEqual([
+        { t: 'notice', numbers: [BOB] },
+        { t: 'notice', numbers: [CAROL, BOB] },
+      ]);
+      expect(a.link.ownersAsked - asked).toBe(2);
+      await b.turn();
+      expect(b.bodies(20)).toEqual(['first', 'third']);
+      expect(b.bodies(21)).toEqual(['second']);
+    });
+
     it('says nothing of a turn that rolled back', async () => {
       b.router.attach(BOB, { hostId: 1, sid: 20 }, 8);
       await settle();

@@ -118,7 +118,11 @@ export class FakeLink implements ClusterLink {
     });
   }
 
+  /** How many presence lookups (MGETs) this link has made. */
+  ownersAsked = 0;
+
   owners(numbers: readonly string[]): Promise<(Presence | undefined)[]> {
+    this.ownersAsked++;
     return this.call(() => numbers.map((n) => this.redis.presence.get(n)));
   }
 
