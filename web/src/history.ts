@@ -1,5 +1,3 @@
-import type { MessageStatus } from '../../src/cli/chat/chat-store.js';
-
 /**
  * The web chat's history in IndexedDB, one database per signed-in number, so
  * that a reload (or the browser closed and opened) shows every conversation
@@ -7,6 +5,8 @@ import type { MessageStatus } from '../../src/cli/chat/chat-store.js';
  * change here before it acknowledges a delivery: a message the server
  * deleted after an `08` is one this browser has on disk.
  */
+
+import type { StoredMessage as ChatMessage } from '../../src/cli/chat/chat-store.js';
 
 export type ChatKind = 'user' | 'group';
 
@@ -32,18 +32,8 @@ export interface Contact {
  */
 export type { MessageStatus } from '../../src/cli/chat/chat-store.js';
 
-export interface StoredMessage {
-  /** Given by the chat, in the order messages were added (chat.ts): the order they are shown in. */
-  id: number;
-  /** The conversation: the other user, or the group. */
-  chat: string;
-  direction: 'in' | 'out';
-  sender: string;
-  /** Unix seconds as the sender stamped it; receipts name the message by it. */
-  ts: number;
-  text: string;
-  status: MessageStatus;
-  wantsReceipt: boolean;
+/** The terminal chat's message record, and what only the browser keeps. */
+export interface StoredMessage extends ChatMessage {
   /** Received: the `lida` this browser owes the sender and has not had stored yet. */
   readReceiptDue?: boolean;
   /** Received: the delivery's identity, to recognise it when the server sends it again. */

@@ -30,11 +30,13 @@ export interface CachedName {
 export type MessageStatus = 'sending' | 'stored' | 'delivered' | 'read' | 'failed' | 'unread';
 
 export interface StoredMessage {
+  /** Given by the chat, in the order messages were added: the order they are shown in. */
   id: number;
-  /** The contact's number, or the group's. */
+  /** The conversation: the contact's number, or the group's. */
   chat: string;
   direction: 'in' | 'out';
   sender: string;
+  /** Unix seconds as the sender stamped it; receipts name the message by it. */
   ts: number;
   text: string;
   status: MessageStatus;
